@@ -1,0 +1,109 @@
+"""`python -m devstack`: the whole suite on one machine, without Docker (what `make run` runs).
+
+Starts an embedded PostgreSQL and Valkey unless DATABASE_URL / REDIS_URL point at real ones, a
+mail catcher unless SMTP_HOST is set, applies the migrations, starts every service replica and
+the gateway, prints the URLs, and on Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from devstack import stack
+from devstack.embedded import start_postgres, start_valkey
+from devstack.migrate import migrate_all
+from shared.settings import Env, mask_url
+
+
+def main() -> int:
+    env = Env()
+    data_dir = Path(env.str("DATA_DIR", str(stack.ROOT / ".data"))).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = data_dir / "logs"
+    log_dir.mkdir(exist_ok=True)
+    embedded: list[Any] = []
+    processes: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def request_stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        database_url = env.str("DATABASE_URL", "")
+        if not database_url:
+            server, database_url = start_postgres(data_dir / "postgres")
+            embedded.append(server)
+        redis_url = env.str("REDIS_URL", "")
+        if not redis_url:
+            valkey, redis_url = start_valkey(
+                data_dir / "valkey", port=env.int("VALKEY_PORT", 6390, maximum=65535)
+            )
+            embedded.append(valkey)
+        smtp_host = env.str("SMTP_HOST", "")
+        smtp_port = env.int("SMTP_PORT", 1025, maximum=65535)
+        mail_port = env.int("MAIL_HTTP_PORT", 8025, maximum=65535)
+        if not smtp_host:
+            smtp_host = "127.0.0.1"
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable, "-m", "devstack.mailcatcher",
+                        "--smtp-port", str(smtp_port), "--http-port", str(mail_port),
+                    ],
+                    cwd=stack.ROOT,
+                    stdout=(log_dir / "mail.log").open("ab"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        asyncio.run(migrate_all(database_url))
+
+        base_env = {
+            "ENVIRONMENT": env.str("ENVIRONMENT", "development"),
+            "DATA_DIR": str(data_dir),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SMTP_HOST": smtp_host,
+            "SMTP_PORT": str(smtp_port),
+        }
+        replicas = {name: env.int(f"{name.upper()}_REPLICAS", 1, minimum=1) for name in stack.SERVICES}
+        ports = {name: env.int(f"{name.upper()}_PORT", port) for name, (_, port) in stack.SERVICES.items()}
+        ports["gateway"] = env.int("GATEWAY_PORT", stack.GATEWAY[1])
+        specs = stack.plan(base_env, replicas, ports)
+        for spec in specs:
+            processes.append(stack.start(spec, log_dir))
+        for spec, process in zip(specs, processes[-len(specs):], strict=True):
+            stack.wait_ready(f"http://127.0.0.1:{spec.port}/health/ready", 60, process)
+        gateway = f"http://127.0.0.1:{ports['gateway']}"
+        print(f"gateway: {gateway}")
+        print(f"docs: {gateway}/api/docs")
+        print(f"mail: http://{smtp_host}:{mail_port}")
+        print(f"database: {mask_url(database_url)}  redis: {mask_url(redis_url)}  logs: {log_dir}")
+        print("Ctrl-C stops everything.", flush=True)
+        while not stopping:
+            for spec, process in zip(specs, processes[-len(specs):], strict=True):
+                if process.poll() is not None:
+                    print(f"{spec.name} exited with code {process.returncode}; restarting it")
+                    processes[processes.index(process)] = stack.start(spec, log_dir)
+            time.sleep(0.5)
+        return 0
+    except Exception as exc:
+        print(f"make run failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping...", flush=True)
+        stack.stop(processes)
+        for server in reversed(embedded):
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

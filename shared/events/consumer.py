@@ -1,0 +1,212 @@
+"""Reading event streams with a consumer group: ack after success, retry, dead-letter, reclaim.
+
+Each consuming service is one group, so its replicas share every stream. A handler runs in a
+database transaction together with the record of the event's id, so an event delivered twice
+(a crash before the ack, a reclaim) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from shared.db import PG_POOL
+from shared.events.envelope import Event, dead_letter_stream, stream_name
+from shared.redis import REDIS
+from shared.tasks import supervise
+from shared.web import METRICS, Metrics
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Event], Awaitable[None]]
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis,
+        group: str,
+        producers: Sequence[str],
+        handlers: Mapping[str, Handler],
+        metrics: Metrics | None = None,
+        *,
+        consumer_name: str | None = None,
+        batch_size: int = 50,
+        block_ms: int = 1000,
+        retry_delay_ms: int = 1000,
+        claim_idle_ms: int = 30_000,
+        max_attempts: int = 5,
+    ) -> None:
+        self.pool = pool
+        self.redis = redis
+        self.group = group
+        self.streams = [stream_name(producer) for producer in producers]
+        self.handlers = dict(handlers)
+        self.metrics = metrics
+        self.name = consumer_name or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        self.batch_size = batch_size
+        self.block_ms = block_ms
+        self.retry_delay_ms = retry_delay_ms
+        self.claim_idle_ms = claim_idle_ms
+        self.max_attempts = max_attempts
+
+    async def ensure_groups(self) -> None:
+        for stream in self.streams:
+            try:
+                # "0": a new group reads the stream from its start, so nothing published
+                # before the first replica came up is missed.
+                await self.redis.xgroup_create(stream, self.group, id="0", mkstream=True)
+            except aioredis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    async def handle(self, stream: str, entry_id: str, fields: dict[str, str]) -> bool:
+        """Handles one entry; True when it is done with (handled, skipped or malformed)."""
+        try:
+            event = Event.from_fields(fields)
+        except (KeyError, ValueError):
+            log.error("malformed event dead-lettered", extra={"stream": stream, "entry": entry_id})
+            await self._dead_letter(stream, entry_id, fields, "malformed envelope")
+            return True
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            return True
+        try:
+            async with self.pool.acquire() as connection, connection.transaction():
+                first_time = await connection.fetchval(
+                    """INSERT INTO processed_events (event_id, type) VALUES ($1, $2)
+                       ON CONFLICT DO NOTHING RETURNING true""",
+                    event.id,
+                    event.type,
+                )
+                if first_time:
+                    await handler(connection, event)
+        except Exception:
+            log.exception(
+                "event handler failed", extra={"event_id": event.id, "event_type": event.type}
+            )
+            if self.metrics is not None:
+                self.metrics.events_failed.labels(stream, event.type).inc()
+            return False
+        if self.metrics is not None:
+            self.metrics.events_consumed.labels(stream, event.type).inc()
+        return True
+
+    async def _dead_letter(
+        self, stream: str, entry_id: str, fields: Mapping[str, str], reason: str
+    ) -> None:
+        dead = {**fields, "source_entry": entry_id, "group": self.group, "reason": reason}
+        await self.redis.xadd(dead_letter_stream(stream), dead, maxlen=10_000, approximate=True)  # type: ignore[arg-type]
+        await self.redis.xack(stream, self.group, entry_id)
+        if self.metrics is not None:
+            self.metrics.events_dead_lettered.labels(stream).inc()
+
+    async def read_new(self) -> int:
+        """Reads and handles entries never delivered to this group; returns how many."""
+        response = await self.redis.xreadgroup(
+            self.group,
+            self.name,
+            dict.fromkeys(self.streams, ">"),
+            count=self.batch_size,
+            block=self.block_ms,
+        )
+        handled = 0
+        for stream, entries in response or []:
+            for entry_id, fields in entries:
+                if await self.handle(stream, entry_id, fields):
+                    await self.redis.xack(stream, self.group, entry_id)
+                handled += 1
+        return handled
+
+    async def retry_pending(self) -> int:
+        """Takes over entries pending too long: failed here, or read by a replica that died.
+
+        An entry is retried after a delay that doubles with each delivery, and moved to the
+        dead-letter stream once it has been delivered `max_attempts` times.
+        """
+        taken = 0
+        for stream in self.streams:
+            pending = await self.redis.xpending_range(
+                stream,
+                self.group,
+                min="-",
+                max="+",
+                count=self.batch_size,
+                idle=min(self.retry_delay_ms, self.claim_idle_ms),
+            )
+            for item in pending:
+                entry_id = item["message_id"]
+                deliveries = int(item["times_delivered"])
+                idle = int(item["time_since_delivered"])
+                own = item["consumer"] == self.name
+                wait = self.retry_delay_ms * 2 ** (deliveries - 1) if own else self.claim_idle_ms
+                if idle < wait:
+                    continue
+                claimed = await self.redis.xclaim(stream, self.group, self.name, idle, [entry_id])
+                if not claimed or claimed[0] is None:
+                    continue  # another replica took it first, or it was trimmed
+                _, fields = claimed[0]
+                taken += 1
+                if deliveries >= self.max_attempts:
+                    log.error(
+                        "event dead-lettered after repeated failures",
+                        extra={"stream": stream, "entry": entry_id, "attempts": deliveries},
+                    )
+                    await self._dead_letter(stream, entry_id, fields, f"failed {deliveries} times")
+                elif await self.handle(stream, entry_id, fields):
+                    await self.redis.xack(stream, self.group, entry_id)
+        return taken
+
+    async def update_lag(self) -> None:
+        if self.metrics is None:
+            return
+        for stream in self.streams:
+            for group in await self.redis.xinfo_groups(stream):
+                if group["name"] == self.group and group.get("lag") is not None:
+                    self.metrics.consumer_lag.labels(stream).set(group["lag"])
+
+    async def run(self) -> None:
+        await self.ensure_groups()
+        loop = asyncio.get_running_loop()
+        last_retry = 0.0
+        retry_every = min(self.retry_delay_ms, self.claim_idle_ms) / 1000 / 2
+        while True:
+            try:
+                await self.read_new()
+                if loop.time() - last_retry >= retry_every:
+                    await self.retry_pending()
+                    await self.update_lag()
+                    last_retry = loop.time()
+            except aioredis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self.ensure_groups()  # the stream was deleted under us
+            except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                log.warning("event consumer waits for Redis", extra={"error": repr(exc)})
+                await asyncio.sleep(1.0)
+
+
+def consumer_ctx(
+    group: str, producers: Sequence[str], handlers: Mapping[str, Handler], **options: Any
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        consumer = EventConsumer(
+            app[PG_POOL], app[REDIS], group, producers, handlers, app[METRICS], **options
+        )
+        task = asyncio.create_task(supervise(f"consumer:{group}", consumer.run))
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    return ctx

@@ -1,0 +1,162 @@
+"""Recording events in the same transaction as the change, and relaying them to Redis.
+
+A crash or a Redis outage delays events, never loses them: a row leaves the outbox only once
+Redis has accepted it, and rows are claimed with `FOR UPDATE SKIP LOCKED` so replicas share
+the work without publishing a row twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from shared.db import PG_POOL
+from shared.events.envelope import MIGRATIONS_TABLE, Event, stream_name
+from shared.migrations import migrate
+from shared.redis import REDIS
+from shared.tasks import supervise
+from shared.web import METRICS, Metrics
+
+log = logging.getLogger(__name__)
+
+EVENTS_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def install_event_tables(connection: asyncpg.Connection, schema: str) -> None:
+    await migrate(connection, schema, EVENTS_MIGRATIONS, table=MIGRATIONS_TABLE)
+
+
+async def record_event(
+    connection: asyncpg.Connection, event_type: str, data: dict[str, Any], *, version: int = 1
+) -> str:
+    """Adds an event to the outbox; call it inside the transaction of the change it describes."""
+    event_id = str(uuid.uuid4())
+    await connection.execute(
+        "INSERT INTO outbox (event_id, type, data, version) VALUES ($1, $2, $3, $4)",
+        event_id,
+        event_type,
+        data,
+        version,
+    )
+    return event_id
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis,
+        producer: str,
+        metrics: Metrics | None = None,
+        *,
+        batch_size: int = 100,
+        poll_interval: float = 0.5,
+        stream_max_length: int = 100_000,
+        retention_seconds: float = 24 * 3600,
+    ) -> None:
+        self.pool = pool
+        self.redis = redis
+        self.producer = producer
+        self.stream = stream_name(producer)
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.stream_max_length = stream_max_length
+        self.retention_seconds = retention_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Publish now rather than at the next poll; call after committing an event."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publishes one batch of pending rows; returns how many went out."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                """SELECT id, event_id, type, data, version, occurred_at FROM outbox
+                   WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
+                self.batch_size,
+            )
+            if not rows:
+                return 0
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for row in rows:
+                    event = Event(
+                        id=str(row["event_id"]),
+                        type=row["type"],
+                        occurred_at=row["occurred_at"].isoformat(),
+                        producer=self.producer,
+                        version=row["version"],
+                        data=row["data"],
+                    )
+                    pipe.xadd(
+                        self.stream,
+                        event.to_fields(),  # type: ignore[arg-type]
+                        maxlen=self.stream_max_length,
+                        approximate=True,
+                    )
+                await pipe.execute()
+            await connection.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [row["id"] for row in rows],
+            )
+        if self.metrics is not None:
+            self.metrics.events_published.labels(self.producer).inc(len(rows))
+        return len(rows)
+
+    async def prune(self) -> int:
+        result: str = await self.pool.execute(
+            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+            self.retention_seconds,
+        )
+        return int(result.split()[-1])
+
+    async def run(self) -> None:
+        """Publishes until cancelled; a Redis or database failure is retried with back-off."""
+        backoff = self.poll_interval
+        last_prune = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                while await self.publish_pending() == self.batch_size:
+                    pass
+                if loop.time() - last_prune > 60:
+                    await self.prune()
+                    last_prune = loop.time()
+                backoff = self.poll_interval
+            except (OSError, aioredis.RedisError, asyncpg.PostgresError) as exc:
+                log.warning("outbox relay waits", extra={"error": repr(exc), "retry_in": backoff})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                pass
+
+
+RELAY: web.AppKey[OutboxRelay] = web.AppKey("outbox_relay", OutboxRelay)
+
+
+def relay_ctx(producer: str, **options: Any) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Creates the event tables, then runs the relay for the app's lifetime."""
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        relay = OutboxRelay(app[PG_POOL], app[REDIS], producer, app[METRICS], **options)
+        app[RELAY] = relay
+        task = asyncio.create_task(supervise(f"relay:{producer}", relay.run))
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    return ctx

@@ -1,0 +1,42 @@
+"""The caller as the gateway vouches for it, in trusted headers that clients can never set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from shared.errors import Unauthorized
+
+# The gateway strips these from every client request and sets them after verifying a token.
+USER_ID_HEADER = "X-User-Id"
+USERNAME_HEADER = "X-Username"
+TOKEN_ID_HEADER = "X-Token-Id"
+IDENTITY_HEADERS = (USER_ID_HEADER, USERNAME_HEADER, TOKEN_ID_HEADER)
+
+
+@dataclass(frozen=True)
+class Caller:
+    id: int
+    username: str
+    token_id: str = ""
+
+
+def current_user(request: web.Request) -> Caller | None:
+    raw_id = request.headers.get(USER_ID_HEADER)
+    if not raw_id:
+        return None
+    try:
+        user_id = int(raw_id)
+    except ValueError:
+        return None
+    return Caller(
+        user_id, request.headers.get(USERNAME_HEADER, ""), request.headers.get(TOKEN_ID_HEADER, "")
+    )
+
+
+def require_user(request: web.Request) -> Caller:
+    caller = current_user(request)
+    if caller is None:
+        raise Unauthorized("authentication is required")
+    return caller

@@ -1,0 +1,107 @@
+"""Applies a service's plain `.sql` migrations, in order, inside the service's own schema."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^(\d{3,})_[a-z0-9_]+\.sql$")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class MigrationError(RuntimeError):
+    """The migrations on disk disagree with those recorded in the database."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations(directory: Path) -> list[Migration]:
+    migrations = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _NAME.match(path.name)
+        if match is None:
+            raise MigrationError(f"migration file name {path.name!r} is not NNN_name.sql")
+        migrations.append(Migration(int(match.group(1)), path.name, path.read_text()))
+    versions = [m.version for m in migrations]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"two migrations in {directory} share a version number")
+    return migrations
+
+
+def _lock_key(schema: str) -> int:
+    # A stable 32-bit key per schema: services migrating at once do not wait for one another.
+    return zlib.crc32(f"migrations:{schema}".encode())
+
+
+async def migrate(
+    connection: asyncpg.Connection,
+    schema: str,
+    directory: Path,
+    *,
+    table: str = "schema_migrations",
+) -> list[str]:
+    """Applies what is new and returns the names applied; safe to run from many replicas at once.
+
+    `table` records what was applied; a shared mechanism (the event tables) keeps its own.
+    Each migration runs in its own transaction that first takes a transaction-level advisory
+    lock, so concurrent runners apply each file exactly once and nothing is left locked.
+    """
+    for identifier in (schema, table):
+        if not _SCHEMA.match(identifier):
+            raise MigrationError(f"invalid identifier {identifier!r}")
+    migrations = load_migrations(directory)
+    applied: list[str] = []
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(schema))
+        await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        await connection.execute(
+            f"""CREATE TABLE IF NOT EXISTS {schema}.{table} (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )"""
+        )
+    for migration in migrations:
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(schema))
+            recorded = await connection.fetchval(
+                f"SELECT checksum FROM {schema}.{table} WHERE version = $1",
+                migration.version,
+            )
+            if recorded is not None:
+                if recorded != migration.checksum:
+                    raise MigrationError(
+                        f"{schema}/{migration.name} changed after it was applied; "
+                        "add a new migration instead"
+                    )
+                continue
+            await connection.execute(f"SET LOCAL search_path TO {schema}, public")
+            await connection.execute(migration.sql)
+            await connection.execute(
+                f"INSERT INTO {schema}.{table} (version, name, checksum)"
+                " VALUES ($1, $2, $3)",
+                migration.version,
+                migration.name,
+                migration.checksum,
+            )
+            applied.append(migration.name)
+            log.info("migration applied", extra={"schema": schema, "migration": migration.name})
+    return applied

@@ -1,0 +1,36 @@
+"""The Redis client of a service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+REDIS: web.AppKey[aioredis.Redis] = web.AppKey("redis", aioredis.Redis)
+
+
+def create_redis(url: str) -> aioredis.Redis:
+    # Short timeouts: Redis is a cache and a channel, and an outage must degrade a request to
+    # the database within a second, not hang it.
+    client: aioredis.Redis = aioredis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=1.0,
+        socket_timeout=2.0,
+        health_check_interval=30,
+        max_connections=200,
+    )
+    return client
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    from shared.app import SETTINGS
+
+    client = create_redis(app[SETTINGS].redis_url.get())
+    await client.ping()
+    app[REDIS] = client
+    try:
+        yield
+    finally:
+        await client.aclose()

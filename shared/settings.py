@@ -1,0 +1,168 @@
+"""Typed settings read once from environment variables, with errors that name the variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class SettingsError(ValueError):
+    """A variable of the environment is missing or malformed; the message names it."""
+
+
+class Secret:
+    """A string that never shows itself in `repr`, `str` or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by stars, fit for a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class Env:
+    """Reads typed values from an environment mapping; every error names its variable."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+
+    def _raw(self, name: str) -> str | None:
+        value = self._environ.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def str(self, name: str, default: str) -> str:
+        value = self._raw(name)
+        return default if value is None else value
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.str(name, default).lower()
+        if value not in choices:
+            raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def int(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = "" if maximum is None else f" and at most {maximum}"
+            raise SettingsError(f"{name} must be at least {minimum}{upper}, got {value}")
+        return value
+
+    def float(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+        if value < minimum:
+            raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+    def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
+        value = self.str(name, default)
+        scheme = urlsplit(value).scheme
+        if scheme not in schemes:
+            raise SettingsError(
+                f"{name} must be a URL with scheme {' or '.join(schemes)}, got {mask_url(value)!r}"
+            )
+        return value
+
+    def secret(self, name: str, default: str = "") -> Secret:
+        return Secret(self.str(name, default))
+
+    def csv(self, name: str, default: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.str(name, default).split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    """What every service reads: where it listens, its stores, and how it logs."""
+
+    service: str
+    host: str
+    port: int
+    environment: str
+    database_url: Secret
+    redis_url: Secret
+    log_level: str
+    db_pool_min: int
+    db_pool_max: int
+    shutdown_timeout: float
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, service: str, default_port: int, env: Env | None = None) -> CommonSettings:
+        env = env or Env()
+        prefix = service.upper()
+        return cls(
+            service=service,
+            host=env.str(f"{prefix}_HOST", "127.0.0.1"),
+            port=env.int(f"{prefix}_PORT", default_port, minimum=0, maximum=65535),
+            environment=env.choice("ENVIRONMENT", "development", ENVIRONMENTS),
+            database_url=Secret(
+                env.url(
+                    "DATABASE_URL",
+                    "postgresql://postgres@127.0.0.1:5432/postgres",
+                    ("postgresql", "postgres"),
+                )
+            ),
+            redis_url=Secret(
+                env.url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
+            ),
+            log_level=env.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+            db_pool_min=env.int("DB_POOL_MIN", 1, minimum=0),
+            db_pool_max=env.int("DB_POOL_MAX", 10, minimum=1),
+            shutdown_timeout=env.float("SHUTDOWN_TIMEOUT", 10.0),
+        )

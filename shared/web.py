@@ -1,0 +1,129 @@
+"""Request ids, Prometheus metrics and JSON-body checks: the middlewares of every service."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from shared.errors import BadRequest
+from shared.logs import request_id_var
+
+REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
+
+# A client-sent id is echoed only when it is short and printable, so it cannot forge log lines.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    sent = request.headers.get(REQUEST_ID_HEADER, "")
+    request_id = sent if _VALID_REQUEST_ID.match(sent) else uuid.uuid4().hex
+    request[REQUEST_ID] = request_id
+    token = request_id_var.set(request_id)
+    try:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            exc.headers[REQUEST_ID_HEADER] = request_id
+            raise
+        if not response.prepared:
+            response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+    finally:
+        request_id_var.reset(token)
+
+
+class Metrics:
+    """One registry per app, so that several apps in one process (tests) never collide."""
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests handled",
+            ["service", "method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["service", "method", "route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.events_published = Counter(
+            "events_published_total", "Events relayed to Redis", ["producer"], registry=self.registry
+        )
+        self.events_consumed = Counter(
+            "events_consumed_total", "Events handled", ["stream", "type"], registry=self.registry
+        )
+        self.events_failed = Counter(
+            "events_failed_total", "Event handling failures", ["stream", "type"],
+            registry=self.registry,
+        )
+        self.events_dead_lettered = Counter(
+            "events_dead_lettered_total", "Events moved to a dead-letter stream", ["stream"],
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "events_consumer_lag", "Entries not yet read by this group", ["stream"],
+            registry=self.registry,
+        )
+        self.service = service
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
+
+
+def _route_name(request: web.Request) -> str:
+    # The route's pattern, never the concrete path: ids in paths would explode the label set.
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    metrics = request.app[METRICS]
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        route = _route_name(request)
+        metrics.requests.labels(metrics.service, request.method, route, str(status)).inc()
+        metrics.latency.labels(metrics.service, request.method, route).observe(
+            time.perf_counter() - started
+        )
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _expects_json(request: web.Request) -> bool:
+    schemas = getattr(request.match_info.handler, "__schemas__", None) or []
+    return any(getattr(schema, "location", None) == "json" for schema in schemas)
+
+
+@web.middleware
+async def json_body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A route that reads a JSON body refuses another content type with 400, not a vague 422."""
+    if request.body_exists and _expects_json(request) and request.content_type != "application/json":
+        raise BadRequest("the request body must be JSON (Content-Type: application/json)")
+    return await handler(request)

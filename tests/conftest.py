@@ -1,0 +1,55 @@
+"""Fixtures: real PostgreSQL, Redis and SMTP once per run, a clean state for every test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from tests.infra import Infra, start_infra, stop_infra
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
+    started = start_infra(Path(tmp_path_factory.mktemp("infra")))
+    try:
+        yield started
+    finally:
+        stop_infra(started)
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(infra: Infra) -> AsyncIterator[None]:
+    """Every test starts from empty tables, an empty Redis database and an empty mailbox."""
+    connection = await asyncpg.connect(infra.database_url)
+    try:
+        await connection.execute(f"TRUNCATE {', '.join(infra.tables)} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
+    client = aioredis.from_url(infra.redis_url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+    yield
+
+
+@pytest.fixture
+async def db(infra: Infra) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(infra.database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def redis(infra: Infra) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(infra.redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()

@@ -1,0 +1,84 @@
+"""The migration runner: ordered, recorded, idempotent, and safe with concurrent runners."""
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from shared.migrations import MigrationError, migrate
+from tests.infra import Infra
+
+
+@pytest.fixture
+def migrations_dir(tmp_path: Path) -> Path:
+    (tmp_path / "001_things.sql").write_text("CREATE TABLE things (id int PRIMARY KEY);")
+    (tmp_path / "002_more.sql").write_text("ALTER TABLE things ADD COLUMN name text;")
+    return tmp_path
+
+
+@pytest.fixture
+async def fresh_schema(db: asyncpg.Connection) -> str:
+    await db.execute("DROP SCHEMA IF EXISTS migtest CASCADE")
+    return "migtest"
+
+
+async def test_migrations_apply_in_order_and_are_recorded(
+    db: asyncpg.Connection, migrations_dir: Path, fresh_schema: str
+) -> None:
+    applied = await migrate(db, fresh_schema, migrations_dir)
+    assert applied == ["001_things.sql", "002_more.sql"]
+    await db.execute("INSERT INTO migtest.things (id, name) VALUES (1, 'pan')")
+    versions = await db.fetch("SELECT version FROM migtest.schema_migrations ORDER BY version")
+    assert [row["version"] for row in versions] == [1, 2]
+
+
+async def test_running_migrations_again_changes_nothing(
+    db: asyncpg.Connection, migrations_dir: Path, fresh_schema: str
+) -> None:
+    await migrate(db, fresh_schema, migrations_dir)
+    assert await migrate(db, fresh_schema, migrations_dir) == []
+
+
+async def test_concurrent_runners_apply_each_migration_once(
+    infra: Infra, migrations_dir: Path, fresh_schema: str
+) -> None:
+    connections = [await asyncpg.connect(infra.database_url) for _ in range(5)]
+    try:
+        results = await asyncio.gather(
+            *(migrate(c, fresh_schema, migrations_dir) for c in connections)
+        )
+    finally:
+        for connection in connections:
+            await connection.close()
+    applied = [name for result in results for name in result]
+    assert sorted(applied) == ["001_things.sql", "002_more.sql"]
+
+
+async def test_an_edited_applied_migration_is_refused(
+    db: asyncpg.Connection, migrations_dir: Path, fresh_schema: str
+) -> None:
+    await migrate(db, fresh_schema, migrations_dir)
+    (migrations_dir / "001_things.sql").write_text("CREATE TABLE other (id int);")
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        await migrate(db, fresh_schema, migrations_dir)
+
+
+async def test_a_failing_migration_leaves_no_trace(
+    db: asyncpg.Connection, migrations_dir: Path, fresh_schema: str
+) -> None:
+    (migrations_dir / "003_broken.sql").write_text(
+        "CREATE TABLE half (id int); SELECT * FROM missing_table;"
+    )
+    with pytest.raises(asyncpg.UndefinedTableError):
+        await migrate(db, fresh_schema, migrations_dir)
+    assert await db.fetchval("SELECT to_regclass('migtest.half')") is None
+    assert await db.fetchval("SELECT count(*) FROM migtest.schema_migrations") == 2
+
+
+def test_a_badly_named_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "first.sql").write_text("SELECT 1;")
+    from shared.migrations import load_migrations
+
+    with pytest.raises(MigrationError, match="NNN_name.sql"):
+        load_migrations(tmp_path)
