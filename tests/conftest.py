@@ -10,6 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.infra import Infra, start_infra, stop_infra
+from tests.mail import clear_mailbox
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,7 @@ async def clean_state(infra: Infra) -> AsyncIterator[None]:
         await client.flushdb()
     finally:
         await client.aclose()
+    await clear_mailbox(infra.mail_api)
     yield
 
 

@@ -1,0 +1,313 @@
+"""Account rules: sign-up, login, token rotation, e-mail confirmation and password reset."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import jwt
+import redis.asyncio as aioredis
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from auth_service import queries
+from auth_service.keys import KeyRing
+from auth_service.mailer import Mail, Mailer
+from auth_service.settings import AuthSettings
+from auth_service.throttle import LoginThrottle
+from shared.errors import ApiError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from shared.events import OutboxRelay, record_event
+
+USER_REGISTERED = "user.registered"
+USER_UPDATED = "user.updated"
+USER_DELETED = "user.deleted"
+
+REVOKED_PREFIX = "revoked:jti:"
+
+# The unique index a violation names -> the field that is taken.
+_TAKEN = {"users_username_key": "username", "users_email_key": "email"}
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def new_secret_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Session:
+    """What login, sign-up and refresh answer: the user row and a fresh pair of tokens."""
+
+    user: asyncpg.Record
+    access_token: str
+    refresh_token: str | None
+
+
+def public_profile(row: asyncpg.Record) -> dict[str, Any]:
+    return {"id": row["id"], "username": row["username"], "bio": row["bio"], "image": row["image"]}
+
+
+class Accounts:
+    def __init__(
+        self,
+        settings: AuthSettings,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis,
+        keys: KeyRing,
+        mailer: Mailer,
+        relay: OutboxRelay,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.redis = redis
+        self.keys = keys
+        self.mailer = mailer
+        self.relay = relay
+        self.hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
+        )
+        # Verified against when the address is unknown, at the same cost as a real account.
+        self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
+        self.throttle = LoginThrottle(
+            redis,
+            settings.login_max_failures_account,
+            settings.login_max_failures_ip,
+            settings.login_window,
+        )
+
+    # Passwords: argon2id, computed in a thread so that logins never stall the event loop.
+
+    async def hash_password(self, password: str) -> str:
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def password_matches(self, password_hash: str, password: str) -> bool:
+        try:
+            return await asyncio.to_thread(self.hasher.verify, password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    # Tokens
+
+    async def _start_session(
+        self, connection: asyncpg.Connection, user: asyncpg.Record, family: uuid.UUID | None = None
+    ) -> Session:
+        family = family or uuid.uuid4()
+        refresh = new_secret_token()
+        expires = datetime.now(UTC) + timedelta(seconds=self.settings.refresh_ttl)
+        await queries.insert_refresh_token(
+            connection, token_hash(refresh), family, user["id"], expires
+        )
+        access = self.keys.issue(user["id"], user["username"], str(family))
+        return Session(user, access.token, refresh)
+
+    def claims_of(self, token: str) -> dict[str, Any]:
+        try:
+            return self.keys.verify(token)
+        except jwt.InvalidTokenError:
+            raise Unauthorized("the token is invalid or expired") from None
+
+    # E-mail
+
+    async def _send_email_token(
+        self, connection: asyncpg.Connection, user_id: int, email: str, purpose: str
+    ) -> None:
+        token = new_secret_token()
+        ttl = self.settings.confirm_ttl if purpose == "confirm" else self.settings.reset_ttl
+        expires = datetime.now(UTC) + timedelta(seconds=ttl)
+        await queries.insert_email_token(
+            connection, token_hash(token), user_id, purpose, email, expires
+        )
+        base = self.settings.public_url
+        if purpose == "confirm":
+            mail = Mail(
+                email,
+                "Confirm your e-mail address",
+                "Welcome to Chop-chop!\n\nConfirm your address by opening this link:\n"
+                f"{base}/confirm-email?token={token}\n\n"
+                f"Or send this token to POST /api/auth/confirm: {token}\n\n"
+                f"The link expires in {ttl // 3600} hours.\n",
+            )
+        else:
+            mail = Mail(
+                email,
+                "Reset your password",
+                "Someone asked to reset your Chop-chop password.\n\n"
+                f"Choose a new one here:\n{base}/reset-password?token={token}\n\n"
+                f"Or send this token to POST /api/auth/password-reset/confirm: {token}\n\n"
+                f"The link expires in {max(ttl // 60, 1)} minutes. "
+                "If it was not you, ignore this mail.\n",
+            )
+        self.mailer.send_later(mail)
+
+    # Flows
+
+    async def register(self, username: str, email: str, password: str) -> Session:
+        password_hash = await self.hash_password(password)
+        async with self.pool.acquire() as connection:
+            try:
+                async with connection.transaction():
+                    user = await queries.insert_user(connection, username, email, password_hash)
+                    await record_event(
+                        connection,
+                        USER_REGISTERED,
+                        {**public_profile(user), "email": user["email"]},
+                    )
+                    session = await self._start_session(connection, user)
+                    await self._send_email_token(connection, user["id"], email, "confirm")
+            except asyncpg.UniqueViolationError as exc:
+                raise _taken(exc) from None
+        self.relay.wake()
+        return session
+
+    async def login(self, email: str, password: str, ip: str) -> Session:
+        await self.throttle.check(email, ip)
+        async with self.pool.acquire() as connection:
+            user = await queries.get_user_by_email(connection, email)
+        # An unknown address costs a hash too, so timing does not tell which addresses exist.
+        stored = user["password_hash"] if user else self._dummy_hash
+        if not await self.password_matches(stored, password) or user is None:
+            await self.throttle.record_failure(email, ip)
+            raise ValidationFailed(
+                "email or password is invalid", fields={"email or password": ["is invalid"]}
+            )
+        if self.settings.require_confirmed_email and not user["email_confirmed"]:
+            raise Forbidden("confirm your e-mail address before logging in")
+        await self.throttle.clear_account(email, ip)
+        async with self.pool.acquire() as connection, connection.transaction():
+            return await self._start_session(connection, user)
+
+    async def refresh(self, refresh_token: str) -> Session:
+        async with self.pool.acquire() as connection:
+            async with connection.transaction():
+                row = await queries.lock_refresh_token(connection, token_hash(refresh_token))
+                if row is None:
+                    raise Unauthorized("the refresh token is invalid")
+                if row["revoked_at"] is not None or row["expires_at"] <= datetime.now(UTC):
+                    raise Unauthorized("the refresh token has expired or was revoked")
+                if row["used_at"] is not None:
+                    reused = True
+                else:
+                    reused = False
+                    await queries.mark_refresh_token_used(connection, row["id"])
+                    user = await queries.get_user(connection, row["user_id"])
+                    if user is None:
+                        raise Unauthorized("the account no longer exists")
+                    return await self._start_session(connection, user, row["family_id"])
+            if reused:
+                # A spent token came back: someone holds a copy. End the whole session.
+                await queries.revoke_family(connection, row["family_id"])
+        raise Unauthorized("the refresh token was already used; the session is revoked")
+
+    async def revoke_access_token(self, claims: dict[str, Any]) -> None:
+        ttl = max(int(claims["exp"]) - int(datetime.now(UTC).timestamp()), 1)
+        await self.redis.set(f"{REVOKED_PREFIX}{claims['jti']}", "1", ex=ttl + 5)
+
+    async def logout(self, token: str) -> None:
+        claims = self.claims_of(token)
+        await self.revoke_access_token(claims)
+        if claims.get("sid"):
+            async with self.pool.acquire() as connection:
+                await queries.revoke_family(connection, uuid.UUID(claims["sid"]))
+
+    async def current(self, user_id: int) -> asyncpg.Record:
+        async with self.pool.acquire() as connection:
+            user = await queries.get_user(connection, user_id)
+        if user is None:
+            raise NotFound("user not found")
+        return user
+
+    async def update(self, user_id: int, changes: dict[str, Any]) -> asyncpg.Record:
+        values: dict[str, Any] = {
+            k: v for k, v in changes.items() if k in ("username", "email", "bio", "image")
+        }
+        if "password" in changes:
+            values["password_hash"] = await self.hash_password(changes["password"])
+        async with self.pool.acquire() as connection:
+            try:
+                async with connection.transaction():
+                    before = await queries.get_user(connection, user_id)
+                    if before is None:
+                        raise NotFound("user not found")
+                    email_changed = (
+                        "email" in values and values["email"].lower() != before["email"].lower()
+                    )
+                    if email_changed:
+                        values["email_confirmed"] = False
+                    user = (
+                        await queries.update_user(connection, user_id, values) if values else before
+                    )
+                    if "password_hash" in values:
+                        await queries.revoke_all_families(connection, user_id)
+                    if any(user[k] != before[k] for k in ("username", "bio", "image", "email")):
+                        await record_event(
+                            connection, USER_UPDATED, {**public_profile(user), "email": user["email"]}
+                        )
+                    if email_changed:
+                        await self._send_email_token(connection, user_id, user["email"], "confirm")
+            except asyncpg.UniqueViolationError as exc:
+                raise _taken(exc) from None
+        self.relay.wake()
+        return user
+
+    async def delete(self, token: str, user_id: int) -> None:
+        claims = self.claims_of(token)
+        async with self.pool.acquire() as connection, connection.transaction():
+            if not await queries.delete_user(connection, user_id):
+                raise NotFound("user not found")
+            await record_event(connection, USER_DELETED, {"id": user_id})
+        await self.revoke_access_token(claims)
+        self.relay.wake()
+
+    async def resend_confirmation(self, user_id: int) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            user = await queries.get_user(connection, user_id)
+            if user is None:
+                raise NotFound("user not found")
+            if user["email_confirmed"]:
+                raise ValidationFailed("the e-mail address is already confirmed")
+            await self._send_email_token(connection, user_id, user["email"], "confirm")
+
+    async def confirm(self, token: str) -> asyncpg.Record:
+        async with self.pool.acquire() as connection, connection.transaction():
+            spent = await queries.use_email_token(connection, token_hash(token), "confirm")
+            if spent is None or not await queries.confirm_email(
+                connection, spent["user_id"], spent["email"]
+            ):
+                raise ValidationFailed(
+                    "the confirmation token is invalid or expired", fields={"token": ["is invalid"]}
+                )
+            user = await queries.get_user(connection, spent["user_id"])
+            assert user is not None
+            return user
+
+    async def request_reset(self, email: str) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            user = await queries.get_user_by_email(connection, email)
+            if user is not None:
+                await self._send_email_token(connection, user["id"], user["email"], "reset")
+
+    async def reset_password(self, token: str, password: str) -> None:
+        password_hash = await self.hash_password(password)
+        async with self.pool.acquire() as connection, connection.transaction():
+            spent = await queries.use_email_token(connection, token_hash(token), "reset")
+            if spent is None:
+                raise ValidationFailed(
+                    "the reset token is invalid or expired", fields={"token": ["is invalid"]}
+                )
+            await queries.update_user(
+                connection, spent["user_id"], {"password_hash": password_hash}
+            )
+            await queries.revoke_all_families(connection, spent["user_id"])
+
+
+def _taken(exc: asyncpg.UniqueViolationError) -> ApiError:
+    field = _TAKEN.get(exc.constraint_name or "", "username")
+    return ValidationFailed(fields={field: ["has already been taken"]})

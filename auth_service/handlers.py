@@ -1,0 +1,190 @@
+"""HTTP handlers of auth_service: parse with a schema, call the domain, answer JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
+
+from auth_service import queries
+from auth_service.domain import Accounts, public_profile
+from auth_service.keys import KeyRing
+from auth_service.schemas import (
+    IdsQuery,
+    JwksOut,
+    LoginEnvelope,
+    NewUserEnvelope,
+    ProfilesOut,
+    RefreshIn,
+    ResetConfirmIn,
+    ResetRequestIn,
+    TokenIn,
+    UpdateUserEnvelope,
+    UserEnvelopeOut,
+    UsersQuery,
+)
+from shared.client_ip import client_ip
+from shared.db import PG_POOL
+from shared.errors import NotFound, Unauthorized
+from shared.identity import require_user
+from shared.schemas import ErrorOut
+
+ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts", Accounts)
+KEYS: web.AppKey[KeyRing] = web.AppKey("keys", KeyRing)
+
+AUTH = [{"Token": []}]
+
+
+def user_json(user: asyncpg.Record, token: str, refresh_token: str | None) -> dict[str, Any]:
+    return {
+        "user": {
+            "email": user["email"],
+            "token": token,
+            "username": user["username"],
+            "bio": user["bio"],
+            "image": user["image"],
+            "emailConfirmed": user["email_confirmed"],
+            "refreshToken": refresh_token,
+        }
+    }
+
+
+def bearer_token(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() not in ("token", "bearer") or not token:
+        raise Unauthorized("authentication is required")
+    return token.strip()
+
+
+@docs(tags=["users"], summary="Register", responses={422: {"schema": ErrorOut}})
+@request_schema(NewUserEnvelope)
+@response_schema(UserEnvelopeOut, 201)
+async def register(request: web.Request) -> web.Response:
+    data = request["data"]["user"]
+    session = await request.app[ACCOUNTS].register(
+        data["username"], data["email"].strip(), data["password"]
+    )
+    return web.json_response(
+        user_json(session.user, session.access_token, session.refresh_token), status=201
+    )
+
+
+@docs(tags=["users"], summary="Log in", responses={422: {"schema": ErrorOut}, 429: {}})
+@request_schema(LoginEnvelope)
+@response_schema(UserEnvelopeOut, 200)
+async def login(request: web.Request) -> web.Response:
+    data = request["data"]["user"]
+    session = await request.app[ACCOUNTS].login(
+        data["email"].strip(), data["password"], client_ip(request)
+    )
+    return web.json_response(user_json(session.user, session.access_token, session.refresh_token))
+
+
+@docs(tags=["users"], summary="The current user", security=AUTH)
+@response_schema(UserEnvelopeOut, 200)
+async def get_current_user(request: web.Request) -> web.Response:
+    caller = require_user(request)
+    user = await request.app[ACCOUNTS].current(caller.id)
+    return web.json_response(user_json(user, bearer_token(request), None))
+
+
+@docs(tags=["users"], summary="Update the current user", security=AUTH)
+@request_schema(UpdateUserEnvelope)
+@response_schema(UserEnvelopeOut, 200)
+async def update_current_user(request: web.Request) -> web.Response:
+    caller = require_user(request)
+    user = await request.app[ACCOUNTS].update(caller.id, request["data"]["user"])
+    return web.json_response(user_json(user, bearer_token(request), None))
+
+
+@docs(tags=["users"], summary="Delete the current account", security=AUTH)
+async def delete_current_user(request: web.Request) -> web.Response:
+    caller = require_user(request)
+    await request.app[ACCOUNTS].delete(bearer_token(request), caller.id)
+    return web.Response(status=204)
+
+
+@docs(tags=["auth"], summary="Trade a refresh token for a new pair of tokens")
+@request_schema(RefreshIn)
+@response_schema(UserEnvelopeOut, 200)
+async def refresh(request: web.Request) -> web.Response:
+    session = await request.app[ACCOUNTS].refresh(request["data"]["refreshToken"])
+    return web.json_response(user_json(session.user, session.access_token, session.refresh_token))
+
+
+@docs(tags=["auth"], summary="Log out: revoke this access token and its session", security=AUTH)
+async def logout(request: web.Request) -> web.Response:
+    require_user(request)
+    await request.app[ACCOUNTS].logout(bearer_token(request))
+    return web.Response(status=204)
+
+
+@docs(tags=["auth"], summary="Confirm an e-mail address with the mailed token")
+@request_schema(TokenIn)
+@response_schema(UserEnvelopeOut, 200)
+async def confirm_email(request: web.Request) -> web.Response:
+    user = await request.app[ACCOUNTS].confirm(request["data"]["token"])
+    return web.json_response({"user": {**public_profile(user), "emailConfirmed": True}})
+
+
+@docs(tags=["auth"], summary="Send the confirmation e-mail again", security=AUTH)
+async def resend_confirmation(request: web.Request) -> web.Response:
+    caller = require_user(request)
+    await request.app[ACCOUNTS].resend_confirmation(caller.id)
+    return web.json_response({"status": "sent"}, status=202)
+
+
+@docs(tags=["auth"], summary="Ask for a password-reset e-mail (always 202)")
+@request_schema(ResetRequestIn)
+async def request_password_reset(request: web.Request) -> web.Response:
+    await request.app[ACCOUNTS].request_reset(request["data"]["email"].strip())
+    return web.json_response({"status": "accepted"}, status=202)
+
+
+@docs(tags=["auth"], summary="Set a new password with the mailed token")
+@request_schema(ResetConfirmIn)
+async def confirm_password_reset(request: web.Request) -> web.Response:
+    data = request["data"]
+    await request.app[ACCOUNTS].reset_password(data["token"], data["password"])
+    return web.json_response({"status": "password changed"})
+
+
+@docs(tags=["users"], summary="Users' public profiles, newest first")
+@querystring_schema(UsersQuery)
+@response_schema(ProfilesOut, 200)
+async def list_users(request: web.Request) -> web.Response:
+    query = request["querystring"]
+    async with request.app[PG_POOL].acquire() as connection:
+        rows, total = await queries.list_profiles(connection, query["limit"], query["offset"])
+    profiles = [{"username": r["username"], "bio": r["bio"], "image": r["image"]} for r in rows]
+    return web.json_response({"profiles": profiles, "profilesCount": total})
+
+
+@docs(tags=["auth"], summary="Public keys that verify access tokens")
+@response_schema(JwksOut, 200)
+async def jwks(request: web.Request) -> web.Response:
+    return web.json_response(
+        request.app[KEYS].jwks(), headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
+# Internal routes: reachable on the service network only, never through the gateway.
+
+
+@docs(tags=["internal"], summary="Profiles of a batch of user ids")
+@querystring_schema(IdsQuery)
+async def internal_users_by_ids(request: web.Request) -> web.Response:
+    async with request.app[PG_POOL].acquire() as connection:
+        rows = await queries.get_profiles_by_ids(connection, request["querystring"]["ids"])
+    return web.json_response({"users": [public_profile(row) for row in rows]})
+
+
+@docs(tags=["internal"], summary="Profile of one user by username")
+async def internal_user_by_username(request: web.Request) -> web.Response:
+    async with request.app[PG_POOL].acquire() as connection:
+        row = await queries.get_profile_by_username(connection, request.match_info["username"])
+    if row is None:
+        raise NotFound("user not found")
+    return web.json_response({"user": public_profile(row)})

@@ -1,0 +1,110 @@
+"""The JSON shapes of auth_service: XxxIn to load, XxxOut to dump (and the OpenAPI source)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+from webargs.fields import DelimitedList
+
+from shared.schemas import PageQuery, StrictSchema
+
+USERNAME = validate.Regexp(
+    r"^[A-Za-z0-9_-]{3,32}$",
+    error="must be 3 to 32 letters, digits, '_' or '-'",
+)
+PASSWORD = validate.Length(min=8, max=256, error="must be 8 to 256 characters long")
+EMAIL = [validate.Email(error="is not a valid e-mail address"), validate.Length(max=254)]
+BIO = validate.Length(max=2000)
+IMAGE = validate.URL(schemes={"http", "https"}, error="must be an http(s) URL")
+
+
+class NewUserIn(StrictSchema):
+    username = fields.String(required=True, validate=USERNAME)
+    email = fields.String(required=True, validate=EMAIL)
+    password = fields.String(required=True, validate=PASSWORD)
+
+
+class NewUserEnvelope(StrictSchema):
+    user = fields.Nested(NewUserIn, required=True)
+
+
+class LoginIn(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class LoginEnvelope(StrictSchema):
+    user = fields.Nested(LoginIn, required=True)
+
+
+class UpdateUserIn(StrictSchema):
+    username = fields.String(validate=USERNAME)
+    email = fields.String(validate=EMAIL)
+    password = fields.String(validate=PASSWORD)
+    bio = fields.String(allow_none=True, validate=BIO)
+    image = fields.String(allow_none=True, validate=IMAGE)
+
+
+class UpdateUserEnvelope(StrictSchema):
+    user = fields.Nested(UpdateUserIn, required=True)
+
+
+class RefreshIn(StrictSchema):
+    refreshToken = fields.String(required=True, validate=validate.Length(min=1, max=200))  # noqa: N815
+
+
+class TokenIn(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class ResetRequestIn(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+
+
+class ResetConfirmIn(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, validate=PASSWORD)
+
+
+class UsersQuery(PageQuery):
+    pass
+
+
+class IdsQuery(StrictSchema):
+    ids = DelimitedList(fields.Integer(), required=True, validate=validate.Length(max=500))
+
+
+class UserOut(Schema):
+    email = fields.String(required=True)
+    token = fields.String(required=True)
+    username = fields.String(required=True)
+    bio = fields.String(allow_none=True, required=True)
+    image = fields.String(allow_none=True, required=True)
+    emailConfirmed = fields.Boolean(required=True)  # noqa: N815
+    refreshToken = fields.String(allow_none=True, required=True)  # noqa: N815
+
+
+class UserEnvelopeOut(Schema):
+    user = fields.Nested(UserOut, required=True)
+
+
+class ProfileOut(Schema):
+    username = fields.String(required=True)
+    bio = fields.String(allow_none=True, required=True)
+    image = fields.String(allow_none=True, required=True)
+
+
+class ProfilesOut(Schema):
+    profiles = fields.List(fields.Nested(ProfileOut), required=True)
+    profilesCount = fields.Integer(required=True)  # noqa: N815
+
+
+class InternalUserOut(ProfileOut):
+    id = fields.Integer(required=True)
+
+
+class InternalUsersOut(Schema):
+    users = fields.List(fields.Nested(InternalUserOut), required=True)
+
+
+class JwksOut(Schema):
+    keys = fields.List(fields.Dict(), required=True)

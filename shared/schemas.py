@@ -1,0 +1,27 @@
+"""Schema pieces every service uses: strict input, pagination, and the error shape for OpenAPI."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+MAX_PAGE = 100
+
+
+class StrictSchema(Schema):
+    """Input schemas refuse unknown fields, so a typo is a 422 rather than silently ignored."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class PageQuery(StrictSchema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
+class ErrorsOut(Schema):
+    body = fields.List(fields.String(), required=True)
+
+
+class ErrorOut(Schema):
+    errors = fields.Nested(ErrorsOut, required=True)
