@@ -14,7 +14,7 @@ from shared.settings import CommonSettings
 PG_POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pg_pool", asyncpg.Pool)
 
 
-async def _init_connection(connection: asyncpg.Connection) -> None:
+async def init_connection(connection: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
         await connection.set_type_codec(
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
@@ -30,7 +30,7 @@ async def create_pool(settings: CommonSettings, schema: str) -> asyncpg.Pool:
         settings.database_url.get(),
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
-        init=_init_connection,
+        init=init_connection,
         # The schema is fixed per connection at start-up, so no connection carries session
         # state that a later user must not see and the pool can skip its reset round trip.
         server_settings={"search_path": f"{schema},public", "application_name": settings.service},
