@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import make_msgid
 
 import aiosmtplib
 
@@ -40,6 +41,7 @@ class Mailer:
         message["From"] = settings.mail_from
         message["To"] = mail.to
         message["Subject"] = mail.subject
+        message["Message-ID"] = make_msgid(domain="chopchop.local")
         message.set_content(mail.text)
         await aiosmtplib.send(
             message,

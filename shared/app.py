@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,7 @@ def create_service_app(
     events: bool = False,
     cleanup_ctx: Iterable[CleanupCtx] = (),
     client_max_size: int = 1024**2,
+    ready_handler: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None,
 ) -> web.Application:
     """Wires a service: middlewares, resources, operational routes and its OpenAPI document."""
     app = web.Application(
@@ -114,7 +115,7 @@ def create_service_app(
     app.cleanup_ctx.extend(cleanup_ctx)
     app.router.add_routes(routes)
     app.router.add_get("/health", health, name="health")
-    app.router.add_get("/health/ready", ready, name="ready")
+    app.router.add_get("/health/ready", ready_handler or ready, name="ready")
     app.router.add_get("/metrics", metrics_handler, name="metrics")
     spec = setup_aiohttp_apispec(
         app,

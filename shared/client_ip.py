@@ -2,11 +2,9 @@
 
 from aiohttp import web
 
+from shared.identity import CLIENT_IP_HEADER
+
 
 def client_ip(request: web.Request) -> str:
-    # The gateway appends the peer address as the last X-Forwarded-For entry; entries before it
-    # were sent by the client and prove nothing.
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if forwarded:
-        return forwarded.rsplit(",", 1)[-1].strip()
-    return request.remote or "unknown"
+    # The gateway sets this header and strips any value a client sends.
+    return request.headers.get(CLIENT_IP_HEADER) or request.remote or "unknown"

@@ -1,0 +1,1 @@
+"""gateway: the one public URL. Routes, authenticates, balances, retries, rate-limits, documents."""

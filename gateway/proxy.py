@@ -1,0 +1,312 @@
+"""Forwarding a request to a replica of its service, and the response back, streamed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+
+from gateway.guard import Guard
+from gateway.metrics import GatewayMetrics
+from gateway.routing import Access, Kind, NoRoute, Route, match
+from gateway.settings import GatewaySettings
+from gateway.tokens import Identity, InvalidToken, TokenVerifier, token_from_header
+from gateway.upstreams import Replica, Upstream
+from shared.errors import ApiError, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized
+from shared.identity import (
+    CLIENT_IP_HEADER,
+    IDENTITY_HEADERS,
+    TOKEN_ID_HEADER,
+    USER_ID_HEADER,
+    USERNAME_HEADER,
+)
+from shared.web import REQUEST_ID, REQUEST_ID_HEADER
+
+log = logging.getLogger(__name__)
+
+# RFC 9110 7.6.1: connection-specific fields never travel past one hop.
+HOP_BY_HOP = frozenset(
+    {
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+        "te", "trailer", "transfer-encoding", "upgrade",
+    }
+)
+_NOT_FORWARDED = HOP_BY_HOP | {
+    "host", "content-length", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+    REQUEST_ID_HEADER.lower(), *(h.lower() for h in IDENTITY_HEADERS),
+}
+_NOT_RETURNED = HOP_BY_HOP | {"content-length", "server", "date"}
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+BUFFERED_RESPONSE_LIMIT = 256 * 1024
+# (limit, remaining, seconds to reset) of the window that admitted the request
+RATE_LIMIT: web.RequestKey[tuple[int, int, int]] = web.RequestKey("rate_limit", tuple)
+CHUNK = 64 * 1024
+
+
+class BadGateway(ApiError):
+    status = 502
+
+
+class NoReplica(ApiError):
+    status = 503
+
+
+class GatewayTimeout(ApiError):
+    status = 504
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+
+
+@dataclass
+class Context:
+    route: Route
+    identity: Identity | None
+    client_ip: str
+    started: float
+
+
+class Proxy:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        upstreams: dict[str, Upstream],
+        verifier: TokenVerifier,
+        guard: Guard,
+        metrics: GatewayMetrics,
+    ) -> None:
+        self.settings = settings
+        self.upstreams = upstreams
+        self.verifier = verifier
+        self.guard = guard
+        self.metrics = metrics
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=0,
+            limit_per_host=self.settings.pool_size,
+            keepalive_timeout=self.settings.keepalive_timeout,
+            use_dns_cache=False,
+            enable_cleanup_closed=True,
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    # Admission: route, token, limits.
+
+    def client_ip(self, request: web.Request) -> str:
+        peer = request.remote or "unknown"
+        if self.settings.trust_forwarded:
+            forwarded = request.headers.get("X-Forwarded-For", "")
+            if forwarded:
+                return forwarded.rsplit(",", 1)[-1].strip() or peer
+        return peer
+
+    async def admit(self, request: web.Request, token: str | None) -> Context:
+        started = time.perf_counter()
+        try:
+            route = match(request.method, request.path)
+        except NoRoute as exc:
+            if exc.path_exists:
+                raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}") from None
+            raise NotFound(f"no route for {request.path}") from None
+        identity = None
+        if token is not None:
+            try:
+                identity = await self.verifier.verify(token)
+            except InvalidToken:
+                raise Unauthorized("the token is invalid or expired") from None
+        elif route.access is Access.REQUIRED:
+            raise Unauthorized("authentication is required")
+        client_ip = self.client_ip(request)
+        limits = self.settings.rate_limits[route.group]
+        if identity is not None:
+            subject, limit = f"u:{identity.user_id}", limits.user
+        else:
+            subject, limit = f"ip:{client_ip}", limits.anonymous
+        verdict = await self.guard.check(
+            route.group, subject, limit, identity.jti if identity else None
+        )
+        if verdict.revoked:
+            raise Unauthorized("the token was revoked")
+        if verdict.limit:
+            request[RATE_LIMIT] = (verdict.limit, verdict.remaining, verdict.reset)
+        if verdict.limited:
+            self.metrics.rate_limited.labels(route.group).inc()
+            raise TooManyRequests("rate limit exceeded; slow down", retry_after=verdict.reset)
+        return Context(route, identity, client_ip, started)
+
+    def upstream_headers(self, request: web.Request, context: Context) -> CIMultiDict[str]:
+        headers: CIMultiDict[str] = CIMultiDict()
+        connection_tokens = {
+            t.strip().lower() for t in request.headers.get("Connection", "").split(",")
+        }
+        for name, value in request.headers.items():
+            lowered = name.lower()
+            if lowered not in _NOT_FORWARDED and lowered not in connection_tokens:
+                headers.add(name, value)
+        forwarded = request.headers.get("X-Forwarded-For", "") if self.settings.trust_forwarded else ""
+        peer = request.remote or "unknown"
+        headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
+        headers["X-Forwarded-Proto"] = request.scheme
+        headers["X-Forwarded-Host"] = request.host
+        headers[CLIENT_IP_HEADER] = context.client_ip
+        headers[REQUEST_ID_HEADER] = request[REQUEST_ID]
+        if context.identity is not None:
+            headers[USER_ID_HEADER] = context.identity.user_id
+            headers[USERNAME_HEADER] = context.identity.username
+            headers[TOKEN_ID_HEADER] = context.identity.jti
+        return headers
+
+    # Forwarding.
+
+    async def _body(self, request: web.Request, context: Context) -> bytes | AsyncIterator[bytes] | None:
+        if not request.body_exists:
+            return None
+        limit = (
+            self.settings.max_upload if context.route.kind is Kind.UPLOAD else self.settings.max_body
+        )
+        declared = request.content_length
+        if declared is not None and declared > limit:
+            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+        if context.route.kind is not Kind.UPLOAD:
+            return await request.read()  # small, and kept so that a retry can resend it
+
+        async def stream() -> AsyncIterator[bytes]:
+            # Uploads go through chunk by chunk: never held whole in the gateway's memory.
+            sent = 0
+            async for chunk in request.content.iter_chunked(CHUNK):
+                sent += len(chunk)
+                if sent > limit:
+                    raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+                yield chunk
+
+        return stream()
+
+    async def forward(self, request: web.Request, context: Context) -> web.StreamResponse:
+        assert self.session is not None
+        route = context.route
+        upstream = self.upstreams[route.service]
+        body = await self._body(request, context)
+        replayable = body is None or isinstance(body, bytes)
+        headers = self.upstream_headers(request, context)
+        if isinstance(body, AsyncIterator) and request.content_length is not None:
+            headers["Content-Length"] = str(request.content_length)
+        timeout_seconds = (
+            self.settings.upload_timeout if route.kind is Kind.UPLOAD else self.settings.request_timeout
+        )
+        timeout = aiohttp.ClientTimeout(
+            total=timeout_seconds, sock_connect=self.settings.connect_timeout
+        )
+        tried: set[Replica] = set()
+        disconnect_retried = False
+        while True:
+            replica = upstream.pick(tried)
+            if replica is None:
+                self.metrics.errors.labels(upstream.name, "no_replica").inc()
+                raise NoReplica(f"{upstream.name} is unavailable")
+            tried.add(replica)
+            replica.outstanding += 1
+            sent_at = time.perf_counter()
+            try:
+                response = await self.session.request(
+                    request.method,
+                    replica.base_url + request.path_qs,
+                    headers=headers,
+                    data=body,
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                # Nothing reached the replica: any method may go to another one.
+                replica.outstanding -= 1
+                upstream.eject(replica)
+                self.metrics.ejections.labels(upstream.name).inc()
+                self.metrics.errors.labels(upstream.name, "connect").inc()
+                if len(tried) < len(upstream.replicas):
+                    self.metrics.retries.labels(upstream.name).inc()
+                    continue
+                raise BadGateway(f"{upstream.name} is unreachable") from exc
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                # The request may have been processed: only an idempotent one is sent again,
+                # once (this is also the race of reusing a keep-alive socket being closed).
+                replica.outstanding -= 1
+                self.metrics.errors.labels(upstream.name, "disconnect").inc()
+                if request.method in IDEMPOTENT and replayable and not disconnect_retried:
+                    disconnect_retried = True
+                    if len(upstream.replicas) == 1:
+                        tried.discard(replica)  # the only replica: a fresh socket to it
+                    self.metrics.retries.labels(upstream.name).inc()
+                    continue
+                raise BadGateway(f"{upstream.name} closed the connection") from exc
+            except TimeoutError as exc:
+                replica.outstanding -= 1
+                upstream.eject(replica)
+                self.metrics.ejections.labels(upstream.name).inc()
+                self.metrics.errors.labels(upstream.name, "timeout").inc()
+                raise GatewayTimeout(f"{upstream.name} did not answer in time") from exc
+            except ApiError:
+                replica.outstanding -= 1
+                raise
+            try:
+                upstream.succeeded(replica)
+                upstream_seconds = time.perf_counter() - sent_at
+                self.metrics.latency.labels(upstream.name).observe(upstream_seconds)
+                self.metrics.requests.labels(upstream.name, str(response.status)).inc()
+                return await self.relay(request, response, context, upstream_seconds)
+            finally:
+                replica.outstanding -= 1
+                response.release()
+
+    async def relay(
+        self,
+        request: web.Request,
+        upstream: aiohttp.ClientResponse,
+        context: Context,
+        upstream_seconds: float,
+    ) -> web.StreamResponse:
+        headers: CIMultiDict[str] = CIMultiDict()
+        for name, value in upstream.headers.items():
+            if name.lower() not in _NOT_RETURNED:
+                headers.add(name, value)
+        total = time.perf_counter() - context.started
+        gateway_ms = max(total - upstream_seconds, 0) * 1000
+        headers["Server-Timing"] = (
+            f"gateway;dur={gateway_ms:.2f}, upstream;dur={upstream_seconds * 1000:.2f}"
+        )
+        length = upstream.content_length
+        if length is not None and length <= BUFFERED_RESPONSE_LIMIT:
+            body = await upstream.read()
+            return web.Response(body=body, status=upstream.status, headers=headers)
+        response = web.StreamResponse(status=upstream.status, headers=headers)
+        if length is not None:
+            response.content_length = length
+        await response.prepare(request)
+        async for chunk in upstream.content.iter_chunked(CHUNK):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
+
+async def proxy_request(request: web.Request, proxy: Proxy) -> web.StreamResponse:
+    try:
+        token = token_from_header(request.headers.get("Authorization", ""))
+    except InvalidToken as exc:
+        raise Unauthorized(str(exc)) from None
+    context = await proxy.admit(request, token)
+    return await proxy.forward(request, context)

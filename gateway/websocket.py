@@ -1,0 +1,100 @@
+"""The websocket proxy: frames both ways, close codes kept, never retried once upgraded."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import aiohttp
+from aiohttp import WSMsgType, web
+
+from gateway.proxy import BadGateway, NoReplica, Proxy
+from gateway.tokens import InvalidToken, token_from_header
+from shared.errors import Unauthorized
+
+log = logging.getLogger(__name__)
+
+# Codes a peer may never send in a close frame (RFC 6455 7.4.1): they only describe what
+# happened locally, so the other leg is told 1011 (internal error) instead.
+UNSENDABLE = frozenset({1005, 1006, 1015})
+
+
+def sendable(code: int | None) -> int:
+    if code is None or code in UNSENDABLE:
+        return 1011
+    return code
+
+
+async def _pump(
+    source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+    target: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+) -> None:
+    async for message in source:
+        if message.type is WSMsgType.TEXT:
+            await target.send_str(message.data)
+        elif message.type is WSMsgType.BINARY:
+            await target.send_bytes(message.data)
+        elif message.type is WSMsgType.ERROR:
+            break
+    # `source` closed: tell the other leg with the same code (or 1011 for local-only codes).
+    if not target.closed:
+        await target.close(code=sendable(source.close_code), message=b"")
+
+
+async def proxy_websocket(request: web.Request, proxy: Proxy) -> web.StreamResponse:
+    try:
+        token = token_from_header(request.headers.get("Authorization", ""))
+    except InvalidToken as exc:
+        raise Unauthorized(str(exc)) from None
+    # Browsers cannot set headers on a websocket: the token may come in the query string.
+    token = token or request.query.get("token") or None
+    context = await proxy.admit(request, token)
+    assert proxy.session is not None
+    upstream = proxy.upstreams[context.route.service]
+    replica = upstream.pick()
+    if replica is None:
+        raise NoReplica(f"{upstream.name} is unavailable")
+    query = {k: v for k, v in request.query.items() if k != "token"}
+    headers = proxy.upstream_headers(request, context)
+    for name in ("Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions"):
+        headers.popall(name, None)
+    limit = proxy.settings.ws_max_message
+    heartbeat = proxy.settings.ws_heartbeat
+    try:
+        upstream_ws = await proxy.session.ws_connect(
+            replica.base_url + request.path,
+            params=query,
+            headers=headers,
+            heartbeat=heartbeat,
+            max_msg_size=limit,
+            timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
+        )
+    except aiohttp.WSServerHandshakeError as exc:
+        raise BadGateway(f"{upstream.name} refused the websocket ({exc.status})") from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        upstream.eject(replica)
+        raise BadGateway(f"{upstream.name} is unreachable") from exc
+    # From here on the connection is upgraded: a failure closes it, nothing is retried.
+    client_ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=limit)
+    replica.outstanding += 1
+    try:
+        await client_ws.prepare(request)
+        to_upstream = asyncio.create_task(_pump(client_ws, upstream_ws))
+        to_client = asyncio.create_task(_pump(upstream_ws, client_ws))
+        done, pending = await asyncio.wait(
+            {to_upstream, to_client}, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(task, timeout=5.0)
+        for task in done | pending:
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("websocket leg failed", extra={"error": repr(task.exception())})
+    finally:
+        replica.outstanding -= 1
+        if not upstream_ws.closed:
+            await upstream_ws.close(code=1011)
+        if not client_ws.closed:
+            await client_ws.close(code=1011)
+    return client_ws

@@ -1,0 +1,173 @@
+"""Routing by the declarative table, token verification, and the trusted identity headers."""
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestClient
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.gateway.conftest import Echo
+
+
+def bearer(echoes: dict[str, Echo], user_id: int = 7, username: str = "jake") -> dict[str, str]:
+    token = echoes["auth"].keys.issue(user_id, username, "session").token
+    return {"Authorization": f"Token {token}"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "service"),
+    [
+        ("POST", "/api/users", "auth"),
+        ("POST", "/api/users/login", "auth"),
+        ("GET", "/api/users", "auth"),
+        ("GET", "/api/user", "auth"),
+        ("POST", "/api/auth/refresh", "auth"),
+        ("GET", "/api/.well-known/jwks.json", "auth"),
+        ("GET", "/api/profiles/anna", "social"),
+        ("POST", "/api/profiles/anna/follow", "social"),
+        ("GET", "/api/articles?tag=soup", "posts"),
+        ("GET", "/api/articles/feed", "posts"),
+        ("PUT", "/api/articles/my-soup", "posts"),
+        ("GET", "/api/tags", "posts"),
+        ("GET", "/api/media/abc", "posts"),
+        ("GET", "/api/chats", "chat"),
+        ("POST", "/api/chats/3/messages", "chat"),
+        ("GET", "/api/chat/status", "chat"),
+        ("POST", "/api/users/anna/report", "chat"),
+    ],
+)
+async def test_each_route_group_reaches_its_service(
+    gateway: TestClient, echoes: dict[str, Echo], method: str, path: str, service: str
+) -> None:
+    kwargs: dict[str, Any] = {"headers": bearer(echoes)}
+    if method in ("POST", "PUT"):
+        kwargs["json"] = {}
+    response = await gateway.request(method, path, **kwargs)
+    assert response.status == 200, await response.text()
+    if path.endswith("jwks.json"):
+        return
+    assert (await response.json())["service"] == service
+    assert echoes[service].seen[-1]["path"] == path
+
+
+@pytest.mark.parametrize("path", ["/api/nothing", "/api/internal/users", "/internal/users", "/api"])
+async def test_unknown_and_internal_paths_are_404_in_the_api_format(
+    gateway: TestClient, echoes: dict[str, Echo], path: str
+) -> None:
+    response = await gateway.get(path, headers=bearer(echoes))
+    assert response.status == 404
+    assert "errors" in await response.json()
+    assert all(not echo.seen for echo in echoes.values())
+
+
+async def test_a_wrong_method_on_a_known_path_is_405(gateway: TestClient) -> None:
+    response = await gateway.patch("/api/tags", json={})
+    assert response.status == 405
+
+
+async def test_a_route_that_needs_a_token_is_401_without_calling_the_service(
+    gateway: TestClient, echoes: dict[str, Echo]
+) -> None:
+    response = await gateway.get("/api/articles/feed")
+    assert response.status == 401
+    assert (await response.json())["errors"]["body"] == ["authentication is required"]
+    assert not echoes["posts"].seen
+
+
+async def test_client_sent_identity_headers_are_replaced(
+    gateway: TestClient, echoes: dict[str, Echo]
+) -> None:
+    spoofed = {"X-User-Id": "1", "X-Username": "admin", "X-Client-IP": "10.0.0.1"}
+    anonymous = await (await gateway.get("/api/articles", headers=spoofed)).json()
+    assert "X-User-Id" not in anonymous["headers"] and "X-Username" not in anonymous["headers"]
+    assert anonymous["headers"]["X-Client-IP"] == "127.0.0.1"
+    signed_in = await (
+        await gateway.get("/api/articles", headers={**spoofed, **bearer(echoes, 7, "jake")})
+    ).json()
+    assert signed_in["headers"]["X-User-Id"] == "7"
+    assert signed_in["headers"]["X-Username"] == "jake"
+
+
+async def test_forwarding_headers_and_request_id_are_set(
+    gateway: TestClient, echoes: dict[str, Echo]
+) -> None:
+    response = await gateway.get("/api/tags", headers={"X-Request-ID": "trace-42"})
+    received = (await response.json())["headers"]
+    assert received["X-Request-ID"] == "trace-42"
+    assert received["X-Forwarded-For"] == "127.0.0.1"
+    assert received["X-Forwarded-Proto"] == "http"
+    assert received["X-Forwarded-Host"].startswith("127.0.0.1")
+    assert response.headers["X-Request-ID"] == "trace-42"
+
+
+async def test_hop_by_hop_headers_do_not_travel(gateway: TestClient) -> None:
+    response = await gateway.get(
+        "/api/tags", headers={"Connection": "keep-alive, X-Secret", "X-Secret": "1", "TE": "trailers"}
+    )
+    received = (await response.json())["headers"]
+    assert "X-Secret" not in received and "TE" not in received
+
+
+def _forge(claims: dict[str, Any], key: Any, algorithm: str, kid: str) -> str:
+    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid})
+
+
+def _claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {
+        "sub": "7", "username": "jake", "iat": now, "exp": now + 600, "jti": "j1",
+        "iss": "chopchop-auth", "aud": "chopchop",
+    }
+    return {**base, **overrides}
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["alg_none", "wrong_key", "expired", "wrong_audience", "wrong_issuer", "malformed", "bad_scheme"],
+)
+async def test_invalid_tokens_are_401_even_on_public_routes(
+    gateway: TestClient, echoes: dict[str, Echo], case: str
+) -> None:
+    kid = echoes["auth"].keys.signing_jwk["kid"]
+    signing = echoes["auth"].keys._signing
+    tokens = {
+        # An unsigned token naming our kid must not pass.
+        "alg_none": _forge(_claims(), None, "none", kid),
+        # Signed by a key that is not published, under our kid.
+        "wrong_key": _forge(_claims(), Ed25519PrivateKey.generate(), "EdDSA", kid),
+        "expired": _forge(_claims(exp=int(time.time()) - 60), signing, "EdDSA", kid),
+        "wrong_audience": _forge(_claims(aud="someone-else"), signing, "EdDSA", kid),
+        "wrong_issuer": _forge(_claims(iss="evil"), signing, "EdDSA", kid),
+        "malformed": "not.a.jwt",
+    }
+    header = "Basic abc" if case == "bad_scheme" else f"Token {tokens[case]}"
+    response = await gateway.get("/api/tags", headers={"Authorization": header})
+    assert response.status == 401
+    assert not echoes["posts"].seen
+
+
+async def test_a_revoked_token_is_401(
+    gateway: TestClient, echoes: dict[str, Echo], redis: aioredis.Redis
+) -> None:
+    access = echoes["auth"].keys.issue(7, "jake", "session")
+    headers = {"Authorization": f"Bearer {access.token}"}
+    assert (await gateway.get("/api/articles/feed", headers=headers)).status == 200
+    await redis.set(f"revoked:jti:{access.jti}", "1", ex=60)
+    response = await gateway.get("/api/articles/feed", headers=headers)
+    assert response.status == 401
+    assert (await response.json())["errors"]["body"] == ["the token was revoked"]
+
+
+async def test_server_timing_splits_gateway_and_upstream_time(gateway: TestClient) -> None:
+    response = await gateway.get("/api/tags")
+    timing = response.headers["Server-Timing"]
+    assert timing.startswith("gateway;dur=") and ", upstream;dur=" in timing
+
+
+async def test_large_responses_stream_through_intact(gateway: TestClient) -> None:
+    response = await gateway.get("/api/media/big")
+    assert response.status == 200
+    assert await response.read() == b"x" * 1_000_000
