@@ -64,6 +64,24 @@ class MethodNotAllowed(ApiError):
     status = 405
 
 
+class LimitedStream:
+    """An upload passed on chunk by chunk, never held whole, cut off past its limit."""
+
+    def __init__(self, request: web.Request, limit: int) -> None:
+        self.request = request
+        self.limit = limit
+        self.exceeded = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        sent = 0
+        async for chunk in self.request.content.iter_chunked(CHUNK):
+            sent += len(chunk)
+            if sent > self.limit:
+                self.exceeded = True
+                raise PayloadTooLarge(f"the request body is larger than {self.limit} bytes")
+            yield chunk
+
+
 @dataclass
 class Context:
     route: Route
@@ -175,7 +193,9 @@ class Proxy:
 
     # Forwarding.
 
-    async def _body(self, request: web.Request, context: Context) -> bytes | AsyncIterator[bytes] | None:
+    async def _body(
+        self, request: web.Request, context: Context
+    ) -> bytes | LimitedStream | None:
         if not request.body_exists:
             return None
         limit = (
@@ -186,26 +206,15 @@ class Proxy:
             raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
         if context.route.kind is not Kind.UPLOAD:
             return await request.read()  # small, and kept so that a retry can resend it
-
-        async def stream() -> AsyncIterator[bytes]:
-            # Uploads go through chunk by chunk: never held whole in the gateway's memory.
-            sent = 0
-            async for chunk in request.content.iter_chunked(CHUNK):
-                sent += len(chunk)
-                if sent > limit:
-                    raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
-                yield chunk
-
-        return stream()
+        return LimitedStream(request, limit)
 
     async def forward(self, request: web.Request, context: Context) -> web.StreamResponse:
         assert self.session is not None
         route = context.route
         upstream = self.upstreams[route.service]
         body = await self._body(request, context)
-        replayable = body is None or isinstance(body, bytes)
         headers = self.upstream_headers(request, context)
-        if isinstance(body, AsyncIterator) and request.content_length is not None:
+        if isinstance(body, LimitedStream) and request.content_length is not None:
             headers["Content-Length"] = str(request.content_length)
         timeout_seconds = (
             self.settings.upload_timeout if route.kind is Kind.UPLOAD else self.settings.request_timeout
@@ -232,37 +241,14 @@ class Proxy:
                     timeout=timeout,
                     allow_redirects=False,
                 )
-            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                # Nothing reached the replica: any method may go to another one.
+            except Exception as exc:
                 replica.outstanding -= 1
-                upstream.eject(replica)
-                self.metrics.ejections.labels(upstream.name).inc()
-                self.metrics.errors.labels(upstream.name, "connect").inc()
-                if len(tried) < len(upstream.replicas):
-                    self.metrics.retries.labels(upstream.name).inc()
-                    continue
-                raise BadGateway(f"{upstream.name} is unreachable") from exc
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-                # The request may have been processed: only an idempotent one is sent again,
-                # once (this is also the race of reusing a keep-alive socket being closed).
-                replica.outstanding -= 1
-                self.metrics.errors.labels(upstream.name, "disconnect").inc()
-                if request.method in IDEMPOTENT and replayable and not disconnect_retried:
-                    disconnect_retried = True
-                    if len(upstream.replicas) == 1:
-                        tried.discard(replica)  # the only replica: a fresh socket to it
-                    self.metrics.retries.labels(upstream.name).inc()
-                    continue
-                raise BadGateway(f"{upstream.name} closed the connection") from exc
-            except TimeoutError as exc:
-                replica.outstanding -= 1
-                upstream.eject(replica)
-                self.metrics.ejections.labels(upstream.name).inc()
-                self.metrics.errors.labels(upstream.name, "timeout").inc()
-                raise GatewayTimeout(f"{upstream.name} did not answer in time") from exc
-            except ApiError:
-                replica.outstanding -= 1
-                raise
+                retry = self._after_failure(
+                    exc, request.method, body, upstream, replica, tried, disconnect_retried
+                )
+                disconnect_retried = disconnect_retried or retry == "disconnect"
+                self.metrics.retries.labels(upstream.name).inc()
+                continue
             try:
                 upstream.succeeded(replica)
                 upstream_seconds = time.perf_counter() - sent_at
@@ -272,6 +258,49 @@ class Proxy:
             finally:
                 replica.outstanding -= 1
                 response.release()
+
+    def _after_failure(
+        self,
+        exc: Exception,
+        method: str,
+        body: bytes | LimitedStream | None,
+        upstream: Upstream,
+        replica: Replica,
+        tried: set[Replica],
+        disconnect_retried: bool,
+    ) -> str:
+        """Whether a failed attempt goes to another replica ("connect", "disconnect"); else raises."""
+        name = upstream.name
+        if isinstance(body, LimitedStream) and body.exceeded:
+            raise PayloadTooLarge(f"the request body is larger than {body.limit} bytes") from None
+        if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+            # Nothing reached the replica: any method may go to another one.
+            upstream.eject(replica)
+            self.metrics.ejections.labels(name).inc()
+            self.metrics.errors.labels(name, "connect").inc()
+            if len(tried) < len(upstream.replicas):
+                return "connect"
+            raise BadGateway(f"{name} is unreachable") from exc
+        if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+            # The request may have been processed: only an idempotent one is sent again, once.
+            # This is also the race of reusing a keep-alive socket that the replica is closing.
+            self.metrics.errors.labels(name, "disconnect").inc()
+            replayable = body is None or isinstance(body, bytes)
+            if method in IDEMPOTENT and replayable and not disconnect_retried:
+                if len(upstream.replicas) == 1:
+                    tried.discard(replica)  # the only replica: a fresh socket to it
+                return "disconnect"
+            raise BadGateway(f"{name} closed the connection") from exc
+        if isinstance(exc, TimeoutError):
+            # Sent and unanswered: it may be running, so it is never sent again.
+            upstream.eject(replica)
+            self.metrics.ejections.labels(name).inc()
+            self.metrics.errors.labels(name, "timeout").inc()
+            raise GatewayTimeout(f"{name} did not answer in time") from exc
+        if isinstance(exc, ApiError):
+            raise exc
+        self.metrics.errors.labels(name, "other").inc()
+        raise BadGateway(f"{name} failed") from exc
 
     async def relay(
         self,

@@ -77,24 +77,36 @@ async def proxy_websocket(request: web.Request, proxy: Proxy) -> web.StreamRespo
         raise BadGateway(f"{upstream.name} is unreachable") from exc
     # From here on the connection is upgraded: a failure closes it, nothing is retried.
     client_ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=limit)
+    await client_ws.prepare(request)
     replica.outstanding += 1
+    bridge = asyncio.create_task(_bridge(client_ws, upstream_ws))
     try:
-        await client_ws.prepare(request)
-        to_upstream = asyncio.create_task(_pump(client_ws, upstream_ws))
-        to_client = asyncio.create_task(_pump(upstream_ws, client_ws))
-        done, pending = await asyncio.wait(
-            {to_upstream, to_client}, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in pending:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(task, timeout=5.0)
-        for task in done | pending:
-            if not task.cancelled() and task.exception() is not None:
-                log.warning("websocket leg failed", extra={"error": repr(task.exception())})
+        # aiohttp cancels the handler once the client's socket closes; the bridge is shielded
+        # so that it still passes the client's close code on to the service.
+        await asyncio.shield(bridge)
+    except asyncio.CancelledError:
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(bridge, timeout=5.0)
+        raise
     finally:
         replica.outstanding -= 1
+    return client_ws
+
+
+async def _bridge(client_ws: web.WebSocketResponse, upstream_ws: aiohttp.ClientWebSocketResponse) -> None:
+    to_upstream = asyncio.create_task(_pump(client_ws, upstream_ws))
+    to_client = asyncio.create_task(_pump(upstream_ws, client_ws))
+    try:
+        await asyncio.wait({to_upstream, to_client}, return_when=asyncio.FIRST_COMPLETED)
+        # One leg closed and told the other; give the other a moment to finish its own close.
+        await asyncio.wait({to_upstream, to_client}, timeout=5.0)
+        for task in (to_upstream, to_client):
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.warning("websocket leg failed", extra={"error": repr(task.exception())})
+    finally:
+        for task in (to_upstream, to_client):
+            task.cancel()
         if not upstream_ws.closed:
             await upstream_ws.close(code=1011)
         if not client_ws.closed:
             await client_ws.close(code=1011)
-    return client_ws

@@ -83,7 +83,7 @@ async def echoes(infra: Infra) -> AsyncIterator[dict[str, Echo]]:
     started: dict[str, Echo] = {}
     for name in SERVICES:
         echo = Echo(name, keys)
-        app = web.Application()
+        app = web.Application(client_max_size=16 * 1024**2)
         app.router.add_route("*", "/{tail:.*}", echo.handle)
         echo.server = TestServer(app)
         await echo.server.start_server()

@@ -1,0 +1,118 @@
+"""Balancing over replicas, ejection, and which failures are retried."""
+
+import asyncio
+import signal
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from devstack import stack
+from devstack.embedded import free_port
+from tests.auth_service.conftest import FAST_HASHING
+from tests.gateway.conftest import Echo, GatewayFactory, url_of
+from tests.infra import Infra
+
+
+async def test_requests_spread_over_every_replica(
+    make_gateway: GatewayFactory, echoes: dict[str, Echo]
+) -> None:
+    second = Echo("posts-2", echoes["posts"].keys)
+    app = web.Application(client_max_size=16 * 1024**2)
+    app.router.add_route("*", "/{tail:.*}", second.handle)
+    second.server = TestServer(app)
+    await second.server.start_server()
+    try:
+        gateway = await make_gateway(POSTS_URL=f"{url_of(echoes['posts'])},{url_of(second)}")
+        for _ in range(20):
+            assert (await gateway.get("/api/tags")).status == 200
+        assert len(echoes["posts"].seen) == 10 and len(second.seen) == 10
+    finally:
+        await second.server.close()
+
+
+async def test_a_refused_post_is_retried_on_another_replica(
+    make_gateway: GatewayFactory, echoes: dict[str, Echo]
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    gateway = await make_gateway(AUTH_URL=f"{dead},{url_of(echoes['auth'])}")
+    for _ in range(4):
+        response = await gateway.post("/api/users", json={"user": {}})
+        assert response.status == 200
+    assert len(echoes["auth"].seen) == 4
+    metrics = await (await gateway.get("/metrics")).text()
+    assert 'upstream_retries_total{upstream="auth"} 1.0' in metrics
+    assert 'upstream_ejections_total{upstream="auth"} 1.0' in metrics
+
+
+async def test_a_post_that_timed_out_after_sending_is_not_retried(
+    make_gateway: GatewayFactory, echoes: dict[str, Echo]
+) -> None:
+    second = Echo("posts-2", echoes["posts"].keys, slow_seconds=2)
+    echoes["posts"].slow_seconds = 2
+    app = web.Application(client_max_size=16 * 1024**2)
+    app.router.add_route("*", "/{tail:.*}", second.handle)
+    second.server = TestServer(app)
+    await second.server.start_server()
+    try:
+        gateway = await make_gateway(
+            POSTS_URL=f"{url_of(echoes['posts'])},{url_of(second)}", UPSTREAM_TIMEOUT="0.3"
+        )
+        token = echoes["auth"].keys.issue(7, "jake", "s").token
+        response = await gateway.post(
+            "/api/articles/slow", json={"article": {}}, headers={"Authorization": f"Token {token}"}
+        )
+        assert response.status == 504
+        assert (await response.json())["errors"]["body"] == ["posts did not answer in time"]
+        assert len(echoes["posts"].seen) + len(second.seen) == 1
+    finally:
+        await second.server.close()
+
+
+async def test_all_replicas_down_is_502_in_the_error_format(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(SOCIAL_URL=f"http://127.0.0.1:{free_port()}")
+    response = await gateway.get("/api/profiles/anna")
+    assert response.status == 502
+    assert (await response.json())["errors"]["body"] == ["social is unreachable"]
+
+
+@pytest.fixture
+def two_auth_replicas(infra: Infra) -> Iterator[list[tuple[subprocess.Popen[bytes], int]]]:
+    ports = [free_port(), free_port()]
+    processes = []
+    for port in ports:
+        spec = stack.ProcessSpec(
+            f"auth-{port}", "auth_service", port, infra.env(AUTH_PORT=str(port), **FAST_HASHING)
+        )
+        processes.append(stack.start(spec))
+    try:
+        for process, port in zip(processes, ports, strict=True):
+            stack.wait_ready(f"http://127.0.0.1:{port}/health/ready", 30, process)
+        yield list(zip(processes, ports, strict=True))
+    finally:
+        stack.stop(processes)
+
+
+async def test_stopping_a_replica_during_a_stream_loses_no_idempotent_request(
+    make_gateway: GatewayFactory, two_auth_replicas: list[tuple[subprocess.Popen[bytes], int]]
+) -> None:
+    urls = ",".join(f"http://127.0.0.1:{port}" for _, port in two_auth_replicas)
+    gateway: TestClient = await make_gateway(AUTH_URL=urls, RATE_LIMIT_ANON="0")
+    statuses: list[int] = []
+
+    async def client_loop() -> None:
+        for _ in range(60):
+            response = await gateway.get("/api/users")
+            statuses.append(response.status)
+            await response.read()
+
+    async def stop_one() -> None:
+        await asyncio.sleep(0.3)
+        two_auth_replicas[0][0].send_signal(signal.SIGTERM)
+
+    await asyncio.gather(*(client_loop() for _ in range(4)), stop_one())
+    assert two_auth_replicas[0][0].wait(10) == 0  # it stopped gracefully
+    assert len(statuses) == 240
+    assert set(statuses) == {200}

@@ -1,0 +1,107 @@
+"""The websocket proxy, and the merged OpenAPI document with Swagger UI."""
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType
+from aiohttp.test_utils import TestClient
+from openapi_spec_validator import validate
+
+from gateway.docs import merge_documents
+from gateway.websocket import sendable
+from tests.gateway.conftest import Echo
+
+
+def _token(echoes: dict[str, Echo]) -> str:
+    return echoes["auth"].keys.issue(7, "jake", "s").token
+
+
+async def test_websocket_frames_pass_both_ways_with_the_token_in_the_query(
+    gateway: TestClient, echoes: dict[str, Echo]
+) -> None:
+    async with gateway.ws_connect(f"/api/chat/ws?token={_token(echoes)}&device=phone") as ws:
+        await ws.send_str("hello")
+        assert (await ws.receive()).data == "echo:hello"
+        await ws.send_bytes(b"abc")
+        assert (await ws.receive()).data == b"cba"
+    seen = echoes["chat"].seen[-1]
+    assert seen["headers"]["X-User-Id"] == "7"
+    assert "token=" not in seen["path"] and "device=phone" in seen["path"]
+
+
+async def test_a_close_code_from_the_service_reaches_the_client(
+    gateway: TestClient, echoes: dict[str, Echo]
+) -> None:
+    async with gateway.ws_connect(f"/api/chat/ws?token={_token(echoes)}") as ws:
+        await ws.send_str("close:4001")
+        message = await ws.receive()
+        assert message.type is WSMsgType.CLOSE
+        assert message.data == 4001
+
+
+async def test_a_close_code_from_the_client_reaches_the_service(
+    gateway: TestClient, echoes: dict[str, Echo]
+) -> None:
+    ws = await gateway.ws_connect(f"/api/chat/ws?token={_token(echoes)}")
+    await ws.send_str("ping")
+    await ws.receive()
+    await ws.close(code=4000)
+    for _ in range(50):
+        if echoes["chat"].ws_close_codes:
+            break
+        await asyncio.sleep(0.02)
+    assert echoes["chat"].ws_close_codes == [4000]
+
+
+async def test_a_websocket_without_a_token_is_refused_before_the_upgrade(
+    gateway: TestClient, echoes: dict[str, Echo]
+) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await gateway.ws_connect("/api/chat/ws")
+    assert refused.value.status == 401
+    assert not echoes["chat"].seen
+
+
+@pytest.mark.parametrize(("code", "sent"), [(1000, 1000), (4001, 4001), (1005, 1011), (1006, 1011), (1015, 1011), (None, 1011)])
+def test_codes_that_cannot_travel_become_1011(code: int | None, sent: int) -> None:
+    assert sendable(code) == sent
+
+
+def _document(schema_name: str, path: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "x", "version": "1"},
+        "paths": {
+            path: {
+                "post": {
+                    "requestBody": {
+                        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}
+                    },
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
+            "/internal/secret": {"get": {"responses": {"200": {"description": "ok"}}}},
+            "/health": {"get": {"responses": {"200": {"description": "ok"}}}},
+        },
+        "components": {"schemas": {schema_name: {"type": "object"}}},
+    }
+
+
+def test_merging_keeps_public_paths_and_separates_clashing_schemas() -> None:
+    merged = merge_documents(
+        {"auth": _document("ProfileOut", "/api/users"), "social": _document("ProfileOut", "/api/profiles")}
+    )
+    assert set(merged["paths"]) == {"/api/users", "/api/profiles"}
+    assert {"auth_ProfileOut", "social_ProfileOut"} <= set(merged["components"]["schemas"])
+    ref = merged["paths"]["/api/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert ref == {"$ref": "#/components/schemas/auth_ProfileOut"}
+    validate(merged)
+
+
+async def test_docs_page_and_static_files_are_served(gateway: TestClient) -> None:
+    page = await gateway.get("/api/docs")
+    assert page.status == 200 and "swagger-ui" in await page.text()
+    assert (await gateway.get("/api/docs/static/swagger-ui-bundle.js")).status == 200
+    assert (await gateway.get("/api/docs/static/init.js")).status == 200
