@@ -20,7 +20,7 @@ from gateway.websocket import proxy_websocket
 from shared.app import create_service_app
 from shared.errors import Forbidden
 from shared.redis import REDIS
-from shared.tasks import supervise
+from shared.tasks import stop_task, supervise
 from shared.web import METRICS, REQUEST_ID, REQUEST_ID_HEADER
 
 PROXY: web.AppKey[Proxy] = web.AppKey("proxy", Proxy)
@@ -199,8 +199,7 @@ async def _proxy_ctx(
     try:
         yield
     finally:
-        resolver.cancel()
-        await asyncio.gather(resolver, return_exceptions=True)
+        await stop_task(resolver)
         await proxy.close()
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from shared.errors import ApiError
 from shared.logs import request_id_var
@@ -101,16 +99,3 @@ def _first_message(body: Any) -> str | None:
         return str(messages[0]) if messages else None
     except (KeyError, TypeError, IndexError):
         return None
-
-
-def client_ctx(key: web.AppKey[InternalClient], client: InternalClient) -> Any:
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        await client.start()
-        app[key] = client
-        try:
-            yield
-        finally:
-            await client.close()
-            await asyncio.sleep(0)
-
-    return ctx

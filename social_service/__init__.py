@@ -1,1 +1,1 @@
-"""social_service."""
+"""social_service: follows, likes and profiles."""

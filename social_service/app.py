@@ -2,22 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from social_service.settings import SocialSettings
 from shared.app import create_service_app
+from shared.cache import JsonCache
+from shared.db import PG_POOL
+from shared.events import consumer_ctx, relay_ctx
+from shared.events.outbox import RELAY
+from shared.http import InternalClient
+from shared.profiles import PROFILE_TTL, Profiles
+from shared.redis import REDIS
+from social_service import events
+from social_service.domain import Social
+from social_service.handlers import SOCIAL
+from social_service.routes import ROUTES
+from social_service.settings import SocialSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Producers whose streams social_service reads.
+CONSUMED = ("auth", "posts")
 
 
-def create_app(settings: SocialSettings) -> web.Application:
+def create_app(settings: SocialSettings, **consumer_options: Any) -> web.Application:
+    client = InternalClient({"auth": settings.auth_urls}, timeout=settings.internal_timeout)
+
+    async def social_ctx(app: web.Application) -> AsyncIterator[None]:
+        await client.start()
+        profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL), client)
+        app[SOCIAL] = Social(app[PG_POOL], profiles, app[RELAY])
+        try:
+            yield
+        finally:
+            await client.close()
+
     return create_service_app(
         settings.common,
         title="Chop-chop social",
-        routes=[],
+        routes=ROUTES,
         schema="social",
         migrations=MIGRATIONS,
         events=True,
+        cleanup_ctx=[
+            relay_ctx("social"),
+            social_ctx,
+            consumer_ctx(
+                "social", CONSUMED, lambda app: events.handlers(app[SOCIAL].profiles),
+                **consumer_options,
+            ),
+        ],
     )

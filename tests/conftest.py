@@ -11,6 +11,11 @@ import redis.asyncio as aioredis
 
 from tests.infra import Infra, start_infra, stop_infra
 from tests.mail import clear_mailbox
+from tests.services import (  # noqa: F401 - fixtures shared by the service tests
+    auth_client,
+    social,
+    users,
+)
 
 
 @pytest.fixture(scope="session")

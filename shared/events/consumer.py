@@ -21,7 +21,7 @@ from aiohttp import web
 from shared.db import PG_POOL
 from shared.events.envelope import Event, dead_letter_stream, stream_name
 from shared.redis import REDIS
-from shared.tasks import supervise
+from shared.tasks import cancel_requested, stop_task, supervise
 from shared.web import METRICS, Metrics
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,12 @@ class EventConsumer:
         self.retry_delay_ms = retry_delay_ms
         self.claim_idle_ms = claim_idle_ms
         self.max_attempts = max_attempts
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Ends `run` after the current read (at most `block_ms`): redis-py does not always
+        survive a cancelled blocking read, so shutdown asks rather than cancels."""
+        self._stopping = True
 
     async def ensure_groups(self) -> None:
         for stream in self.streams:
@@ -179,7 +185,7 @@ class EventConsumer:
         loop = asyncio.get_running_loop()
         last_retry = 0.0
         retry_every = min(self.retry_delay_ms, self.claim_idle_ms) / 1000 / 2
-        while True:
+        while not self._stopping:
             try:
                 await self.read_new()
                 if loop.time() - last_retry >= retry_every:
@@ -191,22 +197,30 @@ class EventConsumer:
                     raise
                 await self.ensure_groups()  # the stream was deleted under us
             except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                if cancel_requested():
+                    raise asyncio.CancelledError from None
                 log.warning("event consumer waits for Redis", extra={"error": repr(exc)})
                 await asyncio.sleep(1.0)
 
 
 def consumer_ctx(
-    group: str, producers: Sequence[str], handlers: Mapping[str, Handler], **options: Any
+    group: str,
+    producers: Sequence[str],
+    handlers: Callable[[web.Application], Mapping[str, Handler]],
+    **options: Any,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Runs a consumer for the app's lifetime; `handlers(app)` may use what earlier contexts set."""
+
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         consumer = EventConsumer(
-            app[PG_POOL], app[REDIS], group, producers, handlers, app[METRICS], **options
+            app[PG_POOL], app[REDIS], group, producers, handlers(app), app[METRICS], **options
         )
-        task = asyncio.create_task(supervise(f"consumer:{group}", consumer.run))
+        task = asyncio.create_task(supervise(f"consumer:{group}", consumer.run), name=f"consumer:{group}")
         try:
             yield
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            consumer.stop()
+            await asyncio.wait({task}, timeout=consumer.block_ms / 1000 + 1)
+            await stop_task(task)
 
     return ctx

@@ -22,7 +22,7 @@ from shared.db import PG_POOL
 from shared.events.envelope import MIGRATIONS_TABLE, Event, stream_name
 from shared.migrations import migrate
 from shared.redis import REDIS
-from shared.tasks import supervise
+from shared.tasks import cancel_requested, stop_task, supervise
 from shared.web import METRICS, Metrics
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,8 @@ class OutboxRelay:
                     last_prune = loop.time()
                 backoff = self.poll_interval
             except (OSError, aioredis.RedisError, asyncpg.PostgresError) as exc:
+                if cancel_requested():
+                    raise asyncio.CancelledError from None
                 log.warning("outbox relay waits", extra={"error": repr(exc), "retry_in": backoff})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -152,11 +154,10 @@ def relay_ctx(producer: str, **options: Any) -> Callable[[web.Application], Asyn
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         relay = OutboxRelay(app[PG_POOL], app[REDIS], producer, app[METRICS], **options)
         app[RELAY] = relay
-        task = asyncio.create_task(supervise(f"relay:{producer}", relay.run))
+        task = asyncio.create_task(supervise(f"relay:{producer}", relay.run), name=f"relay:{producer}")
         try:
             yield
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await stop_task(task)
 
     return ctx

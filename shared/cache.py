@@ -1,0 +1,99 @@
+"""Cache helpers: JSON values in Redis that degrade to the source when Redis fails, and
+single-flight loading so that concurrent misses on one key load once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class SingleFlight:
+    """Collapses concurrent loads of one key in this process into a single call."""
+
+    def __init__(self) -> None:
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+
+    async def do(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        running = self._inflight.get(key)
+        if running is not None:
+            result: T = await asyncio.shield(running)
+            return result
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # marked retrieved: waiters re-raise it, nobody else must
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            del self._inflight[key]
+
+
+class JsonCache:
+    """Redis as a cache of JSON values; every Redis failure is a miss, never an error."""
+
+    def __init__(self, redis: aioredis.Redis, ttl: int) -> None:
+        self.redis = redis
+        self.ttl = ttl
+        self._last_warning = 0.0
+
+    def _warn(self, exc: Exception) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._last_warning > 10:
+            self._last_warning = now
+            log.warning("cache unavailable; reading the source", extra={"error": repr(exc)})
+
+    async def get_many(self, keys: Sequence[str]) -> list[Any | None]:
+        if not keys:
+            return []
+        try:
+            raw = await self.redis.mget(keys)
+        except (aioredis.RedisError, OSError) as exc:
+            self._warn(exc)
+            return [None] * len(keys)
+        return [json.loads(item) if item is not None else None for item in raw]
+
+    async def get(self, key: str) -> Any | None:
+        return (await self.get_many([key]))[0]
+
+    async def set_many(self, values: dict[str, Any], ttl: int | None = None) -> None:
+        if not values:
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, value in values.items():
+                    pipe.set(key, json.dumps(value), ex=ttl or self.ttl)
+                await pipe.execute()
+        except (aioredis.RedisError, OSError) as exc:
+            self._warn(exc)
+
+    async def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        await self.set_many({key: value}, ttl)
+
+    async def delete(self, *keys: str) -> None:
+        if not keys:
+            return
+        try:
+            await self.redis.delete(*keys)
+        except (aioredis.RedisError, OSError) as exc:
+            self._warn(exc)
+
+    async def incr(self, key: str) -> int | None:
+        try:
+            return int(await self.redis.incr(key))
+        except (aioredis.RedisError, OSError) as exc:
+            self._warn(exc)
+            return None

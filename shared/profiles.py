@@ -1,0 +1,83 @@
+"""Users' public profiles (id, username, bio, image) as auth_service owns them, cached in Redis.
+
+Services that show authors ask here; a page of ids costs at most one internal call. The cache
+is invalidated by `user.updated` and `user.deleted` events through `invalidate`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from shared.cache import JsonCache, SingleFlight
+from shared.errors import ApiError
+from shared.http import InternalClient
+
+Profile = dict[str, Any]
+
+PROFILE_TTL = 600
+_USERNAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _id_key(user_id: int) -> str:
+    return f"profile:id:{user_id}"
+
+
+def _name_key(username: str) -> str:
+    return f"profile:name:{username.lower()}"
+
+
+class Profiles:
+    def __init__(self, cache: JsonCache, client: InternalClient) -> None:
+        self.cache = cache
+        self.client = client
+        self.flight = SingleFlight()
+
+    async def by_ids(self, user_ids: Iterable[int]) -> dict[int, Profile]:
+        wanted = list(dict.fromkeys(user_ids))
+        if not wanted:
+            return {}
+        cached = await self.cache.get_many([_id_key(i) for i in wanted])
+        found = {i: p for i, p in zip(wanted, cached, strict=True) if p is not None}
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            body = await self.client.request(
+                "GET", "auth", "/internal/users", params={"ids": ",".join(map(str, missing))}
+            )
+            loaded = {int(user["id"]): user for user in body["users"]}
+            await self.cache.set_many({_id_key(i): p for i, p in loaded.items()})
+            found.update(loaded)
+        return found
+
+    async def by_username(self, username: str) -> Profile | None:
+        if not _USERNAME.match(username):
+            return None  # no such account can exist; never put it in an internal URL
+        user_id = await self.cache.get(_name_key(username))
+        if user_id is not None:
+            profile = (await self.by_ids([int(user_id)])).get(int(user_id))
+            # A renamed user's old name may still point here: check before trusting it.
+            if profile is not None and profile["username"].lower() == username.lower():
+                return profile
+        return await self.flight.do(_name_key(username), lambda: self._load_by_name(username))
+
+    async def _load_by_name(self, username: str) -> Profile | None:
+        try:
+            body = await self.client.request(
+                "GET", "auth", f"/internal/users/by-username/{username}"
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        profile: Profile = body["user"]
+        await self.cache.set_many(
+            {_id_key(profile["id"]): profile, _name_key(profile["username"]): profile["id"]}
+        )
+        return profile
+
+    async def invalidate(self, user_id: int, username: str | None = None) -> None:
+        keys = [_id_key(user_id)]
+        if username:
+            keys.append(_name_key(username))
+        await self.cache.delete(*keys)

@@ -1,0 +1,134 @@
+"""Follow and like rules, and the composition of profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from shared.errors import NotFound, ValidationFailed
+from shared.events import OutboxRelay, record_event
+from shared.identity import Caller
+from shared.profiles import Profile, Profiles
+from social_service import queries
+
+FOLLOW_ADDED = "follow.added"
+FOLLOW_REMOVED = "follow.removed"
+LIKE_ADDED = "like.added"
+LIKE_REMOVED = "like.removed"
+
+
+def profile_json(profile: Profile, following: bool, counts: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "username": profile["username"],
+        "bio": profile["bio"],
+        "image": profile["image"],
+        "following": following,
+        "followersCount": counts[0],
+        "followingCount": counts[1],
+    }
+
+
+class Social:
+    def __init__(self, pool: asyncpg.Pool, profiles: Profiles, relay: OutboxRelay) -> None:
+        self.pool = pool
+        self.profiles = profiles
+        self.relay = relay
+
+    async def _profile_or_404(self, username: str) -> Profile:
+        profile = await self.profiles.by_username(username)
+        if profile is None:
+            raise NotFound(f"profile {username} not found")
+        return profile
+
+    async def compose(
+        self, profiles: Sequence[Profile], viewer: Caller | None
+    ) -> list[dict[str, Any]]:
+        """Profiles with counts and the viewer's `following`, in one query each."""
+        ids = [p["id"] for p in profiles]
+        async with self.pool.acquire() as connection:
+            counts = await queries.follow_counts(connection, ids)
+            followed = (
+                await queries.followed_among(connection, viewer.id, ids) if viewer else set()
+            )
+        return [
+            profile_json(p, p["id"] in followed, counts.get(p["id"], (0, 0))) for p in profiles
+        ]
+
+    async def profile(self, username: str, viewer: Caller | None) -> dict[str, Any]:
+        return (await self.compose([await self._profile_or_404(username)], viewer))[0]
+
+    async def set_follow(self, caller: Caller, username: str, follow: bool) -> dict[str, Any]:
+        target = await self._profile_or_404(username)
+        if target["id"] == caller.id:
+            raise ValidationFailed(
+                "you cannot follow yourself", fields={"username": ["cannot be yourself"]}
+            )
+        async with self.pool.acquire() as connection, connection.transaction():
+            if follow:
+                changed = await queries.add_follow(connection, caller.id, target["id"])
+            else:
+                changed = await queries.remove_follow(connection, caller.id, target["id"])
+            if changed:
+                await record_event(
+                    connection,
+                    FOLLOW_ADDED if follow else FOLLOW_REMOVED,
+                    {"followerId": caller.id, "followeeId": target["id"]},
+                )
+        if changed:
+            self.relay.wake()
+        return (await self.compose([target], caller))[0]
+
+    async def related(
+        self, username: str, direction: str, viewer: Caller | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        target = await self._profile_or_404(username)
+        async with self.pool.acquire() as connection:
+            if direction == "followers":
+                ids = await queries.list_followers(connection, target["id"], limit, offset)
+            else:
+                ids = await queries.list_following(connection, target["id"], limit, offset)
+            counts = await queries.follow_counts(connection, [target["id"]])
+        followers, following = counts.get(target["id"], (0, 0))
+        total = followers if direction == "followers" else following
+        found = await self.profiles.by_ids(ids)
+        return await self.compose([found[i] for i in ids if i in found], viewer), total
+
+    async def set_like(self, article_id: int, user_id: int, like: bool) -> dict[str, Any]:
+        async with self.pool.acquire() as connection, connection.transaction():
+            if like:
+                changed = await queries.add_like(connection, article_id, user_id)
+            else:
+                changed = await queries.remove_like(connection, article_id, user_id)
+            if changed:
+                await record_event(
+                    connection,
+                    LIKE_ADDED if like else LIKE_REMOVED,
+                    {"articleId": article_id, "userId": user_id},
+                )
+            count = (await queries.like_counts(connection, [article_id])).get(article_id, 0)
+        if changed:
+            self.relay.wake()
+        return {"articleId": article_id, "favorited": like, "favoritesCount": count}
+
+    async def summary(
+        self, article_ids: Sequence[int], author_ids: Sequence[int], viewer_id: int | None
+    ) -> dict[str, Any]:
+        async with self.pool.acquire() as connection:
+            counts = await queries.like_counts(connection, article_ids)
+            liked = (
+                await queries.liked_among(connection, viewer_id, article_ids) if viewer_id else set()
+            )
+            followed = (
+                await queries.followed_among(connection, viewer_id, author_ids)
+                if viewer_id
+                else set()
+            )
+        return {
+            "articles": {
+                str(a): {"favoritesCount": counts.get(a, 0), "favorited": a in liked}
+                for a in article_ids
+            },
+            "authors": {str(a): {"following": a in followed} for a in author_ids},
+        }

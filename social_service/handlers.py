@@ -1,0 +1,127 @@
+"""HTTP handlers of social_service."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
+
+from shared.db import PG_POOL
+from shared.errors import NotFound
+from shared.identity import current_user, require_user
+from social_service import queries
+from social_service.domain import Social
+from social_service.schemas import (
+    LikeOut,
+    ProfileEnvelopeOut,
+    ProfilesOut,
+    ProfilesQuery,
+    SummaryIn,
+)
+
+SOCIAL: web.AppKey[Social] = web.AppKey("social", Social)
+AUTH = [{"Token": []}]
+
+
+def _int(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise NotFound(f"{name} not found") from None
+
+
+@docs(tags=["profiles"], summary="A profile, with whether the caller follows it")
+@response_schema(ProfileEnvelopeOut, 200)
+async def get_profile(request: web.Request) -> web.Response:
+    profile = await request.app[SOCIAL].profile(
+        request.match_info["username"], current_user(request)
+    )
+    return web.json_response({"profile": profile})
+
+
+@docs(tags=["profiles"], summary="Follow a user", security=AUTH)
+@response_schema(ProfileEnvelopeOut, 200)
+async def follow(request: web.Request) -> web.Response:
+    profile = await request.app[SOCIAL].set_follow(
+        require_user(request), request.match_info["username"], True
+    )
+    return web.json_response({"profile": profile})
+
+
+@docs(tags=["profiles"], summary="Stop following a user", security=AUTH)
+@response_schema(ProfileEnvelopeOut, 200)
+async def unfollow(request: web.Request) -> web.Response:
+    profile = await request.app[SOCIAL].set_follow(
+        require_user(request), request.match_info["username"], False
+    )
+    return web.json_response({"profile": profile})
+
+
+async def _related(request: web.Request, direction: str) -> web.Response:
+    query = request["querystring"]
+    profiles, total = await request.app[SOCIAL].related(
+        request.match_info["username"],
+        direction,
+        current_user(request),
+        query["limit"],
+        query["offset"],
+    )
+    return web.json_response({"profiles": profiles, "profilesCount": total})
+
+
+@docs(tags=["profiles"], summary="Who follows a user, newest first")
+@querystring_schema(ProfilesQuery)
+@response_schema(ProfilesOut, 200)
+async def list_followers(request: web.Request) -> web.Response:
+    return await _related(request, "followers")
+
+
+@docs(tags=["profiles"], summary="Whom a user follows, newest first")
+@querystring_schema(ProfilesQuery)
+@response_schema(ProfilesOut, 200)
+async def list_following(request: web.Request) -> web.Response:
+    return await _related(request, "following")
+
+
+# Internal routes for posts_service.
+
+
+@docs(tags=["internal"], summary="Record a like (idempotent)")
+@response_schema(LikeOut, 200)
+async def like(request: web.Request) -> web.Response:
+    result = await request.app[SOCIAL].set_like(
+        _int(request, "article_id"), _int(request, "user_id"), True
+    )
+    return web.json_response(result)
+
+
+@docs(tags=["internal"], summary="Remove a like (idempotent)")
+@response_schema(LikeOut, 200)
+async def unlike(request: web.Request) -> web.Response:
+    result = await request.app[SOCIAL].set_like(
+        _int(request, "article_id"), _int(request, "user_id"), False
+    )
+    return web.json_response(result)
+
+
+@docs(tags=["internal"], summary="Like counts, the viewer's likes and follows for a page")
+@request_schema(SummaryIn)
+async def summary(request: web.Request) -> web.Response:
+    data = request["data"]
+    result = await request.app[SOCIAL].summary(
+        data["articleIds"], data["authorIds"], data["viewerId"]
+    )
+    return web.json_response(result)
+
+
+@docs(tags=["internal"], summary="Ids of the articles a user liked, newest like first")
+async def liked_article_ids(request: web.Request) -> web.Response:
+    async with request.app[PG_POOL].acquire() as connection:
+        ids = await queries.liked_article_ids(connection, _int(request, "user_id"))
+    return web.json_response({"ids": ids})
+
+
+@docs(tags=["internal"], summary="Ids of the users a user follows")
+async def following_ids(request: web.Request) -> web.Response:
+    async with request.app[PG_POOL].acquire() as connection:
+        ids = await queries.following_ids(connection, _int(request, "user_id"))
+    return web.json_response({"ids": ids})

@@ -1,0 +1,43 @@
+"""The JSON shapes of social_service."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.schemas import PageQuery, StrictSchema
+
+IDS = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=100))
+
+
+class ProfileOut(Schema):
+    username = fields.String(required=True)
+    bio = fields.String(allow_none=True, required=True)
+    image = fields.String(allow_none=True, required=True)
+    following = fields.Boolean(required=True)
+    followersCount = fields.Integer(required=True)  # noqa: N815
+    followingCount = fields.Integer(required=True)  # noqa: N815
+
+
+class ProfileEnvelopeOut(Schema):
+    profile = fields.Nested(ProfileOut, required=True)
+
+
+class ProfilesOut(Schema):
+    profiles = fields.List(fields.Nested(ProfileOut), required=True)
+    profilesCount = fields.Integer(required=True)  # noqa: N815
+
+
+class ProfilesQuery(PageQuery):
+    pass
+
+
+class SummaryIn(StrictSchema):
+    articleIds = IDS  # noqa: N815
+    authorIds = IDS  # noqa: N815
+    viewerId = fields.Integer(load_default=None, allow_none=True)  # noqa: N815
+
+
+class LikeOut(Schema):
+    articleId = fields.Integer(required=True)  # noqa: N815
+    favorited = fields.Boolean(required=True)
+    favoritesCount = fields.Integer(required=True)  # noqa: N815
