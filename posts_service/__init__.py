@@ -1,1 +1,1 @@
-"""posts_service."""
+"""posts_service: articles and recipes, tags, comments, favorites, feed, search and media."""

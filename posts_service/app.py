@@ -2,22 +2,70 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from posts_service import events
+from posts_service.cache import ArticleCache
+from posts_service.domain import Articles
+from posts_service.handlers import ARTICLES, IDEMPOTENCY, POSTS_SETTINGS, STORAGE
+from posts_service.media import LocalStorage
+from posts_service.routes import ROUTES
 from posts_service.settings import PostsSettings
 from shared.app import create_service_app
+from shared.cache import JsonCache
+from shared.db import PG_POOL
+from shared.events import consumer_ctx, relay_ctx
+from shared.events.outbox import RELAY
+from shared.http import InternalClient
+from shared.idempotency import Idempotency
+from shared.profiles import PROFILE_TTL, Profiles
+from shared.redis import REDIS
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Producers whose streams posts_service reads.
+CONSUMED = ("auth",)
 
 
-def create_app(settings: PostsSettings) -> web.Application:
-    return create_service_app(
+def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Application:
+    client = InternalClient(
+        {"auth": settings.auth_urls, "social": settings.social_urls},
+        timeout=settings.internal_timeout,
+    )
+
+    async def posts_ctx(app: web.Application) -> AsyncIterator[None]:
+        await client.start()
+        profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL), client)
+        cache = ArticleCache(JsonCache(app[REDIS], settings.page_cache_ttl), settings.page_cache)
+        app[ARTICLES] = Articles(app[PG_POOL], profiles, client, cache, app[RELAY])
+        app[IDEMPOTENCY] = Idempotency(app[REDIS], settings.idempotency_ttl)
+        try:
+            yield
+        finally:
+            await client.close()
+
+    app = create_service_app(
         settings.common,
         title="Chop-chop posts",
-        routes=[],
+        routes=ROUTES,
         schema="posts",
         migrations=MIGRATIONS,
         events=True,
+        # Uploads are streamed and limited by MAX_MEDIA_BYTES; JSON bodies stay small.
+        client_max_size=1024**2,
+        cleanup_ctx=[
+            relay_ctx("posts"),
+            posts_ctx,
+            consumer_ctx(
+                "posts", CONSUMED,
+                lambda app: events.handlers(app[ARTICLES].profiles, app[ARTICLES].cache),
+                **consumer_options,
+            ),
+        ],
     )
+    app[POSTS_SETTINGS] = settings
+    app[STORAGE] = LocalStorage(settings.media_dir)
+    return app

@@ -117,6 +117,7 @@ class Social:
     ) -> dict[str, Any]:
         async with self.pool.acquire() as connection:
             counts = await queries.like_counts(connection, article_ids)
+            follow_counts = await queries.follow_counts(connection, author_ids)
             liked = (
                 await queries.liked_among(connection, viewer_id, article_ids) if viewer_id else set()
             )
@@ -130,5 +131,12 @@ class Social:
                 str(a): {"favoritesCount": counts.get(a, 0), "favorited": a in liked}
                 for a in article_ids
             },
-            "authors": {str(a): {"following": a in followed} for a in author_ids},
+            "authors": {
+                str(a): {
+                    "following": a in followed,
+                    "followersCount": follow_counts.get(a, (0, 0))[0],
+                    "followingCount": follow_counts.get(a, (0, 0))[1],
+                }
+                for a in author_ids
+            },
         }

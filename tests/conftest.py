@@ -13,6 +13,7 @@ from tests.infra import Infra, start_infra, stop_infra
 from tests.mail import clear_mailbox
 from tests.services import (  # noqa: F401 - fixtures shared by the service tests
     auth_client,
+    posts,
     social,
     users,
 )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from auth_service.app import create_app as create_auth
+from posts_service.app import create_app as create_posts
+from posts_service.settings import PostsSettings
 from social_service.app import create_app as create_social
 from social_service.settings import SocialSettings
 from shared.settings import Env
@@ -44,6 +47,19 @@ async def auth_client(infra: Infra) -> AsyncIterator[TestClient]:
 async def social(infra: Infra, auth_client: TestClient) -> AsyncIterator[TestClient]:
     settings = SocialSettings.from_env(Env(infra.env(AUTH_URL=base_url(auth_client))))
     async with serving(create_social(settings, **FAST_EVENTS)) as client:
+        yield client
+
+
+@pytest.fixture
+async def posts(
+    infra: Infra, auth_client: TestClient, social: TestClient, tmp_path: Path
+) -> AsyncIterator[TestClient]:
+    env = infra.env(
+        AUTH_URL=base_url(auth_client),
+        SOCIAL_URL=base_url(social),
+        MEDIA_DIR=str(tmp_path / "media"),
+    )
+    async with serving(create_posts(PostsSettings.from_env(Env(env)), **FAST_EVENTS)) as client:
         yield client
 
 

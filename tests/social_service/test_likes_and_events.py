@@ -51,8 +51,8 @@ async def test_the_summary_answers_a_page_with_mixed_states(
         "3": {"favoritesCount": 0, "favorited": False},
     }
     assert summary["authors"] == {
-        str(users.ids["anna"]): {"following": True},
-        str(users.ids["ben"]): {"following": False},
+        str(users.ids["anna"]): {"following": True, "followersCount": 1, "followingCount": 0},
+        str(users.ids["ben"]): {"following": False, "followersCount": 0, "followingCount": 0},
     }
     anonymous = await (
         await social.post("/internal/summary", json={"articleIds": [1], "authorIds": [users.ids["anna"]]})

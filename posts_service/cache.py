@@ -1,0 +1,81 @@
+"""The viewer-independent article cache: pages, single articles and the tag list.
+
+Pages are keyed by a version number that every article write increments, so one write makes
+every cached page stale at once without scanning keys. A single article is also deleted by
+slug. Concurrent misses on one key load once; with Redis down everything is read from
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from shared.cache import JsonCache, SingleFlight
+
+VERSION_KEY = "articles:version"
+TAGS_KEY = "articles:tags"
+
+Page = tuple[list[dict[str, Any]], int]
+
+
+class ArticleCache:
+    def __init__(self, cache: JsonCache, enabled: bool = True) -> None:
+        self.cache = cache
+        self.enabled = enabled
+        self.flight = SingleFlight()
+
+    async def page(
+        self, kind: str, limit: int, offset: int, load: Callable[[], Awaitable[Page]]
+    ) -> Page:
+        if not self.enabled:
+            return await load()
+        version = await self.cache.get(VERSION_KEY)
+        key = f"articles:page:{version or 0}:{kind}:{limit}:{offset}"
+        cached = await self.cache.get(key)
+        if cached is not None:
+            return cached["articles"], cached["count"]
+
+        async def load_and_store() -> Page:
+            articles, count = await load()
+            await self.cache.set(key, {"articles": articles, "count": count})
+            return articles, count
+
+        return await self.flight.do(key, load_and_store)
+
+    async def article(
+        self, slug: str, load: Callable[[str], Awaitable[dict[str, Any] | None]]
+    ) -> dict[str, Any] | None:
+        if not self.enabled:
+            return await load(slug)
+        key = f"articles:slug:{slug}"
+        cached = await self.cache.get(key)
+        if cached is not None:
+            return dict(cached)
+
+        async def load_and_store() -> dict[str, Any] | None:
+            article = await load(slug)
+            if article is not None:
+                await self.cache.set(key, article)
+            return article
+
+        return await self.flight.do(key, load_and_store)
+
+    async def tags(self, load: Callable[[], Awaitable[list[str]]]) -> list[str]:
+        if not self.enabled:
+            return await load()
+        cached = await self.cache.get(TAGS_KEY)
+        if cached is not None:
+            return list(cached)
+
+        async def load_and_store() -> list[str]:
+            tags = await load()
+            await self.cache.set(TAGS_KEY, tags)
+            return tags
+
+        return await self.flight.do(TAGS_KEY, load_and_store)
+
+    async def invalidate(self, *slugs: str) -> None:
+        """After an article write: every page is stale, and so are these articles."""
+        await self.cache.incr(VERSION_KEY)
+        await self.cache.delete(TAGS_KEY, *(f"articles:slug:{slug}" for slug in slugs))

@@ -1,0 +1,331 @@
+"""Article rules and the composition of articles from three services' data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from posts_service import queries
+from posts_service.cache import ArticleCache
+from posts_service.slugs import slugify, with_suffix
+from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.events import OutboxRelay, record_event
+from shared.http import InternalClient
+from shared.identity import Caller
+from shared.profiles import Profiles
+from shared.timefmt import iso
+
+ARTICLE_CREATED = "article.created"
+ARTICLE_UPDATED = "article.updated"
+ARTICLE_DELETED = "article.deleted"
+SLUG_ATTEMPTS = 5
+
+Article = dict[str, Any]
+
+
+def normalize_tags(tags: Sequence[str]) -> list[str]:
+    """Lower-cased, trimmed, without empties or duplicates, in alphabetical order."""
+    return sorted({tag.strip().lower() for tag in tags if tag.strip()})
+
+
+def base_article(row: asyncpg.Record) -> Article:
+    """The viewer-independent part of an article: what the cache keeps."""
+    article: Article = {
+        "id": row["id"],
+        "authorId": row["author_id"],
+        "slug": row["slug"],
+        "title": row["title"],
+        "description": row["description"],
+        "tagList": list(row["tag_list"]),
+        "createdAt": iso(row["created_at"]),
+        "updatedAt": iso(row["updated_at"]),
+        "complexity": row["complexity"],
+        "cookingMinutes": row["cooking_minutes"],
+        "ingredients": row["ingredients"],
+        "media": list(row["media"]),
+    }
+    if "body" in row:
+        article["body"] = row["body"]
+    return article
+
+
+class Articles:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        profiles: Profiles,
+        client: InternalClient,
+        cache: ArticleCache,
+        relay: OutboxRelay,
+    ) -> None:
+        self.pool = pool
+        self.profiles = profiles
+        self.client = client
+        self.cache = cache
+        self.relay = relay
+
+    # Composition: one call to auth (profiles, mostly cached) and one to social per page.
+
+    async def compose(self, articles: Sequence[Article], viewer: Caller | None) -> list[Article]:
+        if not articles:
+            return []
+        author_ids = list({a["authorId"] for a in articles})
+        profiles = await self.profiles.by_ids(author_ids)
+        summary = await self.client.request(
+            "POST",
+            "social",
+            "/internal/summary",
+            json={
+                "articleIds": [a["id"] for a in articles],
+                "authorIds": author_ids,
+                "viewerId": viewer.id if viewer else None,
+            },
+        )
+        composed = []
+        for article in articles:
+            likes = summary["articles"][str(article["id"])]
+            public = {k: v for k, v in article.items() if k not in ("id", "authorId")}
+            composed.append(
+                {
+                    **public,
+                    "favorited": likes["favorited"],
+                    "favoritesCount": likes["favoritesCount"],
+                    "author": self._author(article["authorId"], profiles, summary),
+                }
+            )
+        return composed
+
+    @staticmethod
+    def _author(
+        author_id: int, profiles: dict[int, dict[str, Any]], summary: dict[str, Any]
+    ) -> dict[str, Any]:
+        profile = profiles.get(author_id) or {"username": "[deleted]", "bio": None, "image": None}
+        relation = summary["authors"][str(author_id)]
+        return {
+            "username": profile["username"],
+            "bio": profile["bio"],
+            "image": profile["image"],
+            **relation,
+        }
+
+    async def _authors(self, author_ids: Sequence[int], viewer: Caller | None) -> dict[int, dict[str, Any]]:
+        ids = list(dict.fromkeys(author_ids))
+        if not ids:
+            return {}
+        profiles = await self.profiles.by_ids(ids)
+        summary = await self.client.request(
+            "POST",
+            "social",
+            "/internal/summary",
+            json={"authorIds": ids, "viewerId": viewer.id if viewer else None},
+        )
+        return {i: self._author(i, profiles, summary) for i in ids}
+
+    # Reads
+
+    async def get(self, slug: str, viewer: Caller | None) -> Article:
+        article = await self.cache.article(slug, self._load_article)
+        if article is None:
+            raise NotFound(f"article {slug} not found")
+        return (await self.compose([article], viewer))[0]
+
+    async def _load_article(self, slug: str) -> Article | None:
+        async with self.pool.acquire() as connection:
+            row = await queries.get_article_by_slug(connection, slug)
+        return base_article(row) if row else None
+
+    async def list(
+        self, query: dict[str, Any], viewer: Caller | None
+    ) -> tuple[list[Article], int]:
+        limit, offset = query["limit"], query["offset"]
+        if "favorited" in query:
+            page, total = await self._favorited_by(query["favorited"], limit, offset)
+        elif "author" in query:
+            page, total = await self.cache.page(
+                f"author:{query['author'].lower()}", limit, offset,
+                lambda: self._by_author(query["author"], limit, offset),
+            )
+        elif "tag" in query:
+            tag = query["tag"].strip().lower()
+            page, total = await self.cache.page(
+                f"tag:{tag}", limit, offset,
+                lambda: self._load(queries.list_by_tag, tag, limit, offset),
+            )
+        elif "q" in query:
+            page, total = await self.cache.page(
+                f"q:{query['q']}", limit, offset,
+                lambda: self._load(queries.search, query["q"], limit, offset),
+            )
+        else:
+            page, total = await self.cache.page(
+                "recent", limit, offset, lambda: self._load(queries.list_recent, limit, offset)
+            )
+        return await self.compose(page, viewer), total
+
+    async def _load(self, query: Any, *args: Any) -> tuple[list[Article], int]:
+        async with self.pool.acquire() as connection:
+            rows, total = await query(connection, *args)
+        return [base_article(row) for row in rows], total
+
+    async def _by_author(self, username: str, limit: int, offset: int) -> tuple[list[Article], int]:
+        author = await self.profiles.by_username(username)
+        if author is None:
+            return [], 0
+        return await self._load(queries.list_by_authors, [author["id"]], limit, offset)
+
+    async def _favorited_by(self, username: str, limit: int, offset: int) -> tuple[list[Article], int]:
+        user = await self.profiles.by_username(username)
+        if user is None:
+            return [], 0
+        liked = await self.client.request(
+            "GET", "social", f"/internal/users/{user['id']}/liked-article-ids"
+        )
+        return await self._load(queries.list_by_ids, liked["ids"], limit, offset)
+
+    async def feed(self, viewer: Caller, limit: int, offset: int) -> tuple[list[Article], int]:
+        following = await self.client.request(
+            "GET", "social", f"/internal/users/{viewer.id}/following-ids"
+        )
+        if not following["ids"]:
+            return [], 0
+        page, total = await self._load(queries.list_by_authors, following["ids"], limit, offset)
+        return await self.compose(page, viewer), total
+
+    async def tags(self) -> list[str]:
+        return await self.cache.tags(self._load_tags)
+
+    async def _load_tags(self) -> list[str]:
+        async with self.pool.acquire() as connection:
+            return await queries.popular_tags(connection, 100)
+
+    # Writes
+
+    async def _check_media(
+        self, connection: asyncpg.Connection, owner: Caller, media: Sequence[str]
+    ) -> None:
+        unknown = set(media) - await queries.owned_media(connection, owner.id, media)
+        if unknown:
+            raise ValidationFailed(fields={"media": ["must be ids of your own uploads"]})
+
+    async def create(self, author: Caller, fields: dict[str, Any]) -> Article:
+        tags = normalize_tags(fields.get("tagList") or [])
+        slug = slugify(fields["title"])
+        async with self.pool.acquire() as connection, connection.transaction():
+            await self._check_media(connection, author, fields.get("media") or [])
+            for _ in range(SLUG_ATTEMPTS):
+                try:
+                    async with connection.transaction():  # a savepoint: a taken slug retries
+                        article_id = await queries.insert_article(connection, slug, author.id, fields)
+                    break
+                except asyncpg.UniqueViolationError:
+                    slug = with_suffix(slugify(fields["title"]))
+            else:
+                raise ValidationFailed(fields={"title": ["could not be made into a unique slug"]})
+            row = await queries.get_article_by_id(connection, article_id)
+            await queries.set_tags(connection, article_id, row["created_at"], tags)
+            await record_event(
+                connection, ARTICLE_CREATED, {"id": article_id, "slug": slug, "authorId": author.id}
+            )
+            row = await queries.get_article_by_id(connection, article_id)
+        await self._changed(slug)
+        return (await self.compose([base_article(row)], author))[0]
+
+    async def _own(self, connection: asyncpg.Connection, slug: str, caller: Caller) -> asyncpg.Record:
+        article = await queries.lock_article_by_slug(connection, slug)
+        if article is None:
+            raise NotFound(f"article {slug} not found")
+        if article["author_id"] != caller.id:
+            raise Forbidden("only the author may change this article")
+        return article
+
+    async def update(self, caller: Caller, slug: str, changes: dict[str, Any]) -> Article:
+        async with self.pool.acquire() as connection, connection.transaction():
+            article = await self._own(connection, slug, caller)
+            if "media" in changes:
+                await self._check_media(connection, caller, changes["media"] or [])
+            new_slug = slug
+            if "title" in changes and changes["title"] != article["title"]:
+                new_slug = slugify(changes["title"])
+                if new_slug != slug:
+                    taken = await queries.get_article_by_slug(connection, new_slug)
+                    if taken is not None:
+                        new_slug = with_suffix(new_slug)
+                changes = {**changes, "slug": new_slug}
+            await queries.update_article(connection, article["id"], changes)
+            if "tagList" in changes:
+                await queries.set_tags(
+                    connection, article["id"], article["created_at"],
+                    normalize_tags(changes["tagList"] or []),
+                )
+            await record_event(
+                connection, ARTICLE_UPDATED,
+                {"id": article["id"], "slug": new_slug, "authorId": caller.id},
+            )
+            row = await queries.get_article_by_id(connection, article["id"])
+        await self._changed(slug, new_slug)
+        return (await self.compose([base_article(row)], caller))[0]
+
+    async def delete(self, caller: Caller, slug: str) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            article = await self._own(connection, slug, caller)
+            await queries.delete_article(connection, article["id"])
+            await record_event(
+                connection, ARTICLE_DELETED, {"id": article["id"], "authorId": caller.id}
+            )
+        await self._changed(slug)
+
+    async def _changed(self, *slugs: str) -> None:
+        await self.cache.invalidate(*slugs)
+        self.relay.wake()
+
+    async def set_favorite(self, caller: Caller, slug: str, favorite: bool) -> Article:
+        article = await self.cache.article(slug, self._load_article)
+        if article is None:
+            raise NotFound(f"article {slug} not found")
+        await self.client.request(
+            "PUT" if favorite else "DELETE", "social", f"/internal/likes/{article['id']}/{caller.id}"
+        )
+        return (await self.compose([article], caller))[0]
+
+    # Comments
+
+    def _comment(self, row: asyncpg.Record, author: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": row["id"],
+            "createdAt": iso(row["created_at"]),
+            "updatedAt": iso(row["updated_at"]),
+            "body": row["body"],
+            "author": author,
+        }
+
+    async def _article_id(self, connection: asyncpg.Connection, slug: str) -> int:
+        row = await queries.get_article_by_slug(connection, slug)
+        if row is None:
+            raise NotFound(f"article {slug} not found")
+        return int(row["id"])
+
+    async def add_comment(self, caller: Caller, slug: str, body: str) -> dict[str, Any]:
+        async with self.pool.acquire() as connection:
+            article_id = await self._article_id(connection, slug)
+            row = await queries.insert_comment(connection, article_id, caller.id, body)
+        authors = await self._authors([caller.id], caller)
+        return self._comment(row, authors[caller.id])
+
+    async def comments(self, slug: str, viewer: Caller | None) -> list[dict[str, Any]]:
+        async with self.pool.acquire() as connection:
+            rows = await queries.list_comments(connection, await self._article_id(connection, slug))
+        authors = await self._authors([row["author_id"] for row in rows], viewer)
+        return [self._comment(row, authors[row["author_id"]]) for row in rows]
+
+    async def delete_comment(self, caller: Caller, slug: str, comment_id: int) -> None:
+        async with self.pool.acquire() as connection:
+            comment = await queries.get_comment(
+                connection, await self._article_id(connection, slug), comment_id
+            )
+            if comment is None:
+                raise NotFound(f"comment {comment_id} not found")
+            if comment["author_id"] != caller.id:
+                raise Forbidden("only the author may delete this comment")
+            await queries.delete_comment(connection, comment_id)

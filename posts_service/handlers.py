@@ -1,0 +1,205 @@
+"""HTTP handlers of posts_service."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
+
+from posts_service import queries
+from posts_service.domain import Articles
+from posts_service.media import LocalStorage, new_media_id, receive_image
+from posts_service.schemas import (
+    ArticleEnvelopeOut,
+    ArticlesOut,
+    ArticlesQuery,
+    CommentEnvelopeOut,
+    CommentsOut,
+    FeedQuery,
+    MediaEnvelopeOut,
+    NewArticleEnvelope,
+    NewCommentEnvelope,
+    TagsOut,
+    UpdateArticleEnvelope,
+)
+from posts_service.settings import PostsSettings
+from shared.db import PG_POOL
+from shared.errors import BadRequest, NotFound
+from shared.idempotency import Idempotency
+from shared.identity import current_user, require_user
+from shared.timefmt import iso
+
+ARTICLES: web.AppKey[Articles] = web.AppKey("articles", Articles)
+IDEMPOTENCY: web.AppKey[Idempotency] = web.AppKey("idempotency", Idempotency)
+STORAGE: web.AppKey[LocalStorage] = web.AppKey("storage", LocalStorage)
+POSTS_SETTINGS: web.AppKey[PostsSettings] = web.AppKey("posts_settings", PostsSettings)
+
+AUTH = [{"Token": []}]
+IDEMPOTENT_POST = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "schema": {"type": "string"},
+            "description": "Repeat a request safely: the same key answers the first result.",
+        }
+    ]
+}
+
+
+@docs(tags=["articles"], summary="Articles, newest first, filtered by tag, author, favorited or q")
+@querystring_schema(ArticlesQuery)
+@response_schema(ArticlesOut, 200)
+async def list_articles(request: web.Request) -> web.Response:
+    articles, total = await request.app[ARTICLES].list(
+        request["querystring"], current_user(request)
+    )
+    return web.json_response({"articles": articles, "articlesCount": total})
+
+
+@docs(tags=["articles"], summary="Articles by authors the caller follows", security=AUTH)
+@querystring_schema(FeedQuery)
+@response_schema(ArticlesOut, 200)
+async def feed(request: web.Request) -> web.Response:
+    query = request["querystring"]
+    articles, total = await request.app[ARTICLES].feed(
+        require_user(request), query["limit"], query["offset"]
+    )
+    return web.json_response({"articles": articles, "articlesCount": total})
+
+
+@docs(tags=["articles"], summary="One article")
+@response_schema(ArticleEnvelopeOut, 200)
+async def get_article(request: web.Request) -> web.Response:
+    article = await request.app[ARTICLES].get(request.match_info["slug"], current_user(request))
+    return web.json_response({"article": article})
+
+
+@docs(tags=["articles"], summary="Publish an article or recipe", security=AUTH, **IDEMPOTENT_POST)
+@request_schema(NewArticleEnvelope)
+@response_schema(ArticleEnvelopeOut, 201)
+async def create_article(request: web.Request) -> web.Response:
+    caller = require_user(request)
+    fields = request["data"]["article"]
+
+    async def produce() -> tuple[int, dict[str, object]]:
+        return 201, {"article": await request.app[ARTICLES].create(caller, fields)}
+
+    return await request.app[IDEMPOTENCY].run(request, "articles.create", caller.id, produce)
+
+
+@docs(tags=["articles"], summary="Change an article (its author only)", security=AUTH)
+@request_schema(UpdateArticleEnvelope)
+@response_schema(ArticleEnvelopeOut, 200)
+async def update_article(request: web.Request) -> web.Response:
+    article = await request.app[ARTICLES].update(
+        require_user(request), request.match_info["slug"], request["data"]["article"]
+    )
+    return web.json_response({"article": article})
+
+
+@docs(tags=["articles"], summary="Delete an article (its author only)", security=AUTH)
+async def delete_article(request: web.Request) -> web.Response:
+    await request.app[ARTICLES].delete(require_user(request), request.match_info["slug"])
+    return web.Response(status=204)
+
+
+@docs(tags=["favorites"], summary="Favorite an article", security=AUTH)
+@response_schema(ArticleEnvelopeOut, 200)
+async def favorite(request: web.Request) -> web.Response:
+    article = await request.app[ARTICLES].set_favorite(
+        require_user(request), request.match_info["slug"], True
+    )
+    return web.json_response({"article": article})
+
+
+@docs(tags=["favorites"], summary="Unfavorite an article", security=AUTH)
+@response_schema(ArticleEnvelopeOut, 200)
+async def unfavorite(request: web.Request) -> web.Response:
+    article = await request.app[ARTICLES].set_favorite(
+        require_user(request), request.match_info["slug"], False
+    )
+    return web.json_response({"article": article})
+
+
+@docs(tags=["comments"], summary="An article's comments, oldest first")
+@response_schema(CommentsOut, 200)
+async def list_comments(request: web.Request) -> web.Response:
+    comments = await request.app[ARTICLES].comments(
+        request.match_info["slug"], current_user(request)
+    )
+    return web.json_response({"comments": comments})
+
+
+@docs(tags=["comments"], summary="Comment on an article", security=AUTH, **IDEMPOTENT_POST)
+@request_schema(NewCommentEnvelope)
+@response_schema(CommentEnvelopeOut, 200)
+async def add_comment(request: web.Request) -> web.Response:
+    caller = require_user(request)
+    slug = request.match_info["slug"]
+    body = request["data"]["comment"]["body"]
+
+    async def produce() -> tuple[int, dict[str, object]]:
+        return 200, {"comment": await request.app[ARTICLES].add_comment(caller, slug, body)}
+
+    return await request.app[IDEMPOTENCY].run(request, f"comments.create:{slug}", caller.id, produce)
+
+
+@docs(tags=["comments"], summary="Delete a comment (its author only)", security=AUTH)
+async def delete_comment(request: web.Request) -> web.Response:
+    try:
+        comment_id = int(request.match_info["id"])
+    except ValueError:
+        raise NotFound("comment not found") from None
+    await request.app[ARTICLES].delete_comment(
+        require_user(request), request.match_info["slug"], comment_id
+    )
+    return web.Response(status=204)
+
+
+@docs(tags=["tags"], summary="Tags, most used first")
+@response_schema(TagsOut, 200)
+async def list_tags(request: web.Request) -> web.Response:
+    return web.json_response({"tags": await request.app[ARTICLES].tags()})
+
+
+@docs(tags=["media"], summary="Upload an image (multipart, field 'file')", security=AUTH)
+@response_schema(MediaEnvelopeOut, 201)
+async def upload_media(request: web.Request) -> web.Response:
+    caller = require_user(request)
+    if not request.content_type.startswith("multipart/"):
+        raise BadRequest("the upload must be multipart/form-data with a 'file' part")
+    settings = request.app[POSTS_SETTINGS]
+    storage = request.app[STORAGE]
+    path, content_type, size = await receive_image(
+        await request.multipart(), storage.root / ".spool", settings.max_media_bytes
+    )
+    media_id = new_media_id()
+    await storage.save(media_id, path)
+    async with request.app[PG_POOL].acquire() as connection:
+        row = await queries.insert_media(connection, media_id, caller.id, content_type, size)
+    media = {
+        "id": row["id"],
+        "url": f"/api/media/{row['id']}",
+        "contentType": row["content_type"],
+        "size": row["size"],
+        "createdAt": iso(row["created_at"]),
+    }
+    return web.json_response({"media": media}, status=201)
+
+
+@docs(tags=["media"], summary="Download an image")
+async def get_media(request: web.Request) -> web.StreamResponse:
+    media_id = request.match_info["id"]
+    async with request.app[PG_POOL].acquire() as connection:
+        row = await queries.get_media(connection, media_id)
+    if row is None:
+        raise NotFound("media not found")
+    # Media never change once uploaded: clients and proxies may keep them for a year.
+    return web.FileResponse(
+        request.app[STORAGE].path(media_id),
+        headers={
+            "Content-Type": row["content_type"],
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -1,0 +1,137 @@
+"""The JSON shapes of posts_service."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.schemas import MAX_PAGE, StrictSchema
+
+TAG = fields.String(validate=validate.Length(max=40))  # empty ones are dropped
+
+
+class IngredientIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    quantity = fields.String(load_default="", validate=validate.Length(max=50))
+
+
+class ArticleFields(StrictSchema):
+    title = fields.String(validate=validate.Length(min=1, max=200))
+    description = fields.String(validate=validate.Length(max=1000))
+    body = fields.String(validate=validate.Length(min=1, max=100_000))
+    tagList = fields.List(TAG, validate=validate.Length(max=20))  # noqa: N815
+    complexity = fields.String(
+        allow_none=True, validate=validate.OneOf(["easy", "medium", "hard"])
+    )
+    cookingMinutes = fields.Integer(  # noqa: N815
+        allow_none=True, validate=validate.Range(min=0, max=100_000)
+    )
+    ingredients = fields.List(fields.Nested(IngredientIn), validate=validate.Length(max=100))
+    media = fields.List(fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=20))
+
+
+class NewArticleIn(ArticleFields):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(required=True, validate=validate.Length(max=1000))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=100_000))
+
+
+class NewArticleEnvelope(StrictSchema):
+    article = fields.Nested(NewArticleIn, required=True)
+
+
+class UpdateArticleEnvelope(StrictSchema):
+    article = fields.Nested(ArticleFields, required=True)
+
+
+class ArticlesQuery(StrictSchema):
+    tag = fields.String(validate=validate.Length(min=1, max=40))
+    author = fields.String(validate=validate.Length(min=1, max=64))
+    favorited = fields.String(validate=validate.Length(min=1, max=64))
+    q = fields.String(validate=validate.Length(min=1, max=200))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
+class FeedQuery(StrictSchema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
+class NewCommentIn(StrictSchema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class NewCommentEnvelope(StrictSchema):
+    comment = fields.Nested(NewCommentIn, required=True)
+
+
+class AuthorOut(Schema):
+    username = fields.String(required=True)
+    bio = fields.String(allow_none=True, required=True)
+    image = fields.String(allow_none=True, required=True)
+    following = fields.Boolean(required=True)
+    followersCount = fields.Integer(required=True)  # noqa: N815
+    followingCount = fields.Integer(required=True)  # noqa: N815
+
+
+class IngredientOut(Schema):
+    name = fields.String(required=True)
+    quantity = fields.String(required=True)
+
+
+class ArticleOut(Schema):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    body = fields.String()
+    tagList = fields.List(fields.String(), required=True)  # noqa: N815
+    createdAt = fields.String(required=True)  # noqa: N815
+    updatedAt = fields.String(required=True)  # noqa: N815
+    favorited = fields.Boolean(required=True)
+    favoritesCount = fields.Integer(required=True)  # noqa: N815
+    author = fields.Nested(AuthorOut, required=True)
+    complexity = fields.String(allow_none=True, required=True)
+    cookingMinutes = fields.Integer(allow_none=True, required=True)  # noqa: N815
+    ingredients = fields.List(fields.Nested(IngredientOut), required=True)
+    media = fields.List(fields.String(), required=True)
+
+
+class ArticleEnvelopeOut(Schema):
+    article = fields.Nested(ArticleOut, required=True)
+
+
+class ArticlesOut(Schema):
+    articles = fields.List(fields.Nested(ArticleOut), required=True)
+    articlesCount = fields.Integer(required=True)  # noqa: N815
+
+
+class CommentOut(Schema):
+    id = fields.Integer(required=True)
+    createdAt = fields.String(required=True)  # noqa: N815
+    updatedAt = fields.String(required=True)  # noqa: N815
+    body = fields.String(required=True)
+    author = fields.Nested(AuthorOut, required=True)
+
+
+class CommentEnvelopeOut(Schema):
+    comment = fields.Nested(CommentOut, required=True)
+
+
+class CommentsOut(Schema):
+    comments = fields.List(fields.Nested(CommentOut), required=True)
+
+
+class TagsOut(Schema):
+    tags = fields.List(fields.String(), required=True)
+
+
+class MediaOut(Schema):
+    id = fields.String(required=True)
+    url = fields.String(required=True)
+    contentType = fields.String(required=True)  # noqa: N815
+    size = fields.Integer(required=True)
+    createdAt = fields.String(required=True)  # noqa: N815
+
+
+class MediaEnvelopeOut(Schema):
+    media = fields.Nested(MediaOut, required=True)

@@ -1,0 +1,206 @@
+"""Articles and recipes: create, read, update, delete, lists and filters, favorites, feed."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.services import Users
+
+
+def article(title: str = "Tomato soup", **extra: Any) -> dict[str, Any]:
+    return {
+        "article": {
+            "title": title,
+            "description": "A warm classic",
+            "body": "Roast the tomatoes, then blend.",
+            **extra,
+        }
+    }
+
+
+async def create(posts: TestClient, headers: dict[str, str], title: str = "Tomato soup", **extra: Any) -> dict[str, Any]:
+    response = await posts.post("/api/articles", json=article(title, **extra), headers=headers)
+    assert response.status == 201, await response.text()
+    return (await response.json())["article"]  # type: ignore[no-any-return]
+
+
+async def test_creating_an_article_answers_it_in_full(posts: TestClient, users: Users) -> None:
+    await users.add("jake")
+    created = await create(
+        posts, users["jake"], "Crème Brûlée!",
+        tagList=[" Dessert", "french", "dessert", ""],
+        complexity="medium", cookingMinutes=45,
+        ingredients=[{"name": "cream", "quantity": "500 ml"}, {"name": "sugar"}],
+    )
+    assert created["slug"] == "creme-brulee"
+    assert created["tagList"] == ["dessert", "french"]
+    assert created["body"] == "Roast the tomatoes, then blend."
+    assert (created["favorited"], created["favoritesCount"]) == (False, 0)
+    assert created["author"] == {
+        "username": "jake", "bio": None, "image": None, "following": False,
+        "followersCount": 0, "followingCount": 0,
+    }
+    assert created["ingredients"] == [
+        {"name": "cream", "quantity": "500 ml"}, {"name": "sugar", "quantity": ""},
+    ]
+    assert (created["complexity"], created["cookingMinutes"], created["media"]) == ("medium", 45, [])
+    assert created["createdAt"].endswith("Z") and len(created["createdAt"]) == 24
+
+
+async def test_a_non_latin_title_still_gets_a_slug(posts: TestClient, users: Users) -> None:
+    await users.add("jake")
+    created = await create(posts, users["jake"], "Борщ")
+    assert created["slug"].startswith("article-") and len(created["slug"]) > 8
+
+
+async def test_concurrent_articles_with_one_title_get_unique_slugs(
+    posts: TestClient, users: Users
+) -> None:
+    await users.add("jake")
+    responses = await asyncio.gather(
+        *(posts.post("/api/articles", json=article("Same title"), headers=users["jake"]) for _ in range(6))
+    )
+    assert {r.status for r in responses} == {201}
+    slugs = {(await r.json())["article"]["slug"] for r in responses}
+    assert len(slugs) == 6 and "same-title" in slugs
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"article": {"description": "d", "body": "b"}}, "title"),
+        ({"article": {"title": "t", "description": "d"}}, "body"),
+        ({"article": {"title": "t", "description": "d", "body": "b", "complexity": "insane"}}, "complexity"),
+        ({"article": {"title": "t", "description": "d", "body": "b", "cookingMinutes": -5}}, "cookingMinutes"),
+        ({"article": {"title": "t", "description": "d", "body": "b", "tagList": "soup"}}, "tagList"),
+        ({"article": {"title": "t", "description": "d", "body": "b", "media": ["nope"]}}, "media"),
+        ({"article": {"title": "t", "description": "d", "body": "b", "ingredients": [{"quantity": "1"}]}}, "ingredients.0.name"),
+    ],
+)
+async def test_invalid_articles_are_422(
+    posts: TestClient, users: Users, payload: dict[str, Any], field: str
+) -> None:
+    await users.add("jake")
+    response = await posts.post("/api/articles", json=payload, headers=users["jake"])
+    assert response.status == 422
+    assert field in (await response.json())["errors"]
+
+
+async def test_reading_a_missing_article_is_404(posts: TestClient) -> None:
+    assert (await posts.get("/api/articles/nothing-here")).status == 404
+
+
+async def test_only_the_author_may_update_or_delete(posts: TestClient, users: Users) -> None:
+    await users.add("jake", "anna")
+    created = await create(posts, users["jake"])
+    slug = created["slug"]
+    update = await posts.put(f"/api/articles/{slug}", json={"article": {"body": "x"}}, headers=users["anna"])
+    assert update.status == 403
+    assert (await posts.delete(f"/api/articles/{slug}", headers=users["anna"])).status == 403
+    assert (await posts.delete("/api/articles/missing", headers=users["jake"])).status == 404
+    assert (await posts.delete(f"/api/articles/{slug}", headers=users["jake"])).status == 204
+    assert (await posts.get(f"/api/articles/{slug}")).status == 404
+
+
+async def test_an_update_is_visible_at_once_and_the_slug_follows_the_title(
+    posts: TestClient, users: Users
+) -> None:
+    await users.add("jake")
+    slug = (await create(posts, users["jake"]))["slug"]
+    await posts.get(f"/api/articles/{slug}")  # cached now
+    await posts.get("/api/articles")
+    response = await posts.put(
+        f"/api/articles/{slug}",
+        json={"article": {"title": "Gazpacho", "tagList": ["cold"]}},
+        headers=users["jake"],
+    )
+    updated = (await response.json())["article"]
+    assert (updated["slug"], updated["tagList"]) == ("gazpacho", ["cold"])
+    assert (await posts.get(f"/api/articles/{slug}")).status == 404
+    fresh = await (await posts.get("/api/articles/gazpacho")).json()
+    assert fresh["article"]["title"] == "Gazpacho"
+    listing = await (await posts.get("/api/articles")).json()
+    assert [a["title"] for a in listing["articles"]] == ["Gazpacho"]
+    assert await (await posts.get("/api/tags")).json() == {"tags": ["cold"]}
+
+
+async def test_lists_filter_and_count(posts: TestClient, users: Users) -> None:
+    await users.add("jake", "anna")
+    for index in range(3):
+        await create(posts, users["jake"], f"Soup {index}", tagList=["soup"])
+    await create(posts, users["anna"], "Cake", tagList=["dessert"])
+    everything = await (await posts.get("/api/articles", params={"limit": "2"})).json()
+    assert everything["articlesCount"] == 4
+    assert [a["title"] for a in everything["articles"]] == ["Cake", "Soup 2"]
+    assert "body" not in everything["articles"][0]
+    by_tag = await (await posts.get("/api/articles", params={"tag": "soup", "offset": "1"})).json()
+    assert (by_tag["articlesCount"], [a["title"] for a in by_tag["articles"]]) == (3, ["Soup 1", "Soup 0"])
+    by_author = await (await posts.get("/api/articles", params={"author": "anna"})).json()
+    assert [a["title"] for a in by_author["articles"]] == ["Cake"]
+    nobody = await (await posts.get("/api/articles", params={"author": "nobody"})).json()
+    assert nobody == {"articles": [], "articlesCount": 0}
+    assert await (await posts.get("/api/tags")).json() == {"tags": ["soup", "dessert"]}
+    assert (await posts.get("/api/articles", params={"limit": "101"})).status == 422
+    assert (await posts.get("/api/articles", params={"colour": "red"})).status == 422
+
+
+async def test_search_ranks_title_matches_first(posts: TestClient, users: Users) -> None:
+    await users.add("jake")
+    await create(posts, users["jake"], "Bread basics", body="Flour, water and a little pumpkin.")
+    await create(posts, users["jake"], "Pumpkin pie")
+    await create(posts, users["jake"], "Salad")
+    found = await (await posts.get("/api/articles", params={"q": "pumpkin"})).json()
+    assert found["articlesCount"] == 2
+    assert [a["title"] for a in found["articles"]] == ["Pumpkin pie", "Bread basics"]
+
+
+async def test_favorites_count_with_several_users_and_the_next_read_agrees(
+    posts: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna", "ben")
+    slug = (await create(posts, users["jake"]))["slug"]
+    for name in ("anna", "ben", "anna"):
+        response = await posts.post(f"/api/articles/{slug}/favorite", headers=users[name])
+    liked = (await response.json())["article"]
+    assert (liked["favorited"], liked["favoritesCount"]) == (True, 2)
+    seen_by_ben = (await (await posts.get(f"/api/articles/{slug}", headers=users["ben"])).json())["article"]
+    assert (seen_by_ben["favorited"], seen_by_ben["favoritesCount"]) == (True, 2)
+    unliked = await posts.delete(f"/api/articles/{slug}/favorite", headers=users["ben"])
+    assert ((await unliked.json())["article"]["favoritesCount"]) == 1
+    favorited = await (await posts.get("/api/articles", params={"favorited": "anna"})).json()
+    assert [a["slug"] for a in favorited["articles"]] == [slug]
+    assert (await posts.post("/api/articles/missing/favorite", headers=users["ben"])).status == 404
+
+
+async def test_feed_follows_follows(posts: TestClient, social: TestClient, users: Users) -> None:
+    await users.add("jake", "anna", "ben")
+    await create(posts, users["anna"], "Anna's bread")
+    await create(posts, users["ben"], "Ben's beans")
+    empty = await (await posts.get("/api/articles/feed", headers=users["jake"])).json()
+    assert empty == {"articles": [], "articlesCount": 0}
+    await social.post("/api/profiles/anna/follow", headers=users["jake"])
+    feed = await (await posts.get("/api/articles/feed", headers=users["jake"])).json()
+    assert [a["title"] for a in feed["articles"]] == ["Anna's bread"]
+    assert feed["articles"][0]["author"]["following"] is True
+    await social.delete("/api/profiles/anna/follow", headers=users["jake"])
+    after = await (await posts.get("/api/articles/feed", headers=users["jake"])).json()
+    assert after["articlesCount"] == 0
+    assert (await posts.get("/api/articles/feed")).status == 401
+
+
+async def test_idempotency_key_creates_one_article(posts: TestClient, users: Users) -> None:
+    await users.add("jake")
+    headers = {**users["jake"], "Idempotency-Key": "create-soup-1"}
+    first = await posts.post("/api/articles", json=article(), headers=headers)
+    second = await posts.post("/api/articles", json=article(), headers=headers)
+    assert (first.status, second.status) == (201, 201)
+    assert (await first.json()) == (await second.json())
+    assert second.headers["Idempotent-Replay"] == "true"
+    listing = await (await posts.get("/api/articles")).json()
+    assert listing["articlesCount"] == 1
+    bad = await posts.post(
+        "/api/articles", json=article(), headers={**users["jake"], "Idempotency-Key": "bad key!"}
+    )
+    assert bad.status == 400
