@@ -58,7 +58,7 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
-@docs(tags=["users"], summary="Register", responses={422: {"schema": ErrorOut}})
+@docs(tags=["users"], summary="Register", responses={422: {"schema": ErrorOut, "description": "validation failed"}})
 @request_schema(NewUserEnvelope)
 @response_schema(UserEnvelopeOut, 201)
 async def register(request: web.Request) -> web.Response:
@@ -71,7 +71,11 @@ async def register(request: web.Request) -> web.Response:
     )
 
 
-@docs(tags=["users"], summary="Log in", responses={422: {"schema": ErrorOut}, 429: {}})
+@docs(tags=["users"], summary="Log in", responses={
+        422: {"schema": ErrorOut, "description": "invalid credentials"},
+        429: {"schema": ErrorOut, "description": "too many failed logins"},
+    },
+)
 @request_schema(LoginEnvelope)
 @response_schema(UserEnvelopeOut, 200)
 async def login(request: web.Request) -> web.Response:

@@ -53,17 +53,18 @@ def main() -> int:
         mail_port = env.int("MAIL_HTTP_PORT", 8025, maximum=65535)
         if not smtp_host:
             smtp_host = "127.0.0.1"
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable, "-m", "devstack.mailcatcher",
-                        "--smtp-port", str(smtp_port), "--http-port", str(mail_port),
-                    ],
-                    cwd=stack.ROOT,
-                    stdout=(log_dir / "mail.log").open("ab"),
-                    stderr=subprocess.STDOUT,
+            with (log_dir / "mail.log").open("ab") as mail_log:
+                processes.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable, "-m", "devstack.mailcatcher",
+                            "--smtp-port", str(smtp_port), "--http-port", str(mail_port),
+                        ],
+                        cwd=stack.ROOT,
+                        stdout=mail_log,
+                        stderr=subprocess.STDOUT,
+                    )
                 )
-            )
         asyncio.run(migrate_all(database_url))
 
         base_env = {

@@ -64,14 +64,19 @@ def plan(
 
 def start(spec: ProcessSpec, log_dir: Path | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, **spec.env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    output = (log_dir / f"{spec.name}.log").open("ab") if log_dir else subprocess.DEVNULL
-    return subprocess.Popen(
-        [sys.executable, "-m", spec.module],
-        cwd=ROOT,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
+    if log_dir is None:
+        return subprocess.Popen(
+            [sys.executable, "-m", spec.module], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+        )
+    # The child keeps its own copy of the descriptor; the parent's is closed at once.
+    with (log_dir / f"{spec.name}.log").open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", spec.module],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_ready(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:

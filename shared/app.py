@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp_apigami import setup_aiohttp_apispec, validation_middleware
+from aiohttp_apigami.constants import SWAGGER_DICT
 
 from shared.db import PG_POOL, create_pool
 from shared.events.outbox import install_event_tables
@@ -125,6 +127,7 @@ def create_service_app(
         openapi_version="3.0.3",
         error_callback=validation_error_callback,
     )
+    app.on_startup.append(_complete_openapi)
     spec.spec.components.security_scheme(
         "Token",
         {
@@ -135,6 +138,37 @@ def create_service_app(
         },
     )
     return app
+
+
+_OPERATIONS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+async def _complete_openapi(app: web.Application) -> None:
+    """Makes apigami's document valid OpenAPI 3: it leaves Swagger 2's `produces` behind,
+    omits path parameters, and lists no responses for handlers without a response schema."""
+    document = app.get(SWAGGER_DICT)
+    if not isinstance(document, dict):
+        return
+    for path, operations in document.get("paths", {}).items():
+        declared = re.findall(r"{([^}:]+)", path)
+        for method, operation in operations.items():
+            if method not in _OPERATIONS:
+                continue
+            operation.pop("produces", None)
+            operation.pop("consumes", None)
+            if not operation.get("responses"):
+                operation["responses"] = {
+                    "default": {"description": "Success, or an error in the API format"}
+                }
+            for response in operation["responses"].values():
+                response["description"] = response.get("description") or "Success"
+            parameters = operation.setdefault("parameters", [])
+            present = {(p.get("in"), p.get("name")) for p in parameters}
+            for name in declared:
+                if ("path", name) not in present:
+                    parameters.append(
+                        {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+                    )
 
 
 def run_service(app_factory: Callable[[], web.Application], settings: CommonSettings) -> None:

@@ -1,0 +1,49 @@
+"""The whole suite as processes, exactly as `make run` starts it, for tests through the gateway."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from devstack import stack
+from devstack.embedded import free_port
+from tests.auth_service.conftest import FAST_HASHING
+from tests.infra import Infra
+
+
+@dataclass
+class Stack:
+    url: str
+    processes: list[subprocess.Popen[bytes]]
+
+
+@pytest.fixture(scope="session")
+def running_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data_dir = Path(tmp_path_factory.mktemp("stack"))
+    base_env = infra.env(
+        DATA_DIR=str(data_dir),
+        RATE_LIMIT_ANON="100000",
+        RATE_LIMIT_USER="100000",
+        **FAST_HASHING,
+    )
+    ports = {name: free_port() for name in stack.SERVICES}
+    ports["gateway"] = free_port()
+    specs = stack.plan(base_env, {}, ports)
+    processes = [stack.start(spec, data_dir) for spec in specs]
+    try:
+        for spec, process in zip(specs, processes, strict=True):
+            stack.wait_ready(f"http://127.0.0.1:{spec.port}/health/ready", 60, process)
+        yield Stack(f"http://127.0.0.1:{ports['gateway']}", processes)
+    finally:
+        stack.stop(processes)
+
+
+@pytest.fixture
+async def api(running_stack: Stack) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=running_stack.url) as session:
+        yield session
