@@ -248,7 +248,9 @@ class Accounts:
                         await queries.revoke_all_families(connection, user_id)
                     if any(user[k] != before[k] for k in ("username", "bio", "image", "email")):
                         await record_event(
-                            connection, USER_UPDATED, {**public_profile(user), "email": user["email"]}
+                            connection,
+                            USER_UPDATED,
+                            {**public_profile(user), "email": user["email"]},
                         )
                     if email_changed:
                         await self._send_email_token(connection, user_id, user["email"], "confirm")

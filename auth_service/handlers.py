@@ -29,12 +29,10 @@ from shared.client_ip import client_ip
 from shared.db import PG_POOL
 from shared.errors import NotFound, Unauthorized
 from shared.identity import require_user
-from shared.schemas import ErrorOut
+from shared.schemas import TOKEN_AUTH, ErrorOut
 
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts", Accounts)
 KEYS: web.AppKey[KeyRing] = web.AppKey("keys", KeyRing)
-
-AUTH = [{"Token": []}]
 
 
 def user_json(user: asyncpg.Record, token: str, refresh_token: str | None) -> dict[str, Any]:
@@ -58,7 +56,11 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
-@docs(tags=["users"], summary="Register", responses={422: {"schema": ErrorOut, "description": "validation failed"}})
+@docs(
+    tags=["users"],
+    summary="Register",
+    responses={422: {"schema": ErrorOut, "description": "validation failed"}},
+)
 @request_schema(NewUserEnvelope)
 @response_schema(UserEnvelopeOut, 201)
 async def register(request: web.Request) -> web.Response:
@@ -71,7 +73,10 @@ async def register(request: web.Request) -> web.Response:
     )
 
 
-@docs(tags=["users"], summary="Log in", responses={
+@docs(
+    tags=["users"],
+    summary="Log in",
+    responses={
         422: {"schema": ErrorOut, "description": "invalid credentials"},
         429: {"schema": ErrorOut, "description": "too many failed logins"},
     },
@@ -86,7 +91,7 @@ async def login(request: web.Request) -> web.Response:
     return web.json_response(user_json(session.user, session.access_token, session.refresh_token))
 
 
-@docs(tags=["users"], summary="The current user", security=AUTH)
+@docs(tags=["users"], summary="The current user", security=TOKEN_AUTH)
 @response_schema(UserEnvelopeOut, 200)
 async def get_current_user(request: web.Request) -> web.Response:
     caller = require_user(request)
@@ -94,7 +99,7 @@ async def get_current_user(request: web.Request) -> web.Response:
     return web.json_response(user_json(user, bearer_token(request), None))
 
 
-@docs(tags=["users"], summary="Update the current user", security=AUTH)
+@docs(tags=["users"], summary="Update the current user", security=TOKEN_AUTH)
 @request_schema(UpdateUserEnvelope)
 @response_schema(UserEnvelopeOut, 200)
 async def update_current_user(request: web.Request) -> web.Response:
@@ -103,7 +108,7 @@ async def update_current_user(request: web.Request) -> web.Response:
     return web.json_response(user_json(user, bearer_token(request), None))
 
 
-@docs(tags=["users"], summary="Delete the current account", security=AUTH)
+@docs(tags=["users"], summary="Delete the current account", security=TOKEN_AUTH)
 async def delete_current_user(request: web.Request) -> web.Response:
     caller = require_user(request)
     await request.app[ACCOUNTS].delete(bearer_token(request), caller.id)
@@ -118,7 +123,9 @@ async def refresh(request: web.Request) -> web.Response:
     return web.json_response(user_json(session.user, session.access_token, session.refresh_token))
 
 
-@docs(tags=["auth"], summary="Log out: revoke this access token and its session", security=AUTH)
+@docs(
+    tags=["auth"], summary="Log out: revoke this access token and its session", security=TOKEN_AUTH
+)
 async def logout(request: web.Request) -> web.Response:
     require_user(request)
     await request.app[ACCOUNTS].logout(bearer_token(request))
@@ -133,7 +140,7 @@ async def confirm_email(request: web.Request) -> web.Response:
     return web.json_response({"user": {**public_profile(user), "emailConfirmed": True}})
 
 
-@docs(tags=["auth"], summary="Send the confirmation e-mail again", security=AUTH)
+@docs(tags=["auth"], summary="Send the confirmation e-mail again", security=TOKEN_AUTH)
 async def resend_confirmation(request: web.Request) -> web.Response:
     caller = require_user(request)
     await request.app[ACCOUNTS].resend_confirmation(caller.id)

@@ -94,9 +94,7 @@ class KeyRing:
         self._settings = settings
         self.signing_jwk = public_jwk(signing.public_key())
         self._verifying = {
-            jwk["kid"]: key
-            for key in [signing.public_key(), *retired]
-            for jwk in [public_jwk(key)]
+            jwk["kid"]: key for key in [signing.public_key(), *retired] for jwk in [public_jwk(key)]
         }
 
     @classmethod

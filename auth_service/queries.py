@@ -47,9 +47,10 @@ async def get_profile_by_username(
 async def get_profiles_by_ids(
     connection: asyncpg.Connection, user_ids: Sequence[int]
 ) -> list[asyncpg.Record]:
-    return await connection.fetch(
+    rows: list[asyncpg.Record] = await connection.fetch(
         f"SELECT {PROFILE_COLUMNS} FROM users WHERE id = ANY($1::bigint[])", list(user_ids)
     )
+    return rows
 
 
 async def list_profiles(
@@ -70,7 +71,8 @@ async def update_user(
     assert set(changes) <= allowed
     assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=2))
     return await connection.fetchrow(
-        f"UPDATE users SET {assignments}, updated_at = now() WHERE id = $1 RETURNING {USER_COLUMNS}",
+        f"""UPDATE users SET {assignments}, updated_at = now() WHERE id = $1
+            RETURNING {USER_COLUMNS}""",
         user_id,
         *changes.values(),
     )

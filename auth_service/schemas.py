@@ -49,7 +49,7 @@ class UpdateUserEnvelope(StrictSchema):
 
 
 class RefreshIn(StrictSchema):
-    refreshToken = fields.String(required=True, validate=validate.Length(min=1, max=200))  # noqa: N815
+    refreshToken = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class TokenIn(StrictSchema):
@@ -79,8 +79,8 @@ class UserOut(Schema):
     username = fields.String(required=True)
     bio = fields.String(allow_none=True, required=True)
     image = fields.String(allow_none=True, required=True)
-    emailConfirmed = fields.Boolean(required=True)  # noqa: N815
-    refreshToken = fields.String(allow_none=True, required=True)  # noqa: N815
+    emailConfirmed = fields.Boolean(required=True)
+    refreshToken = fields.String(allow_none=True, required=True)
 
 
 class UserEnvelopeOut(Schema):
@@ -95,7 +95,7 @@ class ProfileOut(Schema):
 
 class ProfilesOut(Schema):
     profiles = fields.List(fields.Nested(ProfileOut), required=True)
-    profilesCount = fields.Integer(required=True)  # noqa: N815
+    profilesCount = fields.Integer(required=True)
 
 
 class InternalUserOut(ProfileOut):

@@ -1,4 +1,7 @@
-"""The failed-login limit: per account and per IP, counted in Redis over a window that opens at the first failure."""
+"""The failed-login limit: per account and per IP, counted in Redis.
+
+The window opens at the first failure and is not extended by later ones.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class LoginThrottle:
-    def __init__(
-        self, redis: aioredis.Redis, max_account: int, max_ip: int, window: int
-    ) -> None:
+    def __init__(self, redis: aioredis.Redis, max_account: int, max_ip: int, window: int) -> None:
         self._redis = redis
         self._limits = {"account": max_account, "ip": max_ip}
         self._window = window

@@ -1,1 +1,1 @@
-"""The local stack: embedded PostgreSQL and Valkey, a mail catcher, and every service as a process."""
+"""The local stack: embedded PostgreSQL and Valkey, a mail catcher, every service a process."""

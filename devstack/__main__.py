@@ -23,7 +23,7 @@ from shared.settings import Env, mask_url
 
 def main() -> int:
     env = Env()
-    data_dir = Path(env.str("DATA_DIR", str(stack.ROOT / ".data"))).resolve()
+    data_dir = Path(env.text("DATA_DIR", str(stack.ROOT / ".data"))).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_dir = data_dir / "logs"
     log_dir.mkdir(exist_ok=True)
@@ -38,27 +38,32 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        database_url = env.str("DATABASE_URL", "")
+        database_url = env.text("DATABASE_URL", "")
         if not database_url:
             server, database_url = start_postgres(data_dir / "postgres")
             embedded.append(server)
-        redis_url = env.str("REDIS_URL", "")
+        redis_url = env.text("REDIS_URL", "")
         if not redis_url:
             valkey, redis_url = start_valkey(
-                data_dir / "valkey", port=env.int("VALKEY_PORT", 6390, maximum=65535)
+                data_dir / "valkey", port=env.integer("VALKEY_PORT", 6390, maximum=65535)
             )
             embedded.append(valkey)
-        smtp_host = env.str("SMTP_HOST", "")
-        smtp_port = env.int("SMTP_PORT", 1025, maximum=65535)
-        mail_port = env.int("MAIL_HTTP_PORT", 8025, maximum=65535)
+        smtp_host = env.text("SMTP_HOST", "")
+        smtp_port = env.integer("SMTP_PORT", 1025, maximum=65535)
+        mail_port = env.integer("MAIL_HTTP_PORT", 8025, maximum=65535)
         if not smtp_host:
             smtp_host = "127.0.0.1"
             with (log_dir / "mail.log").open("ab") as mail_log:
                 processes.append(
                     subprocess.Popen(
                         [
-                            sys.executable, "-m", "devstack.mailcatcher",
-                            "--smtp-port", str(smtp_port), "--http-port", str(mail_port),
+                            sys.executable,
+                            "-m",
+                            "devstack.mailcatcher",
+                            "--smtp-port",
+                            str(smtp_port),
+                            "--http-port",
+                            str(mail_port),
                         ],
                         cwd=stack.ROOT,
                         stdout=mail_log,
@@ -68,20 +73,25 @@ def main() -> int:
         asyncio.run(migrate_all(database_url))
 
         base_env = {
-            "ENVIRONMENT": env.str("ENVIRONMENT", "development"),
+            "ENVIRONMENT": env.text("ENVIRONMENT", "development"),
             "DATA_DIR": str(data_dir),
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "SMTP_HOST": smtp_host,
             "SMTP_PORT": str(smtp_port),
         }
-        replicas = {name: env.int(f"{name.upper()}_REPLICAS", 1, minimum=1) for name in stack.SERVICES}
-        ports = {name: env.int(f"{name.upper()}_PORT", port) for name, (_, port) in stack.SERVICES.items()}
-        ports["gateway"] = env.int("GATEWAY_PORT", stack.GATEWAY[1])
+        replicas = {
+            name: env.integer(f"{name.upper()}_REPLICAS", 1, minimum=1) for name in stack.SERVICES
+        }
+        ports = {
+            name: env.integer(f"{name.upper()}_PORT", port)
+            for name, (_, port) in stack.SERVICES.items()
+        }
+        ports["gateway"] = env.integer("GATEWAY_PORT", stack.GATEWAY[1])
         specs = stack.plan(base_env, replicas, ports)
         for spec in specs:
             processes.append(stack.start(spec, log_dir))
-        for spec, process in zip(specs, processes[-len(specs):], strict=True):
+        for spec, process in zip(specs, processes[-len(specs) :], strict=True):
             stack.wait_ready(f"http://127.0.0.1:{spec.port}/health/ready", 60, process)
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         print(f"gateway: {gateway}")
@@ -90,7 +100,7 @@ def main() -> int:
         print(f"database: {mask_url(database_url)}  redis: {mask_url(redis_url)}  logs: {log_dir}")
         print("Ctrl-C stops everything.", flush=True)
         while not stopping:
-            for spec, process in zip(specs, processes[-len(specs):], strict=True):
+            for spec, process in zip(specs, processes[-len(specs) :], strict=True):
                 if process.poll() is not None:
                     print(f"{spec.name} exited with code {process.returncode}; restarting it")
                     processes[processes.index(process)] = stack.start(spec, log_dir)

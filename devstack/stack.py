@@ -79,7 +79,9 @@ def start(spec: ProcessSpec, log_dir: Path | None = None) -> subprocess.Popen[by
         )
 
 
-def wait_ready(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_ready(
+    url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:

@@ -86,7 +86,9 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
     limit = request.get(RATE_LIMIT)
     if limit is not None:
         headers["RateLimit-Limit"], headers["RateLimit-Remaining"], headers["RateLimit-Reset"] = (
-            str(limit[0]), str(limit[1]), str(limit[2]),
+            str(limit[0]),
+            str(limit[1]),
+            str(limit[2]),
         )
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
@@ -118,7 +120,10 @@ async def ready(request: web.Request) -> web.Response:
             async with session.get(
                 f"{replica.base_url}/health/ready", timeout=aiohttp.ClientTimeout(total=2)
             ) as response:
-                return upstream.name, "ok" if response.status == 200 else f"unavailable: {response.status}"
+                return (
+                    upstream.name,
+                    "ok" if response.status == 200 else f"unavailable: {response.status}",
+                )
         except (aiohttp.ClientError, TimeoutError) as exc:
             return upstream.name, f"unavailable: {type(exc).__name__}"
 
@@ -208,5 +213,3 @@ async def _resolve_forever(upstreams: dict[str, Upstream], interval: float) -> N
         for upstream in upstreams.values():
             await upstream.resolve()
         await asyncio.sleep(interval)
-
-

@@ -111,7 +111,10 @@ class DocsCache:
                     document: dict[str, Any] = await response.json()
                     return document
         except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("OpenAPI document not fetched", extra={"upstream": upstream.name, "error": repr(exc)})
+            log.warning(
+                "OpenAPI document not fetched",
+                extra={"upstream": upstream.name, "error": repr(exc)},
+            )
         return {}
 
     async def document(self, session: aiohttp.ClientSession) -> dict[str, Any]:

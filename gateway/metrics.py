@@ -8,23 +8,31 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 class GatewayMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
-            "upstream_requests_total", "Requests answered by an upstream", ["upstream", "status"],
+            "upstream_requests_total",
+            "Requests answered by an upstream",
+            ["upstream", "status"],
             registry=registry,
         )
         self.errors = Counter(
             "upstream_errors_total", "Upstream failures", ["upstream", "kind"], registry=registry
         )
         self.latency = Histogram(
-            "upstream_latency_seconds", "Time to the upstream's response headers", ["upstream"],
+            "upstream_latency_seconds",
+            "Time to the upstream's response headers",
+            ["upstream"],
             registry=registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
         )
         self.retries = Counter(
-            "upstream_retries_total", "Requests retried on another replica", ["upstream"],
+            "upstream_retries_total",
+            "Requests retried on another replica",
+            ["upstream"],
             registry=registry,
         )
         self.ejections = Counter(
-            "upstream_ejections_total", "Replicas ejected after a failure", ["upstream"],
+            "upstream_ejections_total",
+            "Replicas ejected after a failure",
+            ["upstream"],
             registry=registry,
         )
         self.rate_limited = Counter(

@@ -32,13 +32,25 @@ log = logging.getLogger(__name__)
 # RFC 9110 7.6.1: connection-specific fields never travel past one hop.
 HOP_BY_HOP = frozenset(
     {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-        "te", "trailer", "transfer-encoding", "upgrade",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
     }
 )
 _NOT_FORWARDED = HOP_BY_HOP | {
-    "host", "content-length", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-    REQUEST_ID_HEADER.lower(), *(h.lower() for h in IDENTITY_HEADERS),
+    "host",
+    "content-length",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    REQUEST_ID_HEADER.lower(),
+    *(h.lower() for h in IDENTITY_HEADERS),
 }
 _NOT_RETURNED = HOP_BY_HOP | {"content-length", "server", "date"}
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -141,7 +153,9 @@ class Proxy:
             route = match(request.method, request.path)
         except NoRoute as exc:
             if exc.path_exists:
-                raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}") from None
+                raise MethodNotAllowed(
+                    f"{request.method} is not allowed on {request.path}"
+                ) from None
             raise NotFound(f"no route for {request.path}") from None
         identity = None
         if token is not None:
@@ -178,7 +192,9 @@ class Proxy:
             lowered = name.lower()
             if lowered not in _NOT_FORWARDED and lowered not in connection_tokens:
                 headers.add(name, value)
-        forwarded = request.headers.get("X-Forwarded-For", "") if self.settings.trust_forwarded else ""
+        forwarded = (
+            request.headers.get("X-Forwarded-For", "") if self.settings.trust_forwarded else ""
+        )
         peer = request.remote or "unknown"
         headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
         headers["X-Forwarded-Proto"] = request.scheme
@@ -193,13 +209,13 @@ class Proxy:
 
     # Forwarding.
 
-    async def _body(
-        self, request: web.Request, context: Context
-    ) -> bytes | LimitedStream | None:
+    async def _body(self, request: web.Request, context: Context) -> bytes | LimitedStream | None:
         if not request.body_exists:
             return None
         limit = (
-            self.settings.max_upload if context.route.kind is Kind.UPLOAD else self.settings.max_body
+            self.settings.max_upload
+            if context.route.kind is Kind.UPLOAD
+            else self.settings.max_body
         )
         declared = request.content_length
         if declared is not None and declared > limit:
@@ -217,7 +233,9 @@ class Proxy:
         if isinstance(body, LimitedStream) and request.content_length is not None:
             headers["Content-Length"] = str(request.content_length)
         timeout_seconds = (
-            self.settings.upload_timeout if route.kind is Kind.UPLOAD else self.settings.request_timeout
+            self.settings.upload_timeout
+            if route.kind is Kind.UPLOAD
+            else self.settings.request_timeout
         )
         timeout = aiohttp.ClientTimeout(
             total=timeout_seconds, sock_connect=self.settings.connect_timeout
@@ -269,7 +287,7 @@ class Proxy:
         tried: set[Replica],
         disconnect_retried: bool,
     ) -> str:
-        """Whether a failed attempt goes to another replica ("connect", "disconnect"); else raises."""
+        """Why a failed attempt may go to another replica ("connect", "disconnect"); else raises."""
         name = upstream.name
         if isinstance(body, LimitedStream) and body.exceeded:
             raise PayloadTooLarge(f"the request body is larger than {body.limit} bytes") from None

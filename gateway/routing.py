@@ -48,35 +48,41 @@ def route(
     return Route(method_set, re.compile(f"^{path}$"), service, access, kind, group)
 
 
-P, O, R = Access.PUBLIC, Access.OPTIONAL, Access.REQUIRED
+PUB, OPT, REQ = Access.PUBLIC, Access.OPTIONAL, Access.REQUIRED
 SEGMENT = r"[^/]+"
 
 # Order matters only within a first segment: the first match wins.
 TABLE: list[Route] = [
     # auth_service
-    route("POST", "/api/users", "auth", P, group="auth"),
-    route("GET", "/api/users", "auth", P),
-    route("POST", "/api/users/login", "auth", P, group="auth"),
-    route("POST", f"/api/users/{SEGMENT}/report", "chat", R),
-    route("GET|PUT|DELETE", "/api/user", "auth", R),
-    route("POST", "/api/auth/(refresh|confirm|password-reset|password-reset/confirm)", "auth", P, group="auth"),
-    route("POST", "/api/auth/(logout|confirm/resend)", "auth", R, group="auth"),
-    route("GET", r"/api/\.well-known/jwks\.json", "auth", P),
+    route("POST", "/api/users", "auth", PUB, group="auth"),
+    route("GET", "/api/users", "auth", PUB),
+    route("POST", "/api/users/login", "auth", PUB, group="auth"),
+    route("POST", f"/api/users/{SEGMENT}/report", "chat", REQ),
+    route("GET|PUT|DELETE", "/api/user", "auth", REQ),
+    route(
+        "POST",
+        "/api/auth/(refresh|confirm|password-reset|password-reset/confirm)",
+        "auth",
+        PUB,
+        group="auth",
+    ),
+    route("POST", "/api/auth/(logout|confirm/resend)", "auth", REQ, group="auth"),
+    route("GET", r"/api/\.well-known/jwks\.json", "auth", PUB),
     # social_service
-    route("GET", f"/api/profiles/{SEGMENT}(/followers|/following)?", "social", O),
-    route("POST|DELETE", f"/api/profiles/{SEGMENT}/follow", "social", R),
+    route("GET", f"/api/profiles/{SEGMENT}(/followers|/following)?", "social", OPT),
+    route("POST|DELETE", f"/api/profiles/{SEGMENT}/follow", "social", REQ),
     # posts_service
-    route("GET", "/api/articles/feed", "posts", R),
-    route("GET", "/api/articles(/.*)?", "posts", O),
-    route(WRITE, "/api/articles(/.*)?", "posts", R),
-    route("GET", "/api/tags", "posts", P),
-    route("POST", "/api/media", "posts", R, Kind.UPLOAD, "upload"),
-    route("GET", f"/api/media/{SEGMENT}", "posts", P),
+    route("GET", "/api/articles/feed", "posts", REQ),
+    route("GET", "/api/articles(/.*)?", "posts", OPT),
+    route(WRITE, "/api/articles(/.*)?", "posts", REQ),
+    route("GET", "/api/tags", "posts", PUB),
+    route("POST", "/api/media", "posts", REQ, Kind.UPLOAD, "upload"),
+    route("GET", f"/api/media/{SEGMENT}", "posts", PUB),
     # chat_service
-    route("GET", "/api/chat/ws", "chat", R, Kind.WEBSOCKET, "ws"),
-    route("POST", "/api/chat/attachments", "chat", R, Kind.UPLOAD, "upload"),
-    route(ANY, "/api/chat/.+", "chat", R),
-    route(ANY, "/api/chats(/.*)?", "chat", R),
+    route("GET", "/api/chat/ws", "chat", REQ, Kind.WEBSOCKET, "ws"),
+    route("POST", "/api/chat/attachments", "chat", REQ, Kind.UPLOAD, "upload"),
+    route(ANY, "/api/chat/.+", "chat", REQ),
+    route(ANY, "/api/chats(/.*)?", "chat", REQ),
 ]
 
 

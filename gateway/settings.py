@@ -51,35 +51,35 @@ class GatewaySettings:
                 if not url.startswith("http://"):
                     raise SettingsError(f"{name} must list http:// URLs, got {url!r}")
             upstreams[service] = tuple(url.rstrip("/") for url in urls)
-        anonymous = env.int("RATE_LIMIT_ANON", 300)
-        user = env.int("RATE_LIMIT_USER", 1200)
+        anonymous = env.integer("RATE_LIMIT_ANON", 300)
+        user = env.integer("RATE_LIMIT_USER", 1200)
         rate_limits = {
             group: RateLimit(
-                env.int(f"RATE_LIMIT_{group.upper()}_ANON", anonymous),
-                env.int(f"RATE_LIMIT_{group.upper()}_USER", user),
+                env.integer(f"RATE_LIMIT_{group.upper()}_ANON", anonymous),
+                env.integer(f"RATE_LIMIT_{group.upper()}_USER", user),
             )
             for group in RATE_GROUPS
         }
         return cls(
             common=common,
             upstreams=upstreams,
-            resolve_interval=env.float("UPSTREAM_RESOLVE_INTERVAL", 5.0, minimum=0.1),
-            connect_timeout=env.float("UPSTREAM_CONNECT_TIMEOUT", 1.0, minimum=0.01),
-            request_timeout=env.float("UPSTREAM_TIMEOUT", 30.0, minimum=0.01),
-            upload_timeout=env.float("UPSTREAM_UPLOAD_TIMEOUT", 120.0, minimum=0.01),
-            eject_seconds=env.float("UPSTREAM_EJECT_SECONDS", 10.0, minimum=0.1),
+            resolve_interval=env.number("UPSTREAM_RESOLVE_INTERVAL", 5.0, minimum=0.1),
+            connect_timeout=env.number("UPSTREAM_CONNECT_TIMEOUT", 1.0, minimum=0.01),
+            request_timeout=env.number("UPSTREAM_TIMEOUT", 30.0, minimum=0.01),
+            upload_timeout=env.number("UPSTREAM_UPLOAD_TIMEOUT", 120.0, minimum=0.01),
+            eject_seconds=env.number("UPSTREAM_EJECT_SECONDS", 10.0, minimum=0.1),
             # Shorter than the services' own keep-alive (aiohttp's 75 s), so the gateway closes
             # idle sockets before a service does and never reuses one being closed.
-            keepalive_timeout=env.float("UPSTREAM_KEEPALIVE", 30.0, minimum=1.0),
-            pool_size=env.int("UPSTREAM_POOL_SIZE", 256, minimum=1),
-            jwt_issuer=env.str("JWT_ISSUER", "chopchop-auth"),
-            jwt_audience=env.str("JWT_AUDIENCE", "chopchop"),
-            rate_window=env.int("RATE_LIMIT_WINDOW", 60, minimum=1),
+            keepalive_timeout=env.number("UPSTREAM_KEEPALIVE", 30.0, minimum=1.0),
+            pool_size=env.integer("UPSTREAM_POOL_SIZE", 256, minimum=1),
+            jwt_issuer=env.text("JWT_ISSUER", "chopchop-auth"),
+            jwt_audience=env.text("JWT_AUDIENCE", "chopchop"),
+            rate_window=env.integer("RATE_LIMIT_WINDOW", 60, minimum=1),
             rate_limits=rate_limits,
             cors_origins=env.csv("CORS_ORIGINS", "*"),
-            max_body=env.int("MAX_BODY_BYTES", 1024**2, minimum=1),
-            max_upload=env.int("MAX_UPLOAD_BYTES", 6 * 1024**2, minimum=1),
-            ws_max_message=env.int("WS_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1),
-            ws_heartbeat=env.float("WS_HEARTBEAT", 30.0, minimum=1.0),
-            trust_forwarded=env.bool("TRUST_FORWARDED_FOR", False),
+            max_body=env.integer("MAX_BODY_BYTES", 1024**2, minimum=1),
+            max_upload=env.integer("MAX_UPLOAD_BYTES", 6 * 1024**2, minimum=1),
+            ws_max_message=env.integer("WS_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1),
+            ws_heartbeat=env.number("WS_HEARTBEAT", 30.0, minimum=1.0),
+            trust_forwarded=env.flag("TRUST_FORWARDED_FOR", False),
         )

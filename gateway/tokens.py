@@ -1,4 +1,4 @@
-"""Access-token verification: EdDSA pinned, keys from auth_service's JWKS, verified tokens cached."""
+"""Access-token verification: EdDSA pinned, keys from auth_service's JWKS, results cached."""
 
 from __future__ import annotations
 

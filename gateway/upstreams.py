@@ -51,10 +51,12 @@ class Upstream:
             try:
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except OSError as exc:
-                log.warning("upstream not resolved", extra={"upstream": self.name, "error": str(exc)})
+                log.warning(
+                    "upstream not resolved", extra={"upstream": self.name, "error": str(exc)}
+                )
                 continue
-            ipv4 = [info[4][0] for info in infos if info[0] == socket.AF_INET]
-            addresses = ipv4 or [info[4][0] for info in infos]
+            ipv4 = [str(info[4][0]) for info in infos if info[0] == socket.AF_INET]
+            addresses = ipv4 or [str(info[4][0]) for info in infos]
             for address in dict.fromkeys(addresses):
                 shown = f"[{address}]" if ":" in address else address
                 found.append(f"http://{shown}:{port}")

@@ -93,7 +93,9 @@ async def proxy_websocket(request: web.Request, proxy: Proxy) -> web.StreamRespo
     return client_ws
 
 
-async def _bridge(client_ws: web.WebSocketResponse, upstream_ws: aiohttp.ClientWebSocketResponse) -> None:
+async def _bridge(
+    client_ws: web.WebSocketResponse, upstream_ws: aiohttp.ClientWebSocketResponse
+) -> None:
     to_upstream = asyncio.create_task(_pump(client_ws, upstream_ws))
     to_client = asyncio.create_task(_pump(upstream_ws, client_ws))
     try:

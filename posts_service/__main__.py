@@ -1,8 +1,8 @@
 """`python -m posts_service`: read the environment and serve."""
 
-from shared.app import run_service
 from posts_service.app import create_app
 from posts_service.settings import PostsSettings
+from shared.app import run_service
 
 if __name__ == "__main__":
     settings = PostsSettings.from_env()

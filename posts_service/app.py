@@ -60,7 +60,8 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
             relay_ctx("posts"),
             posts_ctx,
             consumer_ctx(
-                "posts", CONSUMED,
+                "posts",
+                CONSUMED,
                 lambda app: events.handlers(app[ARTICLES].profiles, app[ARTICLES].cache),
                 **consumer_options,
             ),

@@ -110,7 +110,9 @@ class Articles:
             **relation,
         }
 
-    async def _authors(self, author_ids: Sequence[int], viewer: Caller | None) -> dict[int, dict[str, Any]]:
+    async def _authors(
+        self, author_ids: Sequence[int], viewer: Caller | None
+    ) -> dict[int, dict[str, Any]]:
         ids = list(dict.fromkeys(author_ids))
         if not ids:
             return {}
@@ -136,7 +138,7 @@ class Articles:
             row = await queries.get_article_by_slug(connection, slug)
         return base_article(row) if row else None
 
-    async def list(
+    async def list_articles(
         self, query: dict[str, Any], viewer: Caller | None
     ) -> tuple[list[Article], int]:
         limit, offset = query["limit"], query["offset"]
@@ -144,18 +146,24 @@ class Articles:
             page, total = await self._favorited_by(query["favorited"], limit, offset)
         elif "author" in query:
             page, total = await self.cache.page(
-                f"author:{query['author'].lower()}", limit, offset,
+                f"author:{query['author'].lower()}",
+                limit,
+                offset,
                 lambda: self._by_author(query["author"], limit, offset),
             )
         elif "tag" in query:
             tag = query["tag"].strip().lower()
             page, total = await self.cache.page(
-                f"tag:{tag}", limit, offset,
+                f"tag:{tag}",
+                limit,
+                offset,
                 lambda: self._load(queries.list_by_tag, tag, limit, offset),
             )
         elif "q" in query:
             page, total = await self.cache.page(
-                f"q:{query['q']}", limit, offset,
+                f"q:{query['q']}",
+                limit,
+                offset,
                 lambda: self._load(queries.search, query["q"], limit, offset),
             )
         else:
@@ -175,7 +183,9 @@ class Articles:
             return [], 0
         return await self._load(queries.list_by_authors, [author["id"]], limit, offset)
 
-    async def _favorited_by(self, username: str, limit: int, offset: int) -> tuple[list[Article], int]:
+    async def _favorited_by(
+        self, username: str, limit: int, offset: int
+    ) -> tuple[list[Article], int]:
         user = await self.profiles.by_username(username)
         if user is None:
             return [], 0
@@ -217,13 +227,16 @@ class Articles:
             for _ in range(SLUG_ATTEMPTS):
                 try:
                     async with connection.transaction():  # a savepoint: a taken slug retries
-                        article_id = await queries.insert_article(connection, slug, author.id, fields)
+                        article_id = await queries.insert_article(
+                            connection, slug, author.id, fields
+                        )
                     break
                 except asyncpg.UniqueViolationError:
                     slug = with_suffix(slugify(fields["title"]))
             else:
                 raise ValidationFailed(fields={"title": ["could not be made into a unique slug"]})
             row = await queries.get_article_by_id(connection, article_id)
+            assert row is not None  # inserted just above, in this transaction
             await queries.set_tags(connection, article_id, row["created_at"], tags)
             await record_event(
                 connection, ARTICLE_CREATED, {"id": article_id, "slug": slug, "authorId": author.id}
@@ -232,7 +245,9 @@ class Articles:
         await self._changed(slug)
         return (await self.compose([base_article(row)], author))[0]
 
-    async def _own(self, connection: asyncpg.Connection, slug: str, caller: Caller) -> asyncpg.Record:
+    async def _own(
+        self, connection: asyncpg.Connection, slug: str, caller: Caller
+    ) -> asyncpg.Record:
         article = await queries.lock_article_by_slug(connection, slug)
         if article is None:
             raise NotFound(f"article {slug} not found")
@@ -256,11 +271,14 @@ class Articles:
             await queries.update_article(connection, article["id"], changes)
             if "tagList" in changes:
                 await queries.set_tags(
-                    connection, article["id"], article["created_at"],
+                    connection,
+                    article["id"],
+                    article["created_at"],
                     normalize_tags(changes["tagList"] or []),
                 )
             await record_event(
-                connection, ARTICLE_UPDATED,
+                connection,
+                ARTICLE_UPDATED,
                 {"id": article["id"], "slug": new_slug, "authorId": caller.id},
             )
             row = await queries.get_article_by_id(connection, article["id"])
@@ -285,7 +303,9 @@ class Articles:
         if article is None:
             raise NotFound(f"article {slug} not found")
         await self.client.request(
-            "PUT" if favorite else "DELETE", "social", f"/internal/likes/{article['id']}/{caller.id}"
+            "PUT" if favorite else "DELETE",
+            "social",
+            f"/internal/likes/{article['id']}/{caller.id}",
         )
         return (await self.compose([article], caller))[0]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
@@ -26,6 +28,7 @@ from shared.db import PG_POOL
 from shared.errors import BadRequest, NotFound
 from shared.idempotency import Idempotency
 from shared.identity import current_user, require_user
+from shared.schemas import TOKEN_AUTH
 from shared.timefmt import iso
 
 ARTICLES: web.AppKey[Articles] = web.AppKey("articles", Articles)
@@ -33,30 +36,27 @@ IDEMPOTENCY: web.AppKey[Idempotency] = web.AppKey("idempotency", Idempotency)
 STORAGE: web.AppKey[LocalStorage] = web.AppKey("storage", LocalStorage)
 POSTS_SETTINGS: web.AppKey[PostsSettings] = web.AppKey("posts_settings", PostsSettings)
 
-AUTH = [{"Token": []}]
-IDEMPOTENT_POST = {
-    "parameters": [
-        {
-            "in": "header",
-            "name": "Idempotency-Key",
-            "schema": {"type": "string"},
-            "description": "Repeat a request safely: the same key answers the first result.",
-        }
-    ]
-}
+IDEMPOTENCY_KEY: list[dict[str, Any]] = [
+    {
+        "in": "header",
+        "name": "Idempotency-Key",
+        "schema": {"type": "string"},
+        "description": "Repeat a request safely: the same key answers the first result.",
+    }
+]
 
 
 @docs(tags=["articles"], summary="Articles, newest first, filtered by tag, author, favorited or q")
 @querystring_schema(ArticlesQuery)
 @response_schema(ArticlesOut, 200)
 async def list_articles(request: web.Request) -> web.Response:
-    articles, total = await request.app[ARTICLES].list(
+    articles, total = await request.app[ARTICLES].list_articles(
         request["querystring"], current_user(request)
     )
     return web.json_response({"articles": articles, "articlesCount": total})
 
 
-@docs(tags=["articles"], summary="Articles by authors the caller follows", security=AUTH)
+@docs(tags=["articles"], summary="Articles by authors the caller follows", security=TOKEN_AUTH)
 @querystring_schema(FeedQuery)
 @response_schema(ArticlesOut, 200)
 async def feed(request: web.Request) -> web.Response:
@@ -74,7 +74,12 @@ async def get_article(request: web.Request) -> web.Response:
     return web.json_response({"article": article})
 
 
-@docs(tags=["articles"], summary="Publish an article or recipe", security=AUTH, **IDEMPOTENT_POST)
+@docs(
+    tags=["articles"],
+    summary="Publish an article or recipe",
+    security=TOKEN_AUTH,
+    parameters=IDEMPOTENCY_KEY,
+)
 @request_schema(NewArticleEnvelope)
 @response_schema(ArticleEnvelopeOut, 201)
 async def create_article(request: web.Request) -> web.Response:
@@ -87,7 +92,7 @@ async def create_article(request: web.Request) -> web.Response:
     return await request.app[IDEMPOTENCY].run(request, "articles.create", caller.id, produce)
 
 
-@docs(tags=["articles"], summary="Change an article (its author only)", security=AUTH)
+@docs(tags=["articles"], summary="Change an article (its author only)", security=TOKEN_AUTH)
 @request_schema(UpdateArticleEnvelope)
 @response_schema(ArticleEnvelopeOut, 200)
 async def update_article(request: web.Request) -> web.Response:
@@ -97,13 +102,13 @@ async def update_article(request: web.Request) -> web.Response:
     return web.json_response({"article": article})
 
 
-@docs(tags=["articles"], summary="Delete an article (its author only)", security=AUTH)
+@docs(tags=["articles"], summary="Delete an article (its author only)", security=TOKEN_AUTH)
 async def delete_article(request: web.Request) -> web.Response:
     await request.app[ARTICLES].delete(require_user(request), request.match_info["slug"])
     return web.Response(status=204)
 
 
-@docs(tags=["favorites"], summary="Favorite an article", security=AUTH)
+@docs(tags=["favorites"], summary="Favorite an article", security=TOKEN_AUTH)
 @response_schema(ArticleEnvelopeOut, 200)
 async def favorite(request: web.Request) -> web.Response:
     article = await request.app[ARTICLES].set_favorite(
@@ -112,7 +117,7 @@ async def favorite(request: web.Request) -> web.Response:
     return web.json_response({"article": article})
 
 
-@docs(tags=["favorites"], summary="Unfavorite an article", security=AUTH)
+@docs(tags=["favorites"], summary="Unfavorite an article", security=TOKEN_AUTH)
 @response_schema(ArticleEnvelopeOut, 200)
 async def unfavorite(request: web.Request) -> web.Response:
     article = await request.app[ARTICLES].set_favorite(
@@ -130,7 +135,12 @@ async def list_comments(request: web.Request) -> web.Response:
     return web.json_response({"comments": comments})
 
 
-@docs(tags=["comments"], summary="Comment on an article", security=AUTH, **IDEMPOTENT_POST)
+@docs(
+    tags=["comments"],
+    summary="Comment on an article",
+    security=TOKEN_AUTH,
+    parameters=IDEMPOTENCY_KEY,
+)
 @request_schema(NewCommentEnvelope)
 @response_schema(CommentEnvelopeOut, 200)
 async def add_comment(request: web.Request) -> web.Response:
@@ -141,10 +151,12 @@ async def add_comment(request: web.Request) -> web.Response:
     async def produce() -> tuple[int, dict[str, object]]:
         return 200, {"comment": await request.app[ARTICLES].add_comment(caller, slug, body)}
 
-    return await request.app[IDEMPOTENCY].run(request, f"comments.create:{slug}", caller.id, produce)
+    return await request.app[IDEMPOTENCY].run(
+        request, f"comments.create:{slug}", caller.id, produce
+    )
 
 
-@docs(tags=["comments"], summary="Delete a comment (its author only)", security=AUTH)
+@docs(tags=["comments"], summary="Delete a comment (its author only)", security=TOKEN_AUTH)
 async def delete_comment(request: web.Request) -> web.Response:
     try:
         comment_id = int(request.match_info["id"])
@@ -162,7 +174,7 @@ async def list_tags(request: web.Request) -> web.Response:
     return web.json_response({"tags": await request.app[ARTICLES].tags()})
 
 
-@docs(tags=["media"], summary="Upload an image (multipart, field 'file')", security=AUTH)
+@docs(tags=["media"], summary="Upload an image (multipart, field 'file')", security=TOKEN_AUTH)
 @response_schema(MediaEnvelopeOut, 201)
 async def upload_media(request: web.Request) -> web.Response:
     caller = require_user(request)

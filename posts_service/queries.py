@@ -62,9 +62,7 @@ async def update_article(
     )
 
 
-async def lock_article_by_slug(
-    connection: asyncpg.Connection, slug: str
-) -> asyncpg.Record | None:
+async def lock_article_by_slug(connection: asyncpg.Connection, slug: str) -> asyncpg.Record | None:
     return await connection.fetchrow(
         "SELECT id, author_id, title, created_at FROM articles WHERE slug = $1 FOR UPDATE", slug
     )
@@ -118,8 +116,12 @@ async def get_article_by_slug(connection: asyncpg.Connection, slug: str) -> asyn
     )
 
 
-async def get_article_by_id(connection: asyncpg.Connection, article_id: int) -> asyncpg.Record | None:
-    return await connection.fetchrow(f"SELECT {FULL_COLUMNS} FROM articles a WHERE a.id = $1", article_id)
+async def get_article_by_id(
+    connection: asyncpg.Connection, article_id: int
+) -> asyncpg.Record | None:
+    return await connection.fetchrow(
+        f"SELECT {FULL_COLUMNS} FROM articles a WHERE a.id = $1", article_id
+    )
 
 
 async def list_recent(
@@ -225,11 +227,12 @@ async def insert_comment(
 
 
 async def list_comments(connection: asyncpg.Connection, article_id: int) -> list[asyncpg.Record]:
-    return await connection.fetch(
+    rows: list[asyncpg.Record] = await connection.fetch(
         """SELECT id, author_id, body, created_at, updated_at FROM comments
            WHERE article_id = $1 ORDER BY id""",
         article_id,
     )
+    return rows
 
 
 async def get_comment(

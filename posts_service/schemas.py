@@ -18,15 +18,13 @@ class ArticleFields(StrictSchema):
     title = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(max=1000))
     body = fields.String(validate=validate.Length(min=1, max=100_000))
-    tagList = fields.List(TAG, validate=validate.Length(max=20))  # noqa: N815
-    complexity = fields.String(
-        allow_none=True, validate=validate.OneOf(["easy", "medium", "hard"])
-    )
-    cookingMinutes = fields.Integer(  # noqa: N815
-        allow_none=True, validate=validate.Range(min=0, max=100_000)
-    )
+    tagList = fields.List(TAG, validate=validate.Length(max=20))
+    complexity = fields.String(allow_none=True, validate=validate.OneOf(["easy", "medium", "hard"]))
+    cookingMinutes = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100_000))
     ingredients = fields.List(fields.Nested(IngredientIn), validate=validate.Length(max=100))
-    media = fields.List(fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=20))
+    media = fields.List(
+        fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=20)
+    )
 
 
 class NewArticleIn(ArticleFields):
@@ -70,8 +68,8 @@ class AuthorOut(Schema):
     bio = fields.String(allow_none=True, required=True)
     image = fields.String(allow_none=True, required=True)
     following = fields.Boolean(required=True)
-    followersCount = fields.Integer(required=True)  # noqa: N815
-    followingCount = fields.Integer(required=True)  # noqa: N815
+    followersCount = fields.Integer(required=True)
+    followingCount = fields.Integer(required=True)
 
 
 class IngredientOut(Schema):
@@ -84,14 +82,14 @@ class ArticleOut(Schema):
     title = fields.String(required=True)
     description = fields.String(required=True)
     body = fields.String()
-    tagList = fields.List(fields.String(), required=True)  # noqa: N815
-    createdAt = fields.String(required=True)  # noqa: N815
-    updatedAt = fields.String(required=True)  # noqa: N815
+    tagList = fields.List(fields.String(), required=True)
+    createdAt = fields.String(required=True)
+    updatedAt = fields.String(required=True)
     favorited = fields.Boolean(required=True)
-    favoritesCount = fields.Integer(required=True)  # noqa: N815
+    favoritesCount = fields.Integer(required=True)
     author = fields.Nested(AuthorOut, required=True)
     complexity = fields.String(allow_none=True, required=True)
-    cookingMinutes = fields.Integer(allow_none=True, required=True)  # noqa: N815
+    cookingMinutes = fields.Integer(allow_none=True, required=True)
     ingredients = fields.List(fields.Nested(IngredientOut), required=True)
     media = fields.List(fields.String(), required=True)
 
@@ -102,13 +100,13 @@ class ArticleEnvelopeOut(Schema):
 
 class ArticlesOut(Schema):
     articles = fields.List(fields.Nested(ArticleOut), required=True)
-    articlesCount = fields.Integer(required=True)  # noqa: N815
+    articlesCount = fields.Integer(required=True)
 
 
 class CommentOut(Schema):
     id = fields.Integer(required=True)
-    createdAt = fields.String(required=True)  # noqa: N815
-    updatedAt = fields.String(required=True)  # noqa: N815
+    createdAt = fields.String(required=True)
+    updatedAt = fields.String(required=True)
     body = fields.String(required=True)
     author = fields.Nested(AuthorOut, required=True)
 
@@ -128,9 +126,9 @@ class TagsOut(Schema):
 class MediaOut(Schema):
     id = fields.String(required=True)
     url = fields.String(required=True)
-    contentType = fields.String(required=True)  # noqa: N815
+    contentType = fields.String(required=True)
     size = fields.Integer(required=True)
-    createdAt = fields.String(required=True)  # noqa: N815
+    createdAt = fields.String(required=True)
 
 
 class MediaEnvelopeOut(Schema):

@@ -23,15 +23,15 @@ class PostsSettings:
     @classmethod
     def from_env(cls, env: Env | None = None) -> PostsSettings:
         env = env or Env()
-        data_dir = Path(env.str("DATA_DIR", ".data"))
+        data_dir = Path(env.text("DATA_DIR", ".data"))
         return cls(
             common=CommonSettings.from_env("posts", 8002, env),
             auth_urls=env.csv("AUTH_URL", "http://127.0.0.1:8001"),
             social_urls=env.csv("SOCIAL_URL", "http://127.0.0.1:8003"),
-            internal_timeout=env.float("INTERNAL_TIMEOUT", 5.0, minimum=0.1),
-            media_dir=Path(env.str("MEDIA_DIR", str(data_dir / "media"))),
-            max_media_bytes=env.int("MAX_MEDIA_BYTES", 5 * 1024**2, minimum=1),
-            page_cache_ttl=env.int("ARTICLE_CACHE_TTL", 60, minimum=1),
-            page_cache=env.bool("ARTICLE_CACHE", True),
-            idempotency_ttl=env.int("IDEMPOTENCY_TTL", 3600, minimum=1),
+            internal_timeout=env.number("INTERNAL_TIMEOUT", 5.0, minimum=0.1),
+            media_dir=Path(env.text("MEDIA_DIR", str(data_dir / "media"))),
+            max_media_bytes=env.integer("MAX_MEDIA_BYTES", 5 * 1024**2, minimum=1),
+            page_cache_ttl=env.integer("ARTICLE_CACHE_TTL", 60, minimum=1),
+            page_cache=env.flag("ARTICLE_CACHE", True),
+            idempotency_ttl=env.integer("IDEMPOTENCY_TTL", 3600, minimum=1),
         )

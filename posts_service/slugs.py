@@ -16,7 +16,7 @@ def short_id(length: int = 6) -> str:
 
 
 def slugify(title: str) -> str:
-    """"Crème Brûlée!" -> "creme-brulee". Accents are transliterated by decomposition;
+    """ "Crème Brûlée!" -> "creme-brulee". Accents are transliterated by decomposition;
     a title with no Latin letters at all (Cyrillic, CJK) becomes "article-<short id>"."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = _NOT_ALLOWED.sub("-", ascii_title.lower()).strip("-")[:MAX_LENGTH].strip("-")

@@ -1,1 +1,1 @@
-"""Mechanisms every Chop-chop service shares: settings, database, Redis, events, errors, app factory."""
+"""What every Chop-chop service shares: settings, database, Redis, events, errors, app factory."""

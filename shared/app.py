@@ -14,8 +14,8 @@ from aiohttp_apigami import setup_aiohttp_apispec, validation_middleware
 from aiohttp_apigami.constants import SWAGGER_DICT
 
 from shared.db import PG_POOL, create_pool
-from shared.events.outbox import install_event_tables
 from shared.errors import error_middleware, validation_error_callback
+from shared.events.outbox import install_event_tables
 from shared.logs import setup_logging
 from shared.migrations import migrate
 from shared.redis import REDIS, redis_ctx

@@ -31,7 +31,9 @@ class ApiError(Exception):
         self.fields: FieldErrors = fields or {}
         self.messages = [message] if message else []
         if not self.messages:
-            self.messages = [f"{name} {text}" for name, texts in self.fields.items() for text in texts]
+            self.messages = [
+                f"{name} {text}" for name, texts in self.fields.items() for text in texts
+            ]
         self.headers = dict(headers or {})
         super().__init__("; ".join(self.messages))
 
@@ -161,7 +163,7 @@ def flatten_messages(messages: Any) -> FieldErrors:
         if location in _LOCATIONS:
             messages = inner
     if isinstance(messages, Mapping) and len(messages) == 1:
-        (envelope, inner), *_ = messages.items()
+        (_envelope, inner), *_ = messages.items()
         if isinstance(inner, Mapping):
             messages = inner
     walk(messages, [])

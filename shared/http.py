@@ -60,7 +60,7 @@ class InternalClient:
         params: Mapping[str, str] | None = None,
         json: Any = None,
     ) -> Any:
-        """Sends the call and returns its JSON; a refused connection is retried on the next replica."""
+        """Sends the call and returns its JSON; a refused connection retries on the next replica."""
         assert self._session is not None, "InternalClient.start() was not awaited"
         headers = {}
         request_id = request_id_var.get()

@@ -8,6 +8,7 @@ runs normally (the key is then not honoured) rather than failing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -58,7 +59,9 @@ class Idempotency:
                 if stored == _PENDING:
                     raise Conflict("a request with this Idempotency-Key is still in progress")
         except (aioredis.RedisError, OSError) as exc:
-            log.warning("idempotency unavailable; request runs once more", extra={"error": repr(exc)})
+            log.warning(
+                "idempotency unavailable; request runs once more", extra={"error": repr(exc)}
+            )
             status, body = await produce()
             return web.json_response(body, status=status)
         try:
@@ -75,7 +78,5 @@ class Idempotency:
         return web.json_response(body, status=status)
 
     async def _forget(self, redis_key: str) -> None:
-        try:
+        with contextlib.suppress(aioredis.RedisError, OSError):
             await self.redis.delete(redis_key)
-        except (aioredis.RedisError, OSError):
-            pass

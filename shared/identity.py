@@ -11,7 +11,7 @@ from shared.errors import Unauthorized
 # The gateway strips these from every client request and sets them after verifying a token.
 USER_ID_HEADER = "X-User-Id"
 USERNAME_HEADER = "X-Username"
-TOKEN_ID_HEADER = "X-Token-Id"
+TOKEN_ID_HEADER = "X-Token-Id"  # noqa: S105 - a header name, not a secret
 CLIENT_IP_HEADER = "X-Client-IP"
 IDENTITY_HEADERS = (USER_ID_HEADER, USERNAME_HEADER, TOKEN_ID_HEADER, CLIENT_IP_HEADER)
 

@@ -96,8 +96,7 @@ async def migrate(
             await connection.execute(f"SET LOCAL search_path TO {schema}, public")
             await connection.execute(migration.sql)
             await connection.execute(
-                f"INSERT INTO {schema}.{table} (version, name, checksum)"
-                " VALUES ($1, $2, $3)",
+                f"INSERT INTO {schema}.{table} (version, name, checksum) VALUES ($1, $2, $3)",
                 migration.version,
                 migration.name,
                 migration.checksum,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 MAX_PAGE = 100
+# The OpenAPI security requirement of routes that need a token.
+TOKEN_AUTH: list[dict[str, list[str]]] = [{"Token": []}]
 
 
 class StrictSchema(Schema):

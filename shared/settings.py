@@ -61,17 +61,19 @@ class Env:
             return None
         return value.strip()
 
-    def str(self, name: str, default: str) -> str:
+    def text(self, name: str, default: str) -> str:
         value = self._raw(name)
         return default if value is None else value
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.str(name, default).lower()
+        value = self.text(name, default).lower()
         if value not in choices:
             raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
         return value
 
-    def int(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    def integer(
+        self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+    ) -> int:
         raw = self._raw(name)
         if raw is None:
             return default
@@ -84,7 +86,7 @@ class Env:
             raise SettingsError(f"{name} must be at least {minimum}{upper}, got {value}")
         return value
 
-    def float(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
         raw = self._raw(name)
         if raw is None:
             return default
@@ -96,7 +98,7 @@ class Env:
             raise SettingsError(f"{name} must be at least {minimum}, got {value}")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         raw = self._raw(name)
         if raw is None:
             return default
@@ -108,7 +110,7 @@ class Env:
         raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
     def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
-        value = self.str(name, default)
+        value = self.text(name, default)
         scheme = urlsplit(value).scheme
         if scheme not in schemes:
             raise SettingsError(
@@ -117,10 +119,10 @@ class Env:
         return value
 
     def secret(self, name: str, default: str = "") -> Secret:
-        return Secret(self.str(name, default))
+        return Secret(self.text(name, default))
 
     def csv(self, name: str, default: str) -> tuple[str, ...]:
-        return tuple(item.strip() for item in self.str(name, default).split(",") if item.strip())
+        return tuple(item.strip() for item in self.text(name, default).split(",") if item.strip())
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,8 @@ class CommonSettings:
         prefix = service.upper()
         return cls(
             service=service,
-            host=env.str(f"{prefix}_HOST", "127.0.0.1"),
-            port=env.int(f"{prefix}_PORT", default_port, minimum=0, maximum=65535),
+            host=env.text(f"{prefix}_HOST", "127.0.0.1"),
+            port=env.integer(f"{prefix}_PORT", default_port, minimum=0, maximum=65535),
             environment=env.choice("ENVIRONMENT", "development", ENVIRONMENTS),
             database_url=Secret(
                 env.url(
@@ -162,7 +164,7 @@ class CommonSettings:
                 env.url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
             ),
             log_level=env.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
-            db_pool_min=env.int("DB_POOL_MIN", 1, minimum=0),
-            db_pool_max=env.int("DB_POOL_MAX", 10, minimum=1),
-            shutdown_timeout=env.float("SHUTDOWN_TIMEOUT", 10.0),
+            db_pool_min=env.integer("DB_POOL_MIN", 1, minimum=0),
+            db_pool_max=env.integer("DB_POOL_MAX", 10, minimum=1),
+            shutdown_timeout=env.number("SHUTDOWN_TIMEOUT", 10.0),
         )

@@ -1,4 +1,4 @@
-"""Supervised background loops: started in a cleanup context, restarted on error, awaited on stop."""
+"""Supervised background loops: started in a cleanup context, restarted on error, stopped."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ def cancel_requested() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def stop_task(task: asyncio.Task[None], timeout: float = 5.0) -> None:
-    """Cancels a background task and waits for it, at most `timeout` seconds."""
+async def stop_task(task: asyncio.Task[None], grace: float = 5.0) -> None:
+    """Cancels a background task and waits for it, at most `grace` seconds."""
     task.cancel()
-    done, _ = await asyncio.wait({task}, timeout=timeout)
+    done, _ = await asyncio.wait({task}, timeout=grace)
     if not done:
         log.error("background task did not stop in time", extra={"task": task.get_name()})
 
@@ -62,4 +62,3 @@ def background_ctx(
             await stop_task(task)
 
     return ctx
-

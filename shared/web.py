@@ -59,21 +59,30 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.events_published = Counter(
-            "events_published_total", "Events relayed to Redis", ["producer"], registry=self.registry
+            "events_published_total",
+            "Events relayed to Redis",
+            ["producer"],
+            registry=self.registry,
         )
         self.events_consumed = Counter(
             "events_consumed_total", "Events handled", ["stream", "type"], registry=self.registry
         )
         self.events_failed = Counter(
-            "events_failed_total", "Event handling failures", ["stream", "type"],
+            "events_failed_total",
+            "Event handling failures",
+            ["stream", "type"],
             registry=self.registry,
         )
         self.events_dead_lettered = Counter(
-            "events_dead_lettered_total", "Events moved to a dead-letter stream", ["stream"],
+            "events_dead_lettered_total",
+            "Events moved to a dead-letter stream",
+            ["stream"],
             registry=self.registry,
         )
         self.consumer_lag = Gauge(
-            "events_consumer_lag", "Entries not yet read by this group", ["stream"],
+            "events_consumer_lag",
+            "Entries not yet read by this group",
+            ["stream"],
             registry=self.registry,
         )
         self.service = service
@@ -124,6 +133,10 @@ def _expects_json(request: web.Request) -> bool:
 @web.middleware
 async def json_body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A route that reads a JSON body refuses another content type with 400, not a vague 422."""
-    if request.body_exists and _expects_json(request) and request.content_type != "application/json":
+    if (
+        request.body_exists
+        and _expects_json(request)
+        and request.content_type != "application/json"
+    ):
         raise BadRequest("the request body must be JSON (Content-Type: application/json)")
     return await handler(request)

@@ -50,7 +50,9 @@ def create_app(settings: SocialSettings, **consumer_options: Any) -> web.Applica
             relay_ctx("social"),
             social_ctx,
             consumer_ctx(
-                "social", CONSUMED, lambda app: events.handlers(app[SOCIAL].profiles),
+                "social",
+                CONSUMED,
+                lambda app: events.handlers(app[SOCIAL].profiles),
                 **consumer_options,
             ),
         ],

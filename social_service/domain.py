@@ -49,12 +49,8 @@ class Social:
         ids = [p["id"] for p in profiles]
         async with self.pool.acquire() as connection:
             counts = await queries.follow_counts(connection, ids)
-            followed = (
-                await queries.followed_among(connection, viewer.id, ids) if viewer else set()
-            )
-        return [
-            profile_json(p, p["id"] in followed, counts.get(p["id"], (0, 0))) for p in profiles
-        ]
+            followed = await queries.followed_among(connection, viewer.id, ids) if viewer else set()
+        return [profile_json(p, p["id"] in followed, counts.get(p["id"], (0, 0))) for p in profiles]
 
     async def profile(self, username: str, viewer: Caller | None) -> dict[str, Any]:
         return (await self.compose([await self._profile_or_404(username)], viewer))[0]
@@ -119,7 +115,9 @@ class Social:
             counts = await queries.like_counts(connection, article_ids)
             follow_counts = await queries.follow_counts(connection, author_ids)
             liked = (
-                await queries.liked_among(connection, viewer_id, article_ids) if viewer_id else set()
+                await queries.liked_among(connection, viewer_id, article_ids)
+                if viewer_id
+                else set()
             )
             followed = (
                 await queries.followed_among(connection, viewer_id, author_ids)

@@ -8,6 +8,7 @@ from aiohttp_apigami import docs, querystring_schema, request_schema, response_s
 from shared.db import PG_POOL
 from shared.errors import NotFound
 from shared.identity import current_user, require_user
+from shared.schemas import TOKEN_AUTH
 from social_service import queries
 from social_service.domain import Social
 from social_service.schemas import (
@@ -19,7 +20,6 @@ from social_service.schemas import (
 )
 
 SOCIAL: web.AppKey[Social] = web.AppKey("social", Social)
-AUTH = [{"Token": []}]
 
 
 def _int(request: web.Request, name: str) -> int:
@@ -38,7 +38,7 @@ async def get_profile(request: web.Request) -> web.Response:
     return web.json_response({"profile": profile})
 
 
-@docs(tags=["profiles"], summary="Follow a user", security=AUTH)
+@docs(tags=["profiles"], summary="Follow a user", security=TOKEN_AUTH)
 @response_schema(ProfileEnvelopeOut, 200)
 async def follow(request: web.Request) -> web.Response:
     profile = await request.app[SOCIAL].set_follow(
@@ -47,7 +47,7 @@ async def follow(request: web.Request) -> web.Response:
     return web.json_response({"profile": profile})
 
 
-@docs(tags=["profiles"], summary="Stop following a user", security=AUTH)
+@docs(tags=["profiles"], summary="Stop following a user", security=TOKEN_AUTH)
 @response_schema(ProfileEnvelopeOut, 200)
 async def unfollow(request: web.Request) -> web.Response:
     profile = await request.app[SOCIAL].set_follow(

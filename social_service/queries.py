@@ -24,9 +24,7 @@ async def add_follow(connection: asyncpg.Connection, follower_id: int, followee_
     return bool(inserted)
 
 
-async def remove_follow(
-    connection: asyncpg.Connection, follower_id: int, followee_id: int
-) -> bool:
+async def remove_follow(connection: asyncpg.Connection, follower_id: int, followee_id: int) -> bool:
     deleted = await connection.fetchval(
         "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING true",
         follower_id,

@@ -13,6 +13,8 @@ ROUTES = [
     web.put("/internal/likes/{article_id}/{user_id}", h.like, name="internal.like"),
     web.delete("/internal/likes/{article_id}/{user_id}", h.unlike, name="internal.unlike"),
     web.post("/internal/summary", h.summary, name="internal.summary"),
-    web.get("/internal/users/{user_id}/liked-article-ids", h.liked_article_ids, name="internal.liked"),
+    web.get(
+        "/internal/users/{user_id}/liked-article-ids", h.liked_article_ids, name="internal.liked"
+    ),
     web.get("/internal/users/{user_id}/following-ids", h.following_ids, name="internal.following"),
 ]

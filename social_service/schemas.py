@@ -14,8 +14,8 @@ class ProfileOut(Schema):
     bio = fields.String(allow_none=True, required=True)
     image = fields.String(allow_none=True, required=True)
     following = fields.Boolean(required=True)
-    followersCount = fields.Integer(required=True)  # noqa: N815
-    followingCount = fields.Integer(required=True)  # noqa: N815
+    followersCount = fields.Integer(required=True)
+    followingCount = fields.Integer(required=True)
 
 
 class ProfileEnvelopeOut(Schema):
@@ -24,7 +24,7 @@ class ProfileEnvelopeOut(Schema):
 
 class ProfilesOut(Schema):
     profiles = fields.List(fields.Nested(ProfileOut), required=True)
-    profilesCount = fields.Integer(required=True)  # noqa: N815
+    profilesCount = fields.Integer(required=True)
 
 
 class ProfilesQuery(PageQuery):
@@ -32,12 +32,12 @@ class ProfilesQuery(PageQuery):
 
 
 class SummaryIn(StrictSchema):
-    articleIds = IDS  # noqa: N815
-    authorIds = IDS  # noqa: N815
-    viewerId = fields.Integer(load_default=None, allow_none=True)  # noqa: N815
+    articleIds = IDS
+    authorIds = IDS
+    viewerId = fields.Integer(load_default=None, allow_none=True)
 
 
 class LikeOut(Schema):
-    articleId = fields.Integer(required=True)  # noqa: N815
+    articleId = fields.Integer(required=True)
     favorited = fields.Boolean(required=True)
-    favoritesCount = fields.Integer(required=True)  # noqa: N815
+    favoritesCount = fields.Integer(required=True)

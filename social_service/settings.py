@@ -19,5 +19,5 @@ class SocialSettings:
         return cls(
             common=CommonSettings.from_env("social", 8003, env),
             auth_urls=env.csv("AUTH_URL", "http://127.0.0.1:8001"),
-            internal_timeout=env.float("INTERNAL_TIMEOUT", 5.0, minimum=0.1),
+            internal_timeout=env.number("INTERNAL_TIMEOUT", 5.0, minimum=0.1),
         )

@@ -96,8 +96,13 @@ def start_infra(work_dir: Path) -> Infra:
         mail_api = f"http://127.0.0.1:{http_port}"
         catcher = subprocess.Popen(
             [
-                sys.executable, "-m", "devstack.mailcatcher",
-                "--smtp-port", str(smtp_port), "--http-port", str(http_port),
+                sys.executable,
+                "-m",
+                "devstack.mailcatcher",
+                "--smtp-port",
+                str(smtp_port),
+                "--http-port",
+                str(http_port),
             ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from auth_service.app import create_app as create_auth
 from posts_service.app import create_app as create_posts
 from posts_service.settings import PostsSettings
+from shared.settings import Env
 from social_service.app import create_app as create_social
 from social_service.settings import SocialSettings
-from shared.settings import Env
 from tests.auth_service.conftest import as_user, auth_settings, register
 from tests.infra import Infra
 

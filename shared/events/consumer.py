@@ -118,7 +118,7 @@ class EventConsumer:
 
     async def read_new(self) -> int:
         """Reads and handles entries never delivered to this group; returns how many."""
-        response = await self.redis.xreadgroup(
+        response: Any = await self.redis.xreadgroup(
             self.group,
             self.name,
             dict.fromkeys(self.streams, ">"),
@@ -150,14 +150,16 @@ class EventConsumer:
                 idle=min(self.retry_delay_ms, self.claim_idle_ms),
             )
             for item in pending:
-                entry_id = item["message_id"]
+                entry_id = str(item["message_id"])
                 deliveries = int(item["times_delivered"])
                 idle = int(item["time_since_delivered"])
                 own = item["consumer"] == self.name
                 wait = self.retry_delay_ms * 2 ** (deliveries - 1) if own else self.claim_idle_ms
                 if idle < wait:
                     continue
-                claimed = await self.redis.xclaim(stream, self.group, self.name, idle, [entry_id])
+                claimed: Any = await self.redis.xclaim(
+                    stream, self.group, self.name, idle, [entry_id]
+                )
                 if not claimed or claimed[0] is None:
                     continue  # another replica took it first, or it was trimmed
                 _, fields = claimed[0]
@@ -215,7 +217,9 @@ def consumer_ctx(
         consumer = EventConsumer(
             app[PG_POOL], app[REDIS], group, producers, handlers(app), app[METRICS], **options
         )
-        task = asyncio.create_task(supervise(f"consumer:{group}", consumer.run), name=f"consumer:{group}")
+        task = asyncio.create_task(
+            supervise(f"consumer:{group}", consumer.run), name=f"consumer:{group}"
+        )
         try:
             yield
         finally:

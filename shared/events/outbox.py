@@ -8,6 +8,7 @@ the work without publishing a row twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -140,10 +141,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
 
 
 RELAY: web.AppKey[OutboxRelay] = web.AppKey("outbox_relay", OutboxRelay)
@@ -151,10 +150,13 @@ RELAY: web.AppKey[OutboxRelay] = web.AppKey("outbox_relay", OutboxRelay)
 
 def relay_ctx(producer: str, **options: Any) -> Callable[[web.Application], AsyncIterator[None]]:
     """Creates the event tables, then runs the relay for the app's lifetime."""
+
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         relay = OutboxRelay(app[PG_POOL], app[REDIS], producer, app[METRICS], **options)
         app[RELAY] = relay
-        task = asyncio.create_task(supervise(f"relay:{producer}", relay.run), name=f"relay:{producer}")
+        task = asyncio.create_task(
+            supervise(f"relay:{producer}", relay.run), name=f"relay:{producer}"
+        )
         try:
             yield
         finally:

@@ -43,11 +43,20 @@ def as_user(user: dict[str, Any]) -> dict[str, str]:
 
 
 async def register(
-    client: TestClient, username: str = "jake", email: str | None = None, password: str = "jakejake1"
+    client: TestClient,
+    username: str = "jake",
+    email: str | None = None,
+    password: str = "jakejake1",
 ) -> dict[str, Any]:
     response = await client.post(
         "/api/users",
-        json={"user": {"username": username, "email": email or f"{username}@example.com", "password": password}},
+        json={
+            "user": {
+                "username": username,
+                "email": email or f"{username}@example.com",
+                "password": password,
+            }
+        },
     )
     assert response.status == 201, await response.text()
     return (await response.json())["user"]  # type: ignore[no-any-return]

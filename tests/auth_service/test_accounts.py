@@ -31,7 +31,10 @@ async def test_registration_answers_the_user_with_tokens(auth: TestClient) -> No
         ({"username": "anna", "email": "not-an-email", "password": "longenough"}, "email"),
         ({"username": "anna", "email": "a@example.com", "password": "short"}, "password"),
         ({"username": "anna", "email": "a@example.com", "password": 12345678}, "password"),
-        ({"username": "anna", "email": "a@example.com", "password": "x" * 8, "role": "admin"}, "role"),
+        (
+            {"username": "anna", "email": "a@example.com", "password": "x" * 8, "role": "admin"},
+            "role",
+        ),
     ],
 )
 async def test_invalid_registration_is_422_naming_the_field(
@@ -68,7 +71,13 @@ async def test_concurrent_registrations_of_one_email_create_one_account(
         *(
             auth.post(
                 "/api/users",
-                json={"user": {"username": f"racer{i}", "email": "race@example.com", "password": "password1"}},
+                json={
+                    "user": {
+                        "username": f"racer{i}",
+                        "email": "race@example.com",
+                        "password": "password1",
+                    }
+                },
             )
             for i in range(8)
         )
@@ -136,7 +145,9 @@ async def test_update_changes_only_the_given_fields(auth: TestClient) -> None:
 async def test_update_to_a_taken_username_is_422(auth: TestClient) -> None:
     await register(auth, "anna")
     user = await register(auth, "jake")
-    response = await auth.put("/api/user", json={"user": {"username": "Anna"}}, headers=as_user(user))
+    response = await auth.put(
+        "/api/user", json={"user": {"username": "Anna"}}, headers=as_user(user)
+    )
     assert response.status == 422
     assert (await response.json())["errors"]["username"] == ["has already been taken"]
 
@@ -171,7 +182,9 @@ async def test_user_list_is_paginated_newest_first(auth: TestClient) -> None:
 
 async def test_internal_routes_answer_profiles_in_batches(auth: TestClient) -> None:
     ids = [int(claims((await register(auth, name))["token"])["sub"]) for name in ("anna", "ben")]
-    body = await (await auth.get("/internal/users", params={"ids": f"{ids[0]},{ids[1]},999"})).json()
+    body = await (
+        await auth.get("/internal/users", params={"ids": f"{ids[0]},{ids[1]},999"})
+    ).json()
     assert sorted(u["username"] for u in body["users"]) == ["anna", "ben"]
     one = await auth.get("/internal/users/by-username/ANNA")
     assert (await one.json())["user"]["id"] == ids[0]

@@ -74,7 +74,10 @@ async def test_refresh_token_reuse_revokes_the_whole_family(auth: TestClient) ->
 async def test_concurrent_uses_of_one_refresh_token_succeed_once(auth: TestClient) -> None:
     user = await register(auth)
     responses = await asyncio.gather(
-        *(auth.post("/api/auth/refresh", json={"refreshToken": user["refreshToken"]}) for _ in range(5))
+        *(
+            auth.post("/api/auth/refresh", json={"refreshToken": user["refreshToken"]})
+            for _ in range(5)
+        )
     )
     assert sorted(r.status for r in responses) == [200, 401, 401, 401, 401]
 
@@ -187,9 +190,11 @@ def _pem(key: Ed25519PrivateKey) -> str:
 
 
 def _public_pem(key: Ed25519PrivateKey) -> str:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 async def test_key_rotation_keeps_old_tokens_valid_while_both_keys_are_published(

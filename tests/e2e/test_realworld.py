@@ -14,13 +14,19 @@ async def call(
 ) -> tuple[int, Any]:
     headers = {"Authorization": f"Token {token}"} if token else {}
     async with api.request(method, path, headers=headers, **kwargs) as response:
-        body = await response.json() if response.content_length != 0 and response.status != 204 else None
+        body = (
+            await response.json()
+            if response.content_length != 0 and response.status != 204
+            else None
+        )
         return response.status, body
 
 
 async def signup(api: aiohttp.ClientSession, name: str) -> str:
     status, body = await call(
-        api, "POST", "/api/users",
+        api,
+        "POST",
+        "/api/users",
         json={"user": {"username": name, "email": f"{name}@example.com", "password": "password1"}},
     )
     assert status == 201, body
@@ -30,7 +36,13 @@ async def signup(api: aiohttp.ClientSession, name: str) -> str:
 async def test_the_gateway_and_every_service_are_ready(api: aiohttp.ClientSession) -> None:
     status, body = await call(api, "GET", "/health/ready")
     assert status == 200
-    assert body["checks"] == {"redis": "ok", "auth": "ok", "posts": "ok", "social": "ok", "chat": "ok"}
+    assert body["checks"] == {
+        "redis": "ok",
+        "auth": "ok",
+        "posts": "ok",
+        "social": "ok",
+        "chat": "ok",
+    }
 
 
 async def test_a_conduit_session_from_sign_up_to_deletion(api: aiohttp.ClientSession) -> None:
@@ -38,7 +50,10 @@ async def test_a_conduit_session_from_sign_up_to_deletion(api: aiohttp.ClientSes
     anna = await signup(api, "anna")
 
     status, body = await call(
-        api, "POST", "/api/users/login", json={"user": {"email": "jake@example.com", "password": "password1"}}
+        api,
+        "POST",
+        "/api/users/login",
+        json={"user": {"email": "jake@example.com", "password": "password1"}},
     )
     assert status == 200 and body["user"]["username"] == "jake"
     status, body = await call(api, "PUT", "/api/user", jake, json={"user": {"bio": "I like soup"}})
@@ -48,9 +63,18 @@ async def test_a_conduit_session_from_sign_up_to_deletion(api: aiohttp.ClientSes
     assert (status, body["profile"]["following"]) == (200, True)
 
     status, body = await call(
-        api, "POST", "/api/articles", anna,
-        json={"article": {"title": "How to train your dragon", "description": "Ever wonder how?",
-                          "body": "You have to believe", "tagList": ["dragons", "training"]}},
+        api,
+        "POST",
+        "/api/articles",
+        anna,
+        json={
+            "article": {
+                "title": "How to train your dragon",
+                "description": "Ever wonder how?",
+                "body": "You have to believe",
+                "tagList": ["dragons", "training"],
+            }
+        },
     )
     assert status == 201
     slug = body["article"]["slug"]
@@ -59,8 +83,12 @@ async def test_a_conduit_session_from_sign_up_to_deletion(api: aiohttp.ClientSes
     status, body = await call(api, "GET", "/api/articles/feed", jake)
     assert (status, body["articlesCount"]) == (200, 1)
     assert body["articles"][0]["author"] == {
-        "username": "anna", "bio": None, "image": None, "following": True,
-        "followersCount": 1, "followingCount": 0,
+        "username": "anna",
+        "bio": None,
+        "image": None,
+        "following": True,
+        "followersCount": 1,
+        "followingCount": 0,
     }
 
     status, body = await call(api, "POST", f"/api/articles/{slug}/favorite", jake)
@@ -73,16 +101,26 @@ async def test_a_conduit_session_from_sign_up_to_deletion(api: aiohttp.ClientSes
     assert set(body["tags"]) == {"dragons", "training"}
 
     status, body = await call(
-        api, "POST", f"/api/articles/{slug}/comments", jake, json={"comment": {"body": "Thank you so much!"}}
+        api,
+        "POST",
+        f"/api/articles/{slug}/comments",
+        jake,
+        json={"comment": {"body": "Thank you so much!"}},
     )
     assert status == 200
     comment_id = body["comment"]["id"]
     status, body = await call(api, "GET", f"/api/articles/{slug}/comments")
     assert [c["body"] for c in body["comments"]] == ["Thank you so much!"]
-    assert (await call(api, "DELETE", f"/api/articles/{slug}/comments/{comment_id}", anna))[0] == 403
-    assert (await call(api, "DELETE", f"/api/articles/{slug}/comments/{comment_id}", jake))[0] == 204
+    assert (await call(api, "DELETE", f"/api/articles/{slug}/comments/{comment_id}", anna))[
+        0
+    ] == 403
+    assert (await call(api, "DELETE", f"/api/articles/{slug}/comments/{comment_id}", jake))[
+        0
+    ] == 204
 
-    assert (await call(api, "PUT", f"/api/articles/{slug}", jake, json={"article": {"body": "x"}}))[0] == 403
+    assert (await call(api, "PUT", f"/api/articles/{slug}", jake, json={"article": {"body": "x"}}))[
+        0
+    ] == 403
     assert (await call(api, "DELETE", f"/api/articles/{slug}", anna))[0] == 204
     assert (await call(api, "GET", f"/api/articles/{slug}"))[0] == 404
 
@@ -101,7 +139,10 @@ async def test_account_deletion_reaches_every_service(api: aiohttp.ClientSession
     anna = await signup(api, "anna")
     await call(api, "POST", "/api/profiles/anna/follow", jake)
     status, body = await call(
-        api, "POST", "/api/articles", jake,
+        api,
+        "POST",
+        "/api/articles",
+        jake,
         json={"article": {"title": "Stew", "description": "d", "body": "b"}},
     )
     slug = body["article"]["slug"]

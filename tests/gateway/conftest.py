@@ -44,7 +44,12 @@ class Echo:
             return await self.websocket(request)
         body = await request.read()
         self.seen.append(
-            {"method": request.method, "path": request.path_qs, "headers": dict(request.headers), "size": len(body)}
+            {
+                "method": request.method,
+                "path": request.path_qs,
+                "headers": dict(request.headers),
+                "size": len(body),
+            }
         )
         if request.path.endswith("/slow"):
             await asyncio.sleep(self.slow_seconds)
@@ -57,7 +62,9 @@ class Echo:
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self.seen.append({"method": "WS", "path": request.path_qs, "headers": dict(request.headers), "size": 0})
+        self.seen.append(
+            {"method": "WS", "path": request.path_qs, "headers": dict(request.headers), "size": 0}
+        )
         async for message in ws:
             if message.type is WSMsgType.TEXT:
                 if message.data.startswith("close:"):
@@ -71,9 +78,15 @@ class Echo:
 
 
 def make_keys(infra: Infra) -> KeyRing:
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    pem = (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     return KeyRing.from_settings(AuthSettings.from_env(Env(infra.env(JWT_SIGNING_KEY=pem))))
 
 

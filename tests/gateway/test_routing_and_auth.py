@@ -105,7 +105,8 @@ async def test_forwarding_headers_and_request_id_are_set(
 
 async def test_hop_by_hop_headers_do_not_travel(gateway: TestClient) -> None:
     response = await gateway.get(
-        "/api/tags", headers={"Connection": "keep-alive, X-Secret", "X-Secret": "1", "TE": "trailers"}
+        "/api/tags",
+        headers={"Connection": "keep-alive, X-Secret", "X-Secret": "1", "TE": "trailers"},
     )
     received = (await response.json())["headers"]
     assert "X-Secret" not in received and "TE" not in received
@@ -118,15 +119,28 @@ def _forge(claims: dict[str, Any], key: Any, algorithm: str, kid: str) -> str:
 def _claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     base = {
-        "sub": "7", "username": "jake", "iat": now, "exp": now + 600, "jti": "j1",
-        "iss": "chopchop-auth", "aud": "chopchop",
+        "sub": "7",
+        "username": "jake",
+        "iat": now,
+        "exp": now + 600,
+        "jti": "j1",
+        "iss": "chopchop-auth",
+        "aud": "chopchop",
     }
     return {**base, **overrides}
 
 
 @pytest.mark.parametrize(
     "case",
-    ["alg_none", "wrong_key", "expired", "wrong_audience", "wrong_issuer", "malformed", "bad_scheme"],
+    [
+        "alg_none",
+        "wrong_key",
+        "expired",
+        "wrong_audience",
+        "wrong_issuer",
+        "malformed",
+        "bad_scheme",
+    ],
 )
 async def test_invalid_tokens_are_401_even_on_public_routes(
     gateway: TestClient, echoes: dict[str, Echo], case: str

@@ -64,7 +64,10 @@ async def test_a_websocket_without_a_token_is_refused_before_the_upgrade(
     assert not echoes["chat"].seen
 
 
-@pytest.mark.parametrize(("code", "sent"), [(1000, 1000), (4001, 4001), (1005, 1011), (1006, 1011), (1015, 1011), (None, 1011)])
+@pytest.mark.parametrize(
+    ("code", "sent"),
+    [(1000, 1000), (4001, 4001), (1005, 1011), (1006, 1011), (1015, 1011), (None, 1011)],
+)
 def test_codes_that_cannot_travel_become_1011(code: int | None, sent: int) -> None:
     assert sendable(code) == sent
 
@@ -77,7 +80,11 @@ def _document(schema_name: str, path: str) -> dict[str, Any]:
             path: {
                 "post": {
                     "requestBody": {
-                        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": f"#/components/schemas/{schema_name}"}
+                            }
+                        }
                     },
                     "responses": {"200": {"description": "ok"}},
                 }
@@ -91,11 +98,16 @@ def _document(schema_name: str, path: str) -> dict[str, Any]:
 
 def test_merging_keeps_public_paths_and_separates_clashing_schemas() -> None:
     merged = merge_documents(
-        {"auth": _document("ProfileOut", "/api/users"), "social": _document("ProfileOut", "/api/profiles")}
+        {
+            "auth": _document("ProfileOut", "/api/users"),
+            "social": _document("ProfileOut", "/api/profiles"),
+        }
     )
     assert set(merged["paths"]) == {"/api/users", "/api/profiles"}
     assert {"auth_ProfileOut", "social_ProfileOut"} <= set(merged["components"]["schemas"])
-    ref = merged["paths"]["/api/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    ref = merged["paths"]["/api/users"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     assert ref == {"$ref": "#/components/schemas/auth_ProfileOut"}
     validate(merged)
 

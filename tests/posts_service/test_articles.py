@@ -20,7 +20,9 @@ def article(title: str = "Tomato soup", **extra: Any) -> dict[str, Any]:
     }
 
 
-async def create(posts: TestClient, headers: dict[str, str], title: str = "Tomato soup", **extra: Any) -> dict[str, Any]:
+async def create(
+    posts: TestClient, headers: dict[str, str], title: str = "Tomato soup", **extra: Any
+) -> dict[str, Any]:
     response = await posts.post("/api/articles", json=article(title, **extra), headers=headers)
     assert response.status == 201, await response.text()
     return (await response.json())["article"]  # type: ignore[no-any-return]
@@ -29,9 +31,12 @@ async def create(posts: TestClient, headers: dict[str, str], title: str = "Tomat
 async def test_creating_an_article_answers_it_in_full(posts: TestClient, users: Users) -> None:
     await users.add("jake")
     created = await create(
-        posts, users["jake"], "Crème Brûlée!",
+        posts,
+        users["jake"],
+        "Crème Brûlée!",
         tagList=[" Dessert", "french", "dessert", ""],
-        complexity="medium", cookingMinutes=45,
+        complexity="medium",
+        cookingMinutes=45,
         ingredients=[{"name": "cream", "quantity": "500 ml"}, {"name": "sugar"}],
     )
     assert created["slug"] == "creme-brulee"
@@ -39,13 +44,22 @@ async def test_creating_an_article_answers_it_in_full(posts: TestClient, users: 
     assert created["body"] == "Roast the tomatoes, then blend."
     assert (created["favorited"], created["favoritesCount"]) == (False, 0)
     assert created["author"] == {
-        "username": "jake", "bio": None, "image": None, "following": False,
-        "followersCount": 0, "followingCount": 0,
+        "username": "jake",
+        "bio": None,
+        "image": None,
+        "following": False,
+        "followersCount": 0,
+        "followingCount": 0,
     }
     assert created["ingredients"] == [
-        {"name": "cream", "quantity": "500 ml"}, {"name": "sugar", "quantity": ""},
+        {"name": "cream", "quantity": "500 ml"},
+        {"name": "sugar", "quantity": ""},
     ]
-    assert (created["complexity"], created["cookingMinutes"], created["media"]) == ("medium", 45, [])
+    assert (created["complexity"], created["cookingMinutes"], created["media"]) == (
+        "medium",
+        45,
+        [],
+    )
     assert created["createdAt"].endswith("Z") and len(created["createdAt"]) == 24
 
 
@@ -60,7 +74,10 @@ async def test_concurrent_articles_with_one_title_get_unique_slugs(
 ) -> None:
     await users.add("jake")
     responses = await asyncio.gather(
-        *(posts.post("/api/articles", json=article("Same title"), headers=users["jake"]) for _ in range(6))
+        *(
+            posts.post("/api/articles", json=article("Same title"), headers=users["jake"])
+            for _ in range(6)
+        )
     )
     assert {r.status for r in responses} == {201}
     slugs = {(await r.json())["article"]["slug"] for r in responses}
@@ -72,11 +89,30 @@ async def test_concurrent_articles_with_one_title_get_unique_slugs(
     [
         ({"article": {"description": "d", "body": "b"}}, "title"),
         ({"article": {"title": "t", "description": "d"}}, "body"),
-        ({"article": {"title": "t", "description": "d", "body": "b", "complexity": "insane"}}, "complexity"),
-        ({"article": {"title": "t", "description": "d", "body": "b", "cookingMinutes": -5}}, "cookingMinutes"),
-        ({"article": {"title": "t", "description": "d", "body": "b", "tagList": "soup"}}, "tagList"),
+        (
+            {"article": {"title": "t", "description": "d", "body": "b", "complexity": "insane"}},
+            "complexity",
+        ),
+        (
+            {"article": {"title": "t", "description": "d", "body": "b", "cookingMinutes": -5}},
+            "cookingMinutes",
+        ),
+        (
+            {"article": {"title": "t", "description": "d", "body": "b", "tagList": "soup"}},
+            "tagList",
+        ),
         ({"article": {"title": "t", "description": "d", "body": "b", "media": ["nope"]}}, "media"),
-        ({"article": {"title": "t", "description": "d", "body": "b", "ingredients": [{"quantity": "1"}]}}, "ingredients.0.name"),
+        (
+            {
+                "article": {
+                    "title": "t",
+                    "description": "d",
+                    "body": "b",
+                    "ingredients": [{"quantity": "1"}],
+                }
+            },
+            "ingredients.0.name",
+        ),
     ],
 )
 async def test_invalid_articles_are_422(
@@ -96,7 +132,9 @@ async def test_only_the_author_may_update_or_delete(posts: TestClient, users: Us
     await users.add("jake", "anna")
     created = await create(posts, users["jake"])
     slug = created["slug"]
-    update = await posts.put(f"/api/articles/{slug}", json={"article": {"body": "x"}}, headers=users["anna"])
+    update = await posts.put(
+        f"/api/articles/{slug}", json={"article": {"body": "x"}}, headers=users["anna"]
+    )
     assert update.status == 403
     assert (await posts.delete(f"/api/articles/{slug}", headers=users["anna"])).status == 403
     assert (await posts.delete("/api/articles/missing", headers=users["jake"])).status == 404
@@ -136,7 +174,10 @@ async def test_lists_filter_and_count(posts: TestClient, users: Users) -> None:
     assert [a["title"] for a in everything["articles"]] == ["Cake", "Soup 2"]
     assert "body" not in everything["articles"][0]
     by_tag = await (await posts.get("/api/articles", params={"tag": "soup", "offset": "1"})).json()
-    assert (by_tag["articlesCount"], [a["title"] for a in by_tag["articles"]]) == (3, ["Soup 1", "Soup 0"])
+    assert (by_tag["articlesCount"], [a["title"] for a in by_tag["articles"]]) == (
+        3,
+        ["Soup 1", "Soup 0"],
+    )
     by_author = await (await posts.get("/api/articles", params={"author": "anna"})).json()
     assert [a["title"] for a in by_author["articles"]] == ["Cake"]
     nobody = await (await posts.get("/api/articles", params={"author": "nobody"})).json()
@@ -165,7 +206,9 @@ async def test_favorites_count_with_several_users_and_the_next_read_agrees(
         response = await posts.post(f"/api/articles/{slug}/favorite", headers=users[name])
     liked = (await response.json())["article"]
     assert (liked["favorited"], liked["favoritesCount"]) == (True, 2)
-    seen_by_ben = (await (await posts.get(f"/api/articles/{slug}", headers=users["ben"])).json())["article"]
+    seen_by_ben = (await (await posts.get(f"/api/articles/{slug}", headers=users["ben"])).json())[
+        "article"
+    ]
     assert (seen_by_ben["favorited"], seen_by_ben["favoritesCount"]) == (True, 2)
     unliked = await posts.delete(f"/api/articles/{slug}/favorite", headers=users["ben"])
     assert ((await unliked.json())["article"]["favoritesCount"]) == 1

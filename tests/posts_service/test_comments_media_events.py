@@ -25,12 +25,18 @@ async def test_comments_are_added_listed_oldest_first_and_deleted_by_their_autho
 ) -> None:
     await users.add("jake", "anna")
     slug = (await create(posts, users["jake"]))["slug"]
-    first = await posts.post(f"/api/articles/{slug}/comments", json={"comment": {"body": "Yum"}}, headers=users["anna"])
+    first = await posts.post(
+        f"/api/articles/{slug}/comments", json={"comment": {"body": "Yum"}}, headers=users["anna"]
+    )
     assert first.status == 200
     comment = (await first.json())["comment"]
     assert (comment["body"], comment["author"]["username"]) == ("Yum", "anna")
     assert isinstance(comment["id"], int)
-    await posts.post(f"/api/articles/{slug}/comments", json={"comment": {"body": "Thanks"}}, headers=users["jake"])
+    await posts.post(
+        f"/api/articles/{slug}/comments",
+        json={"comment": {"body": "Thanks"}},
+        headers=users["jake"],
+    )
     listing = await (await posts.get(f"/api/articles/{slug}/comments")).json()
     assert [c["body"] for c in listing["comments"]] == ["Yum", "Thanks"]
     path = f"/api/articles/{slug}/comments/{comment['id']}"
@@ -65,7 +71,9 @@ async def test_a_repeated_comment_with_an_idempotency_key_posts_once(
     slug = (await create(posts, users["jake"]))["slug"]
     headers = {**users["jake"], "Idempotency-Key": "c-1"}
     for _ in range(3):
-        await posts.post(f"/api/articles/{slug}/comments", json={"comment": {"body": "Once"}}, headers=headers)
+        await posts.post(
+            f"/api/articles/{slug}/comments", json={"comment": {"body": "Once"}}, headers=headers
+        )
     listing = await (await posts.get(f"/api/articles/{slug}/comments")).json()
     assert len(listing["comments"]) == 1
 
@@ -84,7 +92,9 @@ async def test_images_are_typed_by_their_bytes_and_served_back(
     posts: TestClient, users: Users, data: bytes, detected: str
 ) -> None:
     await users.add("jake")
-    response = await posts.post("/api/media", data=upload(data, "text/plain"), headers=users["jake"])
+    response = await posts.post(
+        "/api/media", data=upload(data, "text/plain"), headers=users["jake"]
+    )
     assert response.status == 201
     media = (await response.json())["media"]
     assert (media["contentType"], media["size"]) == (detected, len(data))
@@ -97,7 +107,9 @@ async def test_images_are_typed_by_their_bytes_and_served_back(
 
 async def test_a_file_that_is_not_an_image_is_422(posts: TestClient, users: Users) -> None:
     await users.add("jake")
-    response = await posts.post("/api/media", data=upload(b"<html>not an image</html>"), headers=users["jake"])
+    response = await posts.post(
+        "/api/media", data=upload(b"<html>not an image</html>"), headers=users["jake"]
+    )
     assert response.status == 422
 
 
@@ -115,14 +127,20 @@ async def test_an_image_over_the_limit_is_413_and_leaves_nothing(
 async def test_media_upload_needs_a_caller_and_multipart(posts: TestClient, users: Users) -> None:
     await users.add("jake")
     assert (await posts.post("/api/media", data=upload(PNG))).status == 401
-    raw = await posts.post("/api/media", data=PNG, headers={**users["jake"], "Content-Type": "image/png"})
+    raw = await posts.post(
+        "/api/media", data=PNG, headers={**users["jake"], "Content-Type": "image/png"}
+    )
     assert raw.status == 400
     assert (await posts.get("/api/media/unknown")).status == 404
 
 
-async def test_articles_may_show_only_their_authors_uploads(posts: TestClient, users: Users) -> None:
+async def test_articles_may_show_only_their_authors_uploads(
+    posts: TestClient, users: Users
+) -> None:
     await users.add("jake", "anna")
-    media = (await (await posts.post("/api/media", data=upload(PNG), headers=users["anna"])).json())["media"]
+    media = (
+        await (await posts.post("/api/media", data=upload(PNG), headers=users["anna"])).json()
+    )["media"]
     refused = await posts.post(
         "/api/articles",
         json={"article": {"title": "t", "description": "d", "body": "b", "media": [media["id"]]}},
@@ -139,8 +157,17 @@ async def test_user_deleted_removes_their_articles_and_comments(
     await users.add("jake", "anna")
     slug = (await create(posts, users["anna"]))["slug"]
     jakes = (await create(posts, users["jake"], "Jake's stew"))["slug"]
-    await posts.post(f"/api/articles/{slug}/comments", json={"comment": {"body": "hi"}}, headers=users["jake"])
-    event = Event("33333333-3333-3333-3333-333333333333", "user.deleted", "2026-11-23T00:00:00Z", "auth", 1, {"id": users.ids["jake"]})
+    await posts.post(
+        f"/api/articles/{slug}/comments", json={"comment": {"body": "hi"}}, headers=users["jake"]
+    )
+    event = Event(
+        "33333333-3333-3333-3333-333333333333",
+        "user.deleted",
+        "2026-11-23T00:00:00Z",
+        "auth",
+        1,
+        {"id": users.ids["jake"]},
+    )
     for _ in range(2):  # a redelivery changes nothing
         await redis.xadd("events:auth", event.to_fields())  # type: ignore[arg-type]
     for _ in range(200):
@@ -151,7 +178,9 @@ async def test_user_deleted_removes_their_articles_and_comments(
     comments = await (await posts.get(f"/api/articles/{slug}/comments")).json()
     assert comments == {"comments": []}
     for _ in range(100):  # the relay publishes what the handler recorded
-        deleted = [f for _, f in await redis.xrange("events:posts") if f["type"] == "article.deleted"]
+        deleted = [
+            f for _, f in await redis.xrange("events:posts") if f["type"] == "article.deleted"
+        ]
         if deleted:
             break
         await asyncio.sleep(0.05)
@@ -168,7 +197,9 @@ async def test_every_route_still_answers_with_redis_down(
     from posts_service.handlers import ARTICLES
 
     # Point the cache at a closed port: every cache call fails as with Redis down.
-    dead = aioredis.from_url("redis://127.0.0.1:1/0", decode_responses=True, socket_connect_timeout=0.2)
+    dead = aioredis.from_url(
+        "redis://127.0.0.1:1/0", decode_responses=True, socket_connect_timeout=0.2
+    )
     articles = app[ARTICLES]
     articles.cache.cache.redis = dead
     articles.profiles.cache.redis = dead
@@ -177,7 +208,9 @@ async def test_every_route_still_answers_with_redis_down(
         assert listing["articlesCount"] == 1
         assert (await posts.get(f"/api/articles/{slug}")).status == 200
         assert (await (await posts.get("/api/tags")).json()) == {"tags": ["soup"]}
-        update = await posts.put(f"/api/articles/{slug}", json={"article": {"body": "New"}}, headers=users["jake"])
+        update = await posts.put(
+            f"/api/articles/{slug}", json={"article": {"body": "New"}}, headers=users["jake"]
+        )
         assert update.status == 200
         fresh = await (await posts.get(f"/api/articles/{slug}")).json()
         assert fresh["article"]["body"] == "New"

@@ -62,13 +62,18 @@ def effect_handler(name: str) -> Callable[[asyncpg.Connection, Event], Awaitable
     return handle
 
 
-def consumer(
-    pool: asyncpg.Pool, redis: aioredis.Redis, name: str, **options: Any
-) -> EventConsumer:
+def consumer(pool: asyncpg.Pool, redis: aioredis.Redis, name: str, **options: Any) -> EventConsumer:
     handlers = options.pop("handlers", None) or {"dish.cooked": effect_handler(name)}
     return EventConsumer(
-        pool, redis, "kitchen", ["test"], handlers, Metrics("kitchen"),
-        consumer_name=name, block_ms=50, **options,
+        pool,
+        redis,
+        "kitchen",
+        ["test"],
+        handlers,
+        Metrics("kitchen"),
+        consumer_name=name,
+        block_ms=50,
+        **options,
     )
 
 
@@ -113,7 +118,10 @@ async def test_published_events_carry_the_envelope_and_leave_the_pending_list(
     entries = await redis.xrange(stream_name("test"))
     event = Event.from_fields(entries[0][1])
     assert (event.type, event.producer, event.version, event.data) == (
-        "dish.cooked", "test", 1, {"number": 0}
+        "dish.cooked",
+        "test",
+        1,
+        {"number": 0},
     )
     assert len(event.id) == 36 and event.occurred_at
 
@@ -262,8 +270,16 @@ async def test_a_poison_event_lands_in_the_dead_letter_stream(
     await OutboxRelay(pool, redis, "test").publish_pending()
     metrics = Metrics("kitchen")
     replica = EventConsumer(
-        pool, redis, "kitchen", ["test"], {"dish.cooked": poison}, metrics,
-        consumer_name="one", block_ms=50, retry_delay_ms=10, max_attempts=3,
+        pool,
+        redis,
+        "kitchen",
+        ["test"],
+        {"dish.cooked": poison},
+        metrics,
+        consumer_name="one",
+        block_ms=50,
+        retry_delay_ms=10,
+        max_attempts=3,
     )
     dead = dead_letter_stream(stream_name("test"))
     async with running(replica.run()):

@@ -80,5 +80,5 @@ def test_a_badly_named_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "first.sql").write_text("SELECT 1;")
     from shared.migrations import load_migrations
 
-    with pytest.raises(MigrationError, match="NNN_name.sql"):
+    with pytest.raises(MigrationError, match=r"NNN_name\.sql"):
         load_migrations(tmp_path)

@@ -31,10 +31,10 @@ def test_a_bad_variable_is_named_in_the_error(variables: dict[str, str], named: 
 
 def test_booleans_accept_the_usual_spellings_and_refuse_others() -> None:
     env = Env({"A": "yes", "B": "0", "C": "maybe"})
-    assert env.bool("A", False) is True
-    assert env.bool("B", True) is False
+    assert env.flag("A", False) is True
+    assert env.flag("B", True) is False
     with pytest.raises(SettingsError, match="C must be true or false"):
-        env.bool("C", False)
+        env.flag("C", False)
 
 
 def test_secrets_never_show_in_repr() -> None:

@@ -16,15 +16,21 @@ async def test_a_profile_shows_counts_and_following_for_the_viewer(
     anonymous = await (await social.get("/api/profiles/anna")).json()
     assert anonymous == {
         "profile": {
-            "username": "anna", "bio": None, "image": None, "following": False,
-            "followersCount": 0, "followingCount": 0,
+            "username": "anna",
+            "bio": None,
+            "image": None,
+            "following": False,
+            "followersCount": 0,
+            "followingCount": 0,
         }
     }
     followed = await social.post("/api/profiles/anna/follow", headers=users["jake"])
     assert followed.status == 200
     body = (await followed.json())["profile"]
     assert (body["following"], body["followersCount"]) == (True, 1)
-    seen_by_jake = (await (await social.get("/api/profiles/ANNA", headers=users["jake"])).json())["profile"]
+    seen_by_jake = (await (await social.get("/api/profiles/ANNA", headers=users["jake"])).json())[
+        "profile"
+    ]
     assert seen_by_jake["following"] is True
     jake = (await (await social.get("/api/profiles/jake")).json())["profile"]
     assert jake["followingCount"] == 1
@@ -79,7 +85,9 @@ async def test_followers_and_following_lists_are_paginated_newest_first(
         await asyncio.sleep(0.01)
     await social.post("/api/profiles/ben/follow", headers=users["anna"])
     page = await (
-        await social.get("/api/profiles/anna/followers", params={"limit": "2"}, headers=users["ben"])
+        await social.get(
+            "/api/profiles/anna/followers", params={"limit": "2"}, headers=users["ben"]
+        )
     ).json()
     assert page["profilesCount"] == 3
     assert [p["username"] for p in page["profiles"]] == ["dan", "cleo"]

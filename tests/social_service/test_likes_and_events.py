@@ -55,7 +55,9 @@ async def test_the_summary_answers_a_page_with_mixed_states(
         str(users.ids["ben"]): {"following": False, "followersCount": 0, "followingCount": 0},
     }
     anonymous = await (
-        await social.post("/internal/summary", json={"articleIds": [1], "authorIds": [users.ids["anna"]]})
+        await social.post(
+            "/internal/summary", json={"articleIds": [1], "authorIds": [users.ids["anna"]]}
+        )
     ).json()
     assert anonymous["articles"]["1"]["favorited"] is False
     assert anonymous["authors"][str(users.ids["anna"])]["following"] is False
@@ -74,9 +76,13 @@ async def test_liked_and_following_ids_for_filters_and_the_feed(
         await social.post(f"/api/profiles/{name}/follow", headers=users["jake"])
     await social.put(f"/internal/likes/5/{users.ids['jake']}")
     await social.put(f"/internal/likes/6/{users.ids['jake']}")
-    following = await (await social.get(f"/internal/users/{users.ids['jake']}/following-ids")).json()
+    following = await (
+        await social.get(f"/internal/users/{users.ids['jake']}/following-ids")
+    ).json()
     assert sorted(following["ids"]) == sorted([users.ids["anna"], users.ids["ben"]])
-    liked = await (await social.get(f"/internal/users/{users.ids['jake']}/liked-article-ids")).json()
+    liked = await (
+        await social.get(f"/internal/users/{users.ids['jake']}/liked-article-ids")
+    ).json()
     assert liked["ids"] == [6, 5]
 
 
@@ -101,7 +107,14 @@ async def test_user_deleted_removes_their_follows_and_likes_and_fixes_counts(
     await social.post("/api/profiles/jake/follow", headers=users["ben"])
     await social.put(f"/internal/likes/9/{jake}")
     await social.put(f"/internal/likes/9/{users.ids['anna']}")
-    event = Event("11111111-1111-1111-1111-111111111111", "user.deleted", "2026-11-23T00:00:00Z", "auth", 1, {"id": jake})
+    event = Event(
+        "11111111-1111-1111-1111-111111111111",
+        "user.deleted",
+        "2026-11-23T00:00:00Z",
+        "auth",
+        1,
+        {"id": jake},
+    )
     await publish(redis, "auth", event)
     await publish(redis, "auth", event)  # delivered twice: applied once
 
@@ -126,7 +139,14 @@ async def test_article_deleted_removes_its_likes(
 ) -> None:
     await social.put("/internal/likes/42/1")
     await social.put("/internal/likes/42/2")
-    event = Event("22222222-2222-2222-2222-222222222222", "article.deleted", "2026-11-23T00:00:00Z", "posts", 1, {"id": 42})
+    event = Event(
+        "22222222-2222-2222-2222-222222222222",
+        "article.deleted",
+        "2026-11-23T00:00:00Z",
+        "posts",
+        1,
+        {"id": 42},
+    )
     await publish(redis, "posts", event)
 
     async def gone() -> bool:
