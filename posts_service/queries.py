@@ -249,9 +249,11 @@ async def delete_comment(connection: asyncpg.Connection, comment_id: int) -> Non
     await connection.execute("DELETE FROM comments WHERE id = $1", comment_id)
 
 
-async def article_ids_by_author(connection: asyncpg.Connection, author_id: int) -> list[int]:
-    rows = await connection.fetch("SELECT id FROM articles WHERE author_id = $1", author_id)
-    return [row["id"] for row in rows]
+async def articles_by_author(
+    connection: asyncpg.Connection, author_id: int
+) -> list[tuple[int, str]]:
+    rows = await connection.fetch("SELECT id, slug FROM articles WHERE author_id = $1", author_id)
+    return [(row["id"], row["slug"]) for row in rows]
 
 
 async def delete_comments_by_author(connection: asyncpg.Connection, author_id: int) -> None:

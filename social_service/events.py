@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import asyncpg
 
 from shared.events import Event
+from shared.events.consumer import Handler
 from shared.profiles import Profiles
 from social_service import queries
-
-Handler = Callable[[asyncpg.Connection, Event], Awaitable[None]]
 
 
 def handlers(profiles: Profiles) -> dict[str, Handler]:

@@ -26,7 +26,11 @@ from shared.web import METRICS, Metrics
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[asyncpg.Connection, Event], Awaitable[None]]
+AfterCommit = Callable[[], Awaitable[None]]
+# A handler runs inside the transaction that records the event as handled; what must wait for
+# the commit (invalidating a cache that a concurrent read could refill with old rows) it
+# returns as a callable, which runs once the transaction has committed.
+Handler = Callable[[asyncpg.Connection, Event], Awaitable[AfterCommit | None]]
 
 
 class EventConsumer:
@@ -86,6 +90,7 @@ class EventConsumer:
         handler = self.handlers.get(event.type)
         if handler is None:
             return True
+        after_commit: AfterCommit | None = None
         try:
             async with self.pool.acquire() as connection, connection.transaction():
                 first_time = await connection.fetchval(
@@ -95,7 +100,9 @@ class EventConsumer:
                     event.type,
                 )
                 if first_time:
-                    await handler(connection, event)
+                    after_commit = await handler(connection, event)
+            if after_commit is not None:
+                await after_commit()
         except Exception:
             log.exception(
                 "event handler failed", extra={"event_id": event.id, "event_type": event.type}
