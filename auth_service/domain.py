@@ -23,12 +23,12 @@ from auth_service.settings import AuthSettings
 from auth_service.throttle import LoginThrottle
 from shared.errors import ApiError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from shared.events import OutboxRelay, record_event
+from shared.revocation import revoke
 
 USER_REGISTERED = "user.registered"
 USER_UPDATED = "user.updated"
 USER_DELETED = "user.deleted"
 
-REVOKED_PREFIX = "revoked:jti:"
 
 # The unique index a violation names -> the field that is taken.
 _TAKEN = {"users_username_key": "username", "users_email_key": "email"}
@@ -207,8 +207,7 @@ class Accounts:
         raise Unauthorized("the refresh token was already used; the session is revoked")
 
     async def revoke_access_token(self, claims: dict[str, Any]) -> None:
-        ttl = max(int(claims["exp"]) - int(datetime.now(UTC).timestamp()), 1)
-        await self.redis.set(f"{REVOKED_PREFIX}{claims['jti']}", "1", ex=ttl + 5)
+        await revoke(self.redis, str(claims["jti"]), float(claims["exp"]))
 
     async def logout(self, token: str) -> None:
         claims = self.claims_of(token)

@@ -10,9 +10,10 @@ import aiohttp
 from aiohttp import web
 
 from gateway.docs import SWAGGER_STATIC, DocsCache, docs_init, docs_page
-from gateway.guard import Guard
 from gateway.metrics import GatewayMetrics
 from gateway.proxy import RATE_LIMIT, NoReplica, Proxy, proxy_request
+from gateway.ratelimit import RateLimiter
+from gateway.revocations import Revocations
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenVerifier
 from gateway.upstreams import Upstream
@@ -166,6 +167,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         client_max_size=settings.max_body,
         cleanup_ctx=[proxy_ctx],
         ready_handler=ready,
+        validates_input=False,
     )
     app[GATEWAY_SETTINGS] = settings
     app[DOCS] = DocsCache(upstreams)
@@ -193,18 +195,30 @@ async def _proxy_ctx(
             return document
 
     verifier = TokenVerifier(fetch_jwks, settings.jwt_issuer, settings.jwt_audience)
-    guard = Guard(app[REDIS], settings.rate_window, metrics.guard_failures)
-    proxy = Proxy(settings, upstreams, verifier, guard, metrics)
+    revocations = Revocations(app[REDIS])
+    limiter = RateLimiter(app[REDIS], settings.rate_window, metrics.guard_failures)
+    proxy = Proxy(settings, upstreams, verifier, revocations, limiter, metrics)
     holder["proxy"] = proxy
     await proxy.start()
     app[PROXY] = proxy
-    resolver = asyncio.create_task(
-        supervise("resolver", lambda: _resolve_forever(upstreams, settings.resolve_interval))
-    )
+    tasks = [
+        asyncio.create_task(
+            supervise("resolver", lambda: _resolve_forever(upstreams, settings.resolve_interval))
+        ),
+        asyncio.create_task(supervise("revocations", revocations.run)),
+        asyncio.create_task(supervise("rate-limit-flush", limiter.run)),
+    ]
+    # Serve only once the revocation list is loaded: a revoked token must never slip through.
+    await asyncio.wait_for(revocations.ready.wait(), timeout=10)
     try:
         yield
     finally:
-        await stop_task(resolver)
+        revocations.stop()
+        limiter.stop()
+        await asyncio.wait(tasks[1:], timeout=2)
+        await limiter.flush()
+        for task in tasks:
+            await stop_task(task)
         await proxy.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 
@@ -38,8 +40,22 @@ class GatewayMetrics:
         self.rate_limited = Counter(
             "rate_limited_total", "Requests refused by a rate limit", ["group"], registry=registry
         )
+        self._answered: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.guard_failures = Counter(
             "rate_limit_backend_failures_total",
             "Rate-limit and revocation checks skipped because Redis failed",
             registry=registry,
         )
+
+    def answered(self, upstream: str, status: int, seconds: float) -> None:
+        """Counts an upstream answer; label children are kept (labels() is slow per call)."""
+        key = (upstream, status)
+        children = self._answered.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(upstream, str(status)),
+                self.latency.labels(upstream),
+            )
+            self._answered[key] = children
+        children[0].inc()
+        children[1].observe(seconds)

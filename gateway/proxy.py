@@ -11,8 +11,9 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from gateway.guard import Guard
 from gateway.metrics import GatewayMetrics
+from gateway.ratelimit import RateLimiter
+from gateway.revocations import Revocations
 from gateway.routing import Access, Kind, NoRoute, Route, match
 from gateway.settings import GatewaySettings
 from gateway.tokens import Identity, InvalidToken, TokenVerifier, token_from_header
@@ -108,13 +109,15 @@ class Proxy:
         settings: GatewaySettings,
         upstreams: dict[str, Upstream],
         verifier: TokenVerifier,
-        guard: Guard,
+        revocations: Revocations,
+        limiter: RateLimiter,
         metrics: GatewayMetrics,
     ) -> None:
         self.settings = settings
         self.upstreams = upstreams
         self.verifier = verifier
-        self.guard = guard
+        self.revocations = revocations
+        self.limiter = limiter
         self.metrics = metrics
         self.session: aiohttp.ClientSession | None = None
 
@@ -171,11 +174,9 @@ class Proxy:
             subject, limit = f"u:{identity.user_id}", limits.user
         else:
             subject, limit = f"ip:{client_ip}", limits.anonymous
-        verdict = await self.guard.check(
-            route.group, subject, limit, identity.jti if identity else None
-        )
-        if verdict.revoked:
+        if identity is not None and self.revocations.is_revoked(identity.jti):
             raise Unauthorized("the token was revoked")
+        verdict = await self.limiter.hit(route.group, subject, limit)
         if verdict.limit:
             request[RATE_LIMIT] = (verdict.limit, verdict.remaining, verdict.reset)
         if verdict.limited:
@@ -270,8 +271,7 @@ class Proxy:
             try:
                 upstream.succeeded(replica)
                 upstream_seconds = time.perf_counter() - sent_at
-                self.metrics.latency.labels(upstream.name).observe(upstream_seconds)
-                self.metrics.requests.labels(upstream.name, str(response.status)).inc()
+                self.metrics.answered(upstream.name, response.status, upstream_seconds)
                 return await self.relay(request, response, context, upstream_seconds)
             finally:
                 replica.outstanding -= 1

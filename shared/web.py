@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
-import uuid
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -24,7 +25,7 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     sent = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = sent if _VALID_REQUEST_ID.match(sent) else uuid.uuid4().hex
+    request_id = sent if _VALID_REQUEST_ID.match(sent) else secrets.token_hex(16)
     request[REQUEST_ID] = request_id
     token = request_id_var.set(request_id)
     try:
@@ -86,6 +87,20 @@ class Metrics:
             registry=self.registry,
         )
         self.service = service
+        # prometheus_client's labels() costs microseconds on every call: children are kept.
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: str, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(self.service, method, route, status),
+                self.latency.labels(self.service, method, route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -113,10 +128,8 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = exc.status
         raise
     finally:
-        route = _route_name(request)
-        metrics.requests.labels(metrics.service, request.method, route, str(status)).inc()
-        metrics.latency.labels(metrics.service, request.method, route).observe(
-            time.perf_counter() - started
+        metrics.observe(
+            request.method, _route_name(request), str(status), time.perf_counter() - started
         )
 
 

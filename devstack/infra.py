@@ -1,0 +1,123 @@
+"""The servers a test or benchmark run talks to: embedded ones, or those the environment names."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from devstack.embedded import free_port, start_postgres, start_valkey
+from devstack.migrate import SCHEMAS, migrate_all
+from devstack.stack import ROOT, wait_ready
+
+TEST_DATABASE = "chopchop_test"
+
+
+@dataclass
+class Infra:
+    database_url: str
+    redis_url: str
+    smtp_host: str
+    smtp_port: int
+    mail_api: str
+    tables: list[str] = field(default_factory=list)
+    _owned: list[Any] = field(default_factory=list)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment a service gets in a test."""
+        return {
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "SMTP_HOST": self.smtp_host,
+            "SMTP_PORT": str(self.smtp_port),
+            "DB_POOL_MIN": "1",
+            "DB_POOL_MAX": "5",
+            "LOG_LEVEL": "warning",
+            **extra,
+        }
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def _with_redis_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+async def _prepare_database(admin_url: str, test_url: str) -> list[str]:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {TEST_DATABASE}")
+    finally:
+        await admin.close()
+    await migrate_all(test_url)
+    connection = await asyncpg.connect(test_url)
+    try:
+        rows = await connection.fetch(
+            """SELECT schemaname || '.' || tablename AS name FROM pg_tables
+               WHERE schemaname = ANY($1::text[]) AND tablename NOT LIKE '%migrations'""",
+            list(SCHEMAS),
+        )
+    finally:
+        await connection.close()
+    return [row["name"] for row in rows]
+
+
+def start_infra(work_dir: Path) -> Infra:
+    owned: list[Any] = []
+    admin_url = os.environ.get("DATABASE_URL", "")
+    if not admin_url:
+        server, admin_url = start_postgres(work_dir / "postgres")
+        owned.append(server)
+    redis_url = os.environ.get("REDIS_URL", "")
+    if redis_url:
+        # A shared server: keep to a database of our own.
+        redis_url = _with_redis_db(redis_url, int(os.environ.get("TEST_REDIS_DB", "15")))
+    else:
+        valkey, redis_url = start_valkey(work_dir / "valkey", persist=False)
+        owned.append(valkey)
+    smtp_host = os.environ.get("SMTP_HOST", "")
+    smtp_port = int(os.environ.get("SMTP_PORT", "1025"))
+    mail_api = os.environ.get("MAIL_API_URL", "")
+    if not smtp_host:
+        smtp_host, smtp_port, http_port = "127.0.0.1", free_port(), free_port()
+        mail_api = f"http://127.0.0.1:{http_port}"
+        catcher = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "devstack.mailcatcher",
+                "--smtp-port",
+                str(smtp_port),
+                "--http-port",
+                str(http_port),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        owned.append(catcher)
+        wait_ready(f"{mail_api}/api/v1/messages", 20, catcher)
+    test_url = _with_database(admin_url, TEST_DATABASE)
+    tables = asyncio.run(_prepare_database(admin_url, test_url))
+    return Infra(test_url, redis_url, smtp_host, smtp_port, mail_api, tables, owned)
+
+
+def stop_infra(infra: Infra) -> None:
+    for thing in reversed(infra._owned):
+        if isinstance(thing, subprocess.Popen):
+            thing.terminate()
+            thing.wait(10)
+        else:
+            thing.stop()
