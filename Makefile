@@ -36,6 +36,7 @@ seed: install
 
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.gateway
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -29,6 +29,7 @@ from shared.client_ip import client_ip
 from shared.db import PG_POOL
 from shared.errors import NotFound, Unauthorized
 from shared.identity import require_user
+from shared.jsonfast import json_response
 from shared.schemas import TOKEN_AUTH, ErrorOut
 
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts", Accounts)
@@ -68,7 +69,7 @@ async def register(request: web.Request) -> web.Response:
     session = await request.app[ACCOUNTS].register(
         data["username"], data["email"].strip(), data["password"]
     )
-    return web.json_response(
+    return json_response(
         user_json(session.user, session.access_token, session.refresh_token), status=201
     )
 
@@ -88,7 +89,7 @@ async def login(request: web.Request) -> web.Response:
     session = await request.app[ACCOUNTS].login(
         data["email"].strip(), data["password"], client_ip(request)
     )
-    return web.json_response(user_json(session.user, session.access_token, session.refresh_token))
+    return json_response(user_json(session.user, session.access_token, session.refresh_token))
 
 
 @docs(tags=["users"], summary="The current user", security=TOKEN_AUTH)
@@ -96,7 +97,7 @@ async def login(request: web.Request) -> web.Response:
 async def get_current_user(request: web.Request) -> web.Response:
     caller = require_user(request)
     user = await request.app[ACCOUNTS].current(caller.id)
-    return web.json_response(user_json(user, bearer_token(request), None))
+    return json_response(user_json(user, bearer_token(request), None))
 
 
 @docs(tags=["users"], summary="Update the current user", security=TOKEN_AUTH)
@@ -105,7 +106,7 @@ async def get_current_user(request: web.Request) -> web.Response:
 async def update_current_user(request: web.Request) -> web.Response:
     caller = require_user(request)
     user = await request.app[ACCOUNTS].update(caller.id, request["data"]["user"])
-    return web.json_response(user_json(user, bearer_token(request), None))
+    return json_response(user_json(user, bearer_token(request), None))
 
 
 @docs(tags=["users"], summary="Delete the current account", security=TOKEN_AUTH)
@@ -120,7 +121,7 @@ async def delete_current_user(request: web.Request) -> web.Response:
 @response_schema(UserEnvelopeOut, 200)
 async def refresh(request: web.Request) -> web.Response:
     session = await request.app[ACCOUNTS].refresh(request["data"]["refreshToken"])
-    return web.json_response(user_json(session.user, session.access_token, session.refresh_token))
+    return json_response(user_json(session.user, session.access_token, session.refresh_token))
 
 
 @docs(
@@ -137,21 +138,21 @@ async def logout(request: web.Request) -> web.Response:
 @response_schema(UserEnvelopeOut, 200)
 async def confirm_email(request: web.Request) -> web.Response:
     user = await request.app[ACCOUNTS].confirm(request["data"]["token"])
-    return web.json_response({"user": {**public_profile(user), "emailConfirmed": True}})
+    return json_response({"user": {**public_profile(user), "emailConfirmed": True}})
 
 
 @docs(tags=["auth"], summary="Send the confirmation e-mail again", security=TOKEN_AUTH)
 async def resend_confirmation(request: web.Request) -> web.Response:
     caller = require_user(request)
     await request.app[ACCOUNTS].resend_confirmation(caller.id)
-    return web.json_response({"status": "sent"}, status=202)
+    return json_response({"status": "sent"}, status=202)
 
 
 @docs(tags=["auth"], summary="Ask for a password-reset e-mail (always 202)")
 @request_schema(ResetRequestIn)
 async def request_password_reset(request: web.Request) -> web.Response:
     await request.app[ACCOUNTS].request_reset(request["data"]["email"].strip())
-    return web.json_response({"status": "accepted"}, status=202)
+    return json_response({"status": "accepted"}, status=202)
 
 
 @docs(tags=["auth"], summary="Set a new password with the mailed token")
@@ -159,7 +160,7 @@ async def request_password_reset(request: web.Request) -> web.Response:
 async def confirm_password_reset(request: web.Request) -> web.Response:
     data = request["data"]
     await request.app[ACCOUNTS].reset_password(data["token"], data["password"])
-    return web.json_response({"status": "password changed"})
+    return json_response({"status": "password changed"})
 
 
 @docs(tags=["users"], summary="Users' public profiles, newest first")
@@ -170,15 +171,13 @@ async def list_users(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         rows, total = await queries.list_profiles(connection, query["limit"], query["offset"])
     profiles = [{"username": r["username"], "bio": r["bio"], "image": r["image"]} for r in rows]
-    return web.json_response({"profiles": profiles, "profilesCount": total})
+    return json_response({"profiles": profiles, "profilesCount": total})
 
 
 @docs(tags=["auth"], summary="Public keys that verify access tokens")
 @response_schema(JwksOut, 200)
 async def jwks(request: web.Request) -> web.Response:
-    return web.json_response(
-        request.app[KEYS].jwks(), headers={"Cache-Control": "public, max-age=300"}
-    )
+    return json_response(request.app[KEYS].jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
 # Internal routes: reachable on the service network only, never through the gateway.
@@ -189,7 +188,7 @@ async def jwks(request: web.Request) -> web.Response:
 async def internal_users_by_ids(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         rows = await queries.get_profiles_by_ids(connection, request["querystring"]["ids"])
-    return web.json_response({"users": [public_profile(row) for row in rows]})
+    return json_response({"users": [public_profile(row) for row in rows]})
 
 
 @docs(tags=["internal"], summary="Profile of one user by username")
@@ -198,4 +197,4 @@ async def internal_user_by_username(request: web.Request) -> web.Response:
         row = await queries.get_profile_by_username(connection, request.match_info["username"])
     if row is None:
         raise NotFound("user not found")
-    return web.json_response({"user": public_profile(row)})
+    return json_response({"user": public_profile(row)})

@@ -20,6 +20,7 @@ from gateway.upstreams import Upstream
 from gateway.websocket import proxy_websocket
 from shared.app import create_service_app
 from shared.errors import Forbidden
+from shared.jsonfast import json_response
 from shared.redis import REDIS
 from shared.tasks import stop_task, supervise
 from shared.web import METRICS, REQUEST_ID, REQUEST_ID_HEADER
@@ -104,7 +105,7 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
 async def openapi(request: web.Request) -> web.Response:
     proxy = request.app[PROXY]
     assert proxy.session is not None
-    return web.json_response(await request.app[DOCS].document(proxy.session))
+    return json_response(await request.app[DOCS].document(proxy.session))
 
 
 async def ready(request: web.Request) -> web.Response:
@@ -140,7 +141,7 @@ async def ready(request: web.Request) -> web.Response:
         await asyncio.gather(redis_probe(), *(probe(u) for u in proxy.upstreams.values()))
     )
     ok = all(state == "ok" for state in checks.values())
-    return web.json_response(
+    return json_response(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
     )
 

@@ -1,9 +1,11 @@
 """The viewer-independent article cache: pages, single articles and the tag list.
 
-Pages are keyed by a version number that every article write increments, so one write makes
-every cached page stale at once without scanning keys. A single article is also deleted by
-slug. Concurrent misses on one key load once; with Redis down everything is read from
-PostgreSQL.
+Every article write (and every change of an author's profile) increments one version number;
+a cached page remembers the version it was loaded under and is served only while that is
+still the current one, so one write makes every page stale without scanning keys, and a read
+costs one Redis round trip (the version and the page in one MGET). A single article is also
+deleted by slug. Concurrent misses on one key load once; with Redis down everything is read
+from PostgreSQL.
 """
 
 from __future__ import annotations
@@ -30,15 +32,16 @@ class ArticleCache:
     ) -> Page:
         if not self.enabled:
             return await load()
-        version = await self.cache.get(VERSION_KEY)
-        key = f"articles:page:{version or 0}:{kind}:{limit}:{offset}"
-        cached = await self.cache.get(key)
-        if cached is not None:
+        key = f"articles:page:{kind}:{limit}:{offset}"
+        version, cached = await self.cache.get_many([VERSION_KEY, key])
+        if cached is not None and cached["version"] == version:
             return cached["articles"], cached["count"]
 
         async def load_and_store() -> Page:
             articles, count = await load()
-            await self.cache.set(key, {"articles": articles, "count": count})
+            # Tagged with the version read before loading: if a write lands meanwhile, the
+            # version moves on and this page is never served.
+            await self.cache.set(key, {"version": version, "articles": articles, "count": count})
             return articles, count
 
         return await self.flight.do(key, load_and_store)

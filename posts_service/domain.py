@@ -23,11 +23,19 @@ ARTICLE_DELETED = "article.deleted"
 SLUG_ATTEMPTS = 5
 
 Article = dict[str, Any]
+DELETED_AUTHOR = {"username": "[deleted]", "bio": None, "image": None}
+# Keys of a cached article that the API does not show.
+_INTERNAL = frozenset({"id", "authorId", "authorProfile"})
 
 
 def normalize_tags(tags: Sequence[str]) -> list[str]:
     """Lower-cased, trimmed, without empties or duplicates, in alphabetical order."""
     return sorted({tag.strip().lower() for tag in tags if tag.strip()})
+
+
+def public_profile(profile: dict[str, Any] | None) -> dict[str, Any]:
+    profile = profile or DELETED_AUTHOR
+    return {"username": profile["username"], "bio": profile["bio"], "image": profile["image"]}
 
 
 def base_article(row: asyncpg.Record) -> Article:
@@ -68,11 +76,20 @@ class Articles:
 
     # Composition: one call to auth (profiles, mostly cached) and one to social per page.
 
+    async def with_authors(self, articles: list[Article]) -> list[Article]:
+        """Embeds each author's public profile, so that cached pages carry it along (a changed
+        profile invalidates the pages through the `user.updated` event)."""
+        profiles = await self.profiles.by_ids({a["authorId"] for a in articles})
+        for article in articles:
+            article["authorProfile"] = public_profile(profiles.get(article["authorId"]))
+        return articles
+
     async def compose(self, articles: Sequence[Article], viewer: Caller | None) -> list[Article]:
         if not articles:
             return []
+        if any("authorProfile" not in a for a in articles):
+            articles = await self.with_authors([dict(a) for a in articles])
         author_ids = list({a["authorId"] for a in articles})
-        profiles = await self.profiles.by_ids(author_ids)
         summary = await self.client.request(
             "POST",
             "social",
@@ -86,29 +103,19 @@ class Articles:
         composed = []
         for article in articles:
             likes = summary["articles"][str(article["id"])]
-            public = {k: v for k, v in article.items() if k not in ("id", "authorId")}
+            public = {k: v for k, v in article.items() if k not in _INTERNAL}
             composed.append(
                 {
                     **public,
                     "favorited": likes["favorited"],
                     "favoritesCount": likes["favoritesCount"],
-                    "author": self._author(article["authorId"], profiles, summary),
+                    "author": {
+                        **article["authorProfile"],
+                        **summary["authors"][str(article["authorId"])],
+                    },
                 }
             )
         return composed
-
-    @staticmethod
-    def _author(
-        author_id: int, profiles: dict[int, dict[str, Any]], summary: dict[str, Any]
-    ) -> dict[str, Any]:
-        profile = profiles.get(author_id) or {"username": "[deleted]", "bio": None, "image": None}
-        relation = summary["authors"][str(author_id)]
-        return {
-            "username": profile["username"],
-            "bio": profile["bio"],
-            "image": profile["image"],
-            **relation,
-        }
 
     async def _authors(
         self, author_ids: Sequence[int], viewer: Caller | None
@@ -123,7 +130,7 @@ class Articles:
             "/internal/summary",
             json={"authorIds": ids, "viewerId": viewer.id if viewer else None},
         )
-        return {i: self._author(i, profiles, summary) for i in ids}
+        return {i: {**public_profile(profiles.get(i)), **summary["authors"][str(i)]} for i in ids}
 
     # Reads
 
@@ -136,7 +143,7 @@ class Articles:
     async def _load_article(self, slug: str) -> Article | None:
         async with self.pool.acquire() as connection:
             row = await queries.get_article_by_slug(connection, slug)
-        return base_article(row) if row else None
+        return (await self.with_authors([base_article(row)]))[0] if row else None
 
     async def list_articles(
         self, query: dict[str, Any], viewer: Caller | None
@@ -175,7 +182,7 @@ class Articles:
     async def _load(self, query: Any, *args: Any) -> tuple[list[Article], int]:
         async with self.pool.acquire() as connection:
             rows, total = await query(connection, *args)
-        return [base_article(row) for row in rows], total
+        return await self.with_authors([base_article(row) for row in rows]), total
 
     async def _by_author(self, username: str, limit: int, offset: int) -> tuple[list[Article], int]:
         author = await self.profiles.by_username(username)

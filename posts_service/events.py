@@ -33,7 +33,8 @@ def handlers(profiles: Profiles, cache: ArticleCache) -> dict[str, Handler]:
         return forget_cached
 
     async def user_updated(connection: asyncpg.Connection, event: Event) -> None:
+        # Cached pages embed author profiles: they go stale with the profile.
         await profiles.invalidate(int(event.data["id"]), event.data.get("username"))
-        return None
+        await cache.invalidate()
 
     return {"user.deleted": user_deleted, "user.updated": user_updated}

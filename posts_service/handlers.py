@@ -28,6 +28,7 @@ from shared.db import PG_POOL
 from shared.errors import BadRequest, NotFound
 from shared.idempotency import Idempotency
 from shared.identity import current_user, require_user
+from shared.jsonfast import json_response
 from shared.schemas import TOKEN_AUTH
 from shared.timefmt import iso
 
@@ -53,7 +54,7 @@ async def list_articles(request: web.Request) -> web.Response:
     articles, total = await request.app[ARTICLES].list_articles(
         request["querystring"], current_user(request)
     )
-    return web.json_response({"articles": articles, "articlesCount": total})
+    return json_response({"articles": articles, "articlesCount": total})
 
 
 @docs(tags=["articles"], summary="Articles by authors the caller follows", security=TOKEN_AUTH)
@@ -64,14 +65,14 @@ async def feed(request: web.Request) -> web.Response:
     articles, total = await request.app[ARTICLES].feed(
         require_user(request), query["limit"], query["offset"]
     )
-    return web.json_response({"articles": articles, "articlesCount": total})
+    return json_response({"articles": articles, "articlesCount": total})
 
 
 @docs(tags=["articles"], summary="One article")
 @response_schema(ArticleEnvelopeOut, 200)
 async def get_article(request: web.Request) -> web.Response:
     article = await request.app[ARTICLES].get(request.match_info["slug"], current_user(request))
-    return web.json_response({"article": article})
+    return json_response({"article": article})
 
 
 @docs(
@@ -99,7 +100,7 @@ async def update_article(request: web.Request) -> web.Response:
     article = await request.app[ARTICLES].update(
         require_user(request), request.match_info["slug"], request["data"]["article"]
     )
-    return web.json_response({"article": article})
+    return json_response({"article": article})
 
 
 @docs(tags=["articles"], summary="Delete an article (its author only)", security=TOKEN_AUTH)
@@ -114,7 +115,7 @@ async def favorite(request: web.Request) -> web.Response:
     article = await request.app[ARTICLES].set_favorite(
         require_user(request), request.match_info["slug"], True
     )
-    return web.json_response({"article": article})
+    return json_response({"article": article})
 
 
 @docs(tags=["favorites"], summary="Unfavorite an article", security=TOKEN_AUTH)
@@ -123,7 +124,7 @@ async def unfavorite(request: web.Request) -> web.Response:
     article = await request.app[ARTICLES].set_favorite(
         require_user(request), request.match_info["slug"], False
     )
-    return web.json_response({"article": article})
+    return json_response({"article": article})
 
 
 @docs(tags=["comments"], summary="An article's comments, oldest first")
@@ -132,7 +133,7 @@ async def list_comments(request: web.Request) -> web.Response:
     comments = await request.app[ARTICLES].comments(
         request.match_info["slug"], current_user(request)
     )
-    return web.json_response({"comments": comments})
+    return json_response({"comments": comments})
 
 
 @docs(
@@ -171,7 +172,7 @@ async def delete_comment(request: web.Request) -> web.Response:
 @docs(tags=["tags"], summary="Tags, most used first")
 @response_schema(TagsOut, 200)
 async def list_tags(request: web.Request) -> web.Response:
-    return web.json_response({"tags": await request.app[ARTICLES].tags()})
+    return json_response({"tags": await request.app[ARTICLES].tags()})
 
 
 @docs(tags=["media"], summary="Upload an image (multipart, field 'file')", security=TOKEN_AUTH)
@@ -196,7 +197,7 @@ async def upload_media(request: web.Request) -> web.Response:
         "size": row["size"],
         "createdAt": iso(row["created_at"]),
     }
-    return web.json_response({"media": media}, status=201)
+    return json_response({"media": media}, status=201)
 
 
 @docs(tags=["media"], summary="Download an image")

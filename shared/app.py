@@ -16,6 +16,7 @@ from aiohttp_apigami.constants import SWAGGER_DICT
 from shared.db import PG_POOL, create_pool
 from shared.errors import error_middleware, validation_error_callback
 from shared.events.outbox import install_event_tables
+from shared.jsonfast import json_response
 from shared.logs import setup_logging
 from shared.migrations import migrate
 from shared.redis import REDIS, redis_ctx
@@ -59,7 +60,7 @@ def database_ctx(schema: str, migrations: Path | None, events: bool = False) -> 
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 async def _check(name: str, probe: Any) -> tuple[str, str]:
@@ -79,7 +80,7 @@ async def ready(request: web.Request) -> web.Response:
         probes.append(_check("redis", request.app[REDIS].ping()))
     checks = dict(await asyncio.gather(*probes))
     ok = all(state == "ok" for state in checks.values())
-    return web.json_response(
+    return json_response(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
     )
 

@@ -4,12 +4,13 @@ single-flight loading so that concurrent misses on one key load once."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+
+from shared.jsonfast import dumps, loads
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class JsonCache:
         except (aioredis.RedisError, OSError) as exc:
             self._warn(exc)
             return [None] * len(keys)
-        return [json.loads(item) if item is not None else None for item in raw]
+        return [loads(item) if item is not None else None for item in raw]
 
     async def get(self, key: str) -> Any | None:
         return (await self.get_many([key]))[0]
@@ -75,7 +76,7 @@ class JsonCache:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key, value in values.items():
-                    pipe.set(key, json.dumps(value), ex=ttl or self.ttl)
+                    pipe.set(key, dumps(value), ex=ttl or self.ttl)
                 await pipe.execute()
         except (aioredis.RedisError, OSError) as exc:
             self._warn(exc)

@@ -11,6 +11,8 @@ import marshmallow
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from shared.jsonfast import json_response
+
 log = logging.getLogger(__name__)
 
 FieldErrors = dict[str, list[str]]
@@ -107,7 +109,7 @@ def default_message(status: int) -> str:
 def error_response(
     status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
 ) -> web.Response:
-    return web.json_response(body, status=status, headers=headers)
+    return json_response(body, status=status, headers=headers)
 
 
 # Marshmallow's stock messages, reworded to read after a field name ("email is required").

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 
 from shared.errors import ApiError
+from shared.jsonfast import dumps, loads
 from shared.logs import request_id_var
 from shared.web import REQUEST_ID_HEADER
 
@@ -41,7 +42,9 @@ class InternalClient:
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=200, limit_per_host=100, keepalive_timeout=15)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=self._timeout, json_serialize=dumps
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -75,7 +78,7 @@ class InternalClient:
                 ) as response:
                     if response.status >= 500:
                         raise UpstreamError(f"{target} answered {response.status}")
-                    body = await response.json() if response.status != 204 else None
+                    body = await response.json(loads=loads) if response.status != 204 else None
                     if response.status >= 400:
                         error = ApiError(_first_message(body) or f"{target} refused the call")
                         error.status = response.status

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from shared.errors import BadRequest, Conflict
+from shared.jsonfast import json_response
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Idempotency:
         key = request.headers.get(HEADER)
         if key is None:
             status, body = await produce()
-            return web.json_response(body, status=status)
+            return json_response(body, status=status)
         if not _VALID.match(key):
             raise BadRequest(f"{HEADER} must be 1 to 128 letters, digits or . _ : -")
         redis_key = f"idem:{user_id}:{scope}:{key}"
@@ -53,7 +54,7 @@ class Idempotency:
                 stored = await self.redis.get(redis_key)
                 if stored is not None and stored != _PENDING:
                     first = json.loads(stored)
-                    return web.json_response(
+                    return json_response(
                         first["body"], status=first["status"], headers={"Idempotent-Replay": "true"}
                     )
                 if stored == _PENDING:
@@ -63,7 +64,7 @@ class Idempotency:
                 "idempotency unavailable; request runs once more", extra={"error": repr(exc)}
             )
             status, body = await produce()
-            return web.json_response(body, status=status)
+            return json_response(body, status=status)
         try:
             status, body = await produce()
         except BaseException:
@@ -75,7 +76,7 @@ class Idempotency:
             )
         except (aioredis.RedisError, OSError) as exc:
             log.warning("idempotent answer not stored", extra={"error": repr(exc)})
-        return web.json_response(body, status=status)
+        return json_response(body, status=status)
 
     async def _forget(self, redis_key: str) -> None:
         with contextlib.suppress(aioredis.RedisError, OSError):

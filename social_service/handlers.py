@@ -8,6 +8,7 @@ from aiohttp_apigami import docs, querystring_schema, request_schema, response_s
 from shared.db import PG_POOL
 from shared.errors import NotFound
 from shared.identity import current_user, require_user
+from shared.jsonfast import json_response
 from shared.schemas import TOKEN_AUTH
 from social_service import queries
 from social_service.domain import Social
@@ -35,7 +36,7 @@ async def get_profile(request: web.Request) -> web.Response:
     profile = await request.app[SOCIAL].profile(
         request.match_info["username"], current_user(request)
     )
-    return web.json_response({"profile": profile})
+    return json_response({"profile": profile})
 
 
 @docs(tags=["profiles"], summary="Follow a user", security=TOKEN_AUTH)
@@ -44,7 +45,7 @@ async def follow(request: web.Request) -> web.Response:
     profile = await request.app[SOCIAL].set_follow(
         require_user(request), request.match_info["username"], True
     )
-    return web.json_response({"profile": profile})
+    return json_response({"profile": profile})
 
 
 @docs(tags=["profiles"], summary="Stop following a user", security=TOKEN_AUTH)
@@ -53,7 +54,7 @@ async def unfollow(request: web.Request) -> web.Response:
     profile = await request.app[SOCIAL].set_follow(
         require_user(request), request.match_info["username"], False
     )
-    return web.json_response({"profile": profile})
+    return json_response({"profile": profile})
 
 
 async def _related(request: web.Request, direction: str) -> web.Response:
@@ -65,7 +66,7 @@ async def _related(request: web.Request, direction: str) -> web.Response:
         query["limit"],
         query["offset"],
     )
-    return web.json_response({"profiles": profiles, "profilesCount": total})
+    return json_response({"profiles": profiles, "profilesCount": total})
 
 
 @docs(tags=["profiles"], summary="Who follows a user, newest first")
@@ -91,7 +92,7 @@ async def like(request: web.Request) -> web.Response:
     result = await request.app[SOCIAL].set_like(
         _int(request, "article_id"), _int(request, "user_id"), True
     )
-    return web.json_response(result)
+    return json_response(result)
 
 
 @docs(tags=["internal"], summary="Remove a like (idempotent)")
@@ -100,7 +101,7 @@ async def unlike(request: web.Request) -> web.Response:
     result = await request.app[SOCIAL].set_like(
         _int(request, "article_id"), _int(request, "user_id"), False
     )
-    return web.json_response(result)
+    return json_response(result)
 
 
 @docs(tags=["internal"], summary="Like counts, the viewer's likes and follows for a page")
@@ -110,18 +111,18 @@ async def summary(request: web.Request) -> web.Response:
     result = await request.app[SOCIAL].summary(
         data["articleIds"], data["authorIds"], data["viewerId"]
     )
-    return web.json_response(result)
+    return json_response(result)
 
 
 @docs(tags=["internal"], summary="Ids of the articles a user liked, newest like first")
 async def liked_article_ids(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         ids = await queries.liked_article_ids(connection, _int(request, "user_id"))
-    return web.json_response({"ids": ids})
+    return json_response({"ids": ids})
 
 
 @docs(tags=["internal"], summary="Ids of the users a user follows")
 async def following_ids(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         ids = await queries.following_ids(connection, _int(request, "user_id"))
-    return web.json_response({"ids": ids})
+    return json_response({"ids": ids})
