@@ -52,14 +52,15 @@ class ArticleCache:
         if not self.enabled:
             return await load(slug)
         key = f"articles:slug:{slug}"
-        cached = await self.cache.get(key)
-        if cached is not None:
-            return dict(cached)
+        version, cached = await self.cache.get_many([VERSION_KEY, key])
+        if cached is not None and cached["version"] == version:
+            return dict(cached["article"])
 
         async def load_and_store() -> dict[str, Any] | None:
             article = await load(slug)
             if article is not None:
-                await self.cache.set(key, article)
+                # Versioned like pages: a load that raced with a write is never served.
+                await self.cache.set(key, {"version": version, "article": article})
             return article
 
         return await self.flight.do(key, load_and_store)
