@@ -120,6 +120,12 @@ class Proxy:
         self.limiter = limiter
         self.metrics = metrics
         self.session: aiohttp.ClientSession | None = None
+        self._timeout = aiohttp.ClientTimeout(
+            total=settings.request_timeout, sock_connect=settings.connect_timeout
+        )
+        self._upload_timeout = aiohttp.ClientTimeout(
+            total=settings.upload_timeout, sock_connect=settings.connect_timeout
+        )
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -233,14 +239,7 @@ class Proxy:
         headers = self.upstream_headers(request, context)
         if isinstance(body, LimitedStream) and request.content_length is not None:
             headers["Content-Length"] = str(request.content_length)
-        timeout_seconds = (
-            self.settings.upload_timeout
-            if route.kind is Kind.UPLOAD
-            else self.settings.request_timeout
-        )
-        timeout = aiohttp.ClientTimeout(
-            total=timeout_seconds, sock_connect=self.settings.connect_timeout
-        )
+        timeout = self._upload_timeout if route.kind is Kind.UPLOAD else self._timeout
         tried: set[Replica] = set()
         disconnect_retried = False
         while True:
