@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack import stack
-from devstack.embedded import start_postgres, start_valkey
+from devstack.embedded import start_mailcatcher, start_postgres, start_valkey
 from devstack.migrate import migrate_all
 from shared.settings import Env, mask_url
 
@@ -53,23 +53,7 @@ def main() -> int:
         mail_port = env.integer("MAIL_HTTP_PORT", 8025, maximum=65535)
         if not smtp_host:
             smtp_host = "127.0.0.1"
-            with (log_dir / "mail.log").open("ab") as mail_log:
-                processes.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "devstack.mailcatcher",
-                            "--smtp-port",
-                            str(smtp_port),
-                            "--http-port",
-                            str(mail_port),
-                        ],
-                        cwd=stack.ROOT,
-                        stdout=mail_log,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
+            processes.append(start_mailcatcher(smtp_port, mail_port, log_dir / "mail.log"))
         asyncio.run(migrate_all(database_url))
 
         base_env = {

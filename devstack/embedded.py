@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -69,3 +71,23 @@ def start_valkey(data_dir: Path, port: int | None = None, persist: bool = True) 
     server = ValkeyServer(port=port or free_port(), data_dir=data_dir, persist=persist)
     server.start(timeout=20)
     return server, f"redis://127.0.0.1:{server.port}/0"
+
+
+def start_mailcatcher(
+    smtp_port: int, http_port: int, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """The local SMTP catcher (devstack.mailcatcher) as a process of its own."""
+    command = [
+        sys.executable,
+        "-m",
+        "devstack.mailcatcher",
+        "--smtp-port",
+        str(smtp_port),
+        "--http-port",
+        str(http_port),
+    ]
+    root = Path(__file__).resolve().parent.parent
+    if log is None:
+        return subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL)
+    with log.open("ab") as output:
+        return subprocess.Popen(command, cwd=root, stdout=output, stderr=subprocess.STDOUT)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from devstack.embedded import free_port, start_postgres, start_valkey
+from devstack.embedded import free_port, start_mailcatcher, start_postgres, start_valkey
 from devstack.migrate import SCHEMAS, migrate_all
-from devstack.stack import ROOT, wait_ready
+from devstack.stack import wait_ready
 
 TEST_DATABASE = "chopchop_test"
 
@@ -94,19 +93,7 @@ def start_infra(work_dir: Path) -> Infra:
     if not smtp_host:
         smtp_host, smtp_port, http_port = "127.0.0.1", free_port(), free_port()
         mail_api = f"http://127.0.0.1:{http_port}"
-        catcher = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "devstack.mailcatcher",
-                "--smtp-port",
-                str(smtp_port),
-                "--http-port",
-                str(http_port),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-        )
+        catcher = start_mailcatcher(smtp_port, http_port)
         owned.append(catcher)
         wait_ready(f"{mail_api}/api/v1/messages", 20, catcher)
     test_url = _with_database(admin_url, TEST_DATABASE)

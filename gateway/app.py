@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway.docs import SWAGGER_STATIC, DocsCache, docs_init, docs_page
 from gateway.metrics import GatewayMetrics
-from gateway.proxy import RATE_LIMIT, NoReplica, Proxy, proxy_request
+from gateway.proxy import RATE_LIMIT, Proxy, proxy_request
 from gateway.ratelimit import RateLimiter
 from gateway.revocations import Revocations
 from gateway.settings import GatewaySettings
@@ -19,7 +19,7 @@ from gateway.tokens import TokenVerifier
 from gateway.upstreams import Upstream
 from gateway.websocket import proxy_websocket
 from shared.app import create_service_app
-from shared.errors import Forbidden
+from shared.errors import Forbidden, ServiceUnavailable
 from shared.jsonfast import json_response
 from shared.redis import REDIS
 from shared.tasks import stop_task, supervise
@@ -187,7 +187,7 @@ async def _proxy_ctx(
         assert proxy.session is not None
         replica = proxy.upstreams["auth"].pick()
         if replica is None:
-            raise NoReplica("auth is unavailable")
+            raise ServiceUnavailable("auth is unavailable")
         async with proxy.session.get(
             f"{replica.base_url}/api/.well-known/jwks.json", timeout=aiohttp.ClientTimeout(total=3)
         ) as response:

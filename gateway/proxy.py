@@ -18,7 +18,17 @@ from gateway.routing import Access, Kind, NoRoute, Route, match
 from gateway.settings import GatewaySettings
 from gateway.tokens import Identity, InvalidToken, TokenVerifier, token_from_header
 from gateway.upstreams import Replica, Upstream
-from shared.errors import ApiError, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized
+from shared.errors import (
+    ApiError,
+    BadGateway,
+    GatewayTimeout,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 from shared.identity import (
     CLIENT_IP_HEADER,
     IDENTITY_HEADERS,
@@ -59,22 +69,6 @@ BUFFERED_RESPONSE_LIMIT = 256 * 1024
 # (limit, remaining, seconds to reset) of the window that admitted the request
 RATE_LIMIT: web.RequestKey[tuple[int, int, int]] = web.RequestKey("rate_limit", tuple)
 CHUNK = 64 * 1024
-
-
-class BadGateway(ApiError):
-    status = 502
-
-
-class NoReplica(ApiError):
-    status = 503
-
-
-class GatewayTimeout(ApiError):
-    status = 504
-
-
-class MethodNotAllowed(ApiError):
-    status = 405
 
 
 class LimitedStream:
@@ -246,7 +240,7 @@ class Proxy:
             replica = upstream.pick(tried)
             if replica is None:
                 self.metrics.errors.labels(upstream.name, "no_replica").inc()
-                raise NoReplica(f"{upstream.name} is unavailable")
+                raise ServiceUnavailable(f"{upstream.name} is unavailable")
             tried.add(replica)
             replica.outstanding += 1
             sent_at = time.perf_counter()

@@ -9,9 +9,9 @@ import logging
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from gateway.proxy import BadGateway, NoReplica, Proxy
+from gateway.proxy import Proxy
 from gateway.tokens import InvalidToken, token_from_header
-from shared.errors import Unauthorized
+from shared.errors import BadGateway, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ async def proxy_websocket(request: web.Request, proxy: Proxy) -> web.StreamRespo
     upstream = proxy.upstreams[context.route.service]
     replica = upstream.pick()
     if replica is None:
-        raise NoReplica(f"{upstream.name} is unavailable")
+        raise ServiceUnavailable(f"{upstream.name} is unavailable")
     query = {k: v for k, v in request.query.items() if k != "token"}
     headers = proxy.upstream_headers(request, context)
     for name in ("Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions"):

@@ -80,8 +80,20 @@ class TooManyRequests(ApiError):
         super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
 
 
+class MethodNotAllowed(ApiError):
+    status = 405
+
+
+class BadGateway(ApiError):
+    status = 502
+
+
 class ServiceUnavailable(ApiError):
     status = 503
+
+
+class GatewayTimeout(ApiError):
+    status = 504
 
 
 _DEFAULT_MESSAGES = {

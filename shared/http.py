@@ -9,18 +9,12 @@ from typing import Any
 
 import aiohttp
 
-from shared.errors import ApiError
+from shared.errors import ApiError, BadGateway
 from shared.jsonfast import dumps, loads
 from shared.logs import request_id_var
 from shared.web import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
-
-
-class UpstreamError(ApiError):
-    """Another service did not answer usefully."""
-
-    status = 502
 
 
 class InternalClient:
@@ -77,7 +71,7 @@ class InternalClient:
                     method, url, params=params, json=json, headers=headers
                 ) as response:
                     if response.status >= 500:
-                        raise UpstreamError(f"{target} answered {response.status}")
+                        raise BadGateway(f"{target} answered {response.status}")
                     body = await response.json(loads=loads) if response.status != 204 else None
                     if response.status >= 400:
                         error = ApiError(_first_message(body) or f"{target} refused the call")
@@ -90,10 +84,10 @@ class InternalClient:
                 if attempt + 1 < attempts:
                     log.info("internal call retried", extra={"target": target, "error": str(exc)})
                     continue
-                raise UpstreamError(f"{target} is unreachable") from exc
+                raise BadGateway(f"{target} is unreachable") from exc
             except TimeoutError as exc:
-                raise UpstreamError(f"{target} timed out") from exc
-        raise UpstreamError(f"{target} is unreachable")  # pragma: no cover - loop always returns
+                raise BadGateway(f"{target} timed out") from exc
+        raise BadGateway(f"{target} is unreachable")  # pragma: no cover - loop always returns
 
 
 def _first_message(body: Any) -> str | None:

@@ -1,6 +1,7 @@
 """Rate limits shared through Redis, CORS, body limits and security headers."""
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,9 @@ async def test_requests_pass_when_redis_is_down(
     statuses = [(await gateway.get("/api/tags")).status for _ in range(3)]
     assert statuses == [200, 200, 200]
     metrics = await (await gateway.get("/metrics")).text()
-    assert "rate_limit_backend_failures_total 3.0" in metrics
+    failures = re.search(r"^rate_limit_backend_failures_total (\S+)$", metrics, re.MULTILINE)
+    # Each refused check counts; the background flush may fail (and count) meanwhile too.
+    assert failures is not None and float(failures.group(1)) >= 3
 
 
 async def test_cors_preflight_is_answered_by_the_gateway(
