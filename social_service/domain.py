@@ -112,29 +112,19 @@ class Social:
         self, article_ids: Sequence[int], author_ids: Sequence[int], viewer_id: int | None
     ) -> dict[str, Any]:
         async with self.pool.acquire() as connection:
-            counts = await queries.like_counts(connection, article_ids)
-            follow_counts = await queries.follow_counts(connection, author_ids)
-            liked = (
-                await queries.liked_among(connection, viewer_id, article_ids)
-                if viewer_id
-                else set()
-            )
-            followed = (
-                await queries.followed_among(connection, viewer_id, author_ids)
-                if viewer_id
-                else set()
-            )
-        return {
-            "articles": {
-                str(a): {"favoritesCount": counts.get(a, 0), "favorited": a in liked}
-                for a in article_ids
-            },
-            "authors": {
-                str(a): {
-                    "following": a in followed,
-                    "followersCount": follow_counts.get(a, (0, 0))[0],
-                    "followingCount": follow_counts.get(a, (0, 0))[1],
+            rows = await queries.page_summary(connection, article_ids, author_ids, viewer_id)
+        articles: dict[str, Any] = {}
+        authors: dict[str, Any] = {}
+        for row in rows:
+            if row["kind"] == "article":
+                articles[str(row["id"])] = {
+                    "favoritesCount": row["first"],
+                    "favorited": row["viewer_flag"],
                 }
-                for a in author_ids
-            },
-        }
+            else:
+                authors[str(row["id"])] = {
+                    "following": row["viewer_flag"],
+                    "followersCount": row["first"],
+                    "followingCount": row["second"],
+                }
+        return {"articles": articles, "authors": authors}

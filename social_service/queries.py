@@ -160,17 +160,6 @@ async def like_counts(connection: asyncpg.Connection, article_ids: Sequence[int]
     return {row["article_id"]: row["likes"] for row in rows}
 
 
-async def liked_among(
-    connection: asyncpg.Connection, user_id: int, article_ids: Sequence[int]
-) -> set[int]:
-    rows = await connection.fetch(
-        "SELECT article_id FROM likes WHERE user_id = $1 AND article_id = ANY($2::bigint[])",
-        user_id,
-        list(article_ids),
-    )
-    return {row["article_id"] for row in rows}
-
-
 async def liked_article_ids(connection: asyncpg.Connection, user_id: int) -> list[int]:
     rows = await connection.fetch(
         "SELECT article_id FROM likes WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2",
@@ -206,3 +195,30 @@ async def forget_user(connection: asyncpg.Connection, user_id: int) -> None:
 async def forget_article(connection: asyncpg.Connection, article_id: int) -> None:
     await connection.execute("DELETE FROM likes WHERE article_id = $1", article_id)
     await connection.execute("DELETE FROM like_counts WHERE article_id = $1", article_id)
+
+
+async def page_summary(
+    connection: asyncpg.Connection,
+    article_ids: Sequence[int],
+    author_ids: Sequence[int],
+    viewer_id: int | None,
+) -> list[asyncpg.Record]:
+    """Everything a page of articles needs from social, in one round trip: per article its
+    like count and whether the viewer liked it, per author the follow counts and whether the
+    viewer follows them (the flags are false without a viewer)."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """SELECT 'article' AS kind, a.id, coalesce(c.likes, 0) AS first, 0 AS second,
+                  EXISTS (SELECT 1 FROM likes l WHERE l.article_id = a.id AND l.user_id = $3)
+                      AS viewer_flag
+           FROM unnest($1::bigint[]) AS a (id)
+           LEFT JOIN like_counts c ON c.article_id = a.id
+           UNION ALL
+           SELECT 'author', u.id, coalesce(c.followers, 0), coalesce(c.following, 0),
+                  EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $3 AND f.followee_id = u.id)
+           FROM unnest($2::bigint[]) AS u (id)
+           LEFT JOIN follow_counts c ON c.user_id = u.id""",
+        list(article_ids),
+        list(author_ids),
+        viewer_id,
+    )
+    return rows
