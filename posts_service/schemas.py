@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.schemas import MAX_PAGE, StrictSchema
+from shared.schemas import MAX_PAGE, ProfileOut, StrictSchema
 
 TAG = fields.String(validate=validate.Length(max=40))  # empty ones are dropped
 
@@ -63,15 +63,6 @@ class NewCommentEnvelope(StrictSchema):
     comment = fields.Nested(NewCommentIn, required=True)
 
 
-class AuthorOut(Schema):
-    username = fields.String(required=True)
-    bio = fields.String(allow_none=True, required=True)
-    image = fields.String(allow_none=True, required=True)
-    following = fields.Boolean(required=True)
-    followersCount = fields.Integer(required=True)
-    followingCount = fields.Integer(required=True)
-
-
 class IngredientOut(Schema):
     name = fields.String(required=True)
     quantity = fields.String(required=True)
@@ -87,7 +78,7 @@ class ArticleOut(Schema):
     updatedAt = fields.String(required=True)
     favorited = fields.Boolean(required=True)
     favoritesCount = fields.Integer(required=True)
-    author = fields.Nested(AuthorOut, required=True)
+    author = fields.Nested(ProfileOut, required=True)
     complexity = fields.String(allow_none=True, required=True)
     cookingMinutes = fields.Integer(allow_none=True, required=True)
     ingredients = fields.List(fields.Nested(IngredientOut), required=True)
@@ -108,7 +99,7 @@ class CommentOut(Schema):
     createdAt = fields.String(required=True)
     updatedAt = fields.String(required=True)
     body = fields.String(required=True)
-    author = fields.Nested(AuthorOut, required=True)
+    author = fields.Nested(ProfileOut, required=True)
 
 
 class CommentEnvelopeOut(Schema):

@@ -27,3 +27,14 @@ class ErrorsOut(Schema):
 
 class ErrorOut(Schema):
     errors = fields.Nested(ErrorsOut, required=True)
+
+
+class ProfileOut(Schema):
+    """API.md's Profile: social_service answers it, posts_service shows it as an author."""
+
+    username = fields.String(required=True)
+    bio = fields.String(allow_none=True, required=True)
+    image = fields.String(allow_none=True, required=True)
+    following = fields.Boolean(required=True)
+    followersCount = fields.Integer(required=True)
+    followingCount = fields.Integer(required=True)

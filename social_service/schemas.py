@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.schemas import PageQuery, StrictSchema
+from shared.schemas import PageQuery, ProfileOut, StrictSchema
 
 IDS = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=100))
-
-
-class ProfileOut(Schema):
-    username = fields.String(required=True)
-    bio = fields.String(allow_none=True, required=True)
-    image = fields.String(allow_none=True, required=True)
-    following = fields.Boolean(required=True)
-    followersCount = fields.Integer(required=True)
-    followingCount = fields.Integer(required=True)
 
 
 class ProfileEnvelopeOut(Schema):
