@@ -1,4 +1,4 @@
-"""Wires the gateway: the proxy behind every /api route, docs, health, and response headers."""
+"""Wires the gateway: the proxy behind every /api route, docs, health and metrics."""
 
 from __future__ import annotations
 
@@ -9,97 +9,35 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from gateway.docs import SWAGGER_STATIC, DocsCache, docs_init, docs_page
+from gateway.docs import DocsCache, docs_init, docs_page, docs_static
+from gateway.guard import Guard
+from gateway.headers import ResponseHeaders
 from gateway.metrics import GatewayMetrics
-from gateway.proxy import RATE_LIMIT, Proxy, proxy_request
+from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimiter
 from gateway.revocations import Revocations
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenVerifier
 from gateway.upstreams import Upstream
-from gateway.websocket import proxy_websocket
-from shared.app import create_service_app
-from shared.errors import Forbidden, ServiceUnavailable
+from shared.app import SETTINGS, health
+from shared.errors import NotFound, ServiceUnavailable
 from shared.jsonfast import json_response
-from shared.redis import REDIS
+from shared.redis import REDIS, redis_ctx
 from shared.tasks import stop_task, supervise
-from shared.web import METRICS, REQUEST_ID, REQUEST_ID_HEADER
+from shared.web import METRICS, Metrics, metrics_handler
 
 PROXY: web.AppKey[Proxy] = web.AppKey("proxy", Proxy)
 DOCS: web.AppKey[DocsCache] = web.AppKey("docs", DocsCache)
 GATEWAY_SETTINGS: web.AppKey[GatewaySettings] = web.AppKey("gateway_settings", GatewaySettings)
 
-EXPOSED_HEADERS = (
-    "X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
-    "Server-Timing"
-)
-API_CSP = "default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "frame-ancestors 'none'"
-)
-
 
 async def api(request: web.Request) -> web.StreamResponse:
-    proxy = request.app[PROXY]
-    if request.method == "OPTIONS":
-        return preflight(request)
-    if request.path == "/api/chat/ws" and request.headers.get("Upgrade", "").lower() == "websocket":
-        return await proxy_websocket(request, proxy)
-    return await proxy_request(request, proxy)
+    return await request.app[PROXY].serve(request)
 
 
-def allowed_origin(settings: GatewaySettings, origin: str) -> str | None:
-    if not origin:
-        return None
-    if "*" in settings.cors_origins:
-        return "*"
-    return origin if origin in settings.cors_origins else None
-
-
-def preflight(request: web.Request) -> web.Response:
-    settings = request.app[GATEWAY_SETTINGS]
-    origin = allowed_origin(settings, request.headers.get("Origin", ""))
-    if origin is None:
-        raise Forbidden("this origin may not call the API")
-    return web.Response(
-        status=204,
-        headers={
-            "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
-            "Access-Control-Allow-Headers": request.headers.get(
-                "Access-Control-Request-Headers", "Authorization, Content-Type"
-            ),
-            "Access-Control-Max-Age": "600",
-        },
-    )
-
-
-async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Request id, CORS, rate-limit and security headers on every answer, streamed ones too."""
-    headers = response.headers
-    if REQUEST_ID in request:
-        headers.setdefault(REQUEST_ID_HEADER, request[REQUEST_ID])
-    settings = request.app[GATEWAY_SETTINGS]
-    origin = allowed_origin(settings, request.headers.get("Origin", ""))
-    if origin is not None:
-        headers["Access-Control-Allow-Origin"] = origin
-        headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-        headers.add("Vary", "Origin")
-    limit = request.get(RATE_LIMIT)
-    if limit is not None:
-        headers["RateLimit-Limit"], headers["RateLimit-Remaining"], headers["RateLimit-Reset"] = (
-            str(limit[0]),
-            str(limit[1]),
-            str(limit[2]),
-        )
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault(
-        "Content-Security-Policy", DOCS_CSP if request.path.startswith("/api/docs") else API_CSP
-    )
-    if request.headers.get("X-Forwarded-Proto", request.scheme) == "https":
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+async def elsewhere(request: web.Request) -> web.StreamResponse:
+    """Any path outside the API and the operational routes."""
+    raise NotFound(f"no route for {request.path}")
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -155,24 +93,28 @@ def create_app(settings: GatewaySettings) -> web.Application:
     def proxy_ctx(app: web.Application) -> AsyncIterator[None]:
         return _proxy_ctx(app, settings, upstreams)
 
-    app = create_service_app(
-        settings.common,
-        title="Chop-chop gateway",
-        routes=[
-            web.get("/api/openapi.json", openapi, name="openapi"),
-            web.get("/api/docs", docs_page, name="docs"),
-            web.get("/api/docs/static/init.js", docs_init, name="docs.init"),
-            web.static("/api/docs/static", SWAGGER_STATIC, name="docs.static"),
-            web.route("*", "/api/{tail:.*}", api, name="api"),
-        ],
-        client_max_size=settings.max_body,
-        cleanup_ctx=[proxy_ctx],
-        ready_handler=ready,
-        validates_input=False,
-    )
+    # No middlewares: Guard wraps each handler instead (see gateway/guard.py).
+    app = web.Application(client_max_size=settings.max_body)
+    app[SETTINGS] = settings.common
     app[GATEWAY_SETTINGS] = settings
+    app[METRICS] = Metrics("gateway")
     app[DOCS] = DocsCache(upstreams)
-    app.on_response_prepare.append(add_headers)
+    app.cleanup_ctx.extend([redis_ctx, proxy_ctx])
+    guard = Guard(ResponseHeaders(settings.cors_origins), app[METRICS])
+    routes = [
+        ("GET", "/api/openapi.json", openapi),
+        ("GET", "/api/docs", docs_page),
+        ("GET", "/api/docs/static/init.js", docs_init),
+        ("GET", "/api/docs/static/{name}", docs_static),
+        ("*", "/api/{tail:.*}", api),
+        ("GET", "/health", health),
+        ("GET", "/health/ready", ready),
+        ("GET", "/metrics", metrics_handler),
+        ("*", "/{tail:.*}", elsewhere),
+    ]
+    for method, path, handler in routes:
+        label = "api" if handler is api else path
+        app.router.add_route(method, path, guard.wrap(handler, label))
     return app
 
 

@@ -135,3 +135,18 @@ async def docs_page(request: web.Request) -> web.Response:
 
 async def docs_init(request: web.Request) -> web.Response:
     return web.Response(text=DOCS_INIT, content_type="application/javascript")
+
+
+_STATIC_FILES = frozenset(
+    path.name for path in SWAGGER_STATIC.iterdir() if path.suffix in (".css", ".js", ".png")
+)
+
+
+async def docs_static(request: web.Request) -> web.FileResponse:
+    """Swagger UI's own files; only names that exist in its folder, so nothing else leaks."""
+    name = request.match_info["name"]
+    if name not in _STATIC_FILES:
+        raise web.HTTPNotFound()
+    response = web.FileResponse(SWAGGER_STATIC / name)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

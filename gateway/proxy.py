@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
+from yarl import URL
 
+from gateway.headers import RATE_LIMIT, ResponseHeaders
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
 from gateway.revocations import Revocations
@@ -18,9 +22,12 @@ from gateway.routing import Access, Kind, NoRoute, Route, match
 from gateway.settings import GatewaySettings
 from gateway.tokens import Identity, InvalidToken, TokenVerifier, token_from_header
 from gateway.upstreams import Replica, Upstream
+from gateway.websocket import proxy_websocket
+from shared import h1
 from shared.errors import (
     ApiError,
     BadGateway,
+    Forbidden,
     GatewayTimeout,
     MethodNotAllowed,
     NotFound,
@@ -57,6 +64,7 @@ HOP_BY_HOP = frozenset(
 _NOT_FORWARDED = HOP_BY_HOP | {
     "host",
     "content-length",
+    "expect",  # the body is read here before it is sent on
     "x-forwarded-for",
     "x-forwarded-proto",
     "x-forwarded-host",
@@ -66,9 +74,11 @@ _NOT_FORWARDED = HOP_BY_HOP | {
 _NOT_RETURNED = HOP_BY_HOP | {"content-length", "server", "date"}
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 BUFFERED_RESPONSE_LIMIT = 256 * 1024
-# (limit, remaining, seconds to reset) of the window that admitted the request
-RATE_LIMIT: web.RequestKey[tuple[int, int, int]] = web.RequestKey("rate_limit", tuple)
 CHUNK = 64 * 1024
+
+
+# Stands for an OPTIONS request that no route lists: a CORS preflight, answered here.
+PREFLIGHT = Route(frozenset({"OPTIONS"}), re.compile(""), "gateway", Access.PUBLIC)
 
 
 class LimitedStream:
@@ -113,7 +123,13 @@ class Proxy:
         self.revocations = revocations
         self.limiter = limiter
         self.metrics = metrics
-        self.session: aiohttp.ClientSession | None = None
+        self.headers = ResponseHeaders(settings.cors_origins)
+        self.session: aiohttp.ClientSession | None = None  # uploads and websockets
+        self.client = h1.Client(
+            limit_per_host=settings.pool_size,
+            keepalive=settings.keepalive_timeout,
+            connect_timeout=settings.connect_timeout,
+        )
         self._timeout = aiohttp.ClientTimeout(
             total=settings.request_timeout, sock_connect=settings.connect_timeout
         )
@@ -131,16 +147,58 @@ class Proxy:
         )
         self.session = aiohttp.ClientSession(
             connector=connector,
+            # Cookies belong to the clients: a jar here would mix those of different users.
+            cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
             timeout=aiohttp.ClientTimeout(total=None),
         )
 
     async def close(self) -> None:
+        await self.client.close()
         if self.session is not None:
             await self.session.close()
 
-    # Admission: route, token, limits.
+    # The handler of every /api route.
+
+    @staticmethod
+    def route(request: web.Request) -> Route:
+        try:
+            return match(request.method, request.path)
+        except NoRoute as exc:
+            if request.method == "OPTIONS":
+                return PREFLIGHT
+            if exc.path_exists:
+                raise MethodNotAllowed(
+                    f"{request.method} is not allowed on {request.path}"
+                ) from None
+            raise NotFound(f"no route for {request.path}") from None
+
+    async def serve(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        route = self.route(request)
+        if route is PREFLIGHT:
+            preflight = self.headers.preflight(request)
+            if preflight is None:
+                raise Forbidden("this origin may not call the API")
+            return preflight
+        try:
+            token = token_from_header(request.headers.get("Authorization", ""))
+        except InvalidToken as exc:
+            raise Unauthorized(str(exc)) from None
+        upgrade = (
+            route.kind is Kind.WEBSOCKET
+            and request.headers.get("Upgrade", "").lower() == "websocket"
+        )
+        if upgrade:
+            # Browsers cannot set headers on a websocket: the token may come in the query.
+            token = token or request.query.get("token") or None
+        context = await self.admit(request, route, token, started)
+        if upgrade:
+            return await proxy_websocket(request, self, context)
+        return await self.forward(request, context)
+
+    # Admission: token, revocation, limits.
 
     def client_ip(self, request: web.Request) -> str:
         peer = request.remote or "unknown"
@@ -150,22 +208,17 @@ class Proxy:
                 return forwarded.rsplit(",", 1)[-1].strip() or peer
         return peer
 
-    async def admit(self, request: web.Request, token: str | None) -> Context:
-        started = time.perf_counter()
-        try:
-            route = match(request.method, request.path)
-        except NoRoute as exc:
-            if exc.path_exists:
-                raise MethodNotAllowed(
-                    f"{request.method} is not allowed on {request.path}"
-                ) from None
-            raise NotFound(f"no route for {request.path}") from None
+    async def admit(
+        self, request: web.Request, route: Route, token: str | None, started: float
+    ) -> Context:
         identity = None
         if token is not None:
             try:
                 identity = await self.verifier.verify(token)
             except InvalidToken:
                 raise Unauthorized("the token is invalid or expired") from None
+            if self.revocations.is_revoked(identity.jti):
+                raise Unauthorized("the token was revoked")
         elif route.access is Access.REQUIRED:
             raise Unauthorized("authentication is required")
         client_ip = self.client_ip(request)
@@ -174,9 +227,9 @@ class Proxy:
             subject, limit = f"u:{identity.user_id}", limits.user
         else:
             subject, limit = f"ip:{client_ip}", limits.anonymous
-        if identity is not None and self.revocations.is_revoked(identity.jti):
-            raise Unauthorized("the token was revoked")
-        verdict = await self.limiter.hit(route.group, subject, limit)
+        verdict = self.limiter.count(route.group, subject, limit)
+        if verdict is None:  # near the limit: counted in Redis now
+            verdict = await self.limiter.count_shared(route.group, subject, limit)
         if verdict.limit:
             request[RATE_LIMIT] = (verdict.limit, verdict.remaining, verdict.reset)
         if verdict.limited:
@@ -184,28 +237,29 @@ class Proxy:
             raise TooManyRequests("rate limit exceeded; slow down", retry_after=verdict.reset)
         return Context(route, identity, client_ip, started)
 
-    def upstream_headers(self, request: web.Request, context: Context) -> CIMultiDict[str]:
-        headers: CIMultiDict[str] = CIMultiDict()
-        connection_tokens = {
-            t.strip().lower() for t in request.headers.get("Connection", "").split(",")
-        }
-        for name, value in request.headers.items():
-            lowered = name.lower()
-            if lowered not in _NOT_FORWARDED and lowered not in connection_tokens:
-                headers.add(name, value)
-        forwarded = (
-            request.headers.get("X-Forwarded-For", "") if self.settings.trust_forwarded else ""
-        )
+    def upstream_headers(self, request: web.Request, context: Context) -> list[tuple[str, str]]:
+        incoming = request.headers
+        connection = incoming.get("Connection")
+        dropped = _NOT_FORWARDED
+        if connection:  # fields the client named in Connection are hop-by-hop as well
+            dropped = dropped | {token.strip().lower() for token in connection.split(",")}
+        headers = [(name, value) for name, value in incoming.items() if name.lower() not in dropped]
         peer = request.remote or "unknown"
-        headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
-        headers["X-Forwarded-Proto"] = request.scheme
-        headers["X-Forwarded-Host"] = request.host
-        headers[CLIENT_IP_HEADER] = context.client_ip
-        headers[REQUEST_ID_HEADER] = request[REQUEST_ID]
-        if context.identity is not None:
-            headers[USER_ID_HEADER] = context.identity.user_id
-            headers[USERNAME_HEADER] = context.identity.username
-            headers[TOKEN_ID_HEADER] = context.identity.jti
+        forwarded = incoming.get("X-Forwarded-For") if self.settings.trust_forwarded else None
+        headers += (
+            ("X-Forwarded-For", f"{forwarded}, {peer}" if forwarded else peer),
+            ("X-Forwarded-Proto", request.scheme),
+            ("X-Forwarded-Host", request.host),
+            (CLIENT_IP_HEADER, context.client_ip),
+            (REQUEST_ID_HEADER, request[REQUEST_ID]),
+        )
+        identity = context.identity
+        if identity is not None:
+            headers += (
+                (USER_ID_HEADER, identity.user_id),
+                (USERNAME_HEADER, identity.username),
+                (TOKEN_ID_HEADER, identity.jti),
+            )
         return headers
 
     # Forwarding.
@@ -226,14 +280,10 @@ class Proxy:
         return LimitedStream(request, limit)
 
     async def forward(self, request: web.Request, context: Context) -> web.StreamResponse:
-        assert self.session is not None
         route = context.route
         upstream = self.upstreams[route.service]
         body = await self._body(request, context)
         headers = self.upstream_headers(request, context)
-        if isinstance(body, LimitedStream) and request.content_length is not None:
-            headers["Content-Length"] = str(request.content_length)
-        timeout = self._upload_timeout if route.kind is Kind.UPLOAD else self._timeout
         tried: set[Replica] = set()
         disconnect_retried = False
         while True:
@@ -245,14 +295,7 @@ class Proxy:
             replica.outstanding += 1
             sent_at = time.perf_counter()
             try:
-                response = await self.session.request(
-                    request.method,
-                    replica.base_url + request.path_qs,
-                    headers=headers,
-                    data=body,
-                    timeout=timeout,
-                    allow_redirects=False,
-                )
+                response = await self._send(request, replica, headers, body)
             except Exception as exc:
                 replica.outstanding -= 1
                 retry = self._after_failure(
@@ -270,6 +313,40 @@ class Proxy:
                 replica.outstanding -= 1
                 response.release()
 
+    async def _send(
+        self,
+        request: web.Request,
+        replica: Replica,
+        headers: list[tuple[str, str]],
+        body: bytes | LimitedStream | None,
+    ) -> Answer:
+        # The path as the client encoded it: decoding and re-encoding it here could turn an
+        # escaped "/" into a separator on the way in.
+        target = request.raw_path
+        if not isinstance(body, LimitedStream):
+            return await self.client.request(
+                replica.host,
+                replica.port,
+                request.method,
+                target,
+                headers,
+                body,
+                time_limit=self.settings.request_timeout,
+            )
+        # Uploads stream through aiohttp's client, which sends a body as it is read.
+        assert self.session is not None
+        if request.content_length is not None:
+            headers = [*headers, ("Content-Length", str(request.content_length))]
+        response = await self.session.request(
+            request.method,
+            URL(replica.base_url + target, encoded=True),
+            headers=headers,
+            data=body,
+            timeout=self._upload_timeout,
+            allow_redirects=False,
+        )
+        return StreamedAnswer(response)
+
     def _after_failure(
         self,
         exc: Exception,
@@ -284,7 +361,9 @@ class Proxy:
         name = upstream.name
         if isinstance(body, LimitedStream) and body.exceeded:
             raise PayloadTooLarge(f"the request body is larger than {body.limit} bytes") from None
-        if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        if isinstance(
+            exc, h1.ConnectFailed | aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+        ):
             # Nothing reached the replica: any method may go to another one.
             upstream.eject(replica)
             self.metrics.ejections.labels(name).inc()
@@ -292,7 +371,9 @@ class Proxy:
             if len(tried) < len(upstream.replicas):
                 return "connect"
             raise BadGateway(f"{name} is unreachable") from exc
-        if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        if isinstance(
+            exc, h1.Disconnected | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError
+        ):
             # The request may have been processed: only an idempotent one is sent again, once.
             # This is also the race of reusing a keep-alive socket that the replica is closing.
             self.metrics.errors.labels(name, "disconnect").inc()
@@ -316,12 +397,12 @@ class Proxy:
     async def relay(
         self,
         request: web.Request,
-        upstream: aiohttp.ClientResponse,
+        upstream: Answer,
         context: Context,
         upstream_seconds: float,
     ) -> web.StreamResponse:
         headers: CIMultiDict[str] = CIMultiDict()
-        for name, value in upstream.headers.items():
+        for name, value in upstream.headers:
             if name.lower() not in _NOT_RETURNED:
                 headers.add(name, value)
         total = time.perf_counter() - context.started
@@ -336,17 +417,48 @@ class Proxy:
         response = web.StreamResponse(status=upstream.status, headers=headers)
         if length is not None:
             response.content_length = length
+        self.headers.apply(request, response, request[REQUEST_ID])
         await response.prepare(request)
-        async for chunk in upstream.content.iter_chunked(CHUNK):
+        async for chunk in upstream.iter_chunks():
             await response.write(chunk)
         await response.write_eof()
         return response
 
 
-async def proxy_request(request: web.Request, proxy: Proxy) -> web.StreamResponse:
-    try:
-        token = token_from_header(request.headers.get("Authorization", ""))
-    except InvalidToken as exc:
-        raise Unauthorized(str(exc)) from None
-    context = await proxy.admit(request, token)
-    return await proxy.forward(request, context)
+class Answer(Protocol):
+    """An upstream's response, whichever client fetched it."""
+
+    status: int
+    content_length: int | None
+
+    @property
+    def headers(self) -> list[tuple[str, str]]: ...
+
+    async def read(self) -> bytes: ...
+
+    def iter_chunks(self) -> AsyncIterator[bytes]: ...
+
+    def release(self) -> None: ...
+
+
+class StreamedAnswer:
+    """An aiohttp client response (the answer to an upload) seen as an Answer."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status = response.status
+        self.content_length = response.content_length
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        return list(self._response.headers.items())
+
+    async def read(self) -> bytes:
+        return await self._response.read()
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        async for chunk in self._response.content.iter_chunked(CHUNK):
+            yield chunk
+
+    def release(self) -> None:
+        self._response.release()

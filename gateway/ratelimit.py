@@ -30,6 +30,9 @@ class Verdict:
     reset: int
 
 
+_UNLIMITED = Verdict(False, 0, 0, 0)
+
+
 @dataclass
 class _Window:
     known: int = 0  # the shared total as Redis last reported it
@@ -64,37 +67,46 @@ class RateLimiter:
             self._last_warning = now
             log.warning("rate limits counted locally only", extra={"error": repr(exc)})
 
-    async def hit(self, group: str, subject: str, limit: int) -> Verdict:
+    def _window_of(self, group: str, subject: str) -> tuple[str, _Window, int]:
         now = time.time()
         number = int(now // self._window)
         reset = max(1, int((number + 1) * self._window - now))
-        if not limit:
-            return Verdict(False, 0, 0, reset)
         key = f"rl:{group}:{subject}:{number}"
         state = self._counts.get(key)
         if state is None:
             state = self._counts[key] = _Window()
+        return key, state, reset
+
+    def count(self, group: str, subject: str, limit: int) -> Verdict | None:
+        """Counts a request locally; None when the key is near its limit and must be counted
+        in Redis instead (`count_shared`). A limit of 0 turns limiting off."""
+        if not limit:
+            return _UNLIMITED
+        _, state, reset = self._window_of(group, subject)
         estimate = state.known + state.pending + 1
         if limit - estimate < max(self._sync_below, limit * self._sync_margin):
-            # Near the limit: count in Redis now, together with what is pending here.
-            add = state.pending + 1
-            state.pending = 0
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.incrby(key, add)
-                    pipe.expire(key, self._window + 1, nx=True)
-                    total, _ = await pipe.execute()
-                state.known = int(total)
-                count = state.known
-            except (aioredis.RedisError, OSError) as exc:
-                # Fail open: an outage of the shared counter never refuses a request.
-                self._failed(exc)
-                state.pending += add
-                return Verdict(False, limit, max(0, limit - estimate), reset)
-        else:
-            state.pending += 1
-            count = estimate
-        return Verdict(count > limit, limit, max(0, limit - count), reset)
+            return None
+        state.pending += 1
+        return Verdict(False, limit, limit - estimate, reset)
+
+    async def count_shared(self, group: str, subject: str, limit: int) -> Verdict:
+        """Counts a request in Redis, together with what is pending here: exact near a limit."""
+        key, state, reset = self._window_of(group, subject)
+        add = state.pending + 1
+        state.pending = 0
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.incrby(key, add)
+                pipe.expire(key, self._window + 1, nx=True)
+                total, _ = await pipe.execute()
+        except (aioredis.RedisError, OSError) as exc:
+            # Fail open: an outage of the shared counter never refuses a request.
+            self._failed(exc)
+            state.pending += add
+            estimate = state.known + state.pending
+            return Verdict(False, limit, max(0, limit - estimate), reset)
+        state.known = int(total)
+        return Verdict(state.known > limit, limit, max(0, limit - state.known), reset)
 
     async def flush(self) -> None:
         """Adds the local counts to Redis and learns the shared totals."""

@@ -24,6 +24,12 @@ class Replica:
     outstanding: int = 0
     ejected_until: float = 0.0
     consecutive_failures: int = 0
+    host: str = field(init=False)
+    port: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base_url)
+        self.host, self.port = parts.hostname or "", parts.port or 80
 
     def available(self, now: float) -> bool:
         return self.ejected_until <= now

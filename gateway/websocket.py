@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from gateway.proxy import Proxy
-from gateway.tokens import InvalidToken, token_from_header
-from shared.errors import BadGateway, ServiceUnavailable, Unauthorized
+from shared.errors import BadGateway, ServiceUnavailable
+from shared.web import REQUEST_ID
+
+if TYPE_CHECKING:
+    from gateway.proxy import Context, Proxy
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +45,23 @@ async def _pump(
         await target.close(code=sendable(source.close_code), message=b"")
 
 
-async def proxy_websocket(request: web.Request, proxy: Proxy) -> web.StreamResponse:
-    try:
-        token = token_from_header(request.headers.get("Authorization", ""))
-    except InvalidToken as exc:
-        raise Unauthorized(str(exc)) from None
-    # Browsers cannot set headers on a websocket: the token may come in the query string.
-    token = token or request.query.get("token") or None
-    context = await proxy.admit(request, token)
+async def proxy_websocket(
+    request: web.Request, proxy: Proxy, context: Context
+) -> web.StreamResponse:
+    """Opens the upstream leg first, so that a refusal is still an HTTP error, then upgrades."""
     assert proxy.session is not None
     upstream = proxy.upstreams[context.route.service]
     replica = upstream.pick()
     if replica is None:
         raise ServiceUnavailable(f"{upstream.name} is unavailable")
     query = {k: v for k, v in request.query.items() if k != "token"}
-    headers = proxy.upstream_headers(request, context)
-    for name in ("Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions"):
-        headers.popall(name, None)
+    # aiohttp's client makes its own handshake.
+    handshake = {"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"}
+    headers = [
+        (name, value)
+        for name, value in proxy.upstream_headers(request, context)
+        if name.lower() not in handshake
+    ]
     limit = proxy.settings.ws_max_message
     heartbeat = proxy.settings.ws_heartbeat
     try:
@@ -77,6 +80,7 @@ async def proxy_websocket(request: web.Request, proxy: Proxy) -> web.StreamRespo
         raise BadGateway(f"{upstream.name} is unreachable") from exc
     # From here on the connection is upgraded: a failure closes it, nothing is retried.
     client_ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=limit)
+    proxy.headers.apply(request, client_ws, request[REQUEST_ID])
     await client_ws.prepare(request)
     replica.outstanding += 1
     bridge = asyncio.create_task(_bridge(client_ws, upstream_ws))

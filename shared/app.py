@@ -97,16 +97,15 @@ def create_service_app(
     cleanup_ctx: Iterable[CleanupCtx] = (),
     client_max_size: int = 1024**2,
     ready_handler: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None,
-    validates_input: bool = True,
 ) -> web.Application:
-    """Wires a service: middlewares, resources, operational routes and its OpenAPI document.
-
-    `validates_input=False` leaves out the schema middlewares, for an app (the gateway) whose
-    handlers declare no schemas: two fewer layers on every request.
-    """
-    middlewares = [request_id_middleware, metrics_middleware, error_middleware]
-    if validates_input:
-        middlewares += [json_body_middleware, validation_middleware]
+    """Wires a service: middlewares, resources, operational routes and its OpenAPI document."""
+    middlewares = [
+        request_id_middleware,
+        metrics_middleware,
+        error_middleware,
+        json_body_middleware,
+        validation_middleware,
+    ]
     app = web.Application(middlewares=middlewares, client_max_size=client_max_size)
     app[SETTINGS] = settings
     app[METRICS] = Metrics(settings.service)

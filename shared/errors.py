@@ -201,24 +201,33 @@ def _from_http_exception(exc: web.HTTPException) -> ApiError:
     return error
 
 
+def response_for_error(request: web.Request, exc: Exception) -> web.Response:
+    """The API-format answer for what a handler raised; redirects (HTTP 3xx) are re-raised."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.body(), exc.headers)
+    if isinstance(exc, web.HTTPException):
+        if exc.status < 400:
+            raise exc
+        api_error = _from_http_exception(exc)
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(exc.status, api_error.body(), headers)
+    if isinstance(exc, json.JSONDecodeError):
+        return error_response(400, BadRequest("the request body is not valid JSON").body())
+    if isinstance(exc, ConnectionResetError | TimeoutError):
+        # The client went away or an upstream timed out; both are logged, neither leaks details.
+        log.warning("request aborted", extra={"error": type(exc).__name__})
+        return error_response(503, ServiceUnavailable("the service is busy, try again").body())
+    log.error(
+        "unhandled error",
+        exc_info=exc,
+        extra={"path": request.path, "method": request.method},
+    )
+    return error_response(500, ApiError("internal server error").body())
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as exc:
-        return error_response(exc.status, exc.body(), exc.headers)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        api_error = _from_http_exception(exc)
-        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
-        return error_response(exc.status, api_error.body(), headers)
-    except json.JSONDecodeError:
-        return error_response(400, BadRequest("the request body is not valid JSON").body())
-    except (ConnectionResetError, TimeoutError) as exc:
-        # The client went away or an upstream timed out; both are logged, neither leaks details.
-        log.warning("request aborted", extra={"error": type(exc).__name__})
-        return error_response(503, ServiceUnavailable("the service is busy, try again").body())
-    except Exception:
-        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
-        return error_response(500, ApiError("internal server error").body())
+    except Exception as exc:
+        return response_for_error(request, exc)

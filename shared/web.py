@@ -22,10 +22,17 @@ REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def request_id_of(request: web.Request) -> str:
+    """The client's request id when it is acceptable, else a new one."""
+    sent = request.headers.get(REQUEST_ID_HEADER)
+    if sent and _VALID_REQUEST_ID.match(sent):
+        return sent
+    return secrets.token_hex(16)
+
+
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    sent = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = sent if _VALID_REQUEST_ID.match(sent) else secrets.token_hex(16)
+    request_id = request_id_of(request)
     request[REQUEST_ID] = request_id
     token = request_id_var.set(request_id)
     try:

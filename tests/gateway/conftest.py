@@ -47,6 +47,7 @@ class Echo:
             {
                 "method": request.method,
                 "path": request.path_qs,
+                "raw_path": request.raw_path,
                 "headers": dict(request.headers),
                 "size": len(body),
             }

@@ -65,6 +65,15 @@ async def test_unknown_and_internal_paths_are_404_in_the_api_format(
     assert all(not echo.seen for echo in echoes.values())
 
 
+async def test_the_path_travels_as_the_client_encoded_it(
+    gateway: TestClient, echoes: dict[str, Echo]
+) -> None:
+    # Decoded and re-encoded, "%2F" would become "/" and the dots a way out of /api.
+    path = "/api/articles/..%2F..%2Finternal%2Fsummary?q=a%20b"
+    assert (await gateway.get(path)).status == 200
+    assert echoes["posts"].seen[-1]["raw_path"] == path
+
+
 async def test_a_wrong_method_on_a_known_path_is_405(gateway: TestClient) -> None:
     response = await gateway.patch("/api/tags", json={})
     assert response.status == 405
