@@ -6,19 +6,22 @@ import itertools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-import aiohttp
-
+from shared import h1
 from shared.errors import ApiError, BadGateway
-from shared.jsonfast import dumps, loads
+from shared.jsonfast import dumps_bytes, loads
 from shared.logs import request_id_var
 from shared.web import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
+# Shorter than aiohttp's server keep-alive (75 s): this side closes an idle socket first.
+KEEPALIVE = 15.0
+
 
 class InternalClient:
-    """One session for all internal calls of a service; balances over each target's replicas."""
+    """One client for all internal calls of a service; balances over each target's replicas."""
 
     def __init__(
         self,
@@ -28,25 +31,23 @@ class InternalClient:
         connect_timeout: float = 1.0,
         retries: int = 1,
     ) -> None:
-        self._targets = {name: list(urls) for name, urls in targets.items()}
+        self._targets = {name: [_address(url) for url in urls] for name, urls in targets.items()}
         self._cursors = {name: itertools.cycle(range(len(urls))) for name, urls in targets.items()}
-        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
+        self._timeout = timeout
         self._retries = retries
-        self._session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=200, limit_per_host=100, keepalive_timeout=15)
-        self._session = aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout, json_serialize=dumps
+        self._client = h1.Client(
+            limit_per_host=100, keepalive=KEEPALIVE, connect_timeout=connect_timeout
         )
 
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+    async def start(self) -> None:
+        """Nothing to open ahead of time: connections are made on first use and kept."""
 
-    def _next_base(self, target: str) -> str:
-        urls = self._targets[target]
-        return urls[next(self._cursors[target])]
+    async def close(self) -> None:
+        await self._client.close()
+
+    def _next_address(self, target: str) -> tuple[str, int]:
+        addresses = self._targets[target]
+        return addresses[next(self._cursors[target])]
 
     async def request(
         self,
@@ -58,27 +59,25 @@ class InternalClient:
         json: Any = None,
     ) -> Any:
         """Sends the call and returns its JSON; a refused connection retries on the next replica."""
-        assert self._session is not None, "InternalClient.start() was not awaited"
-        headers = {}
+        headers = [("Accept", "application/json")]
         request_id = request_id_var.get()
         if request_id:
-            headers[REQUEST_ID_HEADER] = request_id
+            headers.append((REQUEST_ID_HEADER, request_id))
+        body = None
+        if json is not None:
+            body = dumps_bytes(json)
+            headers.append(("Content-Type", "application/json"))
+        if params:
+            path = f"{path}?{urlencode(params)}"
         attempts = self._retries + 1
         for attempt in range(attempts):
-            url = self._next_base(target) + path
+            host, port = self._next_address(target)
             try:
-                async with self._session.request(
-                    method, url, params=params, json=json, headers=headers
-                ) as response:
-                    if response.status >= 500:
-                        raise BadGateway(f"{target} answered {response.status}")
-                    body = await response.json(loads=loads) if response.status != 204 else None
-                    if response.status >= 400:
-                        error = ApiError(_first_message(body) or f"{target} refused the call")
-                        error.status = response.status
-                        raise error
-                    return body
-            except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError) as exc:
+                response = await self._client.request(
+                    host, port, method, path, headers, body, time_limit=self._timeout
+                )
+                raw = await response.read()
+            except (h1.ConnectFailed, h1.Disconnected) as exc:
                 # Nothing was processed (refused) or the keep-alive socket was closed under us:
                 # internal calls are reads or idempotent writes, so one more try is safe.
                 if attempt + 1 < attempts:
@@ -87,7 +86,31 @@ class InternalClient:
                 raise BadGateway(f"{target} is unreachable") from exc
             except TimeoutError as exc:
                 raise BadGateway(f"{target} timed out") from exc
+            except h1.ProtocolError as exc:
+                raise BadGateway(f"{target} answered something that is not HTTP") from exc
+            return _answer(target, response.status, raw)
         raise BadGateway(f"{target} is unreachable")  # pragma: no cover - loop always returns
+
+
+def _address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(f"internal targets are http:// URLs, got {url!r}")
+    return parts.hostname, parts.port or 80
+
+
+def _answer(target: str, status: int, raw: bytes) -> Any:
+    if status >= 500:
+        raise BadGateway(f"{target} answered {status}")
+    try:
+        body = loads(raw) if raw else None
+    except ValueError as exc:
+        raise BadGateway(f"{target} answered something that is not JSON") from exc
+    if status >= 400:
+        error = ApiError(_first_message(body) or f"{target} refused the call")
+        error.status = status
+        raise error
+    return body
 
 
 def _first_message(body: Any) -> str | None:
