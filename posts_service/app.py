@@ -24,6 +24,7 @@ from shared.http import InternalClient
 from shared.idempotency import Idempotency
 from shared.profiles import PROFILE_TTL, Profiles
 from shared.redis import REDIS
+from shared.socialfacts import SocialFacts
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Producers whose streams posts_service reads.
@@ -40,7 +41,9 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
         await client.start()
         profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL), client)
         cache = ArticleCache(JsonCache(app[REDIS], settings.page_cache_ttl), settings.page_cache)
-        app[ARTICLES] = Articles(app[PG_POOL], profiles, client, cache, app[RELAY])
+        app[ARTICLES] = Articles(
+            app[PG_POOL], profiles, client, cache, app[RELAY], SocialFacts(app[REDIS])
+        )
         app[IDEMPOTENCY] = Idempotency(app[REDIS], settings.idempotency_ttl)
         try:
             yield

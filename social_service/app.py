@@ -16,6 +16,7 @@ from shared.events.outbox import RELAY
 from shared.http import InternalClient
 from shared.profiles import PROFILE_TTL, Profiles
 from shared.redis import REDIS
+from shared.socialfacts import SocialFacts
 from social_service import events
 from social_service.domain import Social
 from social_service.handlers import SOCIAL
@@ -33,7 +34,7 @@ def create_app(settings: SocialSettings, **consumer_options: Any) -> web.Applica
     async def social_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.start()
         profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL), client)
-        app[SOCIAL] = Social(app[PG_POOL], profiles, app[RELAY])
+        app[SOCIAL] = Social(app[PG_POOL], profiles, app[RELAY], SocialFacts(app[REDIS]))
         try:
             yield
         finally:
@@ -52,7 +53,7 @@ def create_app(settings: SocialSettings, **consumer_options: Any) -> web.Applica
             consumer_ctx(
                 "social",
                 CONSUMED,
-                lambda app: events.handlers(app[SOCIAL].profiles),
+                lambda app: events.handlers(app[SOCIAL].profiles, app[SOCIAL].facts),
                 **consumer_options,
             ),
         ],

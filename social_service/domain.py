@@ -11,6 +11,7 @@ from shared.errors import NotFound, ValidationFailed
 from shared.events import OutboxRelay, record_event
 from shared.identity import Caller
 from shared.profiles import Profile, Profiles
+from shared.socialfacts import FollowCounts, LikeCount, SocialFacts
 from social_service import queries
 
 FOLLOW_ADDED = "follow.added"
@@ -31,10 +32,13 @@ def profile_json(profile: Profile, following: bool, counts: tuple[int, int]) -> 
 
 
 class Social:
-    def __init__(self, pool: asyncpg.Pool, profiles: Profiles, relay: OutboxRelay) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, profiles: Profiles, relay: OutboxRelay, facts: SocialFacts
+    ) -> None:
         self.pool = pool
         self.profiles = profiles
         self.relay = relay
+        self.facts = facts
 
     async def _profile_or_404(self, username: str) -> Profile:
         profile = await self.profiles.by_username(username)
@@ -50,7 +54,12 @@ class Social:
         async with self.pool.acquire() as connection:
             counts = await queries.follow_counts(connection, ids)
             followed = await queries.followed_among(connection, viewer.id, ids) if viewer else set()
-        return [profile_json(p, p["id"] in followed, counts.get(p["id"], (0, 0))) for p in profiles]
+        return [
+            profile_json(
+                p, p["id"] in followed, (counts[p["id"]].followers, counts[p["id"]].following)
+            )
+            for p in profiles
+        ]
 
     async def profile(self, username: str, viewer: Caller | None) -> dict[str, Any]:
         return (await self.compose([await self._profile_or_404(username)], viewer))[0]
@@ -72,8 +81,10 @@ class Social:
                     FOLLOW_ADDED if follow else FOLLOW_REMOVED,
                     {"followerId": caller.id, "followeeId": target["id"]},
                 )
+                counts = await queries.follow_counts(connection, [caller.id, target["id"]])
         if changed:
             self.relay.wake()
+            await self.facts.publish(follows=counts.values())
         return (await self.compose([target], caller))[0]
 
     async def related(
@@ -85,9 +96,8 @@ class Social:
                 ids = await queries.list_followers(connection, target["id"], limit, offset)
             else:
                 ids = await queries.list_following(connection, target["id"], limit, offset)
-            counts = await queries.follow_counts(connection, [target["id"]])
-        followers, following = counts.get(target["id"], (0, 0))
-        total = followers if direction == "followers" else following
+            counts = (await queries.follow_counts(connection, [target["id"]]))[target["id"]]
+        total = counts.followers if direction == "followers" else counts.following
         found = await self.profiles.by_ids(ids)
         return await self.compose([found[i] for i in ids if i in found], viewer), total
 
@@ -103,10 +113,12 @@ class Social:
                     LIKE_ADDED if like else LIKE_REMOVED,
                     {"articleId": article_id, "userId": user_id},
                 )
-            count = (await queries.like_counts(connection, [article_id])).get(article_id, 0)
+            count = (await queries.like_counts(connection, [article_id]))[article_id]
         if changed:
             self.relay.wake()
-        return {"articleId": article_id, "favorited": like, "favoritesCount": count}
+        # Published before answering: the caller's next read of the count agrees with this.
+        await self.facts.publish(likes=[count])
+        return {"articleId": article_id, "favorited": like, "favoritesCount": count.likes}
 
     async def summary(
         self, article_ids: Sequence[int], author_ids: Sequence[int], viewer_id: int | None
@@ -115,16 +127,21 @@ class Social:
             rows = await queries.page_summary(connection, article_ids, author_ids, viewer_id)
         articles: dict[str, Any] = {}
         authors: dict[str, Any] = {}
+        likes, follows = [], []
         for row in rows:
             if row["kind"] == "article":
                 articles[str(row["id"])] = {
                     "favoritesCount": row["first"],
                     "favorited": row["viewer_flag"],
                 }
+                likes.append(LikeCount(row["id"], row["first"], row["version"]))
             else:
                 authors[str(row["id"])] = {
                     "following": row["viewer_flag"],
                     "followersCount": row["first"],
                     "followingCount": row["second"],
                 }
+                follows.append(FollowCounts(row["id"], row["first"], row["second"], row["version"]))
+        # posts_service asks when a counter is missing from Redis: fill what was read.
+        await self.facts.publish(likes, follows)
         return {"articles": articles, "authors": authors}

@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncpg
 
 from shared.events import Event
-from shared.events.consumer import Handler
+from shared.events.consumer import AfterCommit, Handler
 from shared.profiles import Profiles
+from shared.socialfacts import SocialFacts
 from social_service import queries
 
 
-def handlers(profiles: Profiles) -> dict[str, Handler]:
-    async def user_deleted(connection: asyncpg.Connection, event: Event) -> None:
-        await queries.forget_user(connection, int(event.data["id"]))
-        await profiles.invalidate(int(event.data["id"]))
+def handlers(profiles: Profiles, facts: SocialFacts) -> dict[str, Handler]:
+    async def user_deleted(connection: asyncpg.Connection, event: Event) -> AfterCommit:
+        likes, follows = await queries.forget_user(connection, int(event.data["id"]))
+
+        async def after_commit() -> None:
+            await facts.publish(likes, follows)  # the counters the user's departure changed
+            await profiles.invalidate(int(event.data["id"]))
+
+        return after_commit
 
     async def user_updated(connection: asyncpg.Connection, event: Event) -> None:
         await profiles.invalidate(int(event.data["id"]), event.data.get("username"))

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from shared.socialfacts import FollowCounts, LikeCount
+
 # Caps on id lists handed to posts_service (feed authors, liked articles): beyond them the
 # oldest are left out rather than shipping unbounded lists between services.
 MAX_IDS = 10_000
@@ -41,12 +43,13 @@ async def _move_follow_counts(
     # Rows are touched in id order so that two opposite follows cannot deadlock.
     if delta > 0:
         await connection.execute(
-            """INSERT INTO follow_counts (user_id, followers, following)
-               SELECT id, (id = $2)::int, (id = $1)::int
+            """INSERT INTO follow_counts (user_id, followers, following, version)
+               SELECT id, (id = $2)::int, (id = $1)::int, nextval('counter_versions')
                FROM unnest(ARRAY[$1::bigint, $2::bigint]) AS id ORDER BY id
                ON CONFLICT (user_id) DO UPDATE SET
                    followers = follow_counts.followers + EXCLUDED.followers,
-                   following = follow_counts.following + EXCLUDED.following""",
+                   following = follow_counts.following + EXCLUDED.following,
+                   version = EXCLUDED.version""",
             follower_id,
             followee_id,
         )
@@ -55,7 +58,8 @@ async def _move_follow_counts(
         await connection.execute(
             """UPDATE follow_counts SET
                    followers = followers - (user_id = $2)::int,
-                   following = following - (user_id = $1)::int
+                   following = following - (user_id = $1)::int,
+                   version = nextval('counter_versions')
                WHERE user_id IN (
                    SELECT user_id FROM follow_counts WHERE user_id IN ($1, $2)
                    ORDER BY user_id FOR UPDATE
@@ -67,12 +71,15 @@ async def _move_follow_counts(
 
 async def follow_counts(
     connection: asyncpg.Connection, user_ids: Sequence[int]
-) -> dict[int, tuple[int, int]]:
+) -> dict[int, FollowCounts]:
+    """Each user's counters; a user without a row has zeros at version 0."""
     rows = await connection.fetch(
-        "SELECT user_id, followers, following FROM follow_counts WHERE user_id = ANY($1::bigint[])",
+        """SELECT user_id, followers, following, version FROM follow_counts
+           WHERE user_id = ANY($1::bigint[])""",
         list(user_ids),
     )
-    return {row["user_id"]: (row["followers"], row["following"]) for row in rows}
+    found = {row["user_id"]: FollowCounts(*row.values()) for row in rows}
+    return {i: found.get(i) or FollowCounts(i, 0, 0, 0) for i in user_ids}
 
 
 async def followed_among(
@@ -132,8 +139,10 @@ async def add_like(connection: asyncpg.Connection, article_id: int, user_id: int
     )
     if inserted:
         await connection.execute(
-            """INSERT INTO like_counts (article_id, likes) VALUES ($1, 1)
-               ON CONFLICT (article_id) DO UPDATE SET likes = like_counts.likes + 1""",
+            """INSERT INTO like_counts (article_id, likes, version)
+               VALUES ($1, 1, nextval('counter_versions'))
+               ON CONFLICT (article_id) DO UPDATE
+               SET likes = like_counts.likes + 1, version = EXCLUDED.version""",
             article_id,
         )
     return bool(inserted)
@@ -147,17 +156,23 @@ async def remove_like(connection: asyncpg.Connection, article_id: int, user_id: 
     )
     if deleted:
         await connection.execute(
-            "UPDATE like_counts SET likes = likes - 1 WHERE article_id = $1", article_id
+            """UPDATE like_counts SET likes = likes - 1, version = nextval('counter_versions')
+               WHERE article_id = $1""",
+            article_id,
         )
     return bool(deleted)
 
 
-async def like_counts(connection: asyncpg.Connection, article_ids: Sequence[int]) -> dict[int, int]:
+async def like_counts(
+    connection: asyncpg.Connection, article_ids: Sequence[int]
+) -> dict[int, LikeCount]:
+    """Each article's like counter; an article without a row has 0 at version 0."""
     rows = await connection.fetch(
-        "SELECT article_id, likes FROM like_counts WHERE article_id = ANY($1::bigint[])",
+        "SELECT article_id, likes, version FROM like_counts WHERE article_id = ANY($1::bigint[])",
         list(article_ids),
     )
-    return {row["article_id"]: row["likes"] for row in rows}
+    found = {row["article_id"]: LikeCount(*row.values()) for row in rows}
+    return {i: found.get(i) or LikeCount(i, 0, 0) for i in article_ids}
 
 
 async def liked_article_ids(connection: asyncpg.Connection, user_id: int) -> list[int]:
@@ -169,27 +184,38 @@ async def liked_article_ids(connection: asyncpg.Connection, user_id: int) -> lis
     return [row["article_id"] for row in rows]
 
 
-async def forget_user(connection: asyncpg.Connection, user_id: int) -> None:
-    """Removes a deleted user's follows and likes, and corrects every counter they touched."""
-    await connection.execute(
+async def forget_user(
+    connection: asyncpg.Connection, user_id: int
+) -> tuple[list[LikeCount], list[FollowCounts]]:
+    """Removes a deleted user's follows and likes, and corrects every counter they touched;
+    returns those counters as they are now."""
+    follows = await connection.fetch(
         """WITH gone AS (DELETE FROM follows WHERE follower_id = $1 RETURNING followee_id)
-           UPDATE follow_counts c SET followers = c.followers - 1
-           FROM gone WHERE c.user_id = gone.followee_id""",
+           UPDATE follow_counts c
+           SET followers = c.followers - 1, version = nextval('counter_versions')
+           FROM gone WHERE c.user_id = gone.followee_id
+           RETURNING c.user_id, c.followers, c.following, c.version""",
         user_id,
     )
-    await connection.execute(
+    follows += await connection.fetch(
         """WITH gone AS (DELETE FROM follows WHERE followee_id = $1 RETURNING follower_id)
-           UPDATE follow_counts c SET following = c.following - 1
-           FROM gone WHERE c.user_id = gone.follower_id""",
+           UPDATE follow_counts c
+           SET following = c.following - 1, version = nextval('counter_versions')
+           FROM gone WHERE c.user_id = gone.follower_id
+           RETURNING c.user_id, c.followers, c.following, c.version""",
         user_id,
     )
     await connection.execute("DELETE FROM follow_counts WHERE user_id = $1", user_id)
-    await connection.execute(
+    likes = await connection.fetch(
         """WITH gone AS (DELETE FROM likes WHERE user_id = $1 RETURNING article_id)
-           UPDATE like_counts c SET likes = c.likes - 1
-           FROM gone WHERE c.article_id = gone.article_id""",
+           UPDATE like_counts c SET likes = c.likes - 1, version = nextval('counter_versions')
+           FROM gone WHERE c.article_id = gone.article_id
+           RETURNING c.article_id, c.likes, c.version""",
         user_id,
     )
+    return [LikeCount(*row.values()) for row in likes], [
+        FollowCounts(*row.values()) for row in follows
+    ]
 
 
 async def forget_article(connection: asyncpg.Connection, article_id: int) -> None:
@@ -208,12 +234,14 @@ async def page_summary(
     viewer follows them (the flags are false without a viewer)."""
     rows: list[asyncpg.Record] = await connection.fetch(
         """SELECT 'article' AS kind, a.id, coalesce(c.likes, 0) AS first, 0 AS second,
+                  coalesce(c.version, 0) AS version,
                   EXISTS (SELECT 1 FROM likes l WHERE l.article_id = a.id AND l.user_id = $3)
                       AS viewer_flag
            FROM unnest($1::bigint[]) AS a (id)
            LEFT JOIN like_counts c ON c.article_id = a.id
            UNION ALL
            SELECT 'author', u.id, coalesce(c.followers, 0), coalesce(c.following, 0),
+                  coalesce(c.version, 0),
                   EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $3 AND f.followee_id = u.id)
            FROM unnest($2::bigint[]) AS u (id)
            LEFT JOIN follow_counts c ON c.user_id = u.id""",

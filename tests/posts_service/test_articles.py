@@ -4,6 +4,7 @@ import asyncio
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
 from tests.services import Users
@@ -247,3 +248,36 @@ async def test_idempotency_key_creates_one_article(posts: TestClient, users: Use
         "/api/articles", json=article(), headers={**users["jake"], "Idempotency-Key": "bad key!"}
     )
     assert bad.status == 400
+
+
+async def test_anonymous_pages_take_counts_from_what_social_published(
+    posts: TestClient, social: TestClient, users: Users, redis: aioredis.Redis
+) -> None:
+    await users.add("jake", "anna")
+    slug = (await create(posts, users["jake"]))["slug"]
+    await posts.post(f"/api/articles/{slug}/favorite", headers=users["anna"])
+    await social.post("/api/profiles/jake/follow", headers=users["anna"])
+    [key] = await redis.keys("sf:likes:*")
+    assert (await redis.get(key)).endswith(":1")
+    jake = f"sf:follows:{users.ids['jake']}"
+    assert (await redis.get(jake)).endswith(":1:0")
+
+    async def anonymous() -> dict[str, Any]:
+        page = await (await posts.get("/api/articles")).json()
+        return dict(page["articles"][0])
+
+    first = await anonymous()
+    assert (first["favoritesCount"], first["author"]["followersCount"]) == (1, 1)
+    # A later value published by social is what an anonymous page shows, with no call...
+    version = int((await redis.get(key)).split(":")[0])
+    await redis.set(key, f"{version + 1}:41")
+    assert (await anonymous())["favoritesCount"] == 41
+    # ...while a signed-in page still asks social for the viewer's flags (and the truth).
+    signed_in = await (await posts.get("/api/articles", headers=users["anna"])).json()
+    assert signed_in["articles"][0]["favoritesCount"] == 1
+    assert signed_in["articles"][0]["favorited"] is True
+    # Counters gone from Redis (evicted, flushed): the page asks social, which fills them.
+    await redis.delete(key, jake)
+    assert (await anonymous())["favoritesCount"] == 1
+    assert (await redis.get(key)).endswith(":1")
+    assert (await redis.get(jake)).endswith(":1:0")

@@ -1,0 +1,122 @@
+"""Like and follow counts that social_service publishes to Redis for posts_service to read.
+
+A page of articles needs each article's like count and each author's follow counts; asking
+social_service for them on every page cost more than the rest of the page. So social_service
+writes each counter to Redis whenever it changes (after the commit, before it answers), and
+whenever posts_service found one missing (social's summary route fills what it serves).
+posts_service reads them with one MGET and calls social_service only when one is missing.
+
+Ordering: every counter row carries a version drawn from a database sequence in the
+transaction that changed it, and a value replaces the one in Redis only if its version is
+higher. Writers and fills may reach Redis in any order; the latest committed value wins. If
+Redis is unreachable when a counter changes, the old value may be served until its TTL
+expires; every failure here is logged and turns into a miss, never an error.
+
+Keys: `sf:likes:{article id}` = "version:likes", `sf:follows:{user id}` =
+"version:followers:following".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
+
+LIKES = "sf:likes:"
+FOLLOWS = "sf:follows:"
+TTL_SECONDS = 300
+
+# KEYS: counters; ARGV[1]: TTL; ARGV[i + 1]: "version:..." for KEYS[i]
+_PUT_NEWER = """
+for i, key in ipairs(KEYS) do
+  local new = ARGV[i + 1]
+  local current = redis.call('GET', key)
+  local newer = (not current)
+    or tonumber(string.match(current, '^%d+')) < tonumber(string.match(new, '^%d+'))
+  if newer then
+    redis.call('SET', key, new, 'EX', ARGV[1])
+  end
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class LikeCount:
+    article_id: int
+    likes: int
+    version: int
+
+
+@dataclass(frozen=True)
+class FollowCounts:
+    user_id: int
+    followers: int
+    following: int
+    version: int
+
+
+@dataclass(frozen=True)
+class Counts:
+    likes: dict[int, int]  # article id -> likes
+    follows: dict[int, tuple[int, int]]  # user id -> (followers, following)
+
+
+class SocialFacts:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._put = redis.register_script(_PUT_NEWER)
+        self._last_warning = 0.0
+
+    def _failed(self, exc: Exception) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._last_warning > 10:
+            self._last_warning = now
+            log.warning("social counters in Redis unavailable", extra={"error": repr(exc)})
+
+    async def publish(
+        self, likes: Iterable[LikeCount] = (), follows: Iterable[FollowCounts] = ()
+    ) -> None:
+        """social_service: writes counters, each only over an older version of itself."""
+        keys: list[str] = []
+        values: list[str] = []
+        for like in likes:
+            keys.append(f"{LIKES}{like.article_id}")
+            values.append(f"{like.version}:{like.likes}")
+        for follow in follows:
+            keys.append(f"{FOLLOWS}{follow.user_id}")
+            values.append(f"{follow.version}:{follow.followers}:{follow.following}")
+        if not keys:
+            return
+        try:
+            await self._put(keys=keys, args=[TTL_SECONDS, *values])
+        except (aioredis.RedisError, OSError) as exc:
+            self._failed(exc)
+
+    async def read(self, article_ids: Sequence[int], user_ids: Sequence[int]) -> Counts | None:
+        """posts_service: every counter asked for, or None when any is missing."""
+        keys = [f"{LIKES}{i}" for i in article_ids] + [f"{FOLLOWS}{i}" for i in user_ids]
+        if not keys:
+            return Counts({}, {})
+        try:
+            found = await self._redis.mget(keys)
+        except (aioredis.RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        if None in found:
+            return None
+        raw = cast(list[str], found)  # the client decodes responses
+        likes = {}
+        for article_id, value in zip(article_ids, raw, strict=False):
+            likes[article_id] = int(value.split(":")[1])
+        follows = {}
+        for user_id, value in zip(user_ids, raw[len(article_ids) :], strict=True):
+            _, followers, following = value.split(":")
+            follows[user_id] = (int(followers), int(following))
+        return Counts(likes, follows)
