@@ -60,16 +60,16 @@ def base_article(row: asyncpg.Record) -> Article:
     return article
 
 
-def anonymous_summary(counts: Counts) -> dict[str, Any]:
-    """What social's summary route answers for nobody in particular, from the counters."""
+def summary_from(counts: Counts) -> dict[str, Any]:
+    """What social's summary route would answer, from the facts it published."""
     return {
         "articles": {
-            str(article_id): {"favorited": False, "favoritesCount": likes}
+            str(article_id): {"favorited": article_id in counts.liked, "favoritesCount": likes}
             for article_id, likes in counts.likes.items()
         },
         "authors": {
             str(user_id): {
-                "following": False,
+                "following": user_id in counts.following,
                 "followersCount": followers,
                 "followingCount": following,
             }
@@ -112,14 +112,11 @@ class Articles:
             articles = await self.with_authors([dict(a) for a in articles])
         article_ids = [a["id"] for a in articles]
         author_ids = list({a["authorId"] for a in articles})
-        summary = None
-        if viewer is None:
-            # Without a viewer only counters are needed, and social_service publishes them
-            # to Redis: no call while they are all there.
-            counts = await self.facts.read(article_ids, author_ids)
-            if counts is not None:
-                summary = anonymous_summary(counts)
-        if summary is None:
+        # social_service publishes what a page needs to Redis: no call while it is all there.
+        counts = await self.facts.read(article_ids, author_ids, viewer.id if viewer else None)
+        if counts is not None:
+            summary = summary_from(counts)
+        else:
             summary = await self.client.request(
                 "POST",
                 "social",
@@ -232,12 +229,15 @@ class Articles:
         return await self._load(queries.list_by_ids, liked["ids"], limit, offset)
 
     async def feed(self, viewer: Caller, limit: int, offset: int) -> tuple[list[Article], int]:
-        following = await self.client.request(
-            "GET", "social", f"/internal/users/{viewer.id}/following-ids"
-        )
-        if not following["ids"]:
+        following = await self.facts.following_of(viewer.id)
+        if following is None:
+            answer = await self.client.request(
+                "GET", "social", f"/internal/users/{viewer.id}/following-ids"
+            )
+            following = answer["ids"]
+        if not following:
             return [], 0
-        page, total = await self._load(queries.list_by_authors, following["ids"], limit, offset)
+        page, total = await self._load(queries.list_by_authors, following, limit, offset)
         return await self.compose(page, viewer), total
 
     async def tags(self) -> list[str]:

@@ -1,10 +1,12 @@
-"""Like and follow counts that social_service publishes to Redis for posts_service to read.
+"""Like and follow facts that social_service publishes to Redis for posts_service to read.
 
-A page of articles needs each article's like count and each author's follow counts; asking
-social_service for them on every page cost more than the rest of the page. So social_service
-writes each counter to Redis whenever it changes (after the commit, before it answers), and
-whenever posts_service found one missing (social's summary route fills what it serves).
-posts_service reads them with one MGET and calls social_service only when one is missing.
+A page of articles needs each article's like count, each author's follow counts and, for a
+signed-in viewer, which of the articles they like and which authors they follow; asking
+social_service on every page cost more than the rest of the page. So social_service writes
+each counter, and each user's sets of liked articles and followed users, to Redis whenever
+they change (after the commit, before it answers), and whenever posts_service found one
+missing (social's summary route fills what it serves). posts_service reads a page's facts
+with one MGET and calls social_service only when one is missing.
 
 Ordering: every counter row carries a version drawn from a database sequence in the
 transaction that changed it, and a value replaces the one in Redis only if its version is
@@ -13,7 +15,8 @@ Redis is unreachable when a counter changes, the old value may be served until i
 expires; every failure here is logged and turns into a miss, never an error.
 
 Keys: `sf:likes:{article id}` = "version:likes", `sf:follows:{user id}` =
-"version:followers:following".
+"version:followers:following", `sf:liked:{user id}` and `sf:following:{user id}` =
+"version:id,id,...". A set larger than MAX_SET is not published (its readers ask social).
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ log = logging.getLogger(__name__)
 
 LIKES = "sf:likes:"
 FOLLOWS = "sf:follows:"
+LIKED = "sf:liked:"
+FOLLOWING = "sf:following:"
 TTL_SECONDS = 300
+MAX_SET = 10_000
 
 # KEYS: counters; ARGV[1]: TTL; ARGV[i + 1]: "version:..." for KEYS[i]
 _PUT_NEWER = """
@@ -63,9 +69,25 @@ class FollowCounts:
 
 
 @dataclass(frozen=True)
+class IdSet:
+    """The articles a user likes, or the users they follow."""
+
+    user_id: int
+    ids: list[int]
+    version: int
+
+
+@dataclass(frozen=True)
 class Counts:
     likes: dict[int, int]  # article id -> likes
     follows: dict[int, tuple[int, int]]  # user id -> (followers, following)
+    liked: frozenset[int] = frozenset()  # the viewer's, when one was asked for
+    following: frozenset[int] = frozenset()
+
+
+def _ids(value: str) -> list[int]:
+    listed = value.split(":", 1)[1]
+    return [int(i) for i in listed.split(",")] if listed else []
 
 
 class SocialFacts:
@@ -81,9 +103,13 @@ class SocialFacts:
             log.warning("social counters in Redis unavailable", extra={"error": repr(exc)})
 
     async def publish(
-        self, likes: Iterable[LikeCount] = (), follows: Iterable[FollowCounts] = ()
+        self,
+        likes: Iterable[LikeCount] = (),
+        follows: Iterable[FollowCounts] = (),
+        liked: Iterable[IdSet] = (),
+        following: Iterable[IdSet] = (),
     ) -> None:
-        """social_service: writes counters, each only over an older version of itself."""
+        """social_service: writes facts, each only over an older version of itself."""
         keys: list[str] = []
         values: list[str] = []
         for like in likes:
@@ -92,6 +118,11 @@ class SocialFacts:
         for follow in follows:
             keys.append(f"{FOLLOWS}{follow.user_id}")
             values.append(f"{follow.version}:{follow.followers}:{follow.following}")
+        for prefix, sets in ((LIKED, liked), (FOLLOWING, following)):
+            for id_set in sets:
+                if len(id_set.ids) <= MAX_SET:
+                    keys.append(f"{prefix}{id_set.user_id}")
+                    values.append(f"{id_set.version}:{','.join(map(str, id_set.ids))}")
         if not keys:
             return
         try:
@@ -99,9 +130,14 @@ class SocialFacts:
         except (aioredis.RedisError, OSError) as exc:
             self._failed(exc)
 
-    async def read(self, article_ids: Sequence[int], user_ids: Sequence[int]) -> Counts | None:
-        """posts_service: every counter asked for, or None when any is missing."""
+    async def read(
+        self, article_ids: Sequence[int], user_ids: Sequence[int], viewer_id: int | None = None
+    ) -> Counts | None:
+        """posts_service: every counter asked for, and the viewer's sets when there is a
+        viewer; None when any of them is missing."""
         keys = [f"{LIKES}{i}" for i in article_ids] + [f"{FOLLOWS}{i}" for i in user_ids]
+        if viewer_id is not None:
+            keys += [f"{LIKED}{viewer_id}", f"{FOLLOWING}{viewer_id}"]
         if not keys:
             return Counts({}, {})
         try:
@@ -116,7 +152,18 @@ class SocialFacts:
         for article_id, value in zip(article_ids, raw, strict=False):
             likes[article_id] = int(value.split(":")[1])
         follows = {}
-        for user_id, value in zip(user_ids, raw[len(article_ids) :], strict=True):
+        for user_id, value in zip(user_ids, raw[len(article_ids) :], strict=False):
             _, followers, following = value.split(":")
             follows[user_id] = (int(followers), int(following))
-        return Counts(likes, follows)
+        if viewer_id is None:
+            return Counts(likes, follows)
+        return Counts(likes, follows, frozenset(_ids(raw[-2])), frozenset(_ids(raw[-1])))
+
+    async def following_of(self, user_id: int) -> list[int] | None:
+        """The users someone follows; None when not published."""
+        try:
+            value = await self._redis.get(f"{FOLLOWING}{user_id}")
+        except (aioredis.RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        return _ids(cast(str, value)) if value is not None else None

@@ -82,9 +82,10 @@ class Social:
                     {"followerId": caller.id, "followeeId": target["id"]},
                 )
                 counts = await queries.follow_counts(connection, [caller.id, target["id"]])
+                following = await queries.following_set(connection, caller.id)
         if changed:
             self.relay.wake()
-            await self.facts.publish(follows=counts.values())
+            await self.facts.publish(follows=counts.values(), following=[following])
         return (await self.compose([target], caller))[0]
 
     async def related(
@@ -114,17 +115,22 @@ class Social:
                     {"articleId": article_id, "userId": user_id},
                 )
             count = (await queries.like_counts(connection, [article_id]))[article_id]
+            liked = await queries.liked_set(connection, user_id)
         if changed:
             self.relay.wake()
-        # Published before answering: the caller's next read of the count agrees with this.
-        await self.facts.publish(likes=[count])
+        # Published before answering: the caller's next read agrees with this answer.
+        await self.facts.publish(likes=[count], liked=[liked])
         return {"articleId": article_id, "favorited": like, "favoritesCount": count.likes}
 
     async def summary(
         self, article_ids: Sequence[int], author_ids: Sequence[int], viewer_id: int | None
     ) -> dict[str, Any]:
+        liked, following = [], []
         async with self.pool.acquire() as connection:
             rows = await queries.page_summary(connection, article_ids, author_ids, viewer_id)
+            if viewer_id is not None:
+                liked.append(await queries.liked_set(connection, viewer_id))
+                following.append(await queries.following_set(connection, viewer_id))
         articles: dict[str, Any] = {}
         authors: dict[str, Any] = {}
         likes, follows = [], []
@@ -142,6 +148,6 @@ class Social:
                     "followingCount": row["second"],
                 }
                 follows.append(FollowCounts(row["id"], row["first"], row["second"], row["version"]))
-        # posts_service asks when a counter is missing from Redis: fill what was read.
-        await self.facts.publish(likes, follows)
+        # posts_service asks when a fact is missing from Redis: fill what was read.
+        await self.facts.publish(likes, follows, liked, following)
         return {"articles": articles, "authors": authors}

@@ -124,5 +124,7 @@ async def liked_article_ids(request: web.Request) -> web.Response:
 @docs(tags=["internal"], summary="Ids of the users a user follows")
 async def following_ids(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
-        ids = await queries.following_ids(connection, _int(request, "user_id"))
-    return json_response({"ids": ids})
+        following = await queries.following_set(connection, _int(request, "user_id"))
+    # posts_service asks when the set is missing from Redis: fill it.
+    await request.app[SOCIAL].facts.publish(following=[following])
+    return json_response({"ids": following.ids[: queries.MAX_IDS]})

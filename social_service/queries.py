@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from shared.socialfacts import FollowCounts, LikeCount
+from shared.socialfacts import FollowCounts, IdSet, LikeCount
 
 # Caps on id lists handed to posts_service (feed authors, liked articles): beyond them the
 # oldest are left out rather than shipping unbounded lists between services.
@@ -120,16 +120,6 @@ async def list_following(
     return [row["followee_id"] for row in rows]
 
 
-async def following_ids(connection: asyncpg.Connection, user_id: int) -> list[int]:
-    rows = await connection.fetch(
-        """SELECT followee_id FROM follows WHERE follower_id = $1
-           ORDER BY created_at DESC LIMIT $2""",
-        user_id,
-        MAX_IDS,
-    )
-    return [row["followee_id"] for row in rows]
-
-
 async def add_like(connection: asyncpg.Connection, article_id: int, user_id: int) -> bool:
     inserted = await connection.fetchval(
         """INSERT INTO likes (article_id, user_id) VALUES ($1, $2)
@@ -145,6 +135,13 @@ async def add_like(connection: asyncpg.Connection, article_id: int, user_id: int
                SET likes = like_counts.likes + 1, version = EXCLUDED.version""",
             article_id,
         )
+        await connection.execute(
+            """INSERT INTO user_likes (user_id, likes, version)
+               VALUES ($1, 1, nextval('counter_versions'))
+               ON CONFLICT (user_id) DO UPDATE
+               SET likes = user_likes.likes + 1, version = EXCLUDED.version""",
+            user_id,
+        )
     return bool(inserted)
 
 
@@ -159,6 +156,11 @@ async def remove_like(connection: asyncpg.Connection, article_id: int, user_id: 
             """UPDATE like_counts SET likes = likes - 1, version = nextval('counter_versions')
                WHERE article_id = $1""",
             article_id,
+        )
+        await connection.execute(
+            """UPDATE user_likes SET likes = likes - 1, version = nextval('counter_versions')
+               WHERE user_id = $1""",
+            user_id,
         )
     return bool(deleted)
 
@@ -206,6 +208,7 @@ async def forget_user(
         user_id,
     )
     await connection.execute("DELETE FROM follow_counts WHERE user_id = $1", user_id)
+    await connection.execute("DELETE FROM user_likes WHERE user_id = $1", user_id)
     likes = await connection.fetch(
         """WITH gone AS (DELETE FROM likes WHERE user_id = $1 RETURNING article_id)
            UPDATE like_counts c SET likes = c.likes - 1, version = nextval('counter_versions')
@@ -219,8 +222,38 @@ async def forget_user(
 
 
 async def forget_article(connection: asyncpg.Connection, article_id: int) -> None:
-    await connection.execute("DELETE FROM likes WHERE article_id = $1", article_id)
+    # The likers' published sets keep the id until they next change: harmless, since no
+    # page shows a deleted article.
+    await connection.execute(
+        """WITH gone AS (DELETE FROM likes WHERE article_id = $1 RETURNING user_id)
+           UPDATE user_likes u SET likes = u.likes - 1, version = nextval('counter_versions')
+           FROM gone WHERE u.user_id = gone.user_id""",
+        article_id,
+    )
     await connection.execute("DELETE FROM like_counts WHERE article_id = $1", article_id)
+
+
+async def liked_set(connection: asyncpg.Connection, user_id: int) -> IdSet:
+    """Every article the user likes, with the set's version, in one snapshot."""
+    row = await connection.fetchrow(
+        """SELECT coalesce((SELECT version FROM user_likes WHERE user_id = $1), 0) AS version,
+                  ARRAY(SELECT article_id FROM likes WHERE user_id = $1 LIMIT $2) AS ids""",
+        user_id,
+        MAX_IDS + 1,
+    )
+    return IdSet(user_id, row["ids"], row["version"])
+
+
+async def following_set(connection: asyncpg.Connection, user_id: int) -> IdSet:
+    """Every user the user follows, with the set's version, in one snapshot."""
+    row = await connection.fetchrow(
+        """SELECT coalesce((SELECT version FROM follow_counts WHERE user_id = $1), 0) AS version,
+                  ARRAY(SELECT followee_id FROM follows WHERE follower_id = $1
+                        ORDER BY created_at DESC LIMIT $2) AS ids""",
+        user_id,
+        MAX_IDS + 1,
+    )
+    return IdSet(user_id, row["ids"], row["version"])
 
 
 async def page_summary(

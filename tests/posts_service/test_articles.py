@@ -250,34 +250,48 @@ async def test_idempotency_key_creates_one_article(posts: TestClient, users: Use
     assert bad.status == 400
 
 
-async def test_anonymous_pages_take_counts_from_what_social_published(
+async def test_pages_take_counts_and_flags_from_what_social_published(
     posts: TestClient, social: TestClient, users: Users, redis: aioredis.Redis
 ) -> None:
     await users.add("jake", "anna")
     slug = (await create(posts, users["jake"]))["slug"]
     await posts.post(f"/api/articles/{slug}/favorite", headers=users["anna"])
     await social.post("/api/profiles/jake/follow", headers=users["anna"])
-    [key] = await redis.keys("sf:likes:*")
-    assert (await redis.get(key)).endswith(":1")
-    jake = f"sf:follows:{users.ids['jake']}"
-    assert (await redis.get(jake)).endswith(":1:0")
+    [likes] = await redis.keys("sf:likes:*")
+    article_id = int(likes.rsplit(":", 1)[1])
+    jake, anna = users.ids["jake"], users.ids["anna"]
+    assert (await redis.get(likes)).endswith(":1")
+    assert (await redis.get(f"sf:follows:{jake}")).endswith(":1:0")
+    assert (await redis.get(f"sf:liked:{anna}")).endswith(f":{article_id}")
+    assert (await redis.get(f"sf:following:{anna}")).endswith(f":{jake}")
 
-    async def anonymous() -> dict[str, Any]:
-        page = await (await posts.get("/api/articles")).json()
+    async def first(viewer: str | None = None) -> dict[str, Any]:
+        headers = users[viewer] if viewer else {}
+        page = await (await posts.get("/api/articles", headers=headers)).json()
         return dict(page["articles"][0])
 
-    first = await anonymous()
-    assert (first["favoritesCount"], first["author"]["followersCount"]) == (1, 1)
-    # A later value published by social is what an anonymous page shows, with no call...
-    version = int((await redis.get(key)).split(":")[0])
-    await redis.set(key, f"{version + 1}:41")
-    assert (await anonymous())["favoritesCount"] == 41
-    # ...while a signed-in page still asks social for the viewer's flags (and the truth).
-    signed_in = await (await posts.get("/api/articles", headers=users["anna"])).json()
-    assert signed_in["articles"][0]["favoritesCount"] == 1
-    assert signed_in["articles"][0]["favorited"] is True
-    # Counters gone from Redis (evicted, flushed): the page asks social, which fills them.
-    await redis.delete(key, jake)
-    assert (await anonymous())["favoritesCount"] == 1
-    assert (await redis.get(key)).endswith(":1")
-    assert (await redis.get(jake)).endswith(":1:0")
+    seen = await first("anna")
+    assert (seen["favorited"], seen["favoritesCount"]) == (True, 1)
+    assert (seen["author"]["following"], seen["author"]["followersCount"]) == (True, 1)
+    # What social publishes later is what pages show, with no call to social: here a value
+    # written straight into Redis, which social's database does not have.
+    version = int((await redis.get(likes)).split(":")[0])
+    await redis.set(likes, f"{version + 1}:41")
+    await redis.set(f"sf:liked:{anna}", f"{version + 1}:")
+    assert (await first())["favoritesCount"] == 41
+    assert ((await first("anna"))["favorited"], (await first("anna"))["favoritesCount"]) == (
+        False,
+        41,
+    )
+    # Facts gone from Redis (evicted, flushed): the page asks social, which fills them.
+    await redis.delete(likes, f"sf:follows:{jake}", f"sf:liked:{anna}", f"sf:following:{anna}")
+    seen = await first("anna")
+    assert (seen["favorited"], seen["favoritesCount"], seen["author"]["following"]) == (
+        True,
+        1,
+        True,
+    )
+    assert (await redis.get(likes)).endswith(":1")
+    assert (await redis.get(f"sf:liked:{anna}")).endswith(f":{article_id}")
+    assert (await redis.get(f"sf:following:{anna}")).endswith(f":{jake}")
+    assert (await first())["favoritesCount"] == 1
