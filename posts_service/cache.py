@@ -18,7 +18,7 @@ from shared.cache import JsonCache, SingleFlight
 VERSION_KEY = "articles:version"
 TAGS_KEY = "articles:tags"
 
-Page = tuple[list[dict[str, Any]], int]
+Page = tuple[list[Any], int]  # a page of items (see posts_service.domain.Item), the total
 
 
 class ArticleCache:
@@ -28,20 +28,29 @@ class ArticleCache:
         self.flight = SingleFlight()
 
     async def page(
-        self, kind: str, limit: int, offset: int, load: Callable[[], Awaitable[Page]]
+        self,
+        kind: str,
+        limit: int,
+        offset: int,
+        load: Callable[[], Awaitable[Page]],
+        also: str | None = None,
     ) -> Page:
+        """A page, cached until any article changes; `also` is one more version the page
+        depends on (the feed's: whom the viewer follows), compared like the first."""
         if not self.enabled:
             return await load()
         key = f"articles:page:{kind}:{limit}:{offset}"
         version, cached = await self.cache.get_many([VERSION_KEY, key])
-        if cached is not None and cached["version"] == version:
+        if cached is not None and cached["version"] == version and cached.get("also") == also:
             return cached["articles"], cached["count"]
 
         async def load_and_store() -> Page:
             articles, count = await load()
             # Tagged with the version read before loading: if a write lands meanwhile, the
             # version moves on and this page is never served.
-            await self.cache.set(key, {"version": version, "articles": articles, "count": count})
+            await self.cache.set(
+                key, {"version": version, "also": also, "articles": articles, "count": count}
+            )
             return articles, count
 
         return await self.flight.do(key, load_and_store)

@@ -14,6 +14,7 @@ from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.events import OutboxRelay, record_event
 from shared.http import InternalClient
 from shared.identity import Caller
+from shared.jsonfast import dumps
 from shared.profiles import Profiles
 from shared.socialfacts import Counts, SocialFacts
 from shared.timefmt import iso
@@ -58,6 +59,21 @@ def base_article(row: asyncpg.Record) -> Article:
     if "body" in row:
         article["body"] = row["body"]
     return article
+
+
+# A listed article as the page cache keeps it: its id, its author's id, and its JSON text up
+# to the fields that depend on the viewer and on likes and follows (see `fragment`).
+Item = tuple[int, int, str]
+_BOOL = {True: "true", False: "false"}
+
+
+def fragment(article: Article) -> str:
+    """The article's JSON text with the author's public profile last, both objects left
+    open: `Articles.compose_items` appends the author's follow fields and the like fields."""
+    public = {k: v for k, v in article.items() if k not in _INTERNAL}
+    public["author"] = article["authorProfile"]
+    text = dumps(public)
+    return text[:-2]  # without the closing braces of the author and the article
 
 
 def summary_from(counts: Counts) -> dict[str, Any]:
@@ -105,28 +121,34 @@ class Articles:
             article["authorProfile"] = public_profile(profiles.get(article["authorId"]))
         return articles
 
+    async def _summary(
+        self, article_ids: list[int], author_ids: list[int], viewer: Caller | None
+    ) -> dict[str, Any]:
+        """Like counts and flags per article, follow counts and flags per author."""
+        # social_service publishes what a page needs to Redis: no call while it is all there.
+        counts = await self.facts.read(article_ids, author_ids, viewer.id if viewer else None)
+        if counts is not None:
+            return summary_from(counts)
+        summary: dict[str, Any] = await self.client.request(
+            "POST",
+            "social",
+            "/internal/summary",
+            json={
+                "articleIds": article_ids,
+                "authorIds": author_ids,
+                "viewerId": viewer.id if viewer else None,
+            },
+        )
+        return summary
+
     async def compose(self, articles: Sequence[Article], viewer: Caller | None) -> list[Article]:
         if not articles:
             return []
         if any("authorProfile" not in a for a in articles):
             articles = await self.with_authors([dict(a) for a in articles])
-        article_ids = [a["id"] for a in articles]
-        author_ids = list({a["authorId"] for a in articles})
-        # social_service publishes what a page needs to Redis: no call while it is all there.
-        counts = await self.facts.read(article_ids, author_ids, viewer.id if viewer else None)
-        if counts is not None:
-            summary = summary_from(counts)
-        else:
-            summary = await self.client.request(
-                "POST",
-                "social",
-                "/internal/summary",
-                json={
-                    "articleIds": article_ids,
-                    "authorIds": author_ids,
-                    "viewerId": viewer.id if viewer else None,
-                },
-            )
+        summary = await self._summary(
+            [a["id"] for a in articles], list({a["authorId"] for a in articles}), viewer
+        )
         composed = []
         for article in articles:
             likes = summary["articles"][str(article["id"])]
@@ -143,6 +165,29 @@ class Articles:
                 }
             )
         return composed
+
+    async def compose_items(self, items: Sequence[Item], viewer: Caller | None) -> str:
+        """A page's articles as the text of a JSON array: each cached fragment closed with
+        the fields that depend on the moment and the viewer."""
+        if not items:
+            return "[]"
+        summary = await self._summary(
+            [item[0] for item in items], list({item[1] for item in items}), viewer
+        )
+        articles, authors = summary["articles"], summary["authors"]
+        parts = []
+        for article_id, author_id, text in items:
+            likes = articles[str(article_id)]
+            author = authors[str(author_id)]
+            parts.append(
+                f"{text},"
+                f'"following":{_BOOL[author["following"]]},'
+                f'"followersCount":{int(author["followersCount"])},'
+                f'"followingCount":{int(author["followingCount"])}}},'
+                f'"favorited":{_BOOL[likes["favorited"]]},'
+                f'"favoritesCount":{int(likes["favoritesCount"])}}}'
+            )
+        return f"[{','.join(parts)}]"
 
     async def _authors(
         self, author_ids: Sequence[int], viewer: Caller | None
@@ -172,9 +217,8 @@ class Articles:
             row = await queries.get_article_by_slug(connection, slug)
         return (await self.with_authors([base_article(row)]))[0] if row else None
 
-    async def list_articles(
-        self, query: dict[str, Any], viewer: Caller | None
-    ) -> tuple[list[Article], int]:
+    async def list_articles(self, query: dict[str, Any], viewer: Caller | None) -> tuple[str, int]:
+        """The page (the text of a JSON array) and the number of articles that match."""
         limit, offset = query["limit"], query["offset"]
         if "favorited" in query:
             page, total = await self._favorited_by(query["favorited"], limit, offset)
@@ -204,22 +248,21 @@ class Articles:
             page, total = await self.cache.page(
                 "recent", limit, offset, lambda: self._load(queries.list_recent, limit, offset)
             )
-        return await self.compose(page, viewer), total
+        return await self.compose_items(page, viewer), total
 
-    async def _load(self, query: Any, *args: Any) -> tuple[list[Article], int]:
+    async def _load(self, query: Any, *args: Any) -> tuple[list[Item], int]:
         async with self.pool.acquire() as connection:
             rows, total = await query(connection, *args)
-        return await self.with_authors([base_article(row) for row in rows]), total
+        articles = await self.with_authors([base_article(row) for row in rows])
+        return [(a["id"], a["authorId"], fragment(a)) for a in articles], total
 
-    async def _by_author(self, username: str, limit: int, offset: int) -> tuple[list[Article], int]:
+    async def _by_author(self, username: str, limit: int, offset: int) -> tuple[list[Item], int]:
         author = await self.profiles.by_username(username)
         if author is None:
             return [], 0
         return await self._load(queries.list_by_authors, [author["id"]], limit, offset)
 
-    async def _favorited_by(
-        self, username: str, limit: int, offset: int
-    ) -> tuple[list[Article], int]:
+    async def _favorited_by(self, username: str, limit: int, offset: int) -> tuple[list[Item], int]:
         user = await self.profiles.by_username(username)
         if user is None:
             return [], 0
@@ -228,17 +271,29 @@ class Articles:
         )
         return await self._load(queries.list_by_ids, liked["ids"], limit, offset)
 
-    async def feed(self, viewer: Caller, limit: int, offset: int) -> tuple[list[Article], int]:
+    async def feed(self, viewer: Caller, limit: int, offset: int) -> tuple[str, int]:
         following = await self.facts.following_of(viewer.id)
         if following is None:
             answer = await self.client.request(
                 "GET", "social", f"/internal/users/{viewer.id}/following-ids"
             )
-            following = answer["ids"]
-        if not following:
-            return [], 0
-        page, total = await self._load(queries.list_by_authors, following, limit, offset)
-        return await self.compose(page, viewer), total
+            ids = answer["ids"]
+            if not ids:
+                return "[]", 0
+            page, total = await self._load(queries.list_by_authors, ids, limit, offset)
+        elif not following.ids:
+            return "[]", 0
+        else:
+            # Cached per viewer, valid while no article changes and the viewer follows the
+            # same users (the published set's version).
+            page, total = await self.cache.page(
+                f"feed:{viewer.id}",
+                limit,
+                offset,
+                lambda: self._load(queries.list_by_authors, following.ids, limit, offset),
+                also=str(following.version),
+            )
+        return await self.compose_items(page, viewer), total
 
     async def tags(self) -> list[str]:
         return await self.cache.tags(self._load_tags)

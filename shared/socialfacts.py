@@ -159,11 +159,14 @@ class SocialFacts:
             return Counts(likes, follows)
         return Counts(likes, follows, frozenset(_ids(raw[-2])), frozenset(_ids(raw[-1])))
 
-    async def following_of(self, user_id: int) -> list[int] | None:
-        """The users someone follows; None when not published."""
+    async def following_of(self, user_id: int) -> IdSet | None:
+        """The users someone follows, with the set's version; None when not published."""
         try:
             value = await self._redis.get(f"{FOLLOWING}{user_id}")
         except (aioredis.RedisError, OSError) as exc:
             self._failed(exc)
             return None
-        return _ids(cast(str, value)) if value is not None else None
+        if value is None:
+            return None
+        text = cast(str, value)
+        return IdSet(user_id, _ids(text), int(text.split(":", 1)[0]))
