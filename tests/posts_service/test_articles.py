@@ -295,3 +295,20 @@ async def test_pages_take_counts_and_flags_from_what_social_published(
     assert (await redis.get(f"sf:liked:{anna}")).endswith(f":{article_id}")
     assert (await redis.get(f"sf:following:{anna}")).endswith(f":{jake}")
     assert (await first())["favoritesCount"] == 1
+
+
+async def test_a_listed_article_is_the_article_without_its_body(
+    posts: TestClient, social: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    slug = (await create(posts, users["jake"], 'Soup "quoted" \\ ü', tagList=["b", "a"]))["slug"]
+    await posts.post(f"/api/articles/{slug}/favorite", headers=users["anna"])
+    await social.post("/api/profiles/jake/follow", headers=users["anna"])
+    for headers in ({}, users["anna"], users["jake"]):
+        one = (await (await posts.get(f"/api/articles/{slug}", headers=headers)).json())["article"]
+        for path in ("/api/articles", "/api/articles?tag=a", "/api/articles?author=jake"):
+            listed = (await (await posts.get(path, headers=headers)).json())["articles"]
+            assert listed == [{k: v for k, v in one.items() if k != "body"}]
+    feed = await (await posts.get("/api/articles/feed", headers=users["anna"])).json()
+    assert feed["articles"][0]["favorited"] is True
+    assert feed["articles"][0]["author"]["following"] is True
