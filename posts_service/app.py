@@ -23,7 +23,7 @@ from shared.events.outbox import RELAY
 from shared.http import InternalClient
 from shared.idempotency import Idempotency
 from shared.profiles import PROFILE_TTL, Profiles
-from shared.redis import REDIS
+from shared.redis import REDIS, REDIS_READS
 from shared.socialfacts import SocialFacts
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -39,10 +39,13 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
 
     async def posts_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.start()
-        profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL), client)
-        cache = ArticleCache(JsonCache(app[REDIS], settings.page_cache_ttl), settings.page_cache)
+        reads = app[REDIS_READS]
+        profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL, reads), client)
+        cache = ArticleCache(
+            JsonCache(app[REDIS], settings.page_cache_ttl, reads), settings.page_cache
+        )
         app[ARTICLES] = Articles(
-            app[PG_POOL], profiles, client, cache, app[RELAY], SocialFacts(app[REDIS])
+            app[PG_POOL], profiles, client, cache, app[RELAY], SocialFacts(app[REDIS], reads)
         )
         app[IDEMPOTENCY] = Idempotency(app[REDIS], settings.idempotency_ttl)
         try:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 
+from shared.fastredis import RedisReads
 from shared.jsonfast import dumps, loads
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,10 @@ class SingleFlight:
 class JsonCache:
     """Redis as a cache of JSON values; every Redis failure is a miss, never an error."""
 
-    def __init__(self, redis: aioredis.Redis, ttl: int) -> None:
+    def __init__(self, redis: aioredis.Redis, ttl: int, reads: RedisReads | None = None) -> None:
         self.redis = redis
         self.ttl = ttl
+        self.reads = reads  # a faster path for reads, when the service has one
         self._last_warning = 0.0
 
     def _warn(self, exc: Exception) -> None:
@@ -61,7 +63,10 @@ class JsonCache:
         if not keys:
             return []
         try:
-            raw = await self.redis.mget(keys)
+            if self.reads is not None:
+                raw = await self.reads.mget(list(keys))
+            else:
+                raw = cast(list[str | None], await self.redis.mget(keys))
         except (aioredis.RedisError, OSError) as exc:
             self._warn(exc)
             return [None] * len(keys)

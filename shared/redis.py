@@ -7,7 +7,11 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from shared.fastredis import RedisReads
+
 REDIS: web.AppKey[aioredis.Redis] = web.AppKey("redis", aioredis.Redis)
+# Hot cache reads (GET, MGET) over one pipelined connection; see shared/fastredis.py.
+REDIS_READS: web.AppKey[RedisReads] = web.AppKey("redis_reads", RedisReads)
 
 
 def create_redis(url: str) -> aioredis.Redis:
@@ -27,10 +31,13 @@ def create_redis(url: str) -> aioredis.Redis:
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     from shared.app import SETTINGS
 
-    client = create_redis(app[SETTINGS].redis_url.get())
+    url = app[SETTINGS].redis_url.get()
+    client = create_redis(url)
     await client.ping()
     app[REDIS] = client
+    app[REDIS_READS] = reads = RedisReads(url)
     try:
         yield
     finally:
+        await reads.close()
         await client.aclose()

@@ -29,6 +29,8 @@ from typing import cast
 
 import redis.asyncio as aioredis
 
+from shared.fastredis import RedisReads
+
 log = logging.getLogger(__name__)
 
 LIKES = "sf:likes:"
@@ -91,8 +93,9 @@ def _ids(value: str) -> list[int]:
 
 
 class SocialFacts:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, reads: RedisReads | None = None) -> None:
         self._redis = redis
+        self._reads = reads
         self._put = redis.register_script(_PUT_NEWER)
         self._last_warning = 0.0
 
@@ -141,7 +144,10 @@ class SocialFacts:
         if not keys:
             return Counts({}, {})
         try:
-            found = await self._redis.mget(keys)
+            if self._reads is not None:
+                found = await self._reads.mget(keys)
+            else:
+                found = cast(list[str | None], await self._redis.mget(keys))
         except (aioredis.RedisError, OSError) as exc:
             self._failed(exc)
             return None
@@ -162,7 +168,8 @@ class SocialFacts:
     async def following_of(self, user_id: int) -> IdSet | None:
         """The users someone follows, with the set's version; None when not published."""
         try:
-            value = await self._redis.get(f"{FOLLOWING}{user_id}")
+            key = f"{FOLLOWING}{user_id}"
+            value = await (self._reads or self._redis).get(key)
         except (aioredis.RedisError, OSError) as exc:
             self._failed(exc)
             return None

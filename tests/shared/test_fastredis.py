@@ -1,0 +1,91 @@
+"""Pipelined cache reads against the real Redis of the test run."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from shared.fastredis import RedisReads
+from tests.infra import Infra
+
+
+def with_db(url: str, db: int) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{db}"
+
+
+async def test_get_and_mget_answer_what_redis_holds(infra: Infra, redis: aioredis.Redis) -> None:
+    await redis.set("a", "plain")
+    await redis.set("b", "ünïcode ✓")
+    reads = RedisReads(infra.redis_url)
+    try:
+        assert await reads.get("a") == "plain"
+        assert await reads.get("missing") is None
+        assert await reads.mget(["a", "missing", "b"]) == ["plain", None, "ünïcode ✓"]
+    finally:
+        await reads.close()
+
+
+async def test_concurrent_reads_each_get_their_own_reply(
+    infra: Infra, redis: aioredis.Redis
+) -> None:
+    await redis.mset({f"k{i}": f"v{i}" for i in range(200)})
+    reads = RedisReads(infra.redis_url)
+    try:
+        replies = await asyncio.gather(
+            *(reads.mget([f"k{i}", f"k{(i + 1) % 200}"]) for i in range(200))
+        )
+        assert replies == [[f"v{i}", f"v{(i + 1) % 200}"] for i in range(200)]
+    finally:
+        await reads.close()
+
+
+async def test_an_error_reply_is_raised_and_the_connection_goes_on(infra: Infra) -> None:
+    reads = RedisReads(infra.redis_url)
+    try:
+        with pytest.raises(ResponseError):
+            await reads.mget([])  # MGET needs a key
+        assert await reads.get("a") is None
+    finally:
+        await reads.close()
+
+
+async def test_the_database_of_the_url_is_selected(infra: Infra, redis: aioredis.Redis) -> None:
+    key = f"only-here-{uuid.uuid4().hex}"
+    await redis.set(key, "yes")
+    db = int(infra.redis_url.rpartition("/")[2] or 0)
+    same, other = RedisReads(infra.redis_url), RedisReads(with_db(infra.redis_url, (db + 1) % 16))
+    try:
+        assert await same.get(key) == "yes"
+        assert await other.get(key) is None  # read only: another database is not ours
+    finally:
+        await same.close()
+        await other.close()
+
+
+async def test_a_refused_password_is_a_connection_error(infra: Infra) -> None:
+    host_part = infra.redis_url.split("://", 1)[1]
+    reads = RedisReads(f"redis://:wrong-password@{host_part}")
+    try:
+        with pytest.raises(ConnectionError):
+            await reads.get("a")
+    finally:
+        await reads.close()
+
+
+async def test_unreachable_redis_fails_fast_while_it_stays_down() -> None:
+    reads = RedisReads("redis://127.0.0.1:1/0", retry_after=30)
+    try:
+        with pytest.raises(ConnectionError):
+            await reads.get("a")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(ConnectionError, match="a moment ago"):
+            await reads.mget(["a"])
+        assert loop.time() - started < 0.1
+    finally:
+        await reads.close()
