@@ -130,9 +130,6 @@ class Proxy:
             keepalive=settings.keepalive_timeout,
             connect_timeout=settings.connect_timeout,
         )
-        self._timeout = aiohttp.ClientTimeout(
-            total=settings.request_timeout, sock_connect=settings.connect_timeout
-        )
         self._upload_timeout = aiohttp.ClientTimeout(
             total=settings.upload_timeout, sock_connect=settings.connect_timeout
         )
