@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from shared.redis import create_redis
 from tests.infra import Infra, start_infra, stop_infra
 from tests.mail import clear_mailbox
 from tests.services import (  # noqa: F401 - fixtures shared by the service tests
@@ -56,7 +57,9 @@ async def db(infra: Infra) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 async def redis(infra: Infra) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(infra.redis_url, decode_responses=True)
+    # The services' own settings (timeouts included): a read that never returns must fail
+    # here as it would in a service, not hang the test.
+    client = create_redis(infra.redis_url)
     try:
         yield client
     finally:

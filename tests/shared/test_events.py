@@ -85,13 +85,18 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
 
 
 @contextlib.asynccontextmanager
-async def running(*coroutines: Awaitable[None]) -> AsyncIterator[None]:
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
+async def running(*workers: OutboxRelay | EventConsumer) -> AsyncIterator[None]:
+    """Runs the workers' loops; consumers end as a service ends them (their stop flag, then
+    the current read), the relay, which has none, is cancelled."""
+    tasks = [asyncio.ensure_future(worker.run()) for worker in workers]
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
+        for worker, task in zip(workers, tasks, strict=True):
+            if isinstance(worker, EventConsumer):
+                worker.stop()
+            else:
+                task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
@@ -153,7 +158,7 @@ async def test_an_event_survives_a_redis_outage_and_is_delivered_once(
     try:
         server.stop()
         await write_events(pool, 1)
-        async with running(relay.run()):
+        async with running(relay):
             await asyncio.sleep(0.5)  # the relay fails and waits while Redis is down
             server, url = start_valkey(tmp_path / "valkey", port=port, persist=False)
             await wait_until(lambda: _stream_length(client, 1))
@@ -190,7 +195,7 @@ async def test_two_replicas_share_the_stream_and_handle_each_event_once(
     await write_events(pool, 60)
     await OutboxRelay(pool, redis, "test").publish_pending()
     replicas = [consumer(pool, redis, name, batch_size=5) for name in ("one", "two")]
-    async with running(*(r.run() for r in replicas)):
+    async with running(*replicas):
         await wait_until(lambda: _effects(pool, 60))
     rows = await pool.fetch("SELECT handled_by, count(*) AS n FROM effects GROUP BY handled_by")
     shares = {row["handled_by"]: row["n"] for row in rows}
@@ -213,7 +218,7 @@ async def test_an_event_read_by_a_dead_replica_is_reclaimed_by_another(
     # The replica that dies reads the event and never acknowledges it.
     read = await redis.xreadgroup("kitchen", "doomed", {stream_name("test"): ">"}, count=10)
     assert len(read[0][1]) == 1
-    async with running(survivor.run()):
+    async with running(survivor):
         await wait_until(lambda: _effects(pool, 1))
         await wait_until(lambda: _no_pending(redis))
     assert await pool.fetchval("SELECT handled_by FROM effects") == "survivor"
@@ -253,7 +258,7 @@ async def test_a_failing_event_is_retried_until_it_succeeds(
     replica = consumer(
         pool, redis, "one", handlers={"dish.cooked": flaky}, retry_delay_ms=20, max_attempts=5
     )
-    async with running(replica.run()):
+    async with running(replica):
         await wait_until(lambda: _effects(pool, 1))
         await wait_until(lambda: _no_pending(redis))
     assert attempts == 3
@@ -282,7 +287,7 @@ async def test_a_poison_event_lands_in_the_dead_letter_stream(
         max_attempts=3,
     )
     dead = dead_letter_stream(stream_name("test"))
-    async with running(replica.run()):
+    async with running(replica):
         await wait_until(lambda: _stream_has(redis, dead))
     entry = (await redis.xrange(dead))[0][1]
     assert entry["type"] == "dish.cooked" and entry["group"] == "kitchen"
