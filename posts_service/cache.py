@@ -16,6 +16,8 @@ from typing import Any
 from shared.cache import JsonCache, SingleFlight
 
 VERSION_KEY = "articles:version"
+# Part of every page key: a release that changes what a page holds never reads older pages.
+PAGE_FORMAT = "f2"
 TAGS_KEY = "articles:tags"
 
 Page = tuple[list[Any], int]  # a page of items (see posts_service.domain.Item), the total
@@ -39,7 +41,7 @@ class ArticleCache:
         depends on (the feed's: whom the viewer follows), compared like the first."""
         if not self.enabled:
             return await load()
-        key = f"articles:page:{kind}:{limit}:{offset}"
+        key = f"articles:page:{PAGE_FORMAT}:{kind}:{limit}:{offset}"
         version, cached = await self.cache.get_many([VERSION_KEY, key])
         if cached is not None and cached["version"] == version and cached.get("also") == also:
             return cached["articles"], cached["count"]
