@@ -76,22 +76,17 @@ def fragment(article: Article) -> str:
     return text[:-2]  # without the closing braces of the author and the article
 
 
-def summary_from(counts: Counts) -> dict[str, Any]:
-    """What social's summary route would answer, from the facts it published."""
-    return {
-        "articles": {
-            str(article_id): {"favorited": article_id in counts.liked, "favoritesCount": likes}
-            for article_id, likes in counts.likes.items()
+def counts_from(summary: dict[str, Any]) -> Counts:
+    """The answer of social's summary route in the form of the facts it publishes."""
+    articles, authors = summary["articles"], summary["authors"]
+    return Counts(
+        likes={int(i): int(a["favoritesCount"]) for i, a in articles.items()},
+        follows={
+            int(i): (int(a["followersCount"]), int(a["followingCount"])) for i, a in authors.items()
         },
-        "authors": {
-            str(user_id): {
-                "following": user_id in counts.following,
-                "followersCount": followers,
-                "followingCount": following,
-            }
-            for user_id, (followers, following) in counts.follows.items()
-        },
-    }
+        liked=frozenset(int(i) for i, a in articles.items() if a["favorited"]),
+        following=frozenset(int(i) for i, a in authors.items() if a["following"]),
+    )
 
 
 class Articles:
@@ -121,15 +116,15 @@ class Articles:
             article["authorProfile"] = public_profile(profiles.get(article["authorId"]))
         return articles
 
-    async def _summary(
+    async def _counts(
         self, article_ids: list[int], author_ids: list[int], viewer: Caller | None
-    ) -> dict[str, Any]:
-        """Like counts and flags per article, follow counts and flags per author."""
+    ) -> Counts:
+        """Like counts per article and follow counts per author, with the viewer's flags."""
         # social_service publishes what a page needs to Redis: no call while it is all there.
         counts = await self.facts.read(article_ids, author_ids, viewer.id if viewer else None)
         if counts is not None:
-            return summary_from(counts)
-        summary: dict[str, Any] = await self.client.request(
+            return counts
+        summary = await self.client.request(
             "POST",
             "social",
             "/internal/summary",
@@ -139,28 +134,31 @@ class Articles:
                 "viewerId": viewer.id if viewer else None,
             },
         )
-        return summary
+        return counts_from(summary)
 
     async def compose(self, articles: Sequence[Article], viewer: Caller | None) -> list[Article]:
         if not articles:
             return []
         if any("authorProfile" not in a for a in articles):
             articles = await self.with_authors([dict(a) for a in articles])
-        summary = await self._summary(
+        counts = await self._counts(
             [a["id"] for a in articles], list({a["authorId"] for a in articles}), viewer
         )
         composed = []
         for article in articles:
-            likes = summary["articles"][str(article["id"])]
+            article_id, author_id = article["id"], article["authorId"]
+            followers, following = counts.follows[author_id]
             public = {k: v for k, v in article.items() if k not in _INTERNAL}
             composed.append(
                 {
                     **public,
-                    "favorited": likes["favorited"],
-                    "favoritesCount": likes["favoritesCount"],
+                    "favorited": article_id in counts.liked,
+                    "favoritesCount": counts.likes[article_id],
                     "author": {
                         **article["authorProfile"],
-                        **summary["authors"][str(article["authorId"])],
+                        "following": author_id in counts.following,
+                        "followersCount": followers,
+                        "followingCount": following,
                     },
                 }
             )
@@ -171,21 +169,22 @@ class Articles:
         the fields that depend on the moment and the viewer."""
         if not items:
             return "[]"
-        summary = await self._summary(
+        counts = await self._counts(
             [item[0] for item in items], list({item[1] for item in items}), viewer
         )
-        articles, authors = summary["articles"], summary["authors"]
+        likes, follows, liked, followed = (
+            counts.likes,
+            counts.follows,
+            counts.liked,
+            counts.following,
+        )
         parts = []
         for article_id, author_id, text in items:
-            likes = articles[str(article_id)]
-            author = authors[str(author_id)]
+            followers, following = follows[author_id]
             parts.append(
-                f"{text},"
-                f'"following":{_BOOL[author["following"]]},'
-                f'"followersCount":{int(author["followersCount"])},'
-                f'"followingCount":{int(author["followingCount"])}}},'
-                f'"favorited":{_BOOL[likes["favorited"]]},'
-                f'"favoritesCount":{int(likes["favoritesCount"])}}}'
+                f'{text},"following":{_BOOL[author_id in followed]},'
+                f'"followersCount":{followers},"followingCount":{following}}},'
+                f'"favorited":{_BOOL[article_id in liked]},"favoritesCount":{likes[article_id]}}}'
             )
         return f"[{','.join(parts)}]"
 
