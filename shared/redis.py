@@ -35,9 +35,13 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     client = create_redis(url)
     await client.ping()
     app[REDIS] = client
-    app[REDIS_READS] = reads = RedisReads(url)
+    # The pipelined reads speak plain TCP or a Unix socket; over TLS, redis-py does it all.
+    reads = None if url.startswith("rediss://") else RedisReads(url)
+    if reads is not None:
+        app[REDIS_READS] = reads
     try:
         yield
     finally:
-        await reads.close()
+        if reads is not None:
+            await reads.close()
         await client.aclose()
