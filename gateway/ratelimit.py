@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from prometheus_client import Counter
 
+from shared.logs import ThrottledWarning
+
 log = logging.getLogger(__name__)
 
 
@@ -57,15 +59,12 @@ class RateLimiter:
         self._sync_margin = sync_margin
         self._sync_below = sync_below
         self._counts: dict[str, _Window] = {}
-        self._last_warning = 0.0
+        self._warn = ThrottledWarning(log, "rate limits counted locally only")
         self._stopping = False
 
     def _failed(self, exc: Exception) -> None:
         self._failures.inc()
-        now = time.monotonic()
-        if now - self._last_warning > 10:  # one line per ten seconds, not one per request
-            self._last_warning = now
-            log.warning("rate limits counted locally only", extra={"error": repr(exc)})
+        self._warn(exc)
 
     def _window_of(self, group: str, subject: str) -> tuple[str, _Window, int]:
         now = time.time()

@@ -38,7 +38,6 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
     )
 
     async def posts_ctx(app: web.Application) -> AsyncIterator[None]:
-        await client.start()
         reads = app.get(REDIS_READS)
         profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL, reads), client)
         cache = ArticleCache(

@@ -76,6 +76,17 @@ def fragment(article: Article) -> str:
     return text[:-2]  # without the closing braces of the author and the article
 
 
+def author_json(profile: dict[str, Any], author_id: int, counts: Counts) -> dict[str, Any]:
+    """A public profile with the follow counts and whether the viewer follows it."""
+    followers, following = counts.follows[author_id]
+    return {
+        **profile,
+        "following": author_id in counts.following,
+        "followersCount": followers,
+        "followingCount": following,
+    }
+
+
 def counts_from(summary: dict[str, Any]) -> Counts:
     """The answer of social's summary route in the form of the facts it publishes."""
     articles, authors = summary["articles"], summary["authors"]
@@ -146,20 +157,14 @@ class Articles:
         )
         composed = []
         for article in articles:
-            article_id, author_id = article["id"], article["authorId"]
-            followers, following = counts.follows[author_id]
+            article_id = article["id"]
             public = {k: v for k, v in article.items() if k not in _INTERNAL}
             composed.append(
                 {
                     **public,
                     "favorited": article_id in counts.liked,
                     "favoritesCount": counts.likes[article_id],
-                    "author": {
-                        **article["authorProfile"],
-                        "following": author_id in counts.following,
-                        "followersCount": followers,
-                        "followingCount": following,
-                    },
+                    "author": author_json(article["authorProfile"], article["authorId"], counts),
                 }
             )
         return composed
@@ -195,13 +200,8 @@ class Articles:
         if not ids:
             return {}
         profiles = await self.profiles.by_ids(ids)
-        summary = await self.client.request(
-            "POST",
-            "social",
-            "/internal/summary",
-            json={"authorIds": ids, "viewerId": viewer.id if viewer else None},
-        )
-        return {i: {**public_profile(profiles.get(i)), **summary["authors"][str(i)]} for i in ids}
+        counts = await self._counts([], ids, viewer)
+        return {i: author_json(public_profile(profiles.get(i)), i, counts) for i in ids}
 
     # Reads
 

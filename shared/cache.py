@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from shared.fastredis import RedisReads
 from shared.jsonfast import dumps, loads
+from shared.logs import ThrottledWarning
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,7 @@ class JsonCache:
         self.redis = redis
         self.ttl = ttl
         self.reads = reads  # a faster path for reads, when the service has one
-        self._last_warning = 0.0
-
-    def _warn(self, exc: Exception) -> None:
-        now = asyncio.get_running_loop().time()
-        if now - self._last_warning > 10:
-            self._last_warning = now
-            log.warning("cache unavailable; reading the source", extra={"error": repr(exc)})
+        self._warn = ThrottledWarning(log, "cache unavailable; reading the source")
 
     async def get_many(self, keys: Sequence[str]) -> list[Any | None]:
         if not keys:

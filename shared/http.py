@@ -39,9 +39,6 @@ class InternalClient:
             limit_per_host=100, keepalive=KEEPALIVE, connect_timeout=connect_timeout
         )
 
-    async def start(self) -> None:
-        """Nothing to open ahead of time: connections are made on first use and kept."""
-
     async def close(self) -> None:
         await self._client.close()
 

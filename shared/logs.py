@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,3 +52,19 @@ def setup_logging(service: str, level: str = "info") -> None:
     root.setLevel(level.upper())
     # aiohttp's access log repeats what the metrics middleware records.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+class ThrottledWarning:
+    """One log line per `every` seconds for a failure that repeats on every request."""
+
+    def __init__(self, logger: logging.Logger, message: str, every: float = 10.0) -> None:
+        self._logger = logger
+        self._message = message
+        self._every = every
+        self._last = -every
+
+    def __call__(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._last > self._every:
+            self._last = now
+            self._logger.warning(self._message, extra={"error": repr(exc)})

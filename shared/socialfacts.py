@@ -21,7 +21,6 @@ Keys: `sf:likes:{article id}` = "version:likes", `sf:follows:{user id}` =
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import cast
 import redis.asyncio as aioredis
 
 from shared.fastredis import RedisReads
+from shared.logs import ThrottledWarning
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +97,7 @@ class SocialFacts:
         self._redis = redis
         self._reads = reads
         self._put = redis.register_script(_PUT_NEWER)
-        self._last_warning = 0.0
-
-    def _failed(self, exc: Exception) -> None:
-        now = asyncio.get_running_loop().time()
-        if now - self._last_warning > 10:
-            self._last_warning = now
-            log.warning("social counters in Redis unavailable", extra={"error": repr(exc)})
+        self._failed = ThrottledWarning(log, "social counters in Redis unavailable")
 
     async def publish(
         self,

@@ -32,7 +32,6 @@ def create_app(settings: SocialSettings, **consumer_options: Any) -> web.Applica
     client = InternalClient({"auth": settings.auth_urls}, timeout=settings.internal_timeout)
 
     async def social_ctx(app: web.Application) -> AsyncIterator[None]:
-        await client.start()
         profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL), client)
         app[SOCIAL] = Social(app[PG_POOL], profiles, app[RELAY], SocialFacts(app[REDIS]))
         try:
