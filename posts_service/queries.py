@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -158,31 +158,32 @@ async def list_by_tag(
 async def list_by_authors(
     connection: asyncpg.Connection, author_ids: Sequence[int], limit: int, offset: int
 ) -> tuple[list[asyncpg.Record], int]:
-    rows = await connection.fetch(
-        f"""SELECT {LIST_COLUMNS} FROM articles a WHERE a.author_id = ANY($1::bigint[])
-            ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3""",
-        list(author_ids),
-        limit,
-        offset,
-    )
-    total: int = await connection.fetchval(
-        "SELECT count(*) FROM articles WHERE author_id = ANY($1::bigint[])", list(author_ids)
-    )
-    return rows, total
+    return await _list_where_any(connection, "author_id", author_ids, limit, offset)
 
 
 async def list_by_ids(
     connection: asyncpg.Connection, article_ids: Sequence[int], limit: int, offset: int
 ) -> tuple[list[asyncpg.Record], int]:
+    return await _list_where_any(connection, "id", article_ids, limit, offset)
+
+
+async def _list_where_any(
+    connection: asyncpg.Connection,
+    column: Literal["author_id", "id"],
+    values: Sequence[int],
+    limit: int,
+    offset: int,
+) -> tuple[list[asyncpg.Record], int]:
+    """Articles whose `column` is one of `values`, newest first, and how many there are."""
     rows = await connection.fetch(
-        f"""SELECT {LIST_COLUMNS} FROM articles a WHERE a.id = ANY($1::bigint[])
+        f"""SELECT {LIST_COLUMNS} FROM articles a WHERE a.{column} = ANY($1::bigint[])
             ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3""",
-        list(article_ids),
+        list(values),
         limit,
         offset,
     )
     total: int = await connection.fetchval(
-        "SELECT count(*) FROM articles WHERE id = ANY($1::bigint[])", list(article_ids)
+        f"SELECT count(*) FROM articles WHERE {column} = ANY($1::bigint[])", list(values)
     )
     return rows, total
 
