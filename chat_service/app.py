@@ -2,22 +2,94 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from chat_service import events, queries
+from chat_service.domain import Chats
+from chat_service.handlers import CHATS, IDEMPOTENCY, MESSAGES
+from chat_service.hub import HUB, Publisher, hub_ctx
+from chat_service.messages import Messages
+from chat_service.presence import Presence
+from chat_service.realtime import REALTIME, Realtime
 from chat_service.routes import ROUTES
 from chat_service.settings import ChatSettings
+from chat_service.users import Directory
 from shared.app import create_service_app
+from shared.db import PG_POOL
+from shared.events import consumer_ctx
+from shared.http import InternalClient
+from shared.idempotency import Idempotency
+from shared.jobs import Job, jobs_ctx
+from shared.redis import REDIS
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Producers whose streams chat_service reads.
+CONSUMED = ("auth",)
+BATCH = 500
 
 
-def create_app(settings: ChatSettings) -> web.Application:
+def _jobs(app: web.Application) -> list[Job]:
+    pool = app[PG_POOL]
+    chats = app[CHATS]
+
+    async def expire_messages() -> int:
+        async with pool.acquire() as connection, connection.transaction():
+            return len(await queries.delete_expired(connection, BATCH))
+
+    async def prune() -> int:
+        return await chats.prune(BATCH)
+
+    return [
+        Job("chat.expire", expire_messages, interval=1.0, batch_size=BATCH),
+        Job("chat.prune", prune, interval=300.0, batch_size=BATCH),
+    ]
+
+
+def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Application:
+    client = InternalClient({"auth": settings.auth_urls}, timeout=settings.internal_timeout)
+
+    async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
+        pool = app[PG_POOL]
+        await _ensure_general(app)
+        publisher = Publisher(app[REDIS], app[HUB].channels)
+        presence = Presence(app[REDIS], settings.presence_ttl)
+        directory = Directory(pool, client)
+        chats = Chats(pool, settings, directory, publisher, presence)
+        messages = Messages(pool, settings, chats, publisher)
+        app[CHATS] = chats
+        app[MESSAGES] = messages
+        app[REALTIME] = Realtime(settings, chats, messages, publisher, presence)
+        app[IDEMPOTENCY] = Idempotency(app[REDIS], settings.idempotency_ttl)
+        try:
+            yield
+        finally:
+            await client.close()
+
     return create_service_app(
         settings.common,
         title="Chop-chop chat",
         routes=ROUTES,
         schema="chat",
         migrations=MIGRATIONS,
+        events=True,
+        cleanup_ctx=[
+            hub_ctx(settings.gap_wait, settings.gap_check_interval),
+            chat_ctx,
+            consumer_ctx(
+                "chat",
+                CONSUMED,
+                lambda app: events.handlers(app[CHATS].users, app[CHATS].publisher),
+                **consumer_options,
+            ),
+            jobs_ctx(_jobs),
+        ],
     )
+
+
+async def _ensure_general(app: web.Application) -> None:
+    async with app[PG_POOL].acquire() as connection:
+        await queries.ensure_general(connection)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
@@ -26,7 +24,7 @@ from posts_service.schemas import (
 from posts_service.settings import PostsSettings
 from shared.db import PG_POOL
 from shared.errors import BadRequest, NotFound
-from shared.idempotency import Idempotency
+from shared.idempotency import IDEMPOTENCY_KEY, Idempotency
 from shared.identity import current_user, require_user
 from shared.jsonfast import json_response
 from shared.schemas import TOKEN_AUTH
@@ -36,16 +34,6 @@ ARTICLES: web.AppKey[Articles] = web.AppKey("articles", Articles)
 IDEMPOTENCY: web.AppKey[Idempotency] = web.AppKey("idempotency", Idempotency)
 STORAGE: web.AppKey[LocalStorage] = web.AppKey("storage", LocalStorage)
 POSTS_SETTINGS: web.AppKey[PostsSettings] = web.AppKey("posts_settings", PostsSettings)
-
-IDEMPOTENCY_KEY: list[dict[str, Any]] = [
-    {
-        "in": "header",
-        "name": "Idempotency-Key",
-        "schema": {"type": "string"},
-        "description": "Repeat a request safely: the same key answers the first result.",
-    }
-]
-
 
 @docs(tags=["articles"], summary="Articles, newest first, filtered by tag, author, favorited or q")
 @querystring_schema(ArticlesQuery)

@@ -27,6 +27,16 @@ HEADER = "Idempotency-Key"
 _VALID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 _PENDING = "pending"
 
+# The OpenAPI parameter of routes that honour the header.
+IDEMPOTENCY_KEY: list[dict[str, Any]] = [
+    {
+        "in": "header",
+        "name": HEADER,
+        "schema": {"type": "string"},
+        "description": "Repeat a request safely: the same key answers the first result.",
+    }
+]
+
 
 class Idempotency:
     def __init__(self, redis: aioredis.Redis, ttl: int) -> None:

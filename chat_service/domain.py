@@ -1,0 +1,327 @@
+"""Chats and who is in them: general, direct and group chats, members, invite links and join
+requests. Only members see a chat; to anyone else it does not exist (404, never 403)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from chat_service import queries, render
+from chat_service.hub import Publisher
+from chat_service.presence import Presence
+from chat_service.settings import ChatSettings
+from chat_service.users import Directory
+from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.identity import Caller
+from shared.timefmt import iso
+
+JSON = dict[str, Any]
+
+
+def chat_not_found() -> NotFound:
+    return NotFound("chat not found")
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+class Chats:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: ChatSettings,
+        users: Directory,
+        publisher: Publisher,
+        presence: Presence,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.users = users
+        self.publisher = publisher
+        self.presence = presence
+
+    async def member(
+        self, connection: asyncpg.Connection, chat_id: int, caller: Caller, *, lock: bool = False
+    ) -> asyncpg.Record:
+        """The chat as the caller belongs to it; 404 for a chat that is not theirs."""
+        find = queries.lock_membership if lock else queries.membership
+        row = await find(connection, chat_id, caller.id)
+        if row is None and not await queries.user_exists(connection, caller.id):
+            await self.users.ensure(caller)
+            row = await find(connection, chat_id, caller.id)
+        if row is None:
+            raise chat_not_found()
+        return row
+
+    @staticmethod
+    def require_owner(row: asyncpg.Record, action: str) -> None:
+        if row["role"] != "owner":
+            raise Forbidden(f"only the chat's owner can {action}")
+
+    async def view(self, connection: asyncpg.Connection, chat_id: int, user_id: int) -> JSON:
+        row = await queries.chat_for_member(connection, chat_id, user_id)
+        return render.chat(row, self.settings.general_ttl)
+
+    # Lists and single chats.
+
+    async def list_mine(self, caller: Caller, limit: int, offset: int) -> JSON:
+        async with self.pool.acquire() as connection:
+            total = await queries.count_chats_of(connection, caller.id)
+            if total == 0 and not await queries.user_exists(connection, caller.id):
+                await self.users.ensure(caller)
+                total = await queries.count_chats_of(connection, caller.id)
+            rows = await queries.chats_of(connection, caller.id, limit, offset)
+        general_ttl = self.settings.general_ttl
+        return {"chats": [render.chat(row, general_ttl) for row in rows], "chatsCount": total}
+
+    async def get(self, caller: Caller, chat_id: int) -> JSON:
+        async with self.pool.acquire() as connection:
+            await self.member(connection, chat_id, caller)
+            chat = await self.view(connection, chat_id, caller.id)
+            members = await queries.members_of(connection, chat_id, self.settings.members_limit)
+            count = await queries.count_members(connection, chat_id)
+        online = await self.presence.online([row["id"] for row in members])
+        chat["members"] = [
+            {
+                "username": row["username"],
+                "image": row["image"],
+                "online": row["id"] in online,
+                "role": row["role"],
+            }
+            for row in members
+        ]
+        chat["membersCount"] = count
+        return chat
+
+    # Creating, changing and deleting.
+
+    async def create_group(self, caller: Caller, fields: JSON) -> JSON:
+        await self.users.ensure(caller)
+        async with self.pool.acquire() as connection, connection.transaction():
+            chat_id = await queries.create_group(
+                connection,
+                caller.id,
+                fields["title"],
+                fields.get("description", ""),
+                fields.get("private", False),
+            )
+            await queries.add_member(connection, chat_id, caller.id, "owner")
+            chat = await self.view(connection, chat_id, caller.id)
+        await self.publisher.joined(
+            caller.id, chat_id, 0, render.event("chat.member_joined", self._joined(chat_id, caller))
+        )
+        return chat
+
+    async def open_direct(self, caller: Caller, username: str) -> tuple[int, JSON]:
+        """The direct chat with a person: 201 when it is new, 200 with the existing one."""
+        await self.users.ensure(caller)
+        async with self.pool.acquire() as connection, connection.transaction():
+            other = await self.users.by_username(connection, username)
+            if other["id"] == caller.id:
+                raise ValidationFailed(
+                    "you cannot open a direct chat with yourself",
+                    fields={"username": ["is yourself"]},
+                )
+            chat_id, created = await queries.get_or_create_direct(
+                connection, caller.id, other["id"]
+            )
+            if created:
+                await queries.add_member(connection, chat_id, caller.id, "member")
+                await queries.add_member(connection, chat_id, other["id"], "member")
+            chat = await self.view(connection, chat_id, caller.id)
+        if created:
+            for user_id, name, image in (
+                (caller.id, caller.username, None),
+                (other["id"], other["username"], other["image"]),
+            ):
+                data = {"chatId": chat_id, "user": render.person(name, image)}
+                await self.publisher.joined(
+                    user_id, chat_id, 0, render.event("chat.member_joined", data)
+                )
+        return (201 if created else 200), chat
+
+    async def update(self, caller: Caller, chat_id: int, changes: JSON) -> JSON:
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await self.member(connection, chat_id, caller, lock=True)
+            if row["kind"] != "group":
+                raise Forbidden(f"a {row['kind']} chat cannot be changed")
+            self.require_owner(row, "change it")
+            await queries.update_chat(connection, chat_id, changes)
+            return await self.view(connection, chat_id, caller.id)
+
+    async def delete(self, caller: Caller, chat_id: int) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await self.member(connection, chat_id, caller, lock=True)
+            if row["kind"] != "group":
+                raise Forbidden(f"a {row['kind']} chat cannot be deleted")
+            self.require_owner(row, "delete it")
+            await queries.delete_chat(connection, chat_id)
+        await self.publisher.chat_gone(chat_id, render.event("chat.deleted", {"chatId": chat_id}))
+
+    # Members.
+
+    def _joined(self, chat_id: int, caller: Caller, image: str | None = None) -> JSON:
+        return {"chatId": chat_id, "user": render.person(caller.username, image)}
+
+    async def announce_join(
+        self, chat_id: int, user_id: int, username: str, image: str | None, from_seq: int
+    ) -> None:
+        text = render.event(
+            "chat.member_joined", {"chatId": chat_id, "user": render.person(username, image)}
+        )
+        await self.publisher.joined(user_id, chat_id, from_seq, text)
+        await self.publisher.chat_event(chat_id, text, skip_user=user_id)
+
+    async def add_member(self, caller: Caller, chat_id: int, username: str) -> tuple[int, JSON]:
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await self.member(connection, chat_id, caller, lock=True)
+            if row["kind"] != "group":
+                raise Forbidden(f"nobody can be added to a {row['kind']} chat")
+            self.require_owner(row, "add members")
+            user = await self.users.by_username(connection, username)
+            added = await queries.add_member(connection, chat_id, user["id"], "member")
+            role = "owner" if user["id"] == row["owner_id"] else "member"
+        member = {
+            "username": user["username"],
+            "image": user["image"],
+            "online": bool(await self.presence.devices(user["id"])),
+            "role": role,
+        }
+        if added:
+            await self.announce_join(
+                chat_id, user["id"], user["username"], user["image"], row["last_seq"]
+            )
+        return (201 if added else 200), member
+
+    async def remove_member(self, caller: Caller, chat_id: int, username: str) -> None:
+        """The owner removes a member, or a member leaves (their own name)."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await self.member(connection, chat_id, caller, lock=True)
+            leaving = username.lower() == caller.username.lower()
+            if row["kind"] != "group":
+                raise Forbidden(f"nobody can leave a {row['kind']} chat")
+            if not leaving:
+                self.require_owner(row, "remove members")
+            user = await queries.user_by_username(connection, username)
+            if user is None or not await queries.remove_member(connection, chat_id, user["id"]):
+                raise NotFound(f"{username} is not a member of this chat")
+            if leaving and row["role"] == "owner":
+                # The chat lives on under its longest-standing member, or ends with its owner.
+                successor = await queries.oldest_other_member(connection, chat_id, caller.id)
+                if successor is None:
+                    await queries.delete_chat(connection, chat_id)
+                else:
+                    await queries.transfer_ownership(connection, chat_id, successor)
+        text = render.event(
+            "chat.member_left",
+            {"chatId": chat_id, "user": render.person(user["username"], user["image"])},
+        )
+        await self.publisher.left(user["id"], chat_id, text)
+        await self.publisher.chat_event(chat_id, text, skip_user=user["id"])
+
+    # Invite links and join requests.
+
+    async def create_invite(self, caller: Caller, chat_id: int, expires_in: int | None) -> JSON:
+        seconds = expires_in or self.settings.invite_ttl
+        if seconds > self.settings.invite_max_ttl:
+            raise ValidationFailed(
+                fields={"expiresInSeconds": [f"must be at most {self.settings.invite_max_ttl}"]}
+            )
+        code = secrets.token_urlsafe(24)
+        expires_at = datetime.now(UTC) + timedelta(seconds=seconds)
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await self.member(connection, chat_id, caller)
+            if row["kind"] != "group":
+                raise Forbidden(f"a {row['kind']} chat has no invite links")
+            self.require_owner(row, "create invite links")
+            await queries.create_invite(
+                connection, _code_hash(code), chat_id, caller.id, expires_at
+            )
+        return {
+            "code": code,
+            "url": f"{self.settings.public_url}/api/chats/join/{code}",
+            "expiresAt": iso(expires_at),
+        }
+
+    async def join(self, caller: Caller, code: str) -> tuple[int, JSON]:
+        """Enters a public chat at once (200 chat), or files a request for a private one (202)."""
+        await self.users.ensure(caller)
+        async with self.pool.acquire() as connection, connection.transaction():
+            target = await queries.chat_of_invite(connection, _code_hash(code))
+            if target is None:
+                raise NotFound("this invite link is wrong or has expired")
+            chat_id = target["id"]
+            if await queries.membership(connection, chat_id, caller.id) is not None:
+                return 200, {"chat": await self.view(connection, chat_id, caller.id)}
+            if target["private"]:
+                request = render.join_request(
+                    await queries.file_join_request(connection, chat_id, caller.id)
+                )
+            else:
+                last_seq = (await queries.last_seqs(connection, [chat_id]))[chat_id]
+                await queries.add_member(connection, chat_id, caller.id, "member")
+                chat = await self.view(connection, chat_id, caller.id)
+                request = None
+        if request is not None:
+            await self.publisher.user_event(
+                target["owner_id"], render.event("chat.join_requested", request)
+            )
+            return 202, {"joinRequest": request}
+        me = await self._person(caller.id)
+        await self.announce_join(chat_id, caller.id, me["username"], me["image"], last_seq)
+        return 200, {"chat": chat}
+
+    async def _person(self, user_id: int) -> JSON:
+        async with self.pool.acquire() as connection:
+            rows = await queries.users_by_ids(connection, [user_id])
+        if not rows:
+            raise NotFound("user not found")
+        return {"username": rows[0]["username"], "image": rows[0]["image"]}
+
+    async def _owned(self, connection: asyncpg.Connection, chat_id: int, caller: Caller) -> None:
+        # Join requests are the owner's business only: to anyone else they do not exist.
+        row = await queries.membership(connection, chat_id, caller.id)
+        if row is None or row["role"] != "owner":
+            raise chat_not_found()
+
+    async def join_requests(self, caller: Caller, chat_id: int) -> list[JSON]:
+        async with self.pool.acquire() as connection:
+            await self._owned(connection, chat_id, caller)
+            rows = await queries.pending_join_requests(connection, chat_id)
+        return [render.join_request(row) for row in rows]
+
+    async def decide(self, caller: Caller, chat_id: int, request_id: int, approve: bool) -> JSON:
+        status = "approved" if approve else "rejected"
+        async with self.pool.acquire() as connection, connection.transaction():
+            await self._owned(connection, chat_id, caller)
+            row = await queries.decide_join_request(connection, chat_id, request_id, status)
+            if row is None:
+                raise NotFound("join request not found")
+            last_seq = (await queries.last_seqs(connection, [chat_id]))[chat_id]
+            if approve:
+                await queries.add_member(connection, chat_id, row["user_id"], "member")
+        request = render.join_request(row)
+        decided = render.event("chat.join_decided", request)
+        if approve:
+            await self.publisher.joined(row["user_id"], chat_id, last_seq, decided)
+            joined = render.event(
+                "chat.member_joined",
+                {"chatId": chat_id, "user": render.person(row["username"], row["image"])},
+            )
+            await self.publisher.chat_event(chat_id, joined, skip_user=row["user_id"])
+        else:
+            await self.publisher.user_event(row["user_id"], decided)
+        return request
+
+    # Housekeeping, run by the background jobs of every replica.
+
+    async def prune(self, batch_size: int) -> int:
+        async with self.pool.acquire() as connection, connection.transaction():
+            invites = await queries.delete_expired_invites(connection, batch_size)
+            requests = await queries.delete_old_join_requests(connection, batch_size, 30 * 86400)
+        return max(invites, requests)

@@ -1,0 +1,59 @@
+"""The events chat_service consumes: auth's users, copied into chat's own `users` table."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from chat_service import queries, render
+from chat_service.hub import Publisher
+from chat_service.users import Directory
+from shared.events import Event
+from shared.events.consumer import AfterCommit, Handler
+
+
+def handlers(directory: Directory, publisher: Publisher) -> dict[str, Handler]:
+    async def user_registered(connection: asyncpg.Connection, event: Event) -> None:
+        data = event.data
+        await directory.register(connection, int(data["id"]), data["username"], data.get("image"))
+
+    async def user_updated(connection: asyncpg.Connection, event: Event) -> None:
+        data = event.data
+        await queries.upsert_user(connection, int(data["id"]), data["username"], data.get("image"))
+
+    async def user_deleted(connection: asyncpg.Connection, event: Event) -> AfterCommit:
+        """The account's messages become tombstones, it leaves every chat, and the group
+        chats it owned pass to their longest-standing member (or end with it)."""
+        user_id = int(event.data["id"])
+        tombstones = await queries.tombstone_messages_by(connection, user_id)
+        ended: list[int] = []
+        for chat_id in await queries.chats_owned_by(connection, user_id):
+            successor = await queries.oldest_other_member(connection, chat_id, user_id)
+            if successor is None:
+                await queries.delete_chat(connection, chat_id)
+                ended.append(chat_id)
+            else:
+                await queries.transfer_ownership(connection, chat_id, successor)
+        left = await queries.member_chat_ids(connection, user_id)
+        for chat_id in left:
+            await queries.remove_member(connection, chat_id, user_id)
+        await queries.mark_user_deleted(connection, user_id)
+
+        async def after_commit() -> None:
+            for row in tombstones:
+                data = {"chatId": row["chat_id"], "id": row["id"], "seq": row["seq"]}
+                await publisher.chat_event(row["chat_id"], render.event("message.deleted", data))
+            for chat_id in ended:
+                await publisher.chat_gone(
+                    chat_id, render.event("chat.deleted", {"chatId": chat_id})
+                )
+            for chat_id in set(left) - set(ended):
+                gone = {"chatId": chat_id, "user": None}
+                await publisher.chat_event(chat_id, render.event("chat.member_left", gone))
+
+        return after_commit
+
+    return {
+        "user.registered": user_registered,
+        "user.updated": user_updated,
+        "user.deleted": user_deleted,
+    }

@@ -1,0 +1,88 @@
+"""Who is online, across replicas: a user is online while one of their devices is connected.
+
+Each user has a sorted set in Redis of their connected devices, scored by the time the entry
+lapses; every socket renews its entry while it lives, so the devices of a replica that died
+lapse by themselves within `ttl` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+from shared.logs import ThrottledWarning
+
+log = logging.getLogger(__name__)
+_unavailable = ThrottledWarning(log, "presence unavailable: Redis does not answer")
+
+
+def _key(user_id: int) -> str:
+    return f"chat:presence:{user_id}"
+
+
+class Presence:
+    def __init__(self, redis: aioredis.Redis, ttl: int) -> None:
+        self.redis = redis
+        self.ttl = ttl
+
+    async def connect(self, user_id: int, device_id: str) -> bool:
+        """Records a device; True when it is the user's first (the user came online)."""
+        now = time.time()
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(_key(user_id), "-inf", now)
+                pipe.zcard(_key(user_id))
+                pipe.zadd(_key(user_id), {device_id: now + self.ttl})
+                pipe.expire(_key(user_id), self.ttl)
+                _, before, _, _ = await pipe.execute()
+        except (OSError, aioredis.RedisError) as exc:
+            _unavailable(exc)
+            return False
+        return int(before) == 0
+
+    async def renew(self, user_id: int, device_id: str) -> None:
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(_key(user_id), {device_id: time.time() + self.ttl})
+                pipe.expire(_key(user_id), self.ttl)
+                await pipe.execute()
+        except (OSError, aioredis.RedisError) as exc:
+            _unavailable(exc)
+
+    async def disconnect(self, user_id: int, device_id: str) -> bool:
+        """Forgets a device; True when it was the user's last (the user went offline)."""
+        now = time.time()
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(_key(user_id), device_id)
+                pipe.zcount(_key(user_id), now, "+inf")
+                _, left = await pipe.execute()
+        except (OSError, aioredis.RedisError) as exc:
+            _unavailable(exc)
+            return False
+        return int(left) == 0
+
+    async def devices(self, user_id: int) -> int:
+        try:
+            count: int = await self.redis.zcount(_key(user_id), time.time(), "+inf")
+        except (OSError, aioredis.RedisError) as exc:
+            _unavailable(exc)
+            return 0
+        return count
+
+    async def online(self, user_ids: Sequence[int]) -> set[int]:
+        if not user_ids:
+            return set()
+        now = time.time()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for user_id in user_ids:
+                    pipe.zcount(_key(user_id), now, "+inf")
+                counts = await pipe.execute()
+        except (OSError, aioredis.RedisError) as exc:
+            _unavailable(exc)
+            return set()
+        return {user_id for user_id, count in zip(user_ids, counts, strict=True) if count}

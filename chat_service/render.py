@@ -1,0 +1,85 @@
+"""The JSON shapes of API.md built from database rows: one builder per shape, used by the REST
+answers, the websocket events and the replays alike, so that a message looks the same
+whichever way it reaches a client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from shared.jsonfast import dumps
+from shared.timefmt import iso
+
+GENERAL_TITLE = "General"
+
+
+def _time(value: Any) -> str | None:
+    """A timestamp from asyncpg (datetime) or from row_to_json (ISO text) as API.md writes it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return iso(value)
+
+
+def person(username: str | None, image: str | None) -> dict[str, Any]:
+    return {"username": username, "image": image}
+
+
+def message(row: Mapping[str, Any]) -> dict[str, Any]:
+    author = None if row["author_deleted"] else person(row["author_username"], row["author_image"])
+    return {
+        "id": row["id"],
+        "chatId": row["chat_id"],
+        "seq": row["seq"],
+        "author": author,
+        "body": None if row["deleted"] else row["body"],
+        "attachment": None,
+        "replyTo": row["reply_to"],
+        "createdAt": _time(row["created_at"]),
+        "editedAt": _time(row["edited_at"]),
+        "deleted": row["deleted"],
+        "expiresAt": _time(row["expires_at"]),
+        "commentsCount": 0,
+    }
+
+
+def chat(row: Mapping[str, Any], general_ttl: int) -> dict[str, Any]:
+    kind = row["kind"]
+    if kind == "general":
+        title: str | None = GENERAL_TITLE
+        ttl = row["message_ttl_seconds"] or (general_ttl or None)
+    else:
+        title = row["peer_username"] if kind == "direct" else row["title"]
+        ttl = row["message_ttl_seconds"]
+    owner = person(row["owner_username"], row["owner_image"]) if row["owner_username"] else None
+    last = row["last_message"]
+    return {
+        "id": row["id"],
+        "type": kind,
+        "title": title,
+        "description": row["description"],
+        "private": row["private"],
+        "owner": owner,
+        "messageTtlSeconds": ttl,
+        "createdAt": _time(row["created_at"]),
+        "lastSeq": row["last_seq"],
+        "lastMessage": message(last) if last is not None else None,
+        "unreadCount": row["unread_count"],
+    }
+
+
+def join_request(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "chatId": row["chat_id"],
+        "user": person(row["username"], row["image"]),
+        "createdAt": _time(row["created_at"]),
+        "status": row["status"],
+    }
+
+
+def event(kind: str, data: Any) -> str:
+    """A server-to-client websocket frame."""
+    return dumps({"type": kind, "data": data})

@@ -1,0 +1,266 @@
+"""Marshmallow schemas of chat_service: XxxIn loads a request, XxxOut documents an answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared.schemas import MAX_PAGE, PageQuery, StrictSchema
+
+# Limits of what a client may send.
+MAX_MESSAGE_LENGTH = 4000
+MAX_TITLE = 100
+MAX_DESCRIPTION = 1000
+MAX_USERNAME = 64
+MAX_TTL = 365 * 24 * 3600
+NOT_BLANK = validate.Regexp(r"\S", error="must not be blank")
+
+
+def _message_body() -> fields.String:
+    return fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=MAX_MESSAGE_LENGTH), NOT_BLANK],
+        metadata={"description": f"at most {MAX_MESSAGE_LENGTH} characters"},
+    )
+
+
+# Requests.
+
+
+class ChatsQuery(PageQuery):
+    pass
+
+
+class NewChatIn(StrictSchema):
+    type = fields.String(required=True, validate=validate.OneOf(["group", "direct"]))
+    title = fields.String(validate=[validate.Length(min=1, max=MAX_TITLE), NOT_BLANK])
+    description = fields.String(validate=validate.Length(max=MAX_DESCRIPTION))
+    private = fields.Boolean()
+    username = fields.String(validate=validate.Length(min=1, max=MAX_USERNAME))
+
+    @validates_schema
+    def _fields_of_type(self, data: dict[str, Any], **_: Any) -> None:
+        if data["type"] == "group":
+            if "title" not in data:
+                raise ValidationError("is required for a group chat", "title")
+            if "username" in data:
+                raise ValidationError("is only for a direct chat", "username")
+        else:
+            if "username" not in data:
+                raise ValidationError("is required for a direct chat", "username")
+            extra = [name for name in ("title", "description", "private") if name in data]
+            if extra:
+                raise ValidationError("is only for a group chat", extra[0])
+
+
+class NewChatEnvelope(StrictSchema):
+    chat = fields.Nested(NewChatIn, required=True)
+
+
+class ChatChangesIn(StrictSchema):
+    title = fields.String(validate=[validate.Length(min=1, max=MAX_TITLE), NOT_BLANK])
+    description = fields.String(validate=validate.Length(max=MAX_DESCRIPTION))
+    private = fields.Boolean()
+    messageTtlSeconds = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_TTL),
+        metadata={"description": "seconds a message lives; null keeps history"},
+    )
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("name at least one field to change", "chat")
+
+
+class ChatChangesEnvelope(StrictSchema):
+    chat = fields.Nested(ChatChangesIn, required=True)
+
+
+class MemberIn(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=MAX_USERNAME))
+
+
+class InviteIn(StrictSchema):
+    expiresInSeconds = fields.Integer(validate=validate.Range(min=60))
+
+
+class InviteEnvelope(StrictSchema):
+    invite = fields.Nested(InviteIn, load_default=dict)
+
+
+class HistoryQuery(StrictSchema):
+    before = fields.Integer(validate=validate.Range(min=1), metadata={"description": "message id"})
+    after = fields.Integer(validate=validate.Range(min=1), metadata={"description": "message id"})
+    afterSeq = fields.Integer(validate=validate.Range(min=0))
+    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class UnreadQuery(StrictSchema):
+    limit = fields.Integer(
+        validate=validate.Range(min=1, max=1000),
+        metadata={"description": "messages per chat (default CHAT_UNREAD_LIMIT)"},
+    )
+
+
+class NewMessageIn(StrictSchema):
+    body = _message_body()
+    replyTo = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+
+
+class NewMessageEnvelope(StrictSchema):
+    message = fields.Nested(NewMessageIn, required=True)
+
+
+class MessageEditIn(StrictSchema):
+    body = _message_body()
+
+
+class MessageEditEnvelope(StrictSchema):
+    message = fields.Nested(MessageEditIn, required=True)
+
+
+class ReadIn(StrictSchema):
+    seq = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class ClientEventIn(StrictSchema):
+    """A frame a client sends on the websocket."""
+
+    type = fields.String(required=True, validate=validate.OneOf(["ping", "typing", "resume"]))
+    chatId = fields.Integer(validate=validate.Range(min=1))
+    afterSeq = fields.Integer(validate=validate.Range(min=0))
+
+    @validates_schema
+    def _fields_of_type(self, data: dict[str, Any], **_: Any) -> None:
+        needed = {"ping": (), "typing": ("chatId",), "resume": ("chatId", "afterSeq")}
+        for name in needed[data["type"]]:
+            if name not in data:
+                raise ValidationError("is required", name)
+
+
+# Answers.
+
+
+class PersonOut(Schema):
+    username = fields.String(required=True, allow_none=True)
+    image = fields.String(required=True, allow_none=True)
+
+
+class MessageOut(Schema):
+    id = fields.Integer(required=True)
+    chatId = fields.Integer(required=True)
+    seq = fields.Integer(required=True)
+    author = fields.Nested(PersonOut, required=True, allow_none=True)
+    body = fields.String(required=True, allow_none=True)
+    attachment = fields.Dict(required=True, allow_none=True)
+    replyTo = fields.Integer(required=True, allow_none=True)
+    createdAt = fields.String(required=True)
+    editedAt = fields.String(required=True, allow_none=True)
+    deleted = fields.Boolean(required=True)
+    expiresAt = fields.String(required=True, allow_none=True)
+    commentsCount = fields.Integer(required=True)
+
+
+class MessageEnvelopeOut(Schema):
+    message = fields.Nested(MessageOut, required=True)
+
+
+class MessagesOut(Schema):
+    messages = fields.List(fields.Nested(MessageOut), required=True)
+
+
+class ChatOut(Schema):
+    id = fields.Integer(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(["general", "direct", "group"]))
+    title = fields.String(required=True, allow_none=True)
+    description = fields.String(required=True)
+    private = fields.Boolean(required=True)
+    owner = fields.Nested(PersonOut, required=True, allow_none=True)
+    messageTtlSeconds = fields.Integer(required=True, allow_none=True)
+    createdAt = fields.String(required=True)
+    lastSeq = fields.Integer(required=True)
+    lastMessage = fields.Nested(MessageOut, required=True, allow_none=True)
+    unreadCount = fields.Integer(required=True)
+
+
+class MemberOut(Schema):
+    username = fields.String(required=True)
+    image = fields.String(required=True, allow_none=True)
+    online = fields.Boolean(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["owner", "member"]))
+
+
+class ChatDetailOut(ChatOut):
+    members = fields.List(fields.Nested(MemberOut), required=True)
+    membersCount = fields.Integer(required=True)
+
+
+class ChatEnvelopeOut(Schema):
+    chat = fields.Nested(ChatOut, required=True)
+
+
+class ChatDetailEnvelopeOut(Schema):
+    chat = fields.Nested(ChatDetailOut, required=True)
+
+
+class ChatsOut(Schema):
+    chats = fields.List(fields.Nested(ChatOut), required=True)
+    chatsCount = fields.Integer(required=True)
+
+
+class MemberEnvelopeOut(Schema):
+    member = fields.Nested(MemberOut, required=True)
+
+
+class InviteOut(Schema):
+    code = fields.String(required=True)
+    url = fields.String(required=True)
+    expiresAt = fields.String(required=True)
+
+
+class InviteEnvelopeOut(Schema):
+    invite = fields.Nested(InviteOut, required=True)
+
+
+class JoinRequestOut(Schema):
+    id = fields.Integer(required=True)
+    chatId = fields.Integer(required=True)
+    user = fields.Nested(PersonOut, required=True)
+    createdAt = fields.String(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(["pending", "approved", "rejected"])
+    )
+
+
+class JoinRequestEnvelopeOut(Schema):
+    joinRequest = fields.Nested(JoinRequestOut, required=True)
+
+
+class JoinRequestsOut(Schema):
+    joinRequests = fields.List(fields.Nested(JoinRequestOut), required=True)
+
+
+class ReadOut(Schema):
+    chatId = fields.Integer(required=True)
+    seq = fields.Integer(required=True)
+    unreadCount = fields.Integer(required=True)
+
+
+class ReadEnvelopeOut(Schema):
+    read = fields.Nested(ReadOut, required=True)
+
+
+class UnreadChatOut(Schema):
+    chatId = fields.Integer(required=True)
+    title = fields.String(required=True, allow_none=True)
+    type = fields.String(required=True)
+    lastSeq = fields.Integer(required=True)
+    readSeq = fields.Integer(required=True)
+    unreadCount = fields.Integer(required=True)
+    messages = fields.List(fields.Nested(MessageOut), required=True)
+
+
+class UnreadOut(Schema):
+    chats = fields.List(fields.Nested(UnreadChatOut), required=True)

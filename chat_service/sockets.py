@@ -1,0 +1,154 @@
+"""One connected device: its bounded send queue, its writer, and what it has been sent.
+
+Per chat a socket remembers the range of seqs `(low, high]` of which it has sent every
+message.created, so that a replay (hello, resume, a newly joined chat) and live delivery meet
+without a gap or a duplicate: a live message at or below `high` was already sent, and a
+replay skips the range. While a replay of a chat runs, live messages of that chat wait in a
+buffer and follow the replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+# Close codes (RFC 6455 7.4.1 and IANA): 1013 "try again later" for a client that fell behind.
+CLOSE_TOO_SLOW = 1013
+CLOSE_GOING_AWAY = 1001
+
+
+@dataclass
+class Window:
+    low: int
+    high: int
+
+
+@dataclass(eq=False)  # a socket is itself: compared and hashed by identity
+class Client:
+    ws: web.WebSocketResponse
+    user_id: int
+    username: str
+    queue_size: int
+    device_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    chats: set[int] = field(default_factory=set)
+    windows: dict[int, Window] = field(default_factory=dict)
+    # Live deliveries that arrived before the hello was queued, or during a chat's replay.
+    early: list[tuple[int, int | None, str]] | None = field(default_factory=list)
+    replaying: dict[int, list[tuple[int | None, str]]] = field(default_factory=dict)
+    closed: bool = False
+    _queue: collections.deque[str] = field(default_factory=collections.deque)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _drained: asyncio.Event = field(default_factory=asyncio.Event)
+
+    # Sending.
+
+    def push(self, text: str) -> None:
+        """Queues a live frame; a client whose queue is full is closed, never waited for."""
+        if self.closed:
+            return
+        if len(self._queue) >= self.queue_size:
+            log.info("websocket closed: client too slow", extra={"user_id": self.user_id})
+            self.close(CLOSE_TOO_SLOW, "too slow: reconnect and resume")
+            return
+        self._queue.append(text)
+        self._wake.set()
+
+    async def push_paced(self, text: str) -> None:
+        """Queues a replayed frame, waiting while the queue is over half full so that a long
+        replay leaves room for live frames."""
+        while len(self._queue) * 2 >= self.queue_size and not self.closed:
+            self._drained.clear()
+            await self._drained.wait()
+        self.push(text)
+
+    async def write_loop(self) -> None:
+        try:
+            while not self.closed:
+                if not self._queue:
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                text = self._queue.popleft()
+                if len(self._queue) * 2 < self.queue_size:
+                    self._drained.set()
+                await self.ws.send_str(text)
+        except (ConnectionError, RuntimeError) as exc:
+            # The peer went away while we wrote; the read loop sees the close and cleans up.
+            log.debug("websocket write ended", extra={"error": repr(exc)})
+            self.closed = True
+        finally:
+            self._drained.set()
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._wake.set()
+        self._drained.set()
+        asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        # A stalled peer cannot take the close frame either: give it a moment, then cut it.
+        try:
+            async with asyncio.timeout(2.0):
+                await self.ws.close(code=code, message=reason.encode())
+        except (TimeoutError, ConnectionError, RuntimeError):
+            with contextlib.suppress(Exception):
+                self.ws._req.transport.abort()  # type: ignore[union-attr]
+
+    # What a chat's live stream and its replays have sent.
+
+    def start(self, positions: dict[int, int], hello: str) -> None:
+        """Queues the hello and what arrived while it was built: the client now holds each
+        chat up to the seq the hello reported."""
+        for chat_id, last_seq in positions.items():
+            self.windows[chat_id] = Window(last_seq, last_seq)
+        self.push(hello)
+        early, self.early = self.early or [], None
+        for chat_id, seq, text in early:
+            self.offer(chat_id, seq, text)
+
+    def offer(self, chat_id: int, seq: int | None, text: str) -> None:
+        """A live frame of a chat: `seq` is set for message.created, None for other events."""
+        if self.early is not None:
+            self.early.append((chat_id, seq, text))
+            return
+        if chat_id not in self.chats:
+            return
+        buffer = self.replaying.get(chat_id)
+        if buffer is not None:
+            buffer.append((seq, text))
+            return
+        if seq is not None:
+            window = self.windows.get(chat_id)
+            if window is None:
+                return  # the chat is being attached; its replay covers this message
+            if seq <= window.high:
+                return
+            window.high = seq
+        self.push(text)
+
+    def begin_replay(self, chat_id: int) -> None:
+        self.replaying.setdefault(chat_id, [])
+
+    def end_replay(self, chat_id: int, after: int, upto: int) -> int:
+        """Ends a replay of `(after, upto]`; sends what arrived live meanwhile. Returns the
+        chat's new high mark."""
+        window = self.windows.setdefault(chat_id, Window(after, after))
+        window.low = min(window.low, after)
+        window.high = max(window.high, upto)
+        for seq, text in self.replaying.pop(chat_id, []):
+            if seq is not None:
+                if seq <= window.high:
+                    continue
+                window.high = seq
+            self.push(text)
+        return window.high

@@ -1,0 +1,77 @@
+"""chat_service's own copy of users (id, username, image), fed by auth's events.
+
+Showing a message never asks auth_service. Only an account that chat has not heard of (it
+existed before chat_service did, or its event is still on its way) is fetched once from
+auth's internal routes, stored, and made a member of the general chat.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import asyncpg
+
+from chat_service import queries
+from shared.errors import ApiError, NotFound
+from shared.http import InternalClient
+from shared.identity import Caller
+
+log = logging.getLogger(__name__)
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class Directory:
+    def __init__(self, pool: asyncpg.Pool, client: InternalClient) -> None:
+        self.pool = pool
+        self.client = client
+
+    async def register(
+        self, connection: asyncpg.Connection, user_id: int, username: str, image: Any
+    ) -> int:
+        """Stores a user and makes them a member of the general chat; returns its id."""
+        await queries.upsert_user(connection, user_id, username, image)
+        general = await queries.ensure_general(connection)
+        await queries.add_member(connection, general, user_id, "member")
+        return general
+
+    async def ensure(self, caller: Caller) -> None:
+        """Makes sure chat knows the caller (the first use of an older account)."""
+        async with self.pool.acquire() as connection:
+            if await queries.user_exists(connection, caller.id):
+                return
+        body = await self.client.request(
+            "GET", "auth", "/internal/users", params={"ids": str(caller.id)}
+        )
+        found = [user for user in body["users"] if int(user["id"]) == caller.id]
+        if not found:
+            raise NotFound("user not found")
+        async with self.pool.acquire() as connection, connection.transaction():
+            await self.register(connection, caller.id, found[0]["username"], found[0]["image"])
+        log.info("user added on first use", extra={"user_id": caller.id})
+
+    async def by_username(self, connection: asyncpg.Connection, username: str) -> asyncpg.Record:
+        """The user by name, asking auth_service for one chat has not heard of; 404 if none."""
+        if not _USERNAME.match(username):
+            raise NotFound(f"user {username} not found", fields={"username": ["not found"]})
+        row = await queries.user_by_username(connection, username)
+        if row is not None:
+            return row
+        try:
+            body = await self.client.request(
+                "GET", "auth", f"/internal/users/by-username/{username}"
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                raise NotFound(
+                    f"user {username} not found", fields={"username": ["not found"]}
+                ) from None
+            raise
+        user = body["user"]
+        await self.register(connection, int(user["id"]), user["username"], user["image"])
+        row = await queries.user_by_username(connection, username)
+        if row is None:
+            raise NotFound(f"user {username} not found", fields={"username": ["not found"]})
+        return row
