@@ -11,6 +11,7 @@ from aiohttp import web
 
 from shared.jobs import JOBS, Job, jobs_ctx
 from tests.infra import Infra
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -53,9 +54,7 @@ async def test_two_replicas_running_one_job_handle_each_row_once(pool: asyncpg.P
     handled: list[tuple[str, int]] = []
     runners = [asyncio.create_task(claiming_job(pool, r, handled).loop()) for r in "ab"]
     try:
-        async with asyncio.timeout(10):
-            while len(handled) < 300:
-                await asyncio.sleep(0.02)
+        await until(lambda: len(handled) >= 300, timeout=10)
     finally:
         for runner in runners:
             runner.cancel()
@@ -76,12 +75,9 @@ async def test_a_woken_job_runs_before_its_interval() -> None:
     job = Job("count", count, interval=3600, batch_size=10)
     task = asyncio.create_task(job.loop())
     try:
-        while runs < 1:
-            await asyncio.sleep(0.01)
+        await until(lambda: runs >= 1)
         job.wake()
-        async with asyncio.timeout(2):
-            while runs < 2:
-                await asyncio.sleep(0.01)
+        await until(lambda: runs >= 2, timeout=2)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -104,9 +100,7 @@ async def test_a_job_that_fails_is_restarted_by_its_supervisor() -> None:
     await running.__anext__()
     try:
         assert "flaky" in app[JOBS]
-        async with asyncio.timeout(5):
-            while calls < 3:
-                await asyncio.sleep(0.02)
+        await until(lambda: calls >= 3)
     finally:
         with pytest.raises(StopAsyncIteration):
             await running.__anext__()

@@ -15,6 +15,7 @@ from devstack.embedded import start_valkey
 from shared.pubsub import Subscriber, SubscriberDown
 from shared.redis import create_redis
 from tests.infra import Infra
+from tests.waiting import until
 
 
 class Inbox:
@@ -118,8 +119,7 @@ async def test_subscribing_while_redis_is_down_fails_fast_and_holds_on_reconnect
     try:
         async with running(subscriber):
             server.stop()
-            while subscriber.connected:
-                await asyncio.sleep(0.02)
+            await until(lambda: not subscriber.connected)
             try:
                 await subscriber.subscribe([name])
                 raise AssertionError("subscribe should fail while Redis is down")
@@ -163,9 +163,7 @@ async def test_a_server_that_stops_answering_is_left_for_a_new_connection() -> N
                 raise AssertionError("an unconfirmed subscription must fail")
             except SubscriberDown:
                 pass
-            async with asyncio.timeout(5):
-                while connections < 3:
-                    await asyncio.sleep(0.05)
+            await until(lambda: connections >= 3)
     finally:
         server.close()
         await server.wait_closed()
