@@ -12,7 +12,6 @@ from posts_service import events
 from posts_service.cache import ArticleCache
 from posts_service.domain import Articles
 from posts_service.handlers import ARTICLES, IDEMPOTENCY, POSTS_SETTINGS, STORAGE
-from posts_service.media import LocalStorage
 from posts_service.routes import ROUTES
 from posts_service.settings import PostsSettings
 from shared.app import create_service_app
@@ -25,6 +24,7 @@ from shared.idempotency import Idempotency
 from shared.profiles import PROFILE_TTL, Profiles
 from shared.redis import REDIS, REDIS_READS
 from shared.socialfacts import SocialFacts
+from shared.storage import LocalStorage
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Producers whose streams posts_service reads.

@@ -7,7 +7,7 @@ from aiohttp_apigami import docs, querystring_schema, request_schema, response_s
 
 from posts_service import queries
 from posts_service.domain import Articles
-from posts_service.media import LocalStorage, new_media_id, receive_image
+from posts_service.media import receive_image
 from posts_service.schemas import (
     ArticleEnvelopeOut,
     ArticlesOut,
@@ -28,6 +28,7 @@ from shared.idempotency import IDEMPOTENCY_KEY, Idempotency
 from shared.identity import current_user, require_user
 from shared.jsonfast import json_response
 from shared.schemas import TOKEN_AUTH
+from shared.storage import LocalStorage, new_file_id
 from shared.timefmt import iso
 
 ARTICLES: web.AppKey[Articles] = web.AppKey("articles", Articles)
@@ -178,9 +179,9 @@ async def upload_media(request: web.Request) -> web.Response:
     settings = request.app[POSTS_SETTINGS]
     storage = request.app[STORAGE]
     path, content_type, size = await receive_image(
-        await request.multipart(), storage.root / ".spool", settings.max_media_bytes
+        await request.multipart(), storage.spool, settings.max_media_bytes
     )
-    media_id = new_media_id()
+    media_id = new_file_id()
     await storage.save(media_id, path)
     async with request.app[PG_POOL].acquire() as connection:
         row = await queries.insert_media(connection, media_id, caller.id, content_type, size)
