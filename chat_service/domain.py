@@ -52,7 +52,7 @@ class Chats:
         find = queries.lock_membership if lock else queries.membership
         row = await find(connection, chat_id, caller.id)
         if row is None and not await queries.user_exists(connection, caller.id):
-            await self.users.ensure(caller)
+            await self.users.ensure(caller, connection)
             row = await find(connection, chat_id, caller.id)
         if row is None:
             raise chat_not_found()
@@ -73,7 +73,7 @@ class Chats:
         async with self.pool.acquire() as connection:
             total = await queries.count_chats_of(connection, caller.id)
             if total == 0 and not await queries.user_exists(connection, caller.id):
-                await self.users.ensure(caller)
+                await self.users.ensure(caller, connection)
                 total = await queries.count_chats_of(connection, caller.id)
             rows = await queries.chats_of(connection, caller.id, limit, offset)
         general_ttl = self.settings.general_ttl

@@ -14,6 +14,9 @@ MAX_TITLE = 100
 MAX_DESCRIPTION = 1000
 MAX_USERNAME = 64
 MAX_TTL = 365 * 24 * 3600
+# Ids and seqs are PostgreSQL bigints: a larger number names nothing, and must not reach the
+# driver, which cannot encode it.
+MAX_BIGINT = 2**63 - 1
 NOT_BLANK = validate.Regexp(r"\S", error="must not be blank")
 
 
@@ -91,9 +94,13 @@ class InviteEnvelope(StrictSchema):
 
 
 class HistoryQuery(StrictSchema):
-    before = fields.Integer(validate=validate.Range(min=1), metadata={"description": "message id"})
-    after = fields.Integer(validate=validate.Range(min=1), metadata={"description": "message id"})
-    afterSeq = fields.Integer(validate=validate.Range(min=0))
+    before = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_BIGINT), metadata={"description": "message id"}
+    )
+    after = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_BIGINT), metadata={"description": "message id"}
+    )
+    afterSeq = fields.Integer(validate=validate.Range(min=0, max=MAX_BIGINT))
     limit = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE))
 
 
@@ -106,7 +113,7 @@ class UnreadQuery(StrictSchema):
 
 class NewMessageIn(StrictSchema):
     body = _message_body()
-    replyTo = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    replyTo = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_BIGINT))
 
 
 class NewMessageEnvelope(StrictSchema):
@@ -122,7 +129,7 @@ class MessageEditEnvelope(StrictSchema):
 
 
 class ReadIn(StrictSchema):
-    seq = fields.Integer(required=True, validate=validate.Range(min=0))
+    seq = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_BIGINT))
 
 
 class ClientEventIn(StrictSchema):

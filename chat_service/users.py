@@ -37,20 +37,34 @@ class Directory:
         await queries.add_member(connection, general, user_id, "member")
         return general
 
-    async def ensure(self, caller: Caller) -> None:
-        """Makes sure chat knows the caller (the first use of an older account)."""
-        async with self.pool.acquire() as connection:
-            if await queries.user_exists(connection, caller.id):
+    async def ensure(self, caller: Caller, connection: asyncpg.Connection | None = None) -> None:
+        """Makes sure chat knows the caller (the first use of an older account).
+
+        A caller that holds a connection passes it: taking a second one from the pool while
+        holding the first deadlocks once a burst of first requests holds them all."""
+        if connection is not None:
+            if not await queries.user_exists(connection, caller.id):
+                user = await self._fetch(caller.id)
+                async with connection.transaction():
+                    await self.register(connection, caller.id, user["username"], user["image"])
+                log.info("user added on first use", extra={"user_id": caller.id})
+            return
+        async with self.pool.acquire() as own:
+            if await queries.user_exists(own, caller.id):
                 return
+        user = await self._fetch(caller.id)
+        async with self.pool.acquire() as own, own.transaction():
+            await self.register(own, caller.id, user["username"], user["image"])
+        log.info("user added on first use", extra={"user_id": caller.id})
+
+    async def _fetch(self, user_id: int) -> dict[str, Any]:
         body = await self.client.request(
-            "GET", "auth", "/internal/users", params={"ids": str(caller.id)}
+            "GET", "auth", "/internal/users", params={"ids": str(user_id)}
         )
-        found = [user for user in body["users"] if int(user["id"]) == caller.id]
+        found = [user for user in body["users"] if int(user["id"]) == user_id]
         if not found:
             raise NotFound("user not found")
-        async with self.pool.acquire() as connection, connection.transaction():
-            await self.register(connection, caller.id, found[0]["username"], found[0]["image"])
-        log.info("user added on first use", extra={"user_id": caller.id})
+        return found[0]  # type: ignore[no-any-return]
 
     async def by_username(self, connection: asyncpg.Connection, username: str) -> asyncpg.Record:
         """The user by name, asking auth_service for one chat has not heard of; 404 if none."""

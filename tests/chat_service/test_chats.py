@@ -1,0 +1,728 @@
+"""Chats: who may see and change them, group and direct chats, my chat list, validation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from chat_service.schemas import MAX_DESCRIPTION, MAX_TITLE
+from tests.chat_service.conftest import Socket, general_id, group, send
+from tests.services import Users
+
+OpenSocket = Callable[[TestClient, dict[str, str]], Awaitable[Socket]]
+
+CHAT_NOT_FOUND = {"errors": {"body": ["chat not found"]}}
+
+
+async def add(client: TestClient, owner: dict[str, str], chat_id: int, *names: str) -> None:
+    for name in names:
+        response = await client.post(
+            f"/api/chats/{chat_id}/members", json={"username": name}, headers=owner
+        )
+        assert response.status == 201, await response.text()
+
+
+async def invite_code(client: TestClient, owner: dict[str, str], chat_id: int) -> str:
+    response = await client.post(
+        f"/api/chats/{chat_id}/invites", json={"invite": {}}, headers=owner
+    )
+    assert response.status == 201, await response.text()
+    return (await response.json())["invite"]["code"]  # type: ignore[no-any-return]
+
+
+async def direct(
+    client: TestClient, headers: dict[str, str], username: str
+) -> tuple[int, dict[str, Any]]:
+    response = await client.post(
+        "/api/chats", json={"chat": {"type": "direct", "username": username}}, headers=headers
+    )
+    return response.status, await response.json()
+
+
+async def status_of(
+    client: TestClient,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+) -> int:
+    response = await client.request(method, path, json=body, headers=headers or {})
+    return response.status
+
+
+# Every route about one chat, with a valid body, so that only who asks decides the answer.
+# {chat}, {message} and {request} are a private group chat, a message in it and a pending
+# join request to it.
+CHAT_ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/api/chats/{chat}", None),
+    ("PATCH", "/api/chats/{chat}", {"chat": {"title": "Mine now"}}),
+    ("DELETE", "/api/chats/{chat}", None),
+    ("POST", "/api/chats/{chat}/members", {"username": "anna"}),
+    ("DELETE", "/api/chats/{chat}/members/jake", None),
+    ("POST", "/api/chats/{chat}/invites", {"invite": {}}),
+    ("GET", "/api/chats/{chat}/join-requests", None),
+    ("POST", "/api/chats/{chat}/join-requests/{request}/approve", None),
+    ("POST", "/api/chats/{chat}/join-requests/{request}/reject", None),
+    ("GET", "/api/chats/{chat}/messages", None),
+    ("POST", "/api/chats/{chat}/messages", {"message": {"body": "let me in"}}),
+    ("PATCH", "/api/chats/{chat}/messages/{message}", {"message": {"body": "mine"}}),
+    ("DELETE", "/api/chats/{chat}/messages/{message}", None),
+    ("POST", "/api/chats/{chat}/read", {"seq": 1}),
+]
+ROUTE_IDS = [f"{method} {path}" for method, path, _ in CHAT_ROUTES]
+
+
+async def private_world(chat: TestClient, users: Users) -> dict[str, int]:
+    """jake's private group with one message and bob's pending join request; anna is outside."""
+    await users.add("jake", "anna", "bob")
+    secret = await group(chat, users["jake"], "Secret", private=True)
+    message = await send(chat, users["jake"], secret["id"], "the recipe")
+    code = await invite_code(chat, users["jake"], secret["id"])
+    response = await chat.post(f"/api/chats/join/{code}", headers=users["bob"])
+    assert response.status == 202, await response.text()
+    request = (await response.json())["joinRequest"]
+    return {"chat": secret["id"], "message": message["id"], "request": request["id"]}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CHAT_ROUTES, ids=ROUTE_IDS)
+async def test_a_chat_i_am_not_in_answers_404_as_if_it_did_not_exist(
+    chat: TestClient, users: Users, method: str, path: str, body: Any
+) -> None:
+    ids = await private_world(chat, users)
+    response = await chat.request(method, path.format(**ids), json=body, headers=users["anna"])
+    assert response.status == 404
+    assert await response.json() == CHAT_NOT_FOUND
+    missing = path.format(chat=ids["chat"] + 1000, message=ids["message"], request=ids["request"])
+    response = await chat.request(method, missing, json=body, headers=users["jake"])
+    assert response.status == 404
+    assert await response.json() == CHAT_NOT_FOUND
+
+
+async def test_what_a_stranger_tried_changed_nothing(chat: TestClient, users: Users) -> None:
+    ids = await private_world(chat, users)
+    for method, path, body in CHAT_ROUTES:
+        await chat.request(method, path.format(**ids), json=body, headers=users["anna"])
+    response = await chat.get(f"/api/chats/{ids['chat']}", headers=users["jake"])
+    detail = (await response.json())["chat"]
+    assert (detail["title"], detail["membersCount"]) == ("Secret", 1)
+    response = await chat.get(f"/api/chats/{ids['chat']}/messages", headers=users["jake"])
+    assert [m["body"] for m in (await response.json())["messages"]] == ["the recipe"]
+    response = await chat.get(f"/api/chats/{ids['chat']}/join-requests", headers=users["jake"])
+    assert [r["status"] for r in (await response.json())["joinRequests"]] == ["pending"]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CHAT_ROUTES, ids=ROUTE_IDS)
+async def test_every_chat_route_needs_the_caller(
+    chat: TestClient, users: Users, method: str, path: str, body: Any
+) -> None:
+    ids = await private_world(chat, users)
+    response = await chat.request(method, path.format(**ids), json=body)
+    assert response.status == 401
+    assert "body" in (await response.json())["errors"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/chats"),
+        ("POST", "/api/chats"),
+        ("GET", "/api/chats/unread"),
+        ("POST", "/api/chats/join/somecode"),
+    ],
+)
+async def test_the_routes_about_my_chats_need_the_caller(
+    chat: TestClient, method: str, path: str
+) -> None:
+    body = {"chat": {"type": "group", "title": "Soups"}} if method == "POST" else None
+    assert await status_of(chat, method, path, body=body) == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        # A word where the chat id goes.
+        ("GET", "/api/chats/soups", None),
+        ("PATCH", "/api/chats/soups", {"chat": {"title": "x"}}),
+        ("DELETE", "/api/chats/soups", None),
+        ("GET", "/api/chats/soups/messages", None),
+        ("POST", "/api/chats/soups/messages", {"message": {"body": "hi"}}),
+        ("POST", "/api/chats/soups/read", {"seq": 1}),
+        # Ids that no row can have: zero, negative, beyond bigint.
+        ("GET", "/api/chats/0", None),
+        ("GET", "/api/chats/-1", None),
+        ("GET", f"/api/chats/{2**63}", None),
+        # A word where the message id goes.
+        ("PATCH", "/api/chats/{chat}/messages/first", {"message": {"body": "x"}}),
+        ("DELETE", "/api/chats/{chat}/messages/first", None),
+        # A word where the join request id goes.
+        ("POST", "/api/chats/{chat}/join-requests/first/approve", None),
+        ("POST", "/api/chats/{chat}/join-requests/first/reject", None),
+    ],
+)
+async def test_a_non_numeric_id_names_nothing(
+    chat: TestClient, users: Users, method: str, path: str, body: Any
+) -> None:
+    await users.add("jake")
+    soups = await group(chat, users["jake"])
+    response = await chat.request(
+        method, path.format(chat=soups["id"]), json=body, headers=users["jake"]
+    )
+    assert response.status == 404
+    assert "body" in (await response.json())["errors"]
+
+
+# Owner rules.
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        # Changing the chat.
+        ("PATCH", "/api/chats/{chat}", {"chat": {"title": "Anna's"}}),
+        # Deleting it.
+        ("DELETE", "/api/chats/{chat}", None),
+        # Adding someone.
+        ("POST", "/api/chats/{chat}/members", {"username": "bob"}),
+        # Removing someone else.
+        ("DELETE", "/api/chats/{chat}/members/jake", None),
+        # Creating an invite link.
+        ("POST", "/api/chats/{chat}/invites", {"invite": {}}),
+    ],
+)
+async def test_a_member_who_is_not_the_owner_gets_403(
+    chat: TestClient, users: Users, method: str, path: str, body: Any
+) -> None:
+    await users.add("jake", "anna", "bob")
+    soups = await group(chat, users["jake"])
+    await add(chat, users["jake"], soups["id"], "anna")
+    response = await chat.request(
+        method, path.format(chat=soups["id"]), json=body, headers=users["anna"]
+    )
+    assert response.status == 403
+    assert (await response.json())["errors"]["body"][0].startswith("only the chat's owner")
+
+
+async def test_join_requests_are_hidden_from_a_member_who_is_not_the_owner(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    await add(chat, users["jake"], soups["id"], "anna")
+    response = await chat.get(f"/api/chats/{soups['id']}/join-requests", headers=users["anna"])
+    assert response.status == 404
+
+
+async def test_the_owner_changes_a_group_chat(chat: TestClient, users: Users) -> None:
+    await users.add("jake")
+    soups = await group(chat, users["jake"])
+    changes = {
+        "title": "Stews",
+        "description": "Slow food",
+        "private": True,
+        "messageTtlSeconds": 600,
+    }
+    response = await chat.patch(
+        f"/api/chats/{soups['id']}", json={"chat": changes}, headers=users["jake"]
+    )
+    assert response.status == 200
+    changed = (await response.json())["chat"]
+    assert {k: changed[k] for k in changes} == changes
+    response = await chat.patch(
+        f"/api/chats/{soups['id']}",
+        json={"chat": {"messageTtlSeconds": None}},
+        headers=users["jake"],
+    )
+    assert (await response.json())["chat"]["messageTtlSeconds"] is None
+
+
+async def test_the_owner_deletes_a_group_chat_and_it_is_gone_for_everyone(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    await add(chat, users["jake"], soups["id"], "anna")
+    response = await chat.delete(f"/api/chats/{soups['id']}", headers=users["jake"])
+    assert response.status == 204
+    for name in ("jake", "anna"):
+        assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users[name]) == 404
+
+
+async def test_adding_a_member_makes_them_a_member_at_once(chat: TestClient, users: Users) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    response = await chat.post(
+        f"/api/chats/{soups['id']}/members", json={"username": "anna"}, headers=users["jake"]
+    )
+    assert response.status == 201
+    assert await response.json() == {
+        "member": {"username": "anna", "image": None, "online": False, "role": "member"}
+    }
+    assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users["anna"]) == 200
+
+
+async def test_adding_a_member_twice_answers_200_and_keeps_one_membership(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    await add(chat, users["jake"], soups["id"], "anna")
+    response = await chat.post(
+        f"/api/chats/{soups['id']}/members", json={"username": "anna"}, headers=users["jake"]
+    )
+    assert response.status == 200
+    response = await chat.get(f"/api/chats/{soups['id']}", headers=users["jake"])
+    assert (await response.json())["chat"]["membersCount"] == 2
+
+
+async def test_adding_someone_who_does_not_exist_is_404(chat: TestClient, users: Users) -> None:
+    await users.add("jake")
+    soups = await group(chat, users["jake"])
+    response = await chat.post(
+        f"/api/chats/{soups['id']}/members", json={"username": "nobody"}, headers=users["jake"]
+    )
+    assert response.status == 404
+    assert (await response.json())["errors"]["username"] == ["not found"]
+
+
+async def test_the_owner_removes_a_member_who_then_stops_seeing_the_chat(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    await add(chat, users["jake"], soups["id"], "anna")
+    response = await chat.delete(f"/api/chats/{soups['id']}/members/anna", headers=users["jake"])
+    assert response.status == 204
+    assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users["anna"]) == 404
+
+
+async def test_removing_someone_who_is_not_a_member_is_404(chat: TestClient, users: Users) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    response = await chat.delete(f"/api/chats/{soups['id']}/members/anna", headers=users["jake"])
+    assert response.status == 404
+
+
+async def test_a_member_leaves_with_their_own_name_and_stops_seeing_the_chat(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    await add(chat, users["jake"], soups["id"], "anna")
+    response = await chat.delete(f"/api/chats/{soups['id']}/members/anna", headers=users["anna"])
+    assert response.status == 204
+    assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users["anna"]) == 404
+    response = await chat.get("/api/chats", headers=users["anna"])
+    assert soups["id"] not in [c["id"] for c in (await response.json())["chats"]]
+    response = await chat.get(f"/api/chats/{soups['id']}", headers=users["jake"])
+    assert [m["username"] for m in (await response.json())["chat"]["members"]] == ["jake"]
+
+
+async def test_the_owner_leaving_passes_ownership_to_the_oldest_member(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna", "bob")
+    soups = await group(chat, users["jake"])
+    await add(chat, users["jake"], soups["id"], "anna", "bob")
+    response = await chat.delete(f"/api/chats/{soups['id']}/members/jake", headers=users["jake"])
+    assert response.status == 204
+    response = await chat.get(f"/api/chats/{soups['id']}", headers=users["bob"])
+    detail = (await response.json())["chat"]
+    assert detail["owner"] == {"username": "anna", "image": None}
+    assert [(m["username"], m["role"]) for m in detail["members"]] == [
+        ("anna", "owner"),
+        ("bob", "member"),
+    ]
+    response = await chat.patch(
+        f"/api/chats/{soups['id']}", json={"chat": {"title": "Anna's"}}, headers=users["anna"]
+    )
+    assert response.status == 200
+
+
+async def test_the_owner_and_their_successor_leaving_at_once_leave_the_chat_an_owner(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna", "bob")
+    # The race is lost or won by milliseconds: a few rounds make it show.
+    for _ in range(5):
+        soups = await group(chat, users["jake"])
+        await add(chat, users["jake"], soups["id"], "anna", "bob")
+        leaving = await asyncio.gather(
+            chat.delete(f"/api/chats/{soups['id']}/members/jake", headers=users["jake"]),
+            chat.delete(f"/api/chats/{soups['id']}/members/anna", headers=users["anna"]),
+        )
+        assert [r.status for r in leaving] == [204, 204]
+        response = await chat.get(f"/api/chats/{soups['id']}", headers=users["bob"])
+        detail = (await response.json())["chat"]
+        assert detail["owner"] == {"username": "bob", "image": None}
+        assert [(m["username"], m["role"]) for m in detail["members"]] == [("bob", "owner")]
+
+
+async def test_the_last_member_leaving_ends_the_chat(
+    chat: TestClient, users: Users, db: asyncpg.Connection
+) -> None:
+    await users.add("jake")
+    soups = await group(chat, users["jake"])
+    response = await chat.delete(f"/api/chats/{soups['id']}/members/jake", headers=users["jake"])
+    assert response.status == 204
+    assert await db.fetchval("SELECT count(*) FROM chat.chats WHERE id = $1", soups["id"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "method", "path", "body"),
+    [
+        # The general chat belongs to nobody.
+        ("general", "PATCH", "/api/chats/{chat}", {"chat": {"title": "Mine"}}),
+        ("general", "DELETE", "/api/chats/{chat}", None),
+        ("general", "POST", "/api/chats/{chat}/members", {"username": "bob"}),
+        ("general", "DELETE", "/api/chats/{chat}/members/jake", None),
+        ("general", "POST", "/api/chats/{chat}/invites", {"invite": {}}),
+        # A direct chat is two people, as they are.
+        ("direct", "PATCH", "/api/chats/{chat}", {"chat": {"title": "Us"}}),
+        ("direct", "DELETE", "/api/chats/{chat}", None),
+        ("direct", "POST", "/api/chats/{chat}/members", {"username": "bob"}),
+        ("direct", "DELETE", "/api/chats/{chat}/members/jake", None),
+        ("direct", "POST", "/api/chats/{chat}/invites", {"invite": {}}),
+    ],
+)
+async def test_general_and_direct_chats_cannot_be_changed(
+    chat: TestClient, users: Users, kind: str, method: str, path: str, body: Any
+) -> None:
+    await users.add("jake", "anna", "bob")
+    if kind == "general":
+        chat_id = await general_id(chat, users["jake"])
+    else:
+        chat_id = (await direct(chat, users["jake"], "anna"))[1]["chat"]["id"]
+    response = await chat.request(
+        method, path.format(chat=chat_id), json=body, headers=users["jake"]
+    )
+    assert response.status == 403
+    assert await status_of(chat, "GET", f"/api/chats/{chat_id}", users["jake"]) == 200
+
+
+# Direct chats.
+
+
+async def test_opening_a_direct_chat_creates_it_the_first_time(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    status, body = await direct(chat, users["jake"], "anna")
+    assert status == 201
+    created = body["chat"]
+    assert (created["type"], created["title"], created["owner"]) == ("direct", "anna", None)
+    response = await chat.get(f"/api/chats/{created['id']}", headers=users["jake"])
+    members = (await response.json())["chat"]["members"]
+    assert sorted(m["username"] for m in members) == ["anna", "jake"]
+
+
+async def test_opening_a_direct_chat_again_answers_the_same_chat_from_either_side(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    _, first = await direct(chat, users["jake"], "anna")
+    again_status, again = await direct(chat, users["jake"], "anna")
+    other_status, other = await direct(chat, users["anna"], "jake")
+    assert (again_status, other_status) == (200, 200)
+    assert again["chat"]["id"] == other["chat"]["id"] == first["chat"]["id"]
+
+
+async def test_both_people_opening_their_direct_chat_at_once_get_one_chat(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    (first_status, first), (second_status, second) = await asyncio.gather(
+        direct(chat, users["jake"], "anna"), direct(chat, users["anna"], "jake")
+    )
+    assert sorted([first_status, second_status]) == [200, 201]
+    assert first["chat"]["id"] == second["chat"]["id"]
+    response = await chat.get(f"/api/chats/{first['chat']['id']}", headers=users["jake"])
+    assert (await response.json())["chat"]["membersCount"] == 2
+
+
+async def test_a_direct_chat_is_titled_with_the_other_persons_name_on_each_side(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    _, body = await direct(chat, users["jake"], "anna")
+    chat_id = body["chat"]["id"]
+    titles = {}
+    for name in ("jake", "anna"):
+        response = await chat.get(f"/api/chats/{chat_id}", headers=users[name])
+        titles[name] = (await response.json())["chat"]["title"]
+    assert titles == {"jake": "anna", "anna": "jake"}
+
+
+async def test_a_direct_chat_with_yourself_is_422(chat: TestClient, users: Users) -> None:
+    await users.add("jake")
+    status, body = await direct(chat, users["jake"], "jake")
+    assert status == 422
+    assert body["errors"]["username"] == ["is yourself"]
+
+
+async def test_a_direct_chat_with_someone_who_does_not_exist_is_404(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake")
+    status, body = await direct(chat, users["jake"], "nobody")
+    assert status == 404
+    assert body["errors"]["username"] == ["not found"]
+
+
+# Group chats and my chat list.
+
+
+async def test_creating_a_group_chat_answers_it_with_me_as_owner(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake")
+    response = await chat.post(
+        "/api/chats",
+        json={"chat": {"type": "group", "title": "Soups", "description": "Hot", "private": True}},
+        headers=users["jake"],
+    )
+    assert response.status == 201
+    created = (await response.json())["chat"]
+    assert created.pop("createdAt").endswith("Z")
+    assert isinstance(created.pop("id"), int)
+    assert created == {
+        "type": "group",
+        "title": "Soups",
+        "description": "Hot",
+        "private": True,
+        "owner": {"username": "jake", "image": None},
+        "messageTtlSeconds": None,
+        "lastSeq": 0,
+        "lastMessage": None,
+        "unreadCount": 0,
+    }
+
+
+async def test_a_group_chat_is_public_with_no_description_unless_told(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake")
+    response = await chat.post(
+        "/api/chats", json={"chat": {"type": "group", "title": "Soups"}}, headers=users["jake"]
+    )
+    created = (await response.json())["chat"]
+    assert (created["private"], created["description"]) == (False, "")
+
+
+async def test_my_chats_list_the_general_chat_from_registration_on(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake")
+    response = await chat.get("/api/chats", headers=users["jake"])
+    assert response.status == 200
+    body = await response.json()
+    assert body["chatsCount"] == 1
+    (general,) = body["chats"]
+    assert (general["type"], general["title"], general["owner"]) == ("general", "General", None)
+
+
+async def test_my_chats_come_most_recent_activity_first(chat: TestClient, users: Users) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"], "Soups")
+    await group(chat, users["jake"], "Stews")
+    await add(chat, users["jake"], soups["id"], "anna")
+    await send(chat, users["anna"], soups["id"], "more salt")
+    response = await chat.get("/api/chats", headers=users["jake"])
+    body = await response.json()
+    assert [c["title"] for c in body["chats"]] == ["Soups", "Stews", "General"]
+    assert body["chatsCount"] == 3
+
+
+async def test_my_chats_show_the_last_message_its_seq_and_my_unread_count(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    await add(chat, users["jake"], soups["id"], "anna")
+    await send(chat, users["anna"], soups["id"], "first")
+    last = await send(chat, users["anna"], soups["id"], "second")
+    response = await chat.get("/api/chats", headers=users["jake"])
+    listed = next(c for c in (await response.json())["chats"] if c["id"] == soups["id"])
+    assert (listed["lastSeq"], listed["unreadCount"]) == (2, 2)
+    assert listed["lastMessage"] == last
+
+
+async def test_my_chats_page_with_limit_and_offset(chat: TestClient, users: Users) -> None:
+    await users.add("jake")
+    for title in ("One", "Two", "Three"):
+        await group(chat, users["jake"], title)
+    response = await chat.get("/api/chats?limit=2&offset=1", headers=users["jake"])
+    body = await response.json()
+    assert [c["title"] for c in body["chats"]] == ["Two", "One"]
+    assert body["chatsCount"] == 4
+
+
+async def test_a_chat_shows_its_members_with_role_and_presence(
+    chat: TestClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    await add(chat, users["jake"], soups["id"], "anna")
+    response = await chat.get(f"/api/chats/{soups['id']}", headers=users["anna"])
+    assert response.status == 200
+    detail = (await response.json())["chat"]
+    assert detail["members"] == [
+        {"username": "jake", "image": None, "online": False, "role": "owner"},
+        {"username": "anna", "image": None, "online": False, "role": "member"},
+    ]
+    assert detail["membersCount"] == 2
+    assert (detail["title"], detail["type"]) == ("Soups", "group")
+
+
+async def test_a_member_with_a_connected_device_is_online(
+    chat: TestClient, users: Users, sockets: OpenSocket
+) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    await add(chat, users["jake"], soups["id"], "anna")
+    await sockets(chat, users["anna"])
+    response = await chat.get(f"/api/chats/{soups['id']}", headers=users["jake"])
+    online = {m["username"]: m["online"] for m in (await response.json())["chat"]["members"]}
+    assert online == {"jake": False, "anna": True}
+
+
+# Validation.
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        # A field the API does not know.
+        ({"chat": {"type": "group", "title": "Soups", "colour": "red"}}, "colour"),
+        # A key beside the envelope.
+        ({"chat": {"type": "group", "title": "Soups"}, "extra": 1}, "extra"),
+        # No envelope at all.
+        ({"type": "group", "title": "Soups"}, "chat"),
+        # A kind of chat that does not exist.
+        ({"chat": {"type": "channel", "title": "Soups"}}, "type"),
+        # No type.
+        ({"chat": {"title": "Soups"}}, "type"),
+        # A group chat needs a title.
+        ({"chat": {"type": "group"}}, "title"),
+        # An empty title.
+        ({"chat": {"type": "group", "title": ""}}, "title"),
+        # A blank title.
+        ({"chat": {"type": "group", "title": "   "}}, "title"),
+        # A title over the limit.
+        ({"chat": {"type": "group", "title": "x" * (MAX_TITLE + 1)}}, "title"),
+        # A description over the limit.
+        (
+            {"chat": {"type": "group", "title": "S", "description": "x" * (MAX_DESCRIPTION + 1)}},
+            "description",
+        ),
+        # A title that is not a string.
+        ({"chat": {"type": "group", "title": 5}}, "title"),
+        # private that is not a boolean.
+        ({"chat": {"type": "group", "title": "Soups", "private": "maybe"}}, "private"),
+        # A username is for direct chats.
+        ({"chat": {"type": "group", "title": "Soups", "username": "anna"}}, "username"),
+        # A direct chat needs the other person.
+        ({"chat": {"type": "direct"}}, "username"),
+        # A title is for group chats.
+        ({"chat": {"type": "direct", "username": "anna", "title": "Us"}}, "title"),
+    ],
+)
+async def test_creating_a_chat_with_bad_fields_is_422_naming_the_field(
+    chat: TestClient, users: Users, payload: dict[str, Any], field: str
+) -> None:
+    await users.add("jake", "anna")
+    response = await chat.post("/api/chats", json=payload, headers=users["jake"])
+    assert response.status == 422
+    errors = (await response.json())["errors"]
+    assert field in errors, errors
+    assert errors["body"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        # Nothing to change.
+        ({}, "chat"),
+        # A field the API does not know.
+        ({"owner": "anna"}, "owner"),
+        # A blank title.
+        ({"title": " "}, "title"),
+        # A title over the limit.
+        ({"title": "x" * (MAX_TITLE + 1)}, "title"),
+        # A lifetime of zero seconds.
+        ({"messageTtlSeconds": 0}, "messageTtlSeconds"),
+        # A lifetime over a year.
+        ({"messageTtlSeconds": 365 * 24 * 3600 + 1}, "messageTtlSeconds"),
+        # A lifetime that is not a whole number.
+        ({"messageTtlSeconds": "soon"}, "messageTtlSeconds"),
+        # private that is not a boolean.
+        ({"private": [True]}, "private"),
+    ],
+)
+async def test_changing_a_chat_with_bad_fields_is_422_naming_the_field(
+    chat: TestClient, users: Users, changes: dict[str, Any], field: str
+) -> None:
+    await users.add("jake")
+    soups = await group(chat, users["jake"])
+    response = await chat.patch(
+        f"/api/chats/{soups['id']}", json={"chat": changes}, headers=users["jake"]
+    )
+    assert response.status == 422
+    assert field in (await response.json())["errors"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        # No username.
+        ({}, "username"),
+        # An empty one.
+        ({"username": ""}, "username"),
+        # A field the API does not know.
+        ({"username": "anna", "role": "owner"}, "role"),
+    ],
+)
+async def test_adding_a_member_with_bad_fields_is_422(
+    chat: TestClient, users: Users, payload: dict[str, Any], field: str
+) -> None:
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"])
+    response = await chat.post(
+        f"/api/chats/{soups['id']}/members", json=payload, headers=users["jake"]
+    )
+    assert response.status == 422
+    assert field in (await response.json())["errors"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/chats"),
+        ("PATCH", "/api/chats/{chat}"),
+        ("POST", "/api/chats/{chat}/members"),
+        ("POST", "/api/chats/{chat}/messages"),
+        ("POST", "/api/chats/{chat}/read"),
+    ],
+)
+async def test_a_body_that_is_not_json_is_400(
+    chat: TestClient, users: Users, method: str, path: str
+) -> None:
+    await users.add("jake")
+    soups = await group(chat, users["jake"])
+    headers = {**users["jake"], "Content-Type": "application/json"}
+    response = await chat.request(
+        method, path.format(chat=soups["id"]), data="{not json", headers=headers
+    )
+    assert response.status == 400
+    assert (await response.json())["errors"]["body"] == ["the request body is not valid JSON"]
+
+
+async def test_a_body_of_another_content_type_is_400(chat: TestClient, users: Users) -> None:
+    await users.add("jake")
+    headers = {**users["jake"], "Content-Type": "text/plain"}
+    response = await chat.post("/api/chats", data="type=group", headers=headers)
+    assert response.status == 400
