@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -43,6 +43,11 @@ CHAT_FROM = """chats c JOIN chat_members me ON me.chat_id = c.id
 async def upsert_user(
     connection: asyncpg.Connection, user_id: int, username: str, image: Any
 ) -> None:
+    # Writers of one name (an event and a first use of the same account) take turns: ON
+    # CONFLICT settles races on the id only, and the name's unique index would fail the second.
+    await connection.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('chat.users'), hashtext(lower($1)))", username
+    )
     # A name taken over from an account whose rename we have not heard of yet: that account
     # keeps a placeholder until its own event arrives.
     await connection.execute(
@@ -89,7 +94,7 @@ async def users_by_ids(
 
 async def mark_user_deleted(connection: asyncpg.Connection, user_id: int) -> None:
     await connection.execute(
-        "INSERT INTO users (id, username, deleted) VALUES ($1, '#' || $1, true) "
+        "INSERT INTO users (id, username, deleted) VALUES ($1, '#' || $1::bigint, true) "
         "ON CONFLICT (id) DO UPDATE SET deleted = true, image = NULL, updated_at = now()",
         user_id,
     )
@@ -206,14 +211,13 @@ async def lock_membership(
     connection: asyncpg.Connection, chat_id: int, user_id: int
 ) -> asyncpg.Record | None:
     """As `membership`, holding the chat's row until the transaction ends."""
-    row: asyncpg.Record | None = await connection.fetchrow(
-        """SELECT c.id, c.kind, c.owner_id, c.private, c.last_seq, me.role, me.read_seq
-           FROM chats c JOIN chat_members me ON me.chat_id = c.id
-           WHERE c.id = $1 AND me.user_id = $2 FOR UPDATE OF c""",
-        chat_id,
-        user_id,
-    )
-    return row
+    # The lock first, the member's place after it: read in the statement that waits for the
+    # lock, the place would be as it was before whoever held the lock changed it (an owner
+    # who left and made this member the owner).
+    locked = await connection.fetchval("SELECT true FROM chats WHERE id = $1 FOR UPDATE", chat_id)
+    if locked is None:
+        return None
+    return await membership(connection, chat_id, user_id)
 
 
 async def chat_for_member(
@@ -352,7 +356,8 @@ async def insert_message(
                UPDATE chats SET last_seq = last_seq + 1, last_activity_at = now()
                WHERE id = $1
                RETURNING last_seq,
-                 COALESCE(message_ttl_seconds, CASE WHEN kind = 'general' THEN $5::integer END) AS ttl
+                 COALESCE(message_ttl_seconds, CASE WHEN kind = 'general' THEN $5::integer END)
+                   AS ttl
             ), stored AS (
                INSERT INTO messages (chat_id, seq, author_id, body, reply_to, expires_at)
                SELECT $1, last_seq, $2, $3, $4,
@@ -589,3 +594,312 @@ async def decide_join_request(
         status,
     )
     return row
+
+
+# Scheduled messages.
+
+
+async def schedule_message(
+    connection: asyncpg.Connection,
+    chat_id: int,
+    author_id: int,
+    body: str | None,
+    reply_to: int | None,
+    attachment_id: str | None,
+    send_at: datetime,
+) -> asyncpg.Record:
+    row: asyncpg.Record = await connection.fetchrow(
+        f"""WITH stored AS (
+               INSERT INTO messages (chat_id, seq, author_id, body, reply_to, attachment_id,
+                                     send_at)
+               VALUES ($1, NULL, $2, $3, $4, $5, $6) RETURNING *)
+            SELECT {MESSAGE_COLUMNS} FROM stored m JOIN users u ON u.id = m.author_id
+            LEFT JOIN attachments a ON a.id = m.attachment_id""",
+        chat_id,
+        author_id,
+        body,
+        reply_to,
+        attachment_id,
+        send_at,
+    )
+    return row
+
+
+async def scheduled_of(
+    connection: asyncpg.Connection, chat_id: int, author_id: int
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await connection.fetch(
+        f"""SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
+            WHERE m.chat_id = $1 AND m.author_id = $2 AND m.seq IS NULL
+            ORDER BY m.send_at, m.id""",
+        chat_id,
+        author_id,
+    )
+    return rows
+
+
+async def cancel_scheduled(
+    connection: asyncpg.Connection, chat_id: int, author_id: int, message_id: int
+) -> tuple[bool, str | None]:
+    """Deletes my scheduled message if it is not sent yet: whether there was one, and the
+    attachment it carried."""
+    row = await connection.fetchrow(
+        """DELETE FROM messages
+           WHERE id = $3 AND chat_id = $1 AND author_id = $2 AND seq IS NULL
+           RETURNING attachment_id""",
+        chat_id,
+        author_id,
+        message_id,
+    )
+    if row is None:
+        return False, None
+    attachment: str | None = row["attachment_id"]
+    return True, attachment
+
+
+async def take_due(connection: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    """Due scheduled messages, locked for this transaction, each taken by one replica; in
+    chat order, so that transactions lock chats' counters in one order and never deadlock."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """SELECT id, chat_id, author_id FROM messages
+           WHERE seq IS NULL AND send_at <= now()
+           ORDER BY send_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
+        limit,
+    )
+    return sorted(rows, key=lambda row: (row["chat_id"], row["id"]))
+
+
+async def deliver_scheduled(
+    connection: asyncpg.Connection, message_id: int, chat_id: int, general_ttl: int
+) -> asyncpg.Record:
+    """Sends a scheduled message now: the chat's next seq, the delivery time, its expiry."""
+    row: asyncpg.Record = await connection.fetchrow(
+        f"""WITH counter AS (
+               UPDATE chats SET last_seq = last_seq + 1, last_activity_at = now()
+               WHERE id = $2
+               RETURNING last_seq,
+                 COALESCE(message_ttl_seconds, CASE WHEN kind = 'general' THEN $3::integer END)
+                   AS ttl
+            ), sent AS (
+               UPDATE messages SET seq = counter.last_seq, send_at = NULL, created_at = now(),
+                 expires_at = CASE WHEN counter.ttl > 0
+                                   THEN now() + make_interval(secs => counter.ttl) END
+               FROM counter WHERE messages.id = $1
+               RETURNING messages.*
+            )
+            SELECT {MESSAGE_COLUMNS} FROM sent m JOIN users u ON u.id = m.author_id
+            LEFT JOIN attachments a ON a.id = m.attachment_id""",
+        message_id,
+        chat_id,
+        general_ttl,
+    )
+    return row
+
+
+async def postpone(connection: asyncpg.Connection, message_id: int, until: datetime) -> None:
+    await connection.execute("UPDATE messages SET send_at = $2 WHERE id = $1", message_id, until)
+
+
+async def drop_message(connection: asyncpg.Connection, message_id: int) -> str | None:
+    attachment: str | None = await connection.fetchval(
+        "DELETE FROM messages WHERE id = $1 RETURNING attachment_id", message_id
+    )
+    return attachment
+
+
+# Attachments.
+
+
+async def insert_attachment(
+    connection: asyncpg.Connection,
+    file_id: str,
+    owner_id: int,
+    filename: str,
+    content_type: str,
+    size: int,
+) -> asyncpg.Record:
+    row: asyncpg.Record = await connection.fetchrow(
+        """INSERT INTO attachments (id, owner_id, filename, content_type, size)
+           VALUES ($1, $2, $3, $4, $5) RETURNING id, filename, content_type, size""",
+        file_id,
+        owner_id,
+        filename,
+        content_type,
+        size,
+    )
+    return row
+
+
+async def own_attachment(connection: asyncpg.Connection, file_id: str, owner_id: int) -> bool:
+    found: bool | None = await connection.fetchval(
+        "SELECT true FROM attachments WHERE id = $1 AND owner_id = $2", file_id, owner_id
+    )
+    return bool(found)
+
+
+async def visible_attachment(
+    connection: asyncpg.Connection, file_id: str, user_id: int
+) -> asyncpg.Record | None:
+    """The file when the user uploaded it, or is a member of a chat where it was posted."""
+    row: asyncpg.Record | None = await connection.fetchrow(
+        f"""SELECT a.id, a.filename, a.content_type, a.size FROM attachments a
+            WHERE a.id = $1 AND (a.owner_id = $2 OR EXISTS (
+              SELECT 1 FROM messages m JOIN chat_members cm
+                ON cm.chat_id = m.chat_id AND cm.user_id = $2
+              WHERE m.attachment_id = a.id AND NOT m.deleted AND {LIVE}))""",
+        file_id,
+        user_id,
+    )
+    return row
+
+
+async def unreferenced(connection: asyncpg.Connection, file_ids: Sequence[str]) -> list[str]:
+    """Of these files, those no message shows any more (removed with their last message)."""
+    rows = await connection.fetch(
+        """DELETE FROM attachments a WHERE a.id = ANY($1::text[])
+           AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.attachment_id = a.id)
+           RETURNING a.id""",
+        list(file_ids),
+    )
+    return [row["id"] for row in rows]
+
+
+async def delete_orphan_attachments(
+    connection: asyncpg.Connection, age_seconds: int, limit: int
+) -> list[str]:
+    rows = await connection.fetch(
+        """DELETE FROM attachments WHERE id IN (
+              SELECT a.id FROM attachments a
+              WHERE a.created_at < now() - make_interval(secs => $1)
+                AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.attachment_id = a.id)
+              LIMIT $2 FOR UPDATE SKIP LOCKED)
+           RETURNING id""",
+        age_seconds,
+        limit,
+    )
+    return [row["id"] for row in rows]
+
+
+# Comments on messages.
+
+
+COMMENT_COLUMNS = """c.id, c.message_id, c.body, c.created_at,
+    u.username AS author_username, u.image AS author_image, u.deleted AS author_deleted"""
+
+
+async def insert_comment(
+    connection: asyncpg.Connection, message_id: int, author_id: int, body: str
+) -> asyncpg.Record:
+    row: asyncpg.Record = await connection.fetchrow(
+        f"""WITH counted AS (
+               UPDATE messages SET comments_count = comments_count + 1 WHERE id = $1
+               RETURNING id
+            ), stored AS (
+               INSERT INTO message_comments (message_id, author_id, body)
+               SELECT id, $2, $3 FROM counted RETURNING *
+            )
+            SELECT {COMMENT_COLUMNS} FROM stored c JOIN users u ON u.id = c.author_id""",
+        message_id,
+        author_id,
+        body,
+    )
+    return row
+
+
+async def comments_of(
+    connection: asyncpg.Connection, message_id: int, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await connection.fetch(
+        f"""SELECT {COMMENT_COLUMNS} FROM message_comments c JOIN users u ON u.id = c.author_id
+            WHERE c.message_id = $1 ORDER BY c.id LIMIT $2 OFFSET $3""",
+        message_id,
+        limit,
+        offset,
+    )
+    return rows
+
+
+# Reports and bans.
+
+
+async def lock_user(connection: asyncpg.Connection, user_id: int) -> None:
+    await connection.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", user_id)
+
+
+async def report_window_start(
+    connection: asyncpg.Connection, user_id: int, period: timedelta
+) -> datetime:
+    """Reports count from a ban period ago, or from the end of the user's last ban if later:
+    the reports that led to a ban do not lead to the next."""
+    since: datetime = await connection.fetchval(
+        """SELECT GREATEST(now() - $2::interval,
+                           COALESCE(max(ends_at), '-infinity'::timestamptz))
+           FROM bans WHERE user_id = $1""",
+        user_id,
+        period,
+    )
+    return since
+
+
+async def has_reported(
+    connection: asyncpg.Connection, reporter_id: int, reported_id: int, since: datetime
+) -> bool:
+    found: bool | None = await connection.fetchval(
+        """SELECT true FROM reports
+           WHERE reported_id = $2 AND reporter_id = $1 AND created_at > $3 LIMIT 1""",
+        reporter_id,
+        reported_id,
+        since,
+    )
+    return bool(found)
+
+
+async def insert_report(
+    connection: asyncpg.Connection, reporter_id: int, reported_id: int, reason: str
+) -> asyncpg.Record:
+    row: asyncpg.Record = await connection.fetchrow(
+        """INSERT INTO reports (reporter_id, reported_id, reason) VALUES ($1, $2, $3)
+           RETURNING id, reason, created_at""",
+        reporter_id,
+        reported_id,
+        reason,
+    )
+    return row
+
+
+async def count_reporters(connection: asyncpg.Connection, reported_id: int, since: datetime) -> int:
+    count: int = await connection.fetchval(
+        """SELECT count(DISTINCT reporter_id) FROM reports
+           WHERE reported_id = $1 AND created_at > $2""",
+        reported_id,
+        since,
+    )
+    return count
+
+
+async def insert_ban(
+    connection: asyncpg.Connection, user_id: int, reason: str, ends_at: datetime
+) -> datetime:
+    until: datetime = await connection.fetchval(
+        "INSERT INTO bans (user_id, reason, ends_at) VALUES ($1, $2, $3) RETURNING ends_at",
+        user_id,
+        reason,
+        ends_at,
+    )
+    return until
+
+
+async def banned_until(connection: asyncpg.Connection, user_id: int) -> datetime | None:
+    until: datetime | None = await connection.fetchval(
+        "SELECT max(ends_at) FROM bans WHERE user_id = $1 AND ends_at > now()", user_id
+    )
+    return until
+
+
+async def active_bans(connection: asyncpg.Connection, user_id: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """SELECT reason, starts_at, ends_at FROM bans
+           WHERE user_id = $1 AND ends_at > now() ORDER BY ends_at DESC""",
+        user_id,
+    )
+    return rows

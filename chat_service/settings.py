@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from shared.settings import CommonSettings, Env
 
@@ -33,6 +34,19 @@ class ChatSettings:
     # General chat.
     general_ttl: int
     idempotency_ttl: int
+    # Rules on sending.
+    send_limit: int
+    send_period: int
+    ban_reports: int
+    ban_seconds: int
+    # Scheduled messages and timed work.
+    schedule_max_ahead: int
+    schedule_interval: float
+    expiry_interval: float
+    # Files.
+    attachments_dir: Path
+    max_attachment_bytes: int
+    orphan_ttl: int
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> ChatSettings:
@@ -58,4 +72,18 @@ class ChatSettings:
             gap_check_interval=env.number("CHAT_GAP_CHECK_INTERVAL", 2.0, minimum=0.1),
             general_ttl=env.integer("CHAT_GENERAL_TTL", 3600, minimum=0),
             idempotency_ttl=env.integer("IDEMPOTENCY_TTL", 3600, minimum=1),
+            send_limit=env.integer("CHAT_SEND_LIMIT", 20),
+            send_period=env.integer("CHAT_SEND_PERIOD", 3600, minimum=1),
+            ban_reports=env.integer("CHAT_BAN_REPORTS", 3, minimum=1),
+            ban_seconds=env.integer("CHAT_BAN_SECONDS", 4 * 3600, minimum=1),
+            schedule_max_ahead=env.integer("CHAT_SCHEDULE_MAX_AHEAD", 30 * 86400, minimum=60),
+            schedule_interval=env.number("CHAT_SCHEDULE_INTERVAL", 0.5, minimum=0.05),
+            expiry_interval=env.number("CHAT_EXPIRY_INTERVAL", 1.0, minimum=0.05),
+            attachments_dir=Path(
+                env.text(
+                    "CHAT_ATTACHMENTS_DIR", str(Path(env.text("DATA_DIR", ".data")) / "attachments")
+                )
+            ),
+            max_attachment_bytes=env.integer("CHAT_MAX_ATTACHMENT_BYTES", 5 * 1024**2, minimum=1),
+            orphan_ttl=env.integer("CHAT_ATTACHMENT_ORPHAN_TTL", 3600, minimum=1),
         )
