@@ -9,13 +9,17 @@ from typing import Any
 from aiohttp import web
 
 from chat_service import events, queries
+from chat_service.attachments import Attachments
 from chat_service.domain import Chats
 from chat_service.handlers import CHATS, IDEMPOTENCY, MESSAGES
+from chat_service.handlers_rules import ATTACHMENTS, MODERATION
 from chat_service.hub import HUB, Publisher, hub_ctx
 from chat_service.messages import Messages
+from chat_service.moderation import Moderation, SendLimit
 from chat_service.presence import Presence
 from chat_service.realtime import REALTIME, Realtime
 from chat_service.routes import ROUTES
+from chat_service.scheduling import Timed
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
 from shared.app import create_service_app
@@ -25,6 +29,7 @@ from shared.http import InternalClient
 from shared.idempotency import Idempotency
 from shared.jobs import Job, jobs_ctx
 from shared.redis import REDIS
+from shared.storage import LocalStorage
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Producers whose streams chat_service reads.
@@ -32,21 +37,16 @@ CONSUMED = ("auth",)
 BATCH = 500
 
 
-def _jobs(app: web.Application) -> list[Job]:
-    pool = app[PG_POOL]
-    chats = app[CHATS]
+TIMED: web.AppKey[Timed] = web.AppKey("timed", Timed)
 
-    async def expire_messages() -> int:
-        async with pool.acquire() as connection, connection.transaction():
-            return len(await queries.delete_expired(connection, BATCH))
+
+def _jobs(app: web.Application) -> list[Job]:
+    chats = app[CHATS]
 
     async def prune() -> int:
         return await chats.prune(BATCH)
 
-    return [
-        Job("chat.expire", expire_messages, interval=1.0, batch_size=BATCH),
-        Job("chat.prune", prune, interval=300.0, batch_size=BATCH),
-    ]
+    return app[TIMED].jobs(Job("chat.prune", prune, interval=300.0, batch_size=BATCH))
 
 
 def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Application:
@@ -59,9 +59,25 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         presence = Presence(app[REDIS], settings.presence_ttl)
         directory = Directory(pool, client)
         chats = Chats(pool, settings, directory, publisher, presence)
-        messages = Messages(pool, settings, chats, publisher)
+        attachments = Attachments(
+            pool, LocalStorage(settings.attachments_dir), settings.max_attachment_bytes
+        )
+        moderation = Moderation(pool, settings, directory)
+        messages = Messages(
+            pool,
+            settings,
+            chats,
+            publisher,
+            limit=SendLimit(app[REDIS], settings.send_limit, settings.send_period),
+            moderation=moderation,
+            attachments=attachments,
+            presence=presence,
+        )
         app[CHATS] = chats
         app[MESSAGES] = messages
+        app[ATTACHMENTS] = attachments
+        app[MODERATION] = moderation
+        app[TIMED] = Timed(pool, settings, publisher, attachments)
         app[REALTIME] = Realtime(settings, chats, messages, publisher, presence)
         app[IDEMPOTENCY] = Idempotency(app[REDIS], settings.idempotency_ttl)
         try:
@@ -82,7 +98,9 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
             consumer_ctx(
                 "chat",
                 CONSUMED,
-                lambda app: events.handlers(app[CHATS].users, app[CHATS].publisher),
+                lambda app: events.handlers(
+                    app[CHATS].users, app[CHATS].publisher, app[ATTACHMENTS]
+                ),
                 **consumer_options,
             ),
             jobs_ctx(_jobs),

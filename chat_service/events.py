@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncpg
 
 from chat_service import queries, render
+from chat_service.attachments import Attachments
 from chat_service.hub import Publisher
 from chat_service.users import Directory
 from shared.events import Event
 from shared.events.consumer import AfterCommit, Handler
 
 
-def handlers(directory: Directory, publisher: Publisher) -> dict[str, Handler]:
+def handlers(
+    directory: Directory, publisher: Publisher, attachments: Attachments
+) -> dict[str, Handler]:
     async def user_registered(connection: asyncpg.Connection, event: Event) -> None:
         data = event.data
         await directory.register(connection, int(data["id"]), data["username"], data.get("image"))
@@ -25,6 +28,8 @@ def handlers(directory: Directory, publisher: Publisher) -> dict[str, Handler]:
         chats it owned pass to their longest-standing member (or end with it)."""
         user_id = int(event.data["id"])
         tombstones = await queries.tombstone_messages_by(connection, user_id)
+        files = [row["attachment_id"] for row in tombstones if row["attachment_id"]]
+        gone = await queries.unreferenced(connection, files) if files else []
         ended: list[int] = []
         for chat_id in await queries.chats_owned_by(connection, user_id):
             successor = await queries.oldest_other_member(connection, chat_id, user_id)
@@ -39,6 +44,7 @@ def handlers(directory: Directory, publisher: Publisher) -> dict[str, Handler]:
         await queries.mark_user_deleted(connection, user_id)
 
         async def after_commit() -> None:
+            await attachments.remove_files(gone)
             for row in tombstones:
                 data = {"chatId": row["chat_id"], "id": row["id"], "seq": row["seq"]}
                 await publisher.chat_event(row["chat_id"], render.event("message.deleted", data))
@@ -47,8 +53,8 @@ def handlers(directory: Directory, publisher: Publisher) -> dict[str, Handler]:
                     chat_id, render.event("chat.deleted", {"chatId": chat_id})
                 )
             for chat_id in set(left) - set(ended):
-                gone = {"chatId": chat_id, "user": None}
-                await publisher.chat_event(chat_id, render.event("chat.member_left", gone))
+                left_event = {"chatId": chat_id, "user": None}
+                await publisher.chat_event(chat_id, render.event("chat.member_left", left_event))
 
         return after_commit
 

@@ -53,11 +53,11 @@ def _id(request: web.Request, name: str, what: str) -> int:
     raise NotFound(f"{what} not found")
 
 
-def _chat_id(request: web.Request) -> int:
+def chat_id_of(request: web.Request) -> int:
     return _id(request, "chat_id", "chat")
 
 
-def _message_id(request: web.Request) -> int:
+def message_id_of(request: web.Request) -> int:
     return _id(request, "message_id", "message")
 
 
@@ -100,7 +100,7 @@ async def create_chat(request: web.Request) -> web.Response:
 @docs(tags=["chats"], summary="One chat with its members and their presence", security=TOKEN_AUTH)
 @response_schema(ChatDetailEnvelopeOut, 200)
 async def get_chat(request: web.Request) -> web.Response:
-    chat = await request.app[CHATS].get(require_user(request), _chat_id(request))
+    chat = await request.app[CHATS].get(require_user(request), chat_id_of(request))
     return json_response({"chat": chat})
 
 
@@ -109,14 +109,14 @@ async def get_chat(request: web.Request) -> web.Response:
 @response_schema(ChatEnvelopeOut, 200)
 async def update_chat(request: web.Request) -> web.Response:
     chat = await request.app[CHATS].update(
-        require_user(request), _chat_id(request), request["data"]["chat"]
+        require_user(request), chat_id_of(request), request["data"]["chat"]
     )
     return json_response({"chat": chat})
 
 
 @docs(tags=["chats"], summary="Delete a group chat (owner)", security=TOKEN_AUTH)
 async def delete_chat(request: web.Request) -> web.Response:
-    await request.app[CHATS].delete(require_user(request), _chat_id(request))
+    await request.app[CHATS].delete(require_user(request), chat_id_of(request))
     return web.Response(status=204)
 
 
@@ -129,7 +129,7 @@ async def delete_chat(request: web.Request) -> web.Response:
 @response_schema(MemberEnvelopeOut, 201)
 async def add_member(request: web.Request) -> web.Response:
     status, member = await request.app[CHATS].add_member(
-        require_user(request), _chat_id(request), request["data"]["username"]
+        require_user(request), chat_id_of(request), request["data"]["username"]
     )
     return json_response({"member": member}, status=status)
 
@@ -141,7 +141,7 @@ async def add_member(request: web.Request) -> web.Response:
 )
 async def remove_member(request: web.Request) -> web.Response:
     await request.app[CHATS].remove_member(
-        require_user(request), _chat_id(request), request.match_info["username"]
+        require_user(request), chat_id_of(request), request.match_info["username"]
     )
     return web.Response(status=204)
 
@@ -156,7 +156,7 @@ async def create_invite(request: web.Request) -> web.Response:
     data = request.get("data") or {}
     invite = await request.app[CHATS].create_invite(
         require_user(request),
-        _chat_id(request),
+        chat_id_of(request),
         (data.get("invite") or {}).get("expiresInSeconds"),
     )
     return json_response({"invite": invite}, status=201)
@@ -177,14 +177,14 @@ async def join_by_code(request: web.Request) -> web.Response:
 @docs(tags=["invites"], summary="Pending join requests (owner)", security=TOKEN_AUTH)
 @response_schema(JoinRequestsOut, 200)
 async def list_join_requests(request: web.Request) -> web.Response:
-    requests = await request.app[CHATS].join_requests(require_user(request), _chat_id(request))
+    requests = await request.app[CHATS].join_requests(require_user(request), chat_id_of(request))
     return json_response({"joinRequests": requests})
 
 
 async def _decide(request: web.Request, approve: bool) -> web.Response:
     decided = await request.app[CHATS].decide(
         require_user(request),
-        _chat_id(request),
+        chat_id_of(request),
         _id(request, "request_id", "join request"),
         approve,
     )
@@ -215,7 +215,7 @@ async def reject_join_request(request: web.Request) -> web.Response:
 @response_schema(MessagesOut, 200)
 async def list_messages(request: web.Request) -> web.Response:
     messages = await request.app[MESSAGES].history(
-        require_user(request), _chat_id(request), request["querystring"]
+        require_user(request), chat_id_of(request), request["querystring"]
     )
     return json_response({"messages": messages})
 
@@ -225,7 +225,7 @@ async def list_messages(request: web.Request) -> web.Response:
 @response_schema(MessageEnvelopeOut, 201)
 async def send_message(request: web.Request) -> web.Response:
     caller = require_user(request)
-    chat_id = _chat_id(request)
+    chat_id = chat_id_of(request)
     fields = request["data"]["message"]
 
     async def produce() -> tuple[int, dict[str, Any]]:
@@ -242,8 +242,8 @@ async def send_message(request: web.Request) -> web.Response:
 async def edit_message(request: web.Request) -> web.Response:
     message = await request.app[MESSAGES].edit(
         require_user(request),
-        _chat_id(request),
-        _message_id(request),
+        chat_id_of(request),
+        message_id_of(request),
         request["data"]["message"]["body"],
     )
     return json_response({"message": message})
@@ -256,7 +256,7 @@ async def edit_message(request: web.Request) -> web.Response:
 )
 async def delete_message(request: web.Request) -> web.Response:
     await request.app[MESSAGES].delete(
-        require_user(request), _chat_id(request), _message_id(request)
+        require_user(request), chat_id_of(request), message_id_of(request)
     )
     return web.Response(status=204)
 
@@ -273,7 +273,7 @@ async def delete_message(request: web.Request) -> web.Response:
 @response_schema(ReadEnvelopeOut, 200)
 async def mark_read(request: web.Request) -> web.Response:
     marker = await request.app[MESSAGES].mark_read(
-        require_user(request), _chat_id(request), request["data"]["seq"]
+        require_user(request), chat_id_of(request), request["data"]["seq"]
     )
     return json_response({"read": marker})
 

@@ -4,13 +4,17 @@ published once per chat."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from chat_service import queries, render
+from chat_service.attachments import Attachments
 from chat_service.domain import Chats
 from chat_service.hub import Publisher
+from chat_service.moderation import Moderation, SendLimit
+from chat_service.presence import Presence
 from chat_service.settings import ChatSettings
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.identity import Caller
@@ -24,12 +28,25 @@ def message_not_found() -> NotFound:
 
 class Messages:
     def __init__(
-        self, pool: asyncpg.Pool, settings: ChatSettings, chats: Chats, publisher: Publisher
+        self,
+        pool: asyncpg.Pool,
+        settings: ChatSettings,
+        chats: Chats,
+        publisher: Publisher,
+        *,
+        limit: SendLimit,
+        moderation: Moderation,
+        attachments: Attachments,
+        presence: Presence,
     ) -> None:
         self.pool = pool
         self.settings = settings
         self.chats = chats
         self.publisher = publisher
+        self.limit = limit
+        self.moderation = moderation
+        self.attachments = attachments
+        self.presence = presence
 
     async def history(self, caller: Caller, chat_id: int, query: JSON) -> list[JSON]:
         """One page, oldest to newest: before or after a message id, after a seq, or the last."""
@@ -57,20 +74,83 @@ class Messages:
                 rows = await queries.messages_before(connection, chat_id, None, limit)
         return [render.message(row) for row in rows]
 
+    def _send_at(self, fields: JSON) -> datetime | None:
+        send_at: datetime | None = fields.get("sendAt")
+        if send_at is None:
+            return None
+        now = datetime.now(UTC)
+        if send_at <= now:
+            raise ValidationFailed(fields={"sendAt": ["must be in the future"]})
+        if send_at > now + timedelta(seconds=self.settings.schedule_max_ahead):
+            limit = self.settings.schedule_max_ahead
+            raise ValidationFailed(fields={"sendAt": [f"must be at most {limit} s ahead"]})
+        return send_at
+
     async def send(self, caller: Caller, chat_id: int, fields: JSON) -> JSON:
-        async with self.pool.acquire() as connection, connection.transaction():
-            await self.chats.member(connection, chat_id, caller)
-            reply_to = fields.get("replyTo")
-            if reply_to is not None and await queries.seq_of(connection, chat_id, reply_to) is None:
-                raise ValidationFailed(fields={"replyTo": ["is not a message of this chat"]})
-            row = await queries.insert_message(
-                connection, chat_id, caller.id, fields["body"], reply_to, self.settings.general_ttl
-            )
-            # Writing is reading: the sender's own message is never unread to them.
-            await queries.advance_read(connection, chat_id, caller.id, row["seq"])
+        """Sends now, or schedules for `sendAt`. A ban refuses it (403); in the general chat
+        it takes one message of the period's budget (429 beyond)."""
+        send_at = self._send_at(fields)
+        counted = False
+        try:
+            async with self.pool.acquire() as connection, connection.transaction():
+                chat = await self.chats.member(connection, chat_id, caller)
+                await self.moderation.check_not_banned(connection, caller.id)
+                reply_to = fields.get("replyTo")
+                if (
+                    reply_to is not None
+                    and await queries.seq_of(connection, chat_id, reply_to) is None
+                ):
+                    raise ValidationFailed(fields={"replyTo": ["is not a message of this chat"]})
+                attachment = fields.get("attachmentId")
+                if attachment is not None and not await queries.own_attachment(
+                    connection, attachment, caller.id
+                ):
+                    raise ValidationFailed(fields={"attachmentId": ["is not an upload of yours"]})
+                if chat["kind"] == "general":
+                    await self.limit.take(caller.id)
+                    counted = True
+                body = fields.get("body") or ""
+                if send_at is not None:
+                    row = await queries.schedule_message(
+                        connection, chat_id, caller.id, body, reply_to, attachment, send_at
+                    )
+                    return render.message(row)
+                row = await queries.insert_message(
+                    connection,
+                    chat_id,
+                    caller.id,
+                    body,
+                    reply_to,
+                    self.settings.general_ttl,
+                    attachment,
+                )
+                # Writing is reading: the sender's own message is never unread to them.
+                await queries.advance_read(connection, chat_id, caller.id, row["seq"])
+        except BaseException:
+            if counted:
+                await self.limit.give_back(caller.id)
+            raise
         message = render.message(row)
         await self.publisher.message(chat_id, row["seq"], render.event("message.created", message))
         return message
+
+    async def scheduled(self, caller: Caller, chat_id: int) -> list[JSON]:
+        """My messages in the chat waiting for their time, soonest first."""
+        async with self.pool.acquire() as connection:
+            await self.chats.member(connection, chat_id, caller)
+            rows = await queries.scheduled_of(connection, chat_id, caller.id)
+        return [render.message(row) for row in rows]
+
+    async def cancel(self, caller: Caller, chat_id: int, message_id: int) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await self.chats.member(connection, chat_id, caller)
+            found, attachment = await queries.cancel_scheduled(
+                connection, chat_id, caller.id, message_id
+            )
+            if not found:
+                raise NotFound("scheduled message not found (it may have been sent)")
+            gone = await queries.unreferenced(connection, [attachment]) if attachment else []
+        await self.attachments.remove_files(gone)
 
     async def _own(
         self, connection: asyncpg.Connection, chat_id: int, message_id: int, caller: Caller
@@ -101,7 +181,9 @@ class Messages:
                 raise Forbidden("only its author or the chat's owner can delete a message")
             if row["deleted"]:
                 return
-            await queries.tombstone_message(connection, chat_id, message_id)
+            attachment = await queries.tombstone_message(connection, chat_id, message_id)
+            gone = await queries.unreferenced(connection, [attachment]) if attachment else []
+        await self.attachments.remove_files(gone)
         data = {"chatId": chat_id, "id": message_id, "seq": row["seq"]}
         await self.publisher.chat_event(chat_id, render.event("message.deleted", data))
 
@@ -141,6 +223,58 @@ class Messages:
                     }
                 )
         return result
+
+    # Comments on messages.
+
+    async def comments(
+        self, caller: Caller, chat_id: int, message_id: int, limit: int, offset: int
+    ) -> list[JSON]:
+        async with self.pool.acquire() as connection:
+            await self._own(connection, chat_id, message_id, caller)
+            rows = await queries.comments_of(connection, message_id, limit, offset)
+        return [render.comment(row) for row in rows]
+
+    async def comment(self, caller: Caller, chat_id: int, message_id: int, body: str) -> JSON:
+        async with self.pool.acquire() as connection, connection.transaction():
+            _chat, message = await self._own(connection, chat_id, message_id, caller)
+            if message["deleted"]:
+                raise message_not_found()
+            await self.moderation.check_not_banned(connection, caller.id)
+            comment = render.comment(
+                await queries.insert_comment(connection, message_id, caller.id, body)
+            )
+        data = {
+            "chatId": chat_id,
+            "seq": message["seq"],
+            "messageId": message_id,
+            "comment": comment,
+        }
+        await self.publisher.chat_event(chat_id, render.event("comment.created", data))
+        return comment
+
+    # A user's standing.
+
+    async def status(self, caller: Caller) -> JSON:
+        await self.chats.users.ensure(caller)
+        async with self.pool.acquire() as connection:
+            bans = await self.moderation.bans_of(connection, caller.id)
+            rows = await queries.chats_of(connection, caller.id, 10_000, 0)
+        general_ttl = self.settings.general_ttl
+        chats = [
+            {
+                "chatId": row["id"],
+                "title": render.chat(row, general_ttl)["title"],
+                "unreadCount": row["unread_count"],
+            }
+            for row in rows
+        ]
+        budget = await self.limit.budget(caller.id)
+        return {
+            "bans": bans,
+            "sendBudget": budget.as_json(self.settings.send_period),
+            "devices": await self.presence.devices(caller.id),
+            "chats": chats,
+        }
 
     # The websocket hello.
 

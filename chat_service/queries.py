@@ -10,13 +10,19 @@ import asyncpg
 
 # A message as every answer shows it: with its author's public face.
 MESSAGE_COLUMNS = """
-    m.id, m.chat_id, m.seq, m.body, m.reply_to, m.created_at, m.edited_at, m.deleted,
-    m.expires_at, u.username AS author_username, u.image AS author_image,
-    u.deleted AS author_deleted
+    m.id, m.chat_id, m.seq, m.author_id, m.body, m.reply_to, m.created_at, m.edited_at,
+    m.deleted, m.expires_at, m.send_at, m.comments_count,
+    u.username AS author_username, u.image AS author_image, u.deleted AS author_deleted,
+    a.id AS attachment_id, a.filename AS attachment_filename,
+    a.content_type AS attachment_content_type, a.size AS attachment_size
 """
-MESSAGE_FROM = "messages m JOIN users u ON u.id = m.author_id"
-# Expired messages are gone from every read at once, whether or not the sweep removed them.
-LIVE = "(m.expires_at IS NULL OR m.expires_at > now())"
+MESSAGE_JOINS = (
+    "JOIN users u ON u.id = m.author_id LEFT JOIN attachments a ON a.id = m.attachment_id"
+)
+MESSAGE_FROM = f"messages m {MESSAGE_JOINS}"
+# Scheduled messages (no seq yet) and expired ones are in no read: expired ones are gone at
+# once, whether or not the sweep removed them.
+LIVE = "(m.seq IS NOT NULL AND (m.expires_at IS NULL OR m.expires_at > now()))"
 
 # A chat as a member sees it in lists: counter, last message, unread count.
 CHAT_COLUMNS = f"""
@@ -103,10 +109,13 @@ async def mark_user_deleted(connection: asyncpg.Connection, user_id: int) -> Non
 async def tombstone_messages_by(
     connection: asyncpg.Connection, user_id: int
 ) -> list[asyncpg.Record]:
-    """Empties a departed account's messages; returns (id, chat_id, seq) of those changed."""
+    """Empties a departed account's messages (scheduled ones go); returns (id, chat_id, seq,
+    attachment_id) of those changed."""
+    await connection.execute("DELETE FROM messages WHERE author_id = $1 AND seq IS NULL", user_id)
     rows: list[asyncpg.Record] = await connection.fetch(
-        """UPDATE messages SET body = NULL, deleted = true
-           WHERE author_id = $1 AND NOT deleted RETURNING id, chat_id, seq""",
+        """UPDATE messages m SET body = NULL, deleted = true, attachment_id = NULL
+           FROM messages old WHERE old.id = m.id AND m.author_id = $1 AND NOT m.deleted
+           RETURNING m.id, m.chat_id, m.seq, old.attachment_id""",
         user_id,
     )
     return rows
@@ -348,6 +357,7 @@ async def insert_message(
     body: str,
     reply_to: int | None,
     general_ttl: int,
+    attachment_id: str | None = None,
 ) -> asyncpg.Record:
     """Stores a message with its chat's next seq; the counter row's lock orders concurrent
     senders on every replica, and the seq commits (or rolls back) with the message."""
@@ -359,18 +369,20 @@ async def insert_message(
                  COALESCE(message_ttl_seconds, CASE WHEN kind = 'general' THEN $5::integer END)
                    AS ttl
             ), stored AS (
-               INSERT INTO messages (chat_id, seq, author_id, body, reply_to, expires_at)
+               INSERT INTO messages (chat_id, seq, author_id, body, reply_to, expires_at,
+                                     attachment_id)
                SELECT $1, last_seq, $2, $3, $4,
-                      CASE WHEN ttl > 0 THEN now() + make_interval(secs => ttl) END
+                      CASE WHEN ttl > 0 THEN now() + make_interval(secs => ttl) END, $6
                FROM counter
                RETURNING *
             )
-            SELECT {MESSAGE_COLUMNS} FROM stored m JOIN users u ON u.id = m.author_id""",
+            SELECT {MESSAGE_COLUMNS} FROM stored m {MESSAGE_JOINS}""",
         chat_id,
         author_id,
         body,
         reply_to,
         general_ttl,
+        attachment_id,
     )
     return row
 
@@ -404,7 +416,7 @@ async def message_in_chat(
     connection: asyncpg.Connection, chat_id: int, message_id: int
 ) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await connection.fetchrow(
-        f"""SELECT {MESSAGE_COLUMNS}, m.author_id FROM {MESSAGE_FROM}
+        f"""SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
             WHERE m.chat_id = $1 AND m.id = $2 AND {LIVE}""",
         chat_id,
         message_id,
@@ -464,7 +476,7 @@ async def edit_message(
         f"""WITH changed AS (
               UPDATE messages SET body = $3, edited_at = now()
               WHERE chat_id = $1 AND id = $2 RETURNING *)
-            SELECT {MESSAGE_COLUMNS} FROM changed m JOIN users u ON u.id = m.author_id""",
+            SELECT {MESSAGE_COLUMNS} FROM changed m {MESSAGE_JOINS}""",
         chat_id,
         message_id,
         body,
@@ -472,12 +484,18 @@ async def edit_message(
     return row
 
 
-async def tombstone_message(connection: asyncpg.Connection, chat_id: int, message_id: int) -> None:
-    await connection.execute(
-        "UPDATE messages SET body = NULL, deleted = true WHERE chat_id = $1 AND id = $2",
+async def tombstone_message(
+    connection: asyncpg.Connection, chat_id: int, message_id: int
+) -> str | None:
+    """Empties a message, keeping its id and seq; returns the attachment it showed."""
+    attachment: str | None = await connection.fetchval(
+        """UPDATE messages m SET body = NULL, deleted = true, attachment_id = NULL
+           FROM messages old WHERE old.id = m.id AND m.chat_id = $1 AND m.id = $2
+           RETURNING old.attachment_id""",
         chat_id,
         message_id,
     )
+    return attachment
 
 
 async def delete_expired(connection: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
@@ -486,7 +504,7 @@ async def delete_expired(connection: asyncpg.Connection, limit: int) -> list[asy
         """DELETE FROM messages WHERE id IN (
               SELECT id FROM messages WHERE expires_at <= now()
               ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-           RETURNING id, chat_id, seq""",
+           RETURNING id, chat_id, seq, attachment_id""",
         limit,
     )
     return rows
@@ -613,8 +631,7 @@ async def schedule_message(
                INSERT INTO messages (chat_id, seq, author_id, body, reply_to, attachment_id,
                                      send_at)
                VALUES ($1, NULL, $2, $3, $4, $5, $6) RETURNING *)
-            SELECT {MESSAGE_COLUMNS} FROM stored m JOIN users u ON u.id = m.author_id
-            LEFT JOIN attachments a ON a.id = m.attachment_id""",
+            SELECT {MESSAGE_COLUMNS} FROM stored m {MESSAGE_JOINS}""",
         chat_id,
         author_id,
         body,
@@ -687,8 +704,7 @@ async def deliver_scheduled(
                FROM counter WHERE messages.id = $1
                RETURNING messages.*
             )
-            SELECT {MESSAGE_COLUMNS} FROM sent m JOIN users u ON u.id = m.author_id
-            LEFT JOIN attachments a ON a.id = m.attachment_id""",
+            SELECT {MESSAGE_COLUMNS} FROM sent m {MESSAGE_JOINS}""",
         message_id,
         chat_id,
         general_ttl,

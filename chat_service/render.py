@@ -29,19 +29,44 @@ def person(username: str | None, image: str | None) -> dict[str, Any]:
 
 def message(row: Mapping[str, Any]) -> dict[str, Any]:
     author = None if row["author_deleted"] else person(row["author_username"], row["author_image"])
-    return {
+    attachment = (
+        {
+            "id": row["attachment_id"],
+            "filename": row["attachment_filename"],
+            "contentType": row["attachment_content_type"],
+            "size": row["attachment_size"],
+        }
+        if row["attachment_id"] is not None
+        else None
+    )
+    shown = {
         "id": row["id"],
         "chatId": row["chat_id"],
         "seq": row["seq"],
         "author": author,
         "body": None if row["deleted"] else row["body"],
-        "attachment": None,
+        "attachment": attachment,
         "replyTo": row["reply_to"],
         "createdAt": _time(row["created_at"]),
         "editedAt": _time(row["edited_at"]),
         "deleted": row["deleted"],
         "expiresAt": _time(row["expires_at"]),
-        "commentsCount": 0,
+        "commentsCount": row["comments_count"],
+    }
+    if row["seq"] is None:
+        shown["scheduled"] = True
+        shown["sendAt"] = _time(row["send_at"])
+    return shown
+
+
+def comment(row: Mapping[str, Any]) -> dict[str, Any]:
+    author = None if row["author_deleted"] else person(row["author_username"], row["author_image"])
+    return {
+        "id": row["id"],
+        "messageId": row["message_id"],
+        "author": author,
+        "body": row["body"],
+        "createdAt": _time(row["created_at"]),
     }
 
 

@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from chat_service import handlers as h
+from chat_service import handlers_rules as r
 from chat_service.realtime import chat_socket
 
 CHAT = "/api/chats/{chat_id}"
@@ -34,6 +35,16 @@ ROUTES = [
     web.post(CHAT + "/messages", h.send_message, name="messages.send"),
     web.patch(MESSAGE, h.edit_message, name="messages.edit"),
     web.delete(MESSAGE, h.delete_message, name="messages.delete"),
+    web.get(CHAT + "/messages/scheduled", r.list_scheduled, name="messages.scheduled"),
+    web.delete(
+        CHAT + "/messages/scheduled/{message_id}", r.cancel_scheduled, name="messages.cancel"
+    ),
+    web.get(MESSAGE + "/comments", r.list_comments, name="comments.list"),
+    web.post(MESSAGE + "/comments", r.add_comment, name="comments.add"),
     web.post(CHAT + "/read", h.mark_read, name="chats.read"),
+    web.post("/api/chat/attachments", r.upload_attachment, name="attachments.upload"),
+    web.get("/api/chat/attachments/{attachment_id}", r.download_attachment, name="attachments.get"),
+    web.get("/api/chat/status", r.chat_status, name="chat.status"),
+    web.post("/api/users/{username}/report", r.report_user, name="users.report"),
     web.get("/api/chat/ws", chat_socket, name="chat.ws"),
 ]

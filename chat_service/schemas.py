@@ -10,6 +10,8 @@ from shared.schemas import MAX_PAGE, PageQuery, StrictSchema
 
 # Limits of what a client may send.
 MAX_MESSAGE_LENGTH = 4000
+MAX_COMMENT_LENGTH = 2000
+MAX_REASON = 1000
 MAX_TITLE = 100
 MAX_DESCRIPTION = 1000
 MAX_USERNAME = 64
@@ -112,8 +114,28 @@ class UnreadQuery(StrictSchema):
 
 
 class NewMessageIn(StrictSchema):
-    body = _message_body()
+    body = fields.String(
+        validate=validate.Length(max=MAX_MESSAGE_LENGTH),
+        metadata={
+            "description": f"at most {MAX_MESSAGE_LENGTH} characters; may be empty "
+            "when a file is attached"
+        },
+    )
     replyTo = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_BIGINT))
+    attachmentId = fields.String(
+        allow_none=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "an upload of mine (POST /api/chat/attachments)"},
+    )
+    sendAt = fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "a time in the future: the message is scheduled for it"},
+    )
+
+    @validates_schema
+    def _says_something(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("body") or "").strip() and not data.get("attachmentId"):
+            raise ValidationError("must not be blank without an attachment", "body")
 
 
 class NewMessageEnvelope(StrictSchema):
@@ -126,6 +148,26 @@ class MessageEditIn(StrictSchema):
 
 class MessageEditEnvelope(StrictSchema):
     message = fields.Nested(MessageEditIn, required=True)
+
+
+class CommentIn(StrictSchema):
+    body = fields.String(
+        required=True, validate=[validate.Length(min=1, max=MAX_COMMENT_LENGTH), NOT_BLANK]
+    )
+
+
+class CommentEnvelope(StrictSchema):
+    comment = fields.Nested(CommentIn, required=True)
+
+
+class CommentsQuery(PageQuery):
+    pass
+
+
+class ReportIn(StrictSchema):
+    reason = fields.String(
+        required=True, validate=[validate.Length(min=1, max=MAX_REASON), NOT_BLANK]
+    )
 
 
 class ReadIn(StrictSchema):
@@ -155,19 +197,34 @@ class PersonOut(Schema):
     image = fields.String(required=True, allow_none=True)
 
 
+class AttachmentOut(Schema):
+    id = fields.String(required=True)
+    filename = fields.String(required=True)
+    contentType = fields.String(required=True)
+    size = fields.Integer(required=True)
+
+
+class AttachmentEnvelopeOut(Schema):
+    attachment = fields.Nested(AttachmentOut, required=True)
+
+
 class MessageOut(Schema):
     id = fields.Integer(required=True)
     chatId = fields.Integer(required=True)
-    seq = fields.Integer(required=True)
+    seq = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "null while scheduled"}
+    )
     author = fields.Nested(PersonOut, required=True, allow_none=True)
     body = fields.String(required=True, allow_none=True)
-    attachment = fields.Dict(required=True, allow_none=True)
+    attachment = fields.Nested(AttachmentOut, required=True, allow_none=True)
     replyTo = fields.Integer(required=True, allow_none=True)
     createdAt = fields.String(required=True)
     editedAt = fields.String(required=True, allow_none=True)
     deleted = fields.Boolean(required=True)
     expiresAt = fields.String(required=True, allow_none=True)
     commentsCount = fields.Integer(required=True)
+    scheduled = fields.Boolean(metadata={"description": "only on scheduled messages"})
+    sendAt = fields.String(metadata={"description": "only on scheduled messages"})
 
 
 class MessageEnvelopeOut(Schema):
@@ -271,3 +328,60 @@ class UnreadChatOut(Schema):
 
 class UnreadOut(Schema):
     chats = fields.List(fields.Nested(UnreadChatOut), required=True)
+
+
+class CommentOut(Schema):
+    id = fields.Integer(required=True)
+    messageId = fields.Integer(required=True)
+    author = fields.Nested(PersonOut, required=True, allow_none=True)
+    body = fields.String(required=True)
+    createdAt = fields.String(required=True)
+
+
+class CommentEnvelopeOut(Schema):
+    comment = fields.Nested(CommentOut, required=True)
+
+
+class CommentsOut(Schema):
+    comments = fields.List(fields.Nested(CommentOut), required=True)
+
+
+class ReportOut(Schema):
+    id = fields.Integer(required=True)
+    user = fields.Nested(PersonOut, required=True)
+    reason = fields.String(required=True)
+    createdAt = fields.String(required=True)
+
+
+class ReportEnvelopeOut(Schema):
+    report = fields.Nested(ReportOut, required=True)
+
+
+class BanOut(Schema):
+    reason = fields.String(required=True)
+    startsAt = fields.String(required=True)
+    endsAt = fields.String(required=True)
+
+
+class BudgetOut(Schema):
+    limit = fields.Integer(required=True, metadata={"description": "0: no limit"})
+    remaining = fields.Integer(required=True)
+    periodSeconds = fields.Integer(required=True)
+    resetsAt = fields.String(required=True)
+
+
+class StatusChatOut(Schema):
+    chatId = fields.Integer(required=True)
+    title = fields.String(required=True, allow_none=True)
+    unreadCount = fields.Integer(required=True)
+
+
+class StatusOut(Schema):
+    bans = fields.List(fields.Nested(BanOut), required=True)
+    sendBudget = fields.Nested(BudgetOut, required=True)
+    devices = fields.Integer(required=True, metadata={"description": "my connected websockets"})
+    chats = fields.List(fields.Nested(StatusChatOut), required=True)
+
+
+class StatusEnvelopeOut(Schema):
+    status = fields.Nested(StatusOut, required=True)

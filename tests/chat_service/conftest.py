@@ -19,8 +19,14 @@ from shared.settings import Env
 from tests.infra import Infra
 from tests.services import FAST_EVENTS, Users, base_url, serving
 
-# Gaps are looked for often in tests, so that a lost publish shows up within a second.
-FAST_CHAT = {"CHAT_GAP_WAIT": "0.2", "CHAT_GAP_CHECK_INTERVAL": "0.3", "CHAT_TYPING_INTERVAL": "0"}
+# Gaps are looked for often in tests, so that a lost publish shows up within a second; the
+# general chat's send limit is off except where a test sets it.
+FAST_CHAT = {
+    "CHAT_GAP_WAIT": "0.2",
+    "CHAT_GAP_CHECK_INTERVAL": "0.3",
+    "CHAT_TYPING_INTERVAL": "0",
+    "CHAT_SEND_LIMIT": "0",
+}
 
 
 def chat_settings(infra: Infra, auth: TestClient, **extra: str) -> ChatSettings:

@@ -1,0 +1,85 @@
+"""Timed work of every replica: sending scheduled messages when they fall due, removing
+expired messages with their files, and files never attached. Each row is taken by one
+replica (`FOR UPDATE SKIP LOCKED`), so each message is sent, or removed, once."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+
+from chat_service import queries, render
+from chat_service.attachments import Attachments
+from chat_service.hub import Publisher
+from chat_service.settings import ChatSettings
+from shared.jobs import Job
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+
+
+class Timed:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: ChatSettings,
+        publisher: Publisher,
+        attachments: Attachments,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.publisher = publisher
+        self.attachments = attachments
+
+    async def send_due(self) -> int:
+        """Sends the scheduled messages whose time has come; returns how many were due."""
+        sent: list[asyncpg.Record] = []
+        dropped: list[str] = []
+        async with self.pool.acquire() as connection, connection.transaction():
+            due = await queries.take_due(connection, BATCH)
+            for row in due:
+                if await queries.membership(connection, row["chat_id"], row["author_id"]) is None:
+                    # The author left the chat meanwhile: nobody is there to send it for.
+                    attachment = await queries.drop_message(connection, row["id"])
+                    if attachment is not None:
+                        dropped.append(attachment)
+                    continue
+                until = await queries.banned_until(connection, row["author_id"])
+                if until is not None:
+                    await queries.postpone(connection, row["id"], until)  # sent when it ends
+                    continue
+                sent.append(
+                    await queries.deliver_scheduled(
+                        connection, row["id"], row["chat_id"], self.settings.general_ttl
+                    )
+                )
+            gone = await queries.unreferenced(connection, dropped) if dropped else []
+        await self.attachments.remove_files(gone)
+        for message in sent:
+            text = render.event("message.created", render.message(message))
+            await self.publisher.message(message["chat_id"], message["seq"], text)
+        if sent:
+            log.info("scheduled messages sent", extra={"count": len(sent)})
+        return len(due)
+
+    async def expire(self) -> int:
+        """Removes expired messages, and the files that only they showed."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            rows = await queries.delete_expired(connection, BATCH)
+            files = [row["attachment_id"] for row in rows if row["attachment_id"] is not None]
+            gone = await queries.unreferenced(connection, files) if files else []
+        await self.attachments.remove_files(gone)
+        return len(rows)
+
+    async def remove_orphans(self) -> int:
+        return await self.attachments.remove_orphans(self.settings.orphan_ttl, BATCH)
+
+    def jobs(self, prune: Job) -> list[Job]:
+        settings = self.settings
+        return [
+            Job("chat.send_due", self.send_due, settings.schedule_interval, BATCH),
+            Job("chat.expire", self.expire, settings.expiry_interval, BATCH),
+            Job("chat.orphans", self.remove_orphans, min(60.0, settings.orphan_ttl / 2), BATCH),
+            prune,
+        ]
