@@ -178,8 +178,8 @@ class ClientEventIn(StrictSchema):
     """A frame a client sends on the websocket."""
 
     type = fields.String(required=True, validate=validate.OneOf(["ping", "typing", "resume"]))
-    chatId = fields.Integer(validate=validate.Range(min=1))
-    afterSeq = fields.Integer(validate=validate.Range(min=0))
+    chatId = fields.Integer(validate=validate.Range(min=1, max=MAX_BIGINT))
+    afterSeq = fields.Integer(validate=validate.Range(min=0, max=MAX_BIGINT))
 
     @validates_schema
     def _fields_of_type(self, data: dict[str, Any], **_: Any) -> None:

@@ -41,7 +41,9 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         errors: dict[str, list[str]] = {"body": self.messages or [default_message(self.status)]}
-        errors.update(self.fields)
+        # A field named "body" (a message's text) must not replace the sentences: they name
+        # it already ("body must not be blank").
+        errors.update({name: texts for name, texts in self.fields.items() if name != "body"})
         return {"errors": errors}
 
 

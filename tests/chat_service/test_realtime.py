@@ -285,6 +285,7 @@ BAD_FRAMES = [
     '{"type": "resume", "chatId": 1}',  # a resume without its seq
     '{"type": "resume", "chatId": "one", "afterSeq": 0}',  # a chat id that is not a number
     '{"type": "ping", "extra": true}',  # an unknown field
+    '{"type": "resume", "chatId": 9223372036854775808, "afterSeq": 0}',  # beyond a bigint
 ]
 
 
@@ -447,3 +448,18 @@ async def test_a_deleted_chat_is_announced_and_goes_quiet(
     assert (await jake.until("chat.deleted"))["data"] == {"chatId": soups["id"]}
     await jake.send({"type": "typing", "chatId": soups["id"]})
     assert (await jake.until("error"))["data"]["message"] == "chat not found"
+
+
+async def test_a_client_that_answers_no_ping_is_disconnected(
+    replicas: Replicas, users: Users
+) -> None:
+    (replica,) = await replicas(1, CHAT_WS_HEARTBEAT="1")
+    await users.add("jake")
+    await general_id(replica, users["jake"])
+    hub = replica.server.app[HUB]
+    dead = await asyncio.to_thread(_raw_socket_that_never_reads, replica, users["jake"])
+    try:
+        await until(lambda: users.ids["jake"] in hub.clients)
+        await until(lambda: users.ids["jake"] not in hub.clients, timeout=10)
+    finally:
+        dead.close()

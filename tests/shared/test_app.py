@@ -11,7 +11,7 @@ from aiohttp_apigami import docs, request_schema
 from marshmallow import Schema, fields, validate
 
 from shared.app import create_service_app
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.settings import CommonSettings, Env
 from tests.infra import Infra, _with_database
 
@@ -195,3 +195,14 @@ async def test_openapi_document_lists_the_routes_with_schemas(client: TestClient
     operation = spec["paths"]["/dishes"]["post"]
     assert operation["summary"] == "Create a dish"
     assert "DishEnvelope" in spec["components"]["schemas"]
+
+
+def test_a_field_named_body_leaves_the_sentences_in_place() -> None:
+    # A message's text is a field called "body": its errors read in the sentences.
+    error = ValidationFailed(fields={"body": ["must not be blank"], "title": ["is required"]})
+    assert error.body() == {
+        "errors": {
+            "body": ["body must not be blank", "title is required"],
+            "title": ["is required"],
+        }
+    }
