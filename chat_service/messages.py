@@ -102,7 +102,7 @@ class Messages:
                 ):
                     raise ValidationFailed(fields={"replyTo": ["is not a message of this chat"]})
                 attachment = fields.get("attachmentId")
-                if attachment is not None and not await queries.own_attachment(
+                if attachment is not None and not await queries.claim_attachment(
                     connection, attachment, caller.id
                 ):
                     raise ValidationFailed(fields={"attachmentId": ["is not an upload of yours"]})

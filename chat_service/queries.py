@@ -746,9 +746,14 @@ async def insert_attachment(
     return row
 
 
-async def own_attachment(connection: asyncpg.Connection, file_id: str, owner_id: int) -> bool:
+async def claim_attachment(connection: asyncpg.Connection, file_id: str, owner_id: int) -> bool:
+    """Marks an upload of the owner as attached, holding it against the clean-up until the
+    transaction ends; False when the owner has no such upload."""
     found: bool | None = await connection.fetchval(
-        "SELECT true FROM attachments WHERE id = $1 AND owner_id = $2", file_id, owner_id
+        """UPDATE attachments SET attached = true WHERE id = $1 AND owner_id = $2
+           RETURNING true""",
+        file_id,
+        owner_id,
     )
     return bool(found)
 
@@ -786,9 +791,9 @@ async def delete_orphan_attachments(
     rows = await connection.fetch(
         """DELETE FROM attachments WHERE id IN (
               SELECT a.id FROM attachments a
-              WHERE a.created_at < now() - make_interval(secs => $1)
+              WHERE NOT a.attached AND a.created_at < now() - make_interval(secs => $1)
                 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.attachment_id = a.id)
-              LIMIT $2 FOR UPDATE SKIP LOCKED)
+              ORDER BY a.created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
            RETURNING id""",
         age_seconds,
         limit,

@@ -5,11 +5,14 @@ CREATE TABLE attachments (
     filename text NOT NULL,
     content_type text NOT NULL,
     size bigint NOT NULL,
+    -- Set when a message first shows the file; a file that leaves with its last message is
+    -- removed then, so the clean-up only ever looks at files never attached.
+    attached boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
 -- The clean-up of files never attached reads them by age.
-CREATE INDEX attachments_by_age ON attachments (created_at);
+CREATE INDEX attachments_unattached ON attachments (created_at) WHERE NOT attached;
 
 -- A scheduled message has no seq until it is sent: it takes the chat's next one then.
 ALTER TABLE messages
