@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -138,15 +138,26 @@ async def send(
 
 
 async def group(
-    client: TestClient, headers: dict[str, str], title: str = "Soups", private: bool = False
+    client: TestClient,
+    headers: dict[str, str],
+    title: str = "Soups",
+    private: bool = False,
+    members: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """A group chat owned by the caller, with these members added."""
     response = await client.post(
         "/api/chats",
         json={"chat": {"type": "group", "title": title, "private": private}},
         headers=headers,
     )
     assert response.status == 201, await response.text()
-    return (await response.json())["chat"]  # type: ignore[no-any-return]
+    chat: dict[str, Any] = (await response.json())["chat"]
+    for username in members:
+        added = await client.post(
+            f"/api/chats/{chat['id']}/members", json={"username": username}, headers=headers
+        )
+        assert added.status == 201, await added.text()
+    return chat
 
 
 __all__ = ["Socket", "Users", "general_id", "group", "send"]

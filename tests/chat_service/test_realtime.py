@@ -347,10 +347,7 @@ async def test_typing_reaches_the_other_members_and_not_the_typist(
 ) -> None:
     a, b = await replicas(2, CHAT_TYPING_INTERVAL="60")
     await users.add("jake", "anna")
-    soups = await group(a, users["anna"])
-    await a.post(
-        f"/api/chats/{soups['id']}/members", json={"username": "jake"}, headers=users["anna"]
-    )
+    soups = await group(a, users["anna"], members=["jake"])
     anna = await sockets(a, users["anna"])
     jake = await sockets(b, users["jake"])
 
@@ -367,10 +364,7 @@ async def test_a_user_is_online_while_one_device_is_connected_on_any_replica(
 ) -> None:
     a, b = await replicas(2)
     await users.add("jake", "anna")
-    soups = await group(a, users["anna"])
-    await a.post(
-        f"/api/chats/{soups['id']}/members", json={"username": "jake"}, headers=users["anna"]
-    )
+    soups = await group(a, users["anna"], members=["jake"])
     anna = await sockets(a, users["anna"])
 
     async def jake_online() -> bool:
@@ -418,10 +412,7 @@ async def test_a_removed_member_hears_of_it_and_receives_nothing_more(
 ) -> None:
     a, b = await replicas(2)
     await users.add("jake", "anna")
-    soups = await group(a, users["anna"])
-    await a.post(
-        f"/api/chats/{soups['id']}/members", json={"username": "jake"}, headers=users["anna"]
-    )
+    soups = await group(a, users["anna"], members=["jake"])
     jake = await sockets(b, users["jake"])
 
     response = await a.delete(f"/api/chats/{soups['id']}/members/jake", headers=users["anna"])
@@ -437,10 +428,7 @@ async def test_a_deleted_chat_is_announced_and_goes_quiet(
     chat: TestClient, users: Users, sockets: Connect
 ) -> None:
     await users.add("jake", "anna")
-    soups = await group(chat, users["anna"])
-    await chat.post(
-        f"/api/chats/{soups['id']}/members", json={"username": "jake"}, headers=users["anna"]
-    )
+    soups = await group(chat, users["anna"], members=["jake"])
     jake = await sockets(chat, users["jake"])
 
     await chat.delete(f"/api/chats/{soups['id']}", headers=users["anna"])

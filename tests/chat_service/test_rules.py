@@ -173,10 +173,7 @@ async def test_an_expired_message_leaves_history_unread_counts_and_storage(
     files = tmp_path / "attachments"
     (chat,) = await replicas(1, CHAT_ATTACHMENTS_DIR=str(files), CHAT_EXPIRY_INTERVAL="0.1")
     await users.add("jake", "anna")
-    soups = await group(chat, users["jake"])
-    await chat.post(
-        f"/api/chats/{soups['id']}/members", json={"username": "anna"}, headers=users["jake"]
-    )
+    soups = await group(chat, users["jake"], members=["anna"])
     changed = await chat.patch(
         f"/api/chats/{soups['id']}", json={"chat": {"messageTtlSeconds": 1}}, headers=users["jake"]
     )
@@ -317,10 +314,7 @@ async def test_a_file_is_downloaded_by_members_only_as_an_attachment(
     chat: TestClient, users: Users
 ) -> None:
     await users.add("jake", "anna", "eve")
-    soups = await group(chat, users["jake"], private=True)
-    await chat.post(
-        f"/api/chats/{soups['id']}/members", json={"username": "anna"}, headers=users["jake"]
-    )
+    soups = await group(chat, users["jake"], private=True, members=["anna"])
     page = b"<script>alert(1)</script>"
     file = await attachment(chat, users["jake"], page, name='ré"sumé.html', kind="text/html")
     message = await send(chat, users["jake"], soups["id"], "", attachmentId=file["id"])
@@ -378,10 +372,7 @@ async def test_a_comment_joins_the_thread_counts_and_reaches_the_members(
     a, b = await replicas(2)
     await users.add("jake", "anna", "eve")
     general = await general_id(a, users["jake"])
-    soups = await group(a, users["jake"])
-    await a.post(
-        f"/api/chats/{soups['id']}/members", json={"username": "anna"}, headers=users["jake"]
-    )
+    soups = await group(a, users["jake"], members=["anna"])
     message = await send(a, users["jake"], soups["id"], "what goes in a minestrone?")
     jake = await sockets(b, users["jake"])
     path = f"/api/chats/{soups['id']}/messages/{message['id']}/comments"
