@@ -36,6 +36,7 @@ IDEMPOTENCY: web.AppKey[Idempotency] = web.AppKey("idempotency", Idempotency)
 STORAGE: web.AppKey[LocalStorage] = web.AppKey("storage", LocalStorage)
 POSTS_SETTINGS: web.AppKey[PostsSettings] = web.AppKey("posts_settings", PostsSettings)
 
+
 @docs(tags=["articles"], summary="Articles, newest first, filtered by tag, author, favorited or q")
 @querystring_schema(ArticlesQuery)
 @response_schema(ArticlesOut, 200)
