@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,12 +136,20 @@ class Hub:
 
     # Sockets coming and going.
 
-    async def attach(self, client: Client, chat_ids: Iterable[int]) -> None:
-        """Registers a socket for its user's chats; returns once the subscriptions hold."""
+    async def attach(self, client: Client) -> None:
+        """Registers a socket for its user's chats; returns once the subscriptions hold.
+
+        The user's own channel comes first and the list of chats is read after it, so that a
+        chat joined meanwhile is either in the list or announced on that channel."""
         first_device = client.user_id not in self.clients
         self.clients.setdefault(client.user_id, set()).add(client)
-        channels = [self.channels.user(client.user_id)] if first_device else []
-        await self._attach_chats(client, list(chat_ids), channels)
+        if first_device:
+            # While Redis is down the channel is recorded, and subscribed on reconnection.
+            with contextlib.suppress(SubscriberDown):
+                await self.subscriber.subscribe([self.channels.user(client.user_id)])
+        async with self.pool.acquire() as connection:
+            chat_ids = await queries.member_chat_ids(connection, client.user_id)
+        await self._attach_chats(client, chat_ids, [])
 
     async def _attach_chats(self, client: Client, chat_ids: list[int], channels: list[str]) -> None:
         new = [chat_id for chat_id in chat_ids if chat_id not in self.members]
@@ -226,10 +234,8 @@ class Hub:
         clients = list(self.clients.get(user_id, ()))
         what = header["k"]
         if what == USER_JOINED:
-            chat_id = int(header["c"])
             for client in clients:
-                if chat_id not in client.chats:
-                    self._spawn(self._join(client, chat_id, int(header["s"]), text))
+                self._spawn(self._join(client, int(header["c"]), int(header["s"]), text))
             return
         if what == USER_LEFT:
             chat_id = int(header["c"])
@@ -244,7 +250,11 @@ class Hub:
             client.push(text)
 
     async def _join(self, client: Client, chat_id: int, from_seq: int, text: str) -> None:
-        """A live socket's user joined a chat: subscribe, then replay what came since."""
+        """A live socket's user joined a chat: subscribe, then replay what came since (the
+        socket's own record of what it was sent keeps the replay from repeating anything)."""
+        await client.ready.wait()  # after the hello, which may already count the chat
+        if client.closed:
+            return
         client.begin_replay(chat_id)
         await self._attach_chats(client, [chat_id], [])
         client.push(text)

@@ -83,11 +83,9 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     keeper: asyncio.Task[None] | None = None
     replays: set[asyncio.Task[None]] = set()
     try:
-        async with realtime.chats.pool.acquire() as connection:
-            chat_ids = await queries.member_chat_ids(connection, caller.id)
         # Subscribed first, then the snapshot: what is published meanwhile waits in the
         # client and is sent after the hello, without what the hello already covers.
-        await hub.attach(client, chat_ids)
+        await hub.attach(client)
         positions, hello = await realtime.messages.hello(caller.id)
         client.start(positions, hello)
         if await realtime.presence.connect(caller.id, client.device_id):
@@ -106,6 +104,7 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         for task in (*replays, *(t for t in (keeper,) if t is not None)):
             task.cancel()
         client.closed = True
+        client.ready.set()
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writer

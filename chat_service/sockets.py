@@ -44,6 +44,9 @@ class Client:
     early: list[tuple[int, int | None, str]] | None = field(default_factory=list)
     replaying: dict[int, list[tuple[int | None, str]]] = field(default_factory=dict)
     closed: bool = False
+    # Set once the hello is queued (or the socket is gone): work for the socket waits for it.
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _closing: asyncio.Task[None] | None = None
     _queue: collections.deque[str] = field(default_factory=collections.deque)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _drained: asyncio.Event = field(default_factory=asyncio.Event)
@@ -93,7 +96,8 @@ class Client:
         self.closed = True
         self._wake.set()
         self._drained.set()
-        asyncio.get_running_loop().create_task(self._close(code, reason))
+        self.ready.set()
+        self._closing = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         # A stalled peer cannot take the close frame either: give it a moment, then cut it.
@@ -115,6 +119,7 @@ class Client:
         early, self.early = self.early or [], None
         for chat_id, seq, text in early:
             self.offer(chat_id, seq, text)
+        self.ready.set()
 
     def offer(self, chat_id: int, seq: int | None, text: str) -> None:
         """A live frame of a chat: `seq` is set for message.created, None for other events."""
