@@ -149,31 +149,29 @@ class Hub:
                 await self.subscriber.subscribe([self.channels.user(client.user_id)])
         async with self.pool.acquire() as connection:
             chat_ids = await queries.member_chat_ids(connection, client.user_id)
-        await self._attach_chats(client, chat_ids, [])
+        await self._attach_chats(client, chat_ids)
 
-    async def _attach_chats(self, client: Client, chat_ids: list[int], channels: list[str]) -> None:
+    async def _attach_chats(self, client: Client, chat_ids: list[int]) -> None:
         new = [chat_id for chat_id in chat_ids if chat_id not in self.members]
         for chat_id in chat_ids:
             self.members.setdefault(chat_id, set()).add(client.user_id)
             client.chats.add(chat_id)
         for chat_id in new:
             self.streams[chat_id] = ChatStream()
-        channels += [self.channels.chat(chat_id) for chat_id in new]
-        if not channels:
+        if not new:
             return
         try:
-            await self.subscriber.subscribe(channels)
+            await self.subscriber.subscribe([self.channels.chat(chat_id) for chat_id in new])
         except SubscriberDown:
             return  # recorded: subscribed and filled from the database on reconnection
-        if new:
-            async with self.pool.acquire() as connection:
-                seqs = await queries.last_seqs(connection, new)
-            for chat_id in new:
-                stream = self.streams.get(chat_id)
-                if stream is not None and not stream.ready:
-                    # Everything up to the counter is in the database; sockets get it from
-                    # their hello or a replay.
-                    self._start_at(chat_id, stream, seqs.get(chat_id, 0) + 1)
+        async with self.pool.acquire() as connection:
+            seqs = await queries.last_seqs(connection, new)
+        for chat_id in new:
+            stream = self.streams.get(chat_id)
+            if stream is not None and not stream.ready:
+                # Everything up to the counter is in the database; sockets get it from their
+                # hello or a replay.
+                self._start_at(chat_id, stream, seqs.get(chat_id, 0) + 1)
 
     def detach(self, client: Client) -> None:
         devices = self.clients.get(client.user_id)
@@ -256,7 +254,7 @@ class Hub:
         if client.closed:
             return
         client.begin_replay(chat_id)
-        await self._attach_chats(client, [chat_id], [])
+        await self._attach_chats(client, [chat_id])
         client.push(text)
         await self.replay(client, chat_id, from_seq, announce=False)
 
