@@ -34,8 +34,6 @@ class GatewaySettings:
     cors_origins: tuple[str, ...]
     max_body: int
     max_upload: int
-    ws_max_message: int
-    ws_heartbeat: float
     trust_forwarded: bool
 
     @classmethod
@@ -79,7 +77,5 @@ class GatewaySettings:
             cors_origins=env.csv("CORS_ORIGINS", "*"),
             max_body=env.integer("MAX_BODY_BYTES", 1024**2, minimum=1),
             max_upload=env.integer("MAX_UPLOAD_BYTES", 6 * 1024**2, minimum=1),
-            ws_max_message=env.integer("WS_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1),
-            ws_heartbeat=env.number("WS_HEARTBEAT", 30.0, minimum=1.0),
             trust_forwarded=env.flag("TRUST_FORWARDED_FOR", False),
         )

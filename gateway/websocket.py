@@ -1,4 +1,14 @@
-"""The websocket proxy: frames both ways, close codes kept, never retried once upgraded."""
+"""The websocket proxy: the upgrade is checked here and then the connection is a byte tunnel.
+
+After the token is verified, the client's handshake goes to a replica as it came (its key,
+version, extensions, protocols, and our identity headers in place of any the client sent);
+the replica's 101 goes back to the client, and from then on bytes pass both ways unread, as
+nginx and Envoy proxy websockets. Frames are never parsed, masked or copied one by one:
+a delivery to a thousand sockets costs the gateway a read and a write per socket and batch
+of frames, not a frame decode and encode each. Close codes, pings and frame limits are the
+two ends' business (the chat service enforces its own). A refused handshake is still an HTTP
+error; an upgraded connection is never retried.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +16,9 @@ import asyncio
 import contextlib
 import logging
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
-import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from shared.errors import BadGateway, ServiceUnavailable
 from shared.web import REQUEST_ID
@@ -19,8 +29,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Codes a peer may never send in a close frame (RFC 6455 7.4.1): they only describe what
-# happened locally, so the other leg is told 1011 (internal error) instead.
+# happened locally.
 UNSENDABLE = frozenset({1005, 1006, 1015})
+HEAD_LIMIT = 16 * 1024  # the replica's answer to the handshake
+CHUNK = 256 * 1024
+# A side whose peer does not keep up stops being read once this much waits to be written.
+HIGH_WATER = 1024 * 1024
+# Handshake fields the replica answers with, passed back to the client as they are.
+_RETURNED = frozenset(
+    {"sec-websocket-accept", "sec-websocket-extensions", "sec-websocket-protocol"}
+)
 
 
 def sendable(code: int | None) -> int:
@@ -29,90 +47,142 @@ def sendable(code: int | None) -> int:
     return code
 
 
-async def _pump(
-    source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
-    target: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+class _ToUpstream:
+    """Takes the place of aiohttp's websocket reader on the client's connection: what the
+    client sends goes on to the replica unread."""
+
+    def __init__(self, upstream: asyncio.StreamWriter, client: asyncio.Transport) -> None:
+        self.upstream = upstream
+        self.client = client
+        self.ended = asyncio.Event()
+        self._draining: asyncio.Task[None] | None = None
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        if self.upstream.is_closing():
+            return True, b""
+        self.upstream.write(data)
+        transport = self.upstream.transport
+        if transport.get_write_buffer_size() > HIGH_WATER and self._draining is None:
+            self.client.pause_reading()
+            self._draining = asyncio.get_running_loop().create_task(self._drain())
+        return False, b""
+
+    async def _drain(self) -> None:
+        try:
+            await self.upstream.drain()
+        except ConnectionError:
+            self.ended.set()
+        finally:
+            self._draining = None
+            if not self.client.is_closing():
+                self.client.resume_reading()
+
+    def feed_eof(self) -> None:
+        self.ended.set()
+
+
+async def _to_client(
+    upstream: asyncio.StreamReader, request: web.Request, ended: asyncio.Event
 ) -> None:
-    async for message in source:
-        if message.type is WSMsgType.TEXT:
-            await target.send_str(message.data)
-        elif message.type is WSMsgType.BINARY:
-            await target.send_bytes(message.data)
-        elif message.type is WSMsgType.ERROR:
-            break
-    # `source` closed: tell the other leg with the same code (or 1011 for local-only codes).
-    if not target.closed:
-        await target.close(code=sendable(source.close_code), message=b"")
+    """What the replica sends goes to the client, waiting while the client is behind."""
+    transport = request.transport
+    protocol = request.protocol
+    assert transport is not None
+    try:
+        while data := await upstream.read(CHUNK):
+            if transport.is_closing():
+                break
+            transport.write(data)
+            if transport.get_write_buffer_size() > HIGH_WATER:
+                # aiohttp's own flow control, as its websocket writer uses it.
+                await protocol._drain_helper()
+    except ConnectionError:
+        pass
+    finally:
+        ended.set()
+
+
+async def _open(
+    host: str, port: int, head: bytes, connect_seconds: float, answer_seconds: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int, list[tuple[str, str]]]:
+    """Connects, sends the handshake, and reads the replica's answer to it."""
+    async with asyncio.timeout(connect_seconds):
+        reader, writer = await asyncio.open_connection(host, port, limit=HEAD_LIMIT * 2)
+    try:
+        async with asyncio.timeout(answer_seconds):
+            writer.write(head)
+            raw = await reader.readuntil(b"\r\n\r\n")
+    except BaseException:
+        writer.close()
+        raise
+    lines = raw.decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split(" ", 2)[1])
+    except (IndexError, ValueError):
+        writer.close()
+        raise ConnectionError("the replica answered something that is not HTTP") from None
+    fields = []
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            fields.append((name.strip(), value.strip()))
+    return reader, writer, status, fields
 
 
 async def proxy_websocket(
     request: web.Request, proxy: Proxy, context: Context
 ) -> web.StreamResponse:
-    """Opens the upstream leg first, so that a refusal is still an HTTP error, then upgrades."""
-    assert proxy.session is not None
     upstream = proxy.upstreams[context.route.service]
     replica = upstream.pick()
     if replica is None:
         raise ServiceUnavailable(f"{upstream.name} is unavailable")
-    query = {k: v for k, v in request.query.items() if k != "token"}
-    # aiohttp's client makes its own handshake.
-    handshake = {"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"}
-    headers = [
-        (name, value)
-        for name, value in proxy.upstream_headers(request, context)
-        if name.lower() not in handshake
+    query = urlencode([(k, v) for k, v in request.query.items() if k != "token"])
+    target = request.raw_path.split("?", 1)[0] + (f"?{query}" if query else "")
+    lines = [
+        f"GET {target} HTTP/1.1",
+        f"Host: {replica.host}:{replica.port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        *(f"{name}: {value}" for name, value in proxy.upstream_headers(request, context)),
     ]
-    limit = proxy.settings.ws_max_message
-    heartbeat = proxy.settings.ws_heartbeat
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     try:
-        upstream_ws = await proxy.session.ws_connect(
-            replica.base_url + request.path,
-            params=query,
-            headers=headers,
-            heartbeat=heartbeat,
-            max_msg_size=limit,
-            timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
+        settings = proxy.settings
+        reader, writer, status, fields = await _open(
+            replica.host, replica.port, head, settings.connect_timeout, settings.request_timeout
         )
-    except aiohttp.WSServerHandshakeError as exc:
-        raise BadGateway(f"{upstream.name} refused the websocket ({exc.status})") from exc
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
         upstream.eject(replica)
         raise BadGateway(f"{upstream.name} is unreachable") from exc
+    if status != 101:
+        writer.close()
+        raise BadGateway(f"{upstream.name} refused the websocket ({status})")
     # From here on the connection is upgraded: a failure closes it, nothing is retried.
-    client_ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=limit)
-    proxy.headers.apply(request, client_ws, request[REQUEST_ID])
-    await client_ws.prepare(request)
+    response = web.StreamResponse(status=101)
+    for name, value in fields:
+        if name.lower() in _RETURNED:
+            response.headers[name] = value
+    response.headers["Upgrade"] = "websocket"
+    response.headers["Connection"] = "Upgrade"
+    proxy.headers.apply(request, response, request[REQUEST_ID])
+    response.force_close()
+    await response.prepare(request)
+    transport = request.transport
+    assert transport is not None
+    to_upstream = _ToUpstream(writer, transport)
+    # Typed for its websocket reader, it takes any object with feed_data and feed_eof.
+    request.protocol.set_parser(to_upstream)  # type: ignore[arg-type]
+    request.protocol.keep_alive(False)
     replica.outstanding += 1
-    bridge = asyncio.create_task(_bridge(client_ws, upstream_ws))
+    to_client = asyncio.create_task(_to_client(reader, request, to_upstream.ended))
     try:
-        # aiohttp cancels the handler once the client's socket closes; the bridge is shielded
-        # so that it still passes the client's close code on to the service.
-        await asyncio.shield(bridge)
-    except asyncio.CancelledError:
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(bridge, timeout=5.0)
-        raise
+        await to_upstream.ended.wait()
     finally:
         replica.outstanding -= 1
-    return client_ws
-
-
-async def _bridge(
-    client_ws: web.WebSocketResponse, upstream_ws: aiohttp.ClientWebSocketResponse
-) -> None:
-    to_upstream = asyncio.create_task(_pump(client_ws, upstream_ws))
-    to_client = asyncio.create_task(_pump(upstream_ws, client_ws))
-    try:
-        await asyncio.wait({to_upstream, to_client}, return_when=asyncio.FIRST_COMPLETED)
-        # One leg closed and told the other; give the other a moment to finish its own close.
-        await asyncio.wait({to_upstream, to_client}, timeout=5.0)
-        for task in (to_upstream, to_client):
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                log.warning("websocket leg failed", extra={"error": repr(task.exception())})
-    finally:
-        for task in (to_upstream, to_client):
-            task.cancel()
-        if not upstream_ws.closed:
-            await upstream_ws.close(code=1011)
-        if not client_ws.closed:
-            await client_ws.close(code=1011)
+        to_client.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await to_client
+        writer.close()
+        if not transport.is_closing():
+            transport.close()
+    return response
