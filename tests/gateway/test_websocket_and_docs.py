@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 
 from gateway.docs import merge_documents
 from gateway.websocket import sendable
-from tests.gateway.conftest import Echo
+from tests.gateway.conftest import Echo, GatewayFactory
 
 
 def _token(echoes: dict[str, Echo]) -> str:
@@ -53,6 +53,34 @@ async def test_a_close_code_from_the_client_reaches_the_service(
             break
         await asyncio.sleep(0.02)
     assert echoes["chat"].ws_close_codes == [4000]
+
+
+async def test_open_websockets_are_not_capped_by_the_connection_pool(
+    make_gateway: GatewayFactory, echoes: dict[str, Echo]
+) -> None:
+    # A websocket holds its connection for hours: the pool of pooled HTTP calls must not
+    # bound how many can be open through one gateway.
+    gateway = await make_gateway(UPSTREAM_POOL_SIZE="2")
+    sockets = [await gateway.ws_connect(f"/api/chat/ws?token={_token(echoes)}") for _ in range(6)]
+    try:
+        for number, ws in enumerate(sockets):
+            await ws.send_str(f"n{number}")
+        assert [(await ws.receive(timeout=5)).data for ws in sockets] == [
+            f"echo:n{number}" for number in range(6)
+        ]
+    finally:
+        for ws in sockets:
+            await ws.close()
+
+
+async def test_many_frames_in_a_burst_arrive_whole_and_in_order(
+    gateway: TestClient, echoes: dict[str, Echo]
+) -> None:
+    async with gateway.ws_connect(f"/api/chat/ws?token={_token(echoes)}") as ws:
+        for number in range(500):
+            await ws.send_str(f"{number}:" + "x" * 3000)
+        received = [(await ws.receive(timeout=5)).data for _ in range(500)]
+    assert received == [f"echo:{number}:" + "x" * 3000 for number in range(500)]
 
 
 async def test_a_websocket_without_a_token_is_refused_before_the_upgrade(
