@@ -38,6 +38,7 @@ seed: install
 bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.gateway
+	$(BIN)/python -m bench.chat
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +33,15 @@ class Bench:
 
     def start_stack(self, **env: str) -> dict[str, int]:
         """Every service and the gateway, as `make run` starts them; returns their ports."""
-        ports = {name: free_port() for name in stack.SERVICES}
+        return self.start_replicated_stack({}, **env)
+
+    def start_replicated_stack(self, replicas: Mapping[str, int], **env: str) -> dict[str, int]:
+        """The stack with `replicas[name]` processes of a service; returns the first replica's
+        port of each, replica n listening on it + n * stack.REPLICA_PORT_STEP."""
+        ports = {name: free_port_run(replicas.get(name, 1)) for name in stack.SERVICES}
         ports["gateway"] = free_port()
         base_env = self.infra.env(DATA_DIR=str(self.work_dir), LOG_LEVEL="warning", **env)
-        specs = stack.plan(base_env, {}, ports)
+        specs = stack.plan(base_env, replicas, ports)
         started = [stack.start(spec, self.work_dir) for spec in specs]
         self.processes.extend(started)
         for spec, process in zip(specs, started, strict=True):
@@ -62,6 +68,25 @@ class Bench:
         )
         self.processes.append(stack.start(spec, self.work_dir))
         stack.wait_ready(f"http://127.0.0.1:{port}/health/ready", 60, self.processes[-1])
+
+
+def free_port_run(count: int, attempts: int = 50) -> int:
+    """A free port p such that p + n * stack.REPLICA_PORT_STEP is free too, for n < count."""
+    for _ in range(attempts):
+        base = free_port()
+        ports = [base + n * stack.REPLICA_PORT_STEP for n in range(1, count)]
+        if all(port < 65536 and _is_free(port) for port in ports):
+            return base
+    raise RuntimeError(f"no run of {count} free ports found in {attempts} attempts")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 @contextmanager

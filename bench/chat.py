@@ -1,0 +1,543 @@
+"""Chat fan-out: M websockets in one group chat, over two chat replicas behind the gateway,
+against a bare aiohttp server that broadcasts from memory (`bench/broadcast.py`).
+
+`python -m bench.chat [seconds] [NAME=VALUE ...]` starts the stack with two chat replicas (the
+NAME=VALUE settings are added to its environment), registers USERS users who join one group
+chat, opens M sockets (USERS users with M / USERS devices each: every device of a member
+receives every message) and sends messages at a fixed rate through the gateway, each with its
+send time, from which the receiving clients measure the delay. The yardstick gets the same
+clients, the same rates and a frame of the same shape and size. Per side and rate: median and
+p99 of the delay from send to receipt, deliveries per second (frames received by all clients
+/ time from the first send to the last receipt), sockets that did not open or were dropped.
+
+The receiving clients run in CLIENT_PROCESSES processes on the same two cores as what they
+measure: the figures are those of the whole machine, clients included, on both sides alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import sys
+import time
+from array import array
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import uvloop
+
+from bench.harness import bench_environment
+from devstack import stack
+from devstack.embedded import free_port
+
+USERS = 100
+SIZES = (100, 1000)  # sockets: the same users with one device each, then with ten
+RATE = 20.0  # messages per second: the rate of the targets, at every size
+HIGHER_RATES = (50.0, 100.0, 200.0)  # at the largest size: where each side saturates
+# A round sends at most this many messages, fewer than a chat socket's queue (CHAT_WS_QUEUE,
+# 256), so that a backlog within one round never closes a socket as too slow.
+MAX_ROUND = 250
+WARM_UP = 10  # messages sent and received before the rounds, unrecorded
+CLIENT_PROCESSES = 2
+CONNECT_CONCURRENCY = 32  # per client process
+OPEN_WITHIN = 30.0  # seconds for a client process to open its sockets; the rest are missing
+DRAIN = 10.0  # seconds a round waits, after its last send, for every socket to get everything
+# Setup is not what is measured: fewer calls at once than a chat replica has database
+# connections, so that it never queues on a pool.
+SETUP_CONCURRENCY = 4
+STACK_ENV = {
+    "RATE_LIMIT_ANON": "0",
+    "RATE_LIMIT_USER": "0",
+    "ARGON2_TIME_COST": "1",
+    "ARGON2_MEMORY_KIB": "1024",
+    "DB_POOL_MAX": "10",
+}
+PASSWORD = "chat-bench-1"
+FILLER = "chop the onions finely, then stir them into the pan until golden"
+MESSAGE_PREFIX = '{"type":"message.created"'
+TARGET_P99_MS = 50.0
+TARGET_SHARE = 0.5
+
+
+# The receiving clients, in their own processes.
+
+
+@dataclass
+class RoundResult:
+    delays_ms: array[float]
+    last_receipt: float
+    frame_bytes: int
+    close_codes: list[int | None]  # of every socket dropped so far
+
+
+@dataclass
+class Receiver:
+    """What the sockets of one client process received in the current round."""
+
+    live: int = 0
+    tag: str = ""
+    count: int = 0
+    got: list[int] = field(default_factory=list)
+    complete: int = 0
+    delays_ms: array[float] = field(default_factory=lambda: array("d"))
+    last_receipt: float = 0.0
+    frame_bytes: int = 0
+    close_codes: list[int | None] = field(default_factory=list)
+    stopping: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def begin(self, tag: str, count: int) -> None:
+        self.tag, self.count, self.complete = tag, count, 0
+        self.got = [0] * len(self.got)
+        self.delays_ms = array("d")
+        self.done.clear()
+
+    def result(self) -> RoundResult:
+        return RoundResult(self.delays_ms, self.last_receipt, self.frame_bytes, self.close_codes)
+
+    def frame(self, index: int, text: str, now: float) -> None:
+        if not text.startswith(MESSAGE_PREFIX):
+            return  # presence, joins: not what is measured
+        tag, sent, _ = orjson.loads(text)["data"]["body"].split(" ", 2)
+        if tag != self.tag:
+            return  # late from an earlier round
+        self.delays_ms.append((now - float(sent)) * 1000.0)
+        self.last_receipt = now
+        self.frame_bytes = len(text)
+        self.got[index] += 1
+        if self.got[index] == self.count:
+            self.complete += 1
+            if self.complete >= self.live:
+                self.done.set()
+
+    async def listen(self, ws: aiohttp.ClientWebSocketResponse, index: int) -> None:
+        try:
+            async for message in ws:
+                if message.type is aiohttp.WSMsgType.TEXT:
+                    # Wall-clock time: the sender is another process.
+                    self.frame(index, message.data, time.time())
+        finally:
+            if not self.stopping:
+                self.close_codes.append(ws.close_code)
+                self.live -= 1
+                if self.got[index] >= self.count > 0:
+                    self.complete -= 1
+                if self.complete >= self.live:
+                    self.done.set()
+
+
+async def _open(
+    session: aiohttp.ClientSession, url: str, gate: asyncio.Semaphore, deadline: float
+) -> aiohttp.ClientWebSocketResponse:
+    async with asyncio.timeout_at(deadline), gate:
+        ws = await session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=5.0))
+        hello = await ws.receive()
+    if hello.type is not aiohttp.WSMsgType.TEXT or '"hello"' not in hello.data[:20]:
+        await ws.close()
+        raise RuntimeError(f"expected a hello, got {hello.type} {str(hello.data)[:80]}")
+    return ws
+
+
+async def _clients(conn: Connection, urls: list[str]) -> None:
+    """Opens the sockets, then runs the rounds the parent asks for until it says stop."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        deadline = asyncio.get_running_loop().time() + OPEN_WITHIN
+        receiver = Receiver()
+        sockets: list[aiohttp.ClientWebSocketResponse] = []
+        listeners: list[asyncio.Task[None]] = []
+        errors: list[str] = []
+
+        async def open_one(url: str) -> None:
+            try:
+                ws = await _open(session, url, gate, deadline)
+            except aiohttp.WSServerHandshakeError as error:
+                errors.append(f"refused with {error.status}")
+                return
+            except (aiohttp.ClientError, TimeoutError, RuntimeError) as error:
+                errors.append(f"{type(error).__name__} {str(error)[:80]}".strip())
+                return
+            # Read at once: aiohttp answers pings only while a socket is read, and a server
+            # closes a socket that leaves its pings unanswered.
+            receiver.live += 1
+            receiver.got.append(0)
+            listeners.append(asyncio.create_task(receiver.listen(ws, len(sockets))))
+            sockets.append(ws)
+
+        await asyncio.gather(*(open_one(url) for url in urls))
+        conn.send((len(sockets), dict(Counter(errors))))
+        try:
+            while (command := await asyncio.to_thread(conn.recv))[0] == "round":
+                _, tag, count, seconds = command
+                receiver.begin(tag, count)
+                conn.send("armed")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(seconds):
+                        await receiver.done.wait()
+                conn.send(receiver.result())
+        finally:
+            receiver.stopping = True
+            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            for task in listeners:
+                task.cancel()
+            await asyncio.gather(*listeners, return_exceptions=True)
+
+
+def _client_process(conn: Connection, urls: list[str]) -> None:
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_clients(conn, urls))
+    conn.close()
+
+
+# The parent: opening, sending, the figures.
+
+
+@dataclass
+class Side:
+    name: str
+    socket_urls: Callable[[int], list[str]]  # the URL of each of n sockets
+    post_url: str
+    headers: dict[str, str]
+    replica_ports: Sequence[int] = ()  # where to count the sockets each replica holds
+
+
+@dataclass
+class Row:
+    side: str
+    sockets: int
+    opened: int
+    rate: float
+    sent: int
+    delivered: int
+    deliveries_per_second: float
+    p50_ms: float
+    p99_ms: float
+    post_p50_ms: float
+    frame_bytes: int
+    close_codes: dict[int | None, int]
+    open_seconds: float  # to open every socket
+    ready_seconds: float  # and to deliver the warm-up messages to each
+    spread: str
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.close_codes.values())
+
+
+def _percentile(ordered: Sequence[float], share: float) -> float:
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _established(port: int) -> int:
+    """Connections established to 127.0.0.1:port, from /proc/net/tcp (Linux; 0 elsewhere)."""
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return 0
+    return sum(
+        1
+        for parts in (line.split() for line in lines)
+        if parts[3] == "01" and int(parts[1].rsplit(":", 1)[1], 16) == port
+    )
+
+
+async def _receive(conn: Connection, seconds: float) -> Any:
+    def wait() -> Any:
+        if not conn.poll(seconds):
+            raise TimeoutError(f"a client process said nothing for {seconds:.0f} s")
+        return conn.recv()
+
+    return await asyncio.to_thread(wait)
+
+
+async def _send(
+    session: aiohttp.ClientSession, side: Side, tag: str, rate: float, count: int
+) -> tuple[int, float, list[float]]:
+    """Sends `count` messages at `rate` without waiting for answers (a slow answer must not
+    slow the rate down); returns how many were accepted, when the first left, and the sorted
+    POST latencies."""
+    latencies: list[float] = []
+
+    async def one() -> bool:
+        sent_at = time.time()
+        body = {"message": {"body": f"{tag} {sent_at:.6f} {FILLER}"}}
+        try:
+            async with session.post(side.post_url, json=body, headers=side.headers) as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+        latencies.append((time.time() - sent_at) * 1000.0)
+        return response.status == 201
+
+    first = time.time()
+    start = time.monotonic()
+    tasks = []
+    for index in range(count):
+        await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
+        tasks.append(asyncio.create_task(one()))
+    accepted = sum(await asyncio.gather(*tasks))
+    return accepted, first, sorted(latencies)
+
+
+async def _round(
+    pipes: Sequence[Connection],
+    session: aiohttp.ClientSession,
+    side: Side,
+    tag: str,
+    rate: float,
+    count: int,
+) -> tuple[int, float, list[float], list[RoundResult]]:
+    seconds = count / rate + DRAIN
+    for conn in pipes:
+        conn.send(("round", tag, count, seconds))
+    for conn in pipes:
+        await _receive(conn, 30)
+    accepted, first, latencies = await _send(session, side, tag, rate, count)
+    results = [await _receive(conn, seconds + 30) for conn in pipes]
+    return accepted, first, latencies, results
+
+
+async def measure(side: Side, sockets: int, rates: Sequence[float], seconds: float) -> list[Row]:
+    """Opens the sockets in the client processes, then runs one round per rate."""
+    urls = side.socket_urls(sockets)
+    before = [_established(port) for port in side.replica_ports]
+    context = multiprocessing.get_context("spawn")
+    pipes, processes = [], []
+    for worker in range(CLIENT_PROCESSES):
+        parent_end, child_end = context.Pipe()
+        part = urls[worker::CLIENT_PROCESSES]
+        process = context.Process(target=_client_process, args=(child_end, part), daemon=True)
+        process.start()
+        child_end.close()
+        pipes.append(parent_end)
+        processes.append(process)
+    rows: list[Row] = []
+    opening = time.monotonic()
+    try:
+        ready = [await _receive(conn, OPEN_WITHIN + 60) for conn in pipes]
+        open_seconds = time.monotonic() - opening
+        opened = sum(count for count, _ in ready)
+        if opened < sockets:
+            errors = sum((Counter(errors) for _, errors in ready), Counter[str]())
+            print(f"{side.name}: {opened} of {sockets} sockets opened: {dict(errors)}", flush=True)
+        if opened == 0:
+            return rows
+        spread = "/".join(
+            str(_established(port) - base)
+            for port, base in zip(side.replica_ports, before, strict=True)
+        )
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            # A socket has the warm-up messages once it has what was queued before them
+            # (chat tells a user's group chats that the user came online).
+            await _round(pipes, session, side, "warm-up", rates[0], WARM_UP)
+            ready_seconds = time.monotonic() - opening
+            for number, rate in enumerate(rates):
+                count = min(MAX_ROUND, round(rate * seconds))
+                accepted, first, latencies, results = await _round(
+                    pipes, session, side, f"r{number}", rate, count
+                )
+                delays = sorted(d for result in results for d in result.delays_ms)
+                last = max(result.last_receipt for result in results)
+                codes = Counter(code for result in results for code in result.close_codes)
+                rows.append(
+                    Row(
+                        side=side.name,
+                        sockets=sockets,
+                        opened=opened,
+                        rate=rate,
+                        sent=accepted,
+                        delivered=len(delays),
+                        deliveries_per_second=len(delays) / max(1e-9, last - first),
+                        p50_ms=_percentile(delays, 0.5),
+                        p99_ms=_percentile(delays, 0.99),
+                        post_p50_ms=_percentile(latencies, 0.5),
+                        frame_bytes=max(result.frame_bytes for result in results),
+                        close_codes=dict(codes),
+                        open_seconds=open_seconds,
+                        ready_seconds=ready_seconds,
+                        spread=spread,
+                    )
+                )
+                print(_line(rows[-1]), flush=True)
+    finally:
+        for conn in pipes:
+            with contextlib.suppress(OSError):
+                conn.send(("stop",))
+        for process in processes:
+            await asyncio.to_thread(process.join, 30)
+            if process.is_alive():
+                process.kill()
+    return rows
+
+
+HEADER = (
+    f"{'side':9} {'sockets':>9} {'dev':>3} {'rate':>6} {'sent':>4} {'delivered':>15} "
+    f"{'deliv/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'post ms':>7} {'bytes':>5} {'drop':>4} "
+    f"{'open s':>6} {'ready s':>7}  per replica"
+)
+
+
+def _line(row: Row) -> str:
+    line = (
+        f"{row.side:9} {row.opened:4d}/{row.sockets:<4d} {row.sockets // USERS:3d} "
+        f"{row.rate:4.0f}/s {row.sent:4d} {row.delivered:7d}/{row.sent * row.opened:<7d} "
+        f"{row.deliveries_per_second:7.0f} {row.p50_ms:7.1f} {row.p99_ms:7.1f} "
+        f"{row.post_p50_ms:7.1f} {row.frame_bytes:5d} {row.dropped:4d} {row.open_seconds:6.1f} "
+        f"{row.ready_seconds:7.1f}  {row.spread}"
+    )
+    if row.close_codes:
+        line += f"\n{'':9} dropped sockets by close code: {row.close_codes}"
+    return line
+
+
+# Users and the chat, through the public API.
+
+
+async def _call(
+    session: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    token: str | None = None,
+    expect: tuple[int, ...] = (200, 201),
+    **kwargs: Any,
+) -> Any:
+    headers = {"Authorization": f"Token {token}"} if token else {}
+    async with session.request(method, path, headers=headers, **kwargs) as response:
+        if response.status not in expect:
+            raise RuntimeError(f"{method} {path}: {response.status} {await response.text()}")
+        return await response.json()
+
+
+async def _all(calls: Sequence[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+    async def one(call: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await call()
+
+    return await asyncio.gather(*(one(call) for call in calls))
+
+
+async def prepare_chat(gateway: str) -> tuple[list[str], int]:
+    """USERS users, all members of one public group chat; returns their tokens (the first
+    is the owner's, who sends) and the chat's id."""
+    async with aiohttp.ClientSession(base_url=gateway) as session:
+
+        async def register(index: int) -> str:
+            name = f"chatbench{index:03d}"
+            user = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+            body = await _call(session, "POST", "/api/users", expect=(201,), json={"user": user})
+            return str(body["user"]["token"])
+
+        tokens = await _all([partial(register, index) for index in range(USERS)])
+        # Once per user: chat_service then knows the user, whether or not the registration
+        # event has arrived yet.
+        await _all([partial(_call, session, "GET", "/api/chats", token) for token in tokens])
+        owner = tokens[0]
+        group = {"chat": {"type": "group", "title": "bench", "private": False}}
+        chat = await _call(session, "POST", "/api/chats", owner, expect=(201,), json=group)
+        chat_id = int(chat["chat"]["id"])
+        invite = await _call(session, "POST", f"/api/chats/{chat_id}/invites", owner, json={})
+        code = invite["invite"]["code"]
+        join = f"/api/chats/join/{code}"
+        joins = [partial(_call, session, "POST", join, t, expect=(200,)) for t in tokens[1:]]
+        await _all(joins)
+    return tokens, chat_id
+
+
+# The run.
+
+
+async def run(
+    gateway_port: int, chat_ports: Sequence[int], yardstick_port: int, seconds: float
+) -> list[Row]:
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    print(f"registering {USERS} users, members of one group chat...", flush=True)
+    tokens, chat_id = await prepare_chat(gateway)
+    chat_ws = f"ws://127.0.0.1:{gateway_port}/api/chat/ws?token="
+    sides = [
+        Side(
+            "yardstick",
+            lambda n: [f"ws://127.0.0.1:{yardstick_port}/ws"] * n,
+            f"http://127.0.0.1:{yardstick_port}/messages",
+            {},
+        ),
+        Side(
+            "chat",
+            lambda n: [chat_ws + tokens[index % USERS] for index in range(n)],
+            f"{gateway}/api/chats/{chat_id}/messages",
+            {"Authorization": f"Token {tokens[0]}"},
+            chat_ports,
+        ),
+    ]
+    print(HEADER, flush=True)
+    rows: list[Row] = []
+    for sockets in SIZES:
+        rates = (RATE, *HIGHER_RATES) if sockets == SIZES[-1] else (RATE,)
+        for side in sides:
+            rows += await measure(side, sockets, rates, seconds)
+    return rows
+
+
+def verdict(rows: Sequence[Row]) -> str:
+    largest = SIZES[-1]
+    by_key = {(row.side, row.sockets, row.rate): row for row in rows}
+    chat, yardstick = by_key.get(("chat", largest, RATE)), by_key.get(("yardstick", largest, RATE))
+    if chat is None or yardstick is None:
+        return f"{largest} sockets: nothing measured on one side; targets MISSED"
+    share = chat.deliveries_per_second / yardstick.deliveries_per_second
+    met = (
+        chat.p99_ms < TARGET_P99_MS
+        and share >= TARGET_SHARE
+        and chat.opened == largest
+        and chat.dropped == 0
+    )
+    best = {
+        side: max(r.deliveries_per_second for r in rows if r.side == side and r.sockets == largest)
+        for side in ("chat", "yardstick")
+    }
+    return "\n".join(
+        [
+            f"{largest} sockets @ {RATE:.0f}/s: chat p99 {chat.p99_ms:.1f} ms "
+            f"(target < {TARGET_P99_MS:.0f}), deliveries/s {share:.2f} of the yardstick's "
+            f"(target >= {TARGET_SHARE}), {chat.opened} of {largest} sockets open, "
+            f"{chat.dropped} dropped (target: all open, none dropped): "
+            + ("targets met" if met else "targets MISSED"),
+            f"{largest} sockets, best deliveries/s over the rates: chat {best['chat']:.0f}, "
+            f"yardstick {best['yardstick']:.0f} ({best['chat'] / best['yardstick']:.2f})",
+        ]
+    )
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    seconds = float(args.pop(0)) if args and "=" not in args[0] else 5.0
+    extra = dict(arg.split("=", 1) for arg in args)
+    with bench_environment() as bench:
+        ports = bench.start_replicated_stack({"chat": 2}, **{**STACK_ENV, **extra})
+        chat_ports = [ports["chat"] + n * stack.REPLICA_PORT_STEP for n in range(2)]
+        yardstick_port = free_port()
+        health = f"http://127.0.0.1:{yardstick_port}/health"
+        bench.start("bench.broadcast", str(yardstick_port), wait=health)
+        rows = asyncio.run(run(ports["gateway"], chat_ports, yardstick_port, seconds))
+    print(
+        f"\n{USERS} users in one group chat with 'dev' devices (sockets) each; 2 chat replicas "
+        f"behind the gateway; {CLIENT_PROCESSES} client processes; {seconds:.0f} s rounds of "
+        f"at most {MAX_ROUND} messages; 'drop': sockets lost so far; 'post ms': median answer "
+        "to the send" + (f"; stack settings {extra}" if extra else "")
+    )
+    print(verdict(rows))
+
+
+if __name__ == "__main__":
+    main()
