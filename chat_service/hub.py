@@ -27,7 +27,7 @@ from aiohttp import web
 from redis.asyncio.connection import parse_url
 
 from chat_service import queries, render
-from chat_service.sockets import CLOSE_GOING_AWAY, Client
+from chat_service.sockets import CLOSE_GOING_AWAY, Client, Frame, text_frame
 from shared.jsonfast import dumps, loads
 from shared.logs import ThrottledWarning
 from shared.pubsub import Subscriber, SubscriberDown
@@ -110,7 +110,7 @@ class ChatStream:
     next_seq: int = 0
     ready: bool = False
     filling: bool = False
-    held: dict[int, str] = field(default_factory=dict)
+    held: dict[int, Frame] = field(default_factory=dict)
     timer: asyncio.TimerHandle | None = None
     behind: int | None = None  # what the last periodic check found missing
 
@@ -216,14 +216,16 @@ class Hub:
             self._message(chat_id, int(header["s"]), text)
         elif what == CHAT_EVENT:
             skip = header.get("x")
+            frame = text_frame(text)
             for user_id in list(self.members.get(chat_id, ())):
                 if user_id != skip:
                     for client in self.clients.get(user_id, ()):
-                        client.offer(chat_id, None, text)
+                        client.offer(chat_id, None, frame)
         elif what == CHAT_GONE:
+            frame = text_frame(text)
             for user_id in list(self.members.get(chat_id, ())):
                 for client in list(self.clients.get(user_id, ())):
-                    client.offer(chat_id, None, text)
+                    client.offer(chat_id, None, frame)
                     client.chats.discard(chat_id)
                     client.windows.pop(chat_id, None)
                 self._drop_member(chat_id, user_id)
@@ -235,17 +237,18 @@ class Hub:
             for client in clients:
                 self._spawn(self._join(client, int(header["c"]), int(header["s"]), text))
             return
+        frame = text_frame(text)
         if what == USER_LEFT:
             chat_id = int(header["c"])
             for client in clients:
-                client.push(text)
+                client.push(frame)
                 client.chats.discard(chat_id)
                 client.windows.pop(chat_id, None)
             if clients:
                 self._drop_member(chat_id, user_id)
             return
         for client in clients:
-            client.push(text)
+            client.push(frame)
 
     async def _join(self, client: Client, chat_id: int, from_seq: int, text: str) -> None:
         """A live socket's user joined a chat: subscribe, then replay what came since (the
@@ -255,38 +258,39 @@ class Hub:
             return
         client.begin_replay(chat_id)
         await self._attach_chats(client, [chat_id])
-        client.push(text)
+        client.send(text)
         await self.replay(client, chat_id, from_seq, announce=False)
 
     def _message(self, chat_id: int, seq: int, text: str) -> None:
         stream = self.streams.get(chat_id)
         if stream is None:
             return
+        frame = text_frame(text)
         if not stream.ready or stream.filling:
             if not stream.ready or seq >= stream.next_seq:
-                stream.held[seq] = text
+                stream.held[seq] = frame
             return
         if seq < stream.next_seq:
             return  # a duplicate: the database read delivered it already
         if seq > stream.next_seq:
-            stream.held[seq] = text
+            stream.held[seq] = frame
             if stream.timer is None:
                 stream.timer = asyncio.get_running_loop().call_later(
                     self.gap_wait, self._fill_later, chat_id
                 )
             return
-        self._deliver(chat_id, seq, text)
+        self._deliver(chat_id, seq, frame)
         stream.next_seq = seq + 1
         self._release(chat_id, stream)
 
-    def _deliver(self, chat_id: int, seq: int, text: str) -> None:
+    def _deliver(self, chat_id: int, seq: int, frame: Frame) -> None:
         for user_id in self.members.get(chat_id, ()):
             for client in self.clients.get(user_id, ()):
-                client.offer(chat_id, seq, text)
+                client.offer(chat_id, seq, frame)
 
     def _release(self, chat_id: int, stream: ChatStream) -> None:
-        while (text := stream.held.pop(stream.next_seq, None)) is not None:
-            self._deliver(chat_id, stream.next_seq, text)
+        while (frame := stream.held.pop(stream.next_seq, None)) is not None:
+            self._deliver(chat_id, stream.next_seq, frame)
             stream.next_seq += 1
         if stream.held and stream.timer is None:
             stream.timer = asyncio.get_running_loop().call_later(
@@ -338,10 +342,10 @@ class Hub:
             return
         for row in rows:
             if row["seq"] >= stream.next_seq:
-                text = stream.held.pop(row["seq"], None) or render.event(
-                    "message.created", render.message(row)
+                frame = stream.held.pop(row["seq"], None) or text_frame(
+                    render.event("message.created", render.message(row))
                 )
-                self._deliver(chat_id, row["seq"], text)
+                self._deliver(chat_id, row["seq"], frame)
         self._start_at(chat_id, stream, upto + 1)
 
     async def replay(self, client: Client, chat_id: int, after: int, *, announce: bool) -> None:
@@ -363,14 +367,14 @@ class Hub:
                     for row in page:
                         if window is None or not window.low < row["seq"] <= window.high:
                             await client.push_paced(
-                                render.event("message.created", render.message(row))
+                                text_frame(render.event("message.created", render.message(row)))
                             )
                     sent = page[-1]["seq"]
             sent = max(sent, upto)
         finally:
             high = client.end_replay(chat_id, after, sent)
         if announce:
-            client.push(render.event("resumed", {"chatId": chat_id, "lastSeq": high}))
+            client.send(render.event("resumed", {"chatId": chat_id, "lastSeq": high}))
 
     async def _on_reconnect(self) -> None:
         for chat_id in list(self.streams):

@@ -18,7 +18,7 @@ from chat_service.messages import Messages
 from chat_service.presence import Presence
 from chat_service.schemas import ClientEventIn
 from chat_service.settings import ChatSettings
-from chat_service.sockets import Client
+from chat_service.sockets import Client, text_frame
 from shared.errors import flatten_messages
 from shared.identity import require_user
 from shared.jsonfast import loads
@@ -74,11 +74,22 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     settings = realtime.settings
     await realtime.chats.users.ensure(caller)
+    # No compression: events go out as frames built once for every socket (sockets.py).
     ws = web.WebSocketResponse(
-        heartbeat=settings.ws_heartbeat, max_msg_size=settings.ws_max_message_bytes
+        heartbeat=settings.ws_heartbeat,
+        max_msg_size=settings.ws_max_message_bytes,
+        compress=False,
     )
     await ws.prepare(request)
-    client = Client(ws, caller.id, caller.username, settings.ws_queue_size)
+    assert request.transport is not None
+    client = Client(
+        ws,
+        request.transport,
+        request.protocol,
+        caller.id,
+        caller.username,
+        settings.ws_queue_size,
+    )
     writer = asyncio.create_task(client.write_loop())
     keeper: asyncio.Task[None] | None = None
     replays: set[asyncio.Task[None]] = set()
@@ -87,7 +98,7 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         # client and is sent after the hello, without what the hello already covers.
         await hub.attach(client)
         positions, hello = await realtime.messages.hello(caller.id)
-        client.start(positions, hello)
+        client.start(positions, text_frame(hello))
         if await realtime.presence.connect(caller.id, client.device_id):
             await realtime.announce_presence(client, True)
         keeper = asyncio.create_task(_keep_presence(realtime.presence, client))
@@ -96,7 +107,7 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
             if frame.type is WSMsgType.TEXT:
                 await _handle(frame.data, client, hub, realtime, last_typing, replays)
             elif frame.type is WSMsgType.BINARY:
-                client.push(_error("frames must be JSON text"))
+                client.send(_error("frames must be JSON text"))
             elif frame.type is WSMsgType.ERROR:
                 break
     finally:
@@ -131,19 +142,19 @@ async def _handle(
     try:
         event = _EVENT.load(loads(text))
     except ValueError:
-        client.push(_error("frames must be JSON objects"))
+        client.send(_error("frames must be JSON objects"))
         return
     except marshmallow.ValidationError as exc:
         fields = flatten_messages(exc.messages)
-        client.push(_error("the event is not valid", fields))
+        client.send(_error("the event is not valid", fields))
         return
     kind = event["type"]
     if kind == "ping":
-        client.push(render.event("pong", {}))
+        client.send(render.event("pong", {}))
         return
     chat_id = event["chatId"]
     if chat_id not in client.chats:
-        client.push(_error("chat not found", {"chatId": ["not found"]}))
+        client.send(_error("chat not found", {"chatId": ["not found"]}))
         return
     if kind == "typing":
         now = time.monotonic()

@@ -1,5 +1,10 @@
 """One connected device: its bounded send queue, its writer, and what it has been sent.
 
+Frames are built once per event (a server's frames are not masked, so every socket gets the
+same bytes) and written straight to the socket's transport while it keeps up; once its
+transport holds more than it can send, frames wait in the bounded queue and go out together
+when it drains, and a client whose queue fills is closed.
+
 Per chat a socket remembers the range of seqs `(low, high]` of which it has sent every
 message.created, so that a replay (hello, resume, a newly joined chat) and live delivery meet
 without a gap or a duplicate: a live message at or below `high` was already sent, and a
@@ -17,8 +22,23 @@ import secrets
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from aiohttp.base_protocol import BaseProtocol
 
 log = logging.getLogger(__name__)
+
+Frame = bytes
+
+
+def text_frame(text: str) -> Frame:
+    """A final, unmasked text frame (RFC 6455 5.2), as a server sends it."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return bytes((0x81, 126)) + size.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + size.to_bytes(8, "big") + payload
+
 
 # Close codes (RFC 6455 7.4.1 and IANA): 1013 "try again later" for a client that fell behind.
 CLOSE_TOO_SLOW = 1013
@@ -34,6 +54,8 @@ class Window:
 @dataclass(eq=False)  # a socket is itself: compared and hashed by identity
 class Client:
     ws: web.WebSocketResponse
+    transport: asyncio.Transport
+    protocol: BaseProtocol
     user_id: int
     username: str
     queue_size: int
@@ -41,50 +63,63 @@ class Client:
     chats: set[int] = field(default_factory=set)
     windows: dict[int, Window] = field(default_factory=dict)
     # Live deliveries that arrived before the hello was queued, or during a chat's replay.
-    early: list[tuple[int, int | None, str]] | None = field(default_factory=list)
-    replaying: dict[int, list[tuple[int | None, str]]] = field(default_factory=dict)
+    early: list[tuple[int, int | None, Frame]] | None = field(default_factory=list)
+    replaying: dict[int, list[tuple[int | None, Frame]]] = field(default_factory=dict)
     closed: bool = False
     # Set once the hello is queued (or the socket is gone): work for the socket waits for it.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _closing: asyncio.Task[None] | None = None
-    _queue: collections.deque[str] = field(default_factory=collections.deque)
+    _queue: collections.deque[Frame] = field(default_factory=collections.deque)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _drained: asyncio.Event = field(default_factory=asyncio.Event)
 
     # Sending.
 
-    def push(self, text: str) -> None:
-        """Queues a live frame; a client whose queue is full is closed, never waited for."""
+    def push(self, frame: Frame) -> None:
+        """Sends a live frame, or queues it while the client is behind; a client whose
+        queue is full is closed, never waited for."""
         if self.closed:
+            return
+        if not self._queue and not self.protocol.writing_paused:
+            self.transport.write(frame)
             return
         if len(self._queue) >= self.queue_size:
             log.info("websocket closed: client too slow", extra={"user_id": self.user_id})
             self.close(CLOSE_TOO_SLOW, "too slow: reconnect and resume")
             return
-        self._queue.append(text)
+        self._queue.append(frame)
         self._wake.set()
 
-    async def push_paced(self, text: str) -> None:
+    def send(self, text: str) -> None:
+        """An event for this socket alone."""
+        self.push(text_frame(text))
+
+    async def push_paced(self, frame: Frame) -> None:
         """Queues a replayed frame, waiting while the queue is over half full so that a long
         replay leaves room for live frames."""
         while len(self._queue) * 2 >= self.queue_size and not self.closed:
             self._drained.clear()
             await self._drained.wait()
-        self.push(text)
+        self.push(frame)
 
     async def write_loop(self) -> None:
+        """Sends what waits in the queue, all of it in one write, whenever the transport
+        can take more."""
         try:
             while not self.closed:
                 if not self._queue:
                     self._wake.clear()
                     await self._wake.wait()
                     continue
-                text = self._queue.popleft()
-                if len(self._queue) * 2 < self.queue_size:
-                    self._drained.set()
-                await self.ws.send_str(text)
+                if self.protocol.writing_paused:
+                    await self.protocol._drain_helper()  # aiohttp's flow control
+                    continue
+                batch = b"".join(self._queue)
+                self._queue.clear()
+                self._drained.set()
+                self.transport.write(batch)
         except (ConnectionError, RuntimeError) as exc:
-            # The peer went away while we wrote; the read loop sees the close and cleans up.
+            # The peer went away; the read loop sees the close and cleans up.
             log.debug("websocket write ended", extra={"error": repr(exc)})
             self.closed = True
         finally:
@@ -106,31 +141,31 @@ class Client:
                 await self.ws.close(code=code, message=reason.encode())
         except (TimeoutError, ConnectionError, RuntimeError):
             with contextlib.suppress(Exception):
-                self.ws._req.transport.abort()  # type: ignore[union-attr]
+                self.transport.abort()
 
     # What a chat's live stream and its replays have sent.
 
-    def start(self, positions: dict[int, int], hello: str) -> None:
+    def start(self, positions: dict[int, int], hello: Frame) -> None:
         """Queues the hello and what arrived while it was built: the client now holds each
         chat up to the seq the hello reported."""
         for chat_id, last_seq in positions.items():
             self.windows[chat_id] = Window(last_seq, last_seq)
         self.push(hello)
         early, self.early = self.early or [], None
-        for chat_id, seq, text in early:
-            self.offer(chat_id, seq, text)
+        for chat_id, seq, frame in early:
+            self.offer(chat_id, seq, frame)
         self.ready.set()
 
-    def offer(self, chat_id: int, seq: int | None, text: str) -> None:
+    def offer(self, chat_id: int, seq: int | None, frame: Frame) -> None:
         """A live frame of a chat: `seq` is set for message.created, None for other events."""
         if self.early is not None:
-            self.early.append((chat_id, seq, text))
+            self.early.append((chat_id, seq, frame))
             return
         if chat_id not in self.chats:
             return
         buffer = self.replaying.get(chat_id)
         if buffer is not None:
-            buffer.append((seq, text))
+            buffer.append((seq, frame))
             return
         if seq is not None:
             window = self.windows.get(chat_id)
@@ -139,7 +174,7 @@ class Client:
             if seq <= window.high:
                 return
             window.high = seq
-        self.push(text)
+        self.push(frame)
 
     def begin_replay(self, chat_id: int) -> None:
         self.replaying.setdefault(chat_id, [])
@@ -150,10 +185,10 @@ class Client:
         window = self.windows.setdefault(chat_id, Window(after, after))
         window.low = min(window.low, after)
         window.high = max(window.high, upto)
-        for seq, text in self.replaying.pop(chat_id, []):
+        for seq, frame in self.replaying.pop(chat_id, []):
             if seq is not None:
                 if seq <= window.high:
                     continue
                 window.high = seq
-            self.push(text)
+            self.push(frame)
         return window.high

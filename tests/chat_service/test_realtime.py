@@ -451,3 +451,23 @@ async def test_a_client_that_answers_no_ping_is_disconnected(
         await until(lambda: users.ids["jake"] not in hub.clients, timeout=10)
     finally:
         dead.close()
+
+
+async def test_frames_of_every_length_class_reach_the_client_whole(
+    chat: TestClient, users: Users, sockets: Connect
+) -> None:
+    # Frames are built by hand (sockets.text_frame): short, 16-bit and 64-bit lengths.
+    await users.add("jake", "anna")
+    general = await general_id(chat, users["jake"])
+    anna = await sockets(chat, users["anna"])
+    bodies = ["a", "b" * 200, "\x01" * 3999 + "c"]  # escaped: about 24 kB of JSON
+    for body in bodies:
+        await send(chat, users["jake"], general, body)
+    for _ in range(20):
+        await send(chat, users["jake"], general, "\x01" * 4000)
+
+    live = await anna.messages(23)
+    late = await sockets(chat, users["jake"])  # its hello holds about 480 kB
+
+    assert [m["body"] for m in live[:3]] == bodies
+    assert [m["body"] for m in late.hello["general"]] == ["\x01" * 4000] * 20
