@@ -42,11 +42,21 @@ TIMED: web.AppKey[Timed] = web.AppKey("timed", Timed)
 
 def _jobs(app: web.Application) -> list[Job]:
     chats = app[CHATS]
+    presence = app[REALTIME].presence
+    hub = app[HUB]
 
     async def prune() -> int:
         return await chats.prune(BATCH)
 
-    return app[TIMED].jobs(Job("chat.prune", prune, interval=300.0, batch_size=BATCH))
+    async def renew_presence() -> int:
+        await presence.renew(hub.devices())
+        return 0  # one round per interval, however many sockets
+
+    return [
+        *app[TIMED].jobs(),
+        Job("chat.prune", prune, interval=300.0, batch_size=BATCH),
+        Job("chat.presence", renew_presence, interval=presence.ttl / 3, batch_size=1),
+    ]
 
 
 def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Application:

@@ -196,8 +196,13 @@ class Hub:
                 stream.timer.cancel()
             self.subscriber.unsubscribe([self.channels.chat(chat_id)])
 
-    def online_here(self, user_id: int) -> int:
-        return len(self.clients.get(user_id, ()))
+    def devices(self) -> list[tuple[int, str]]:
+        """(user, device) of every socket of this replica."""
+        return [
+            (user_id, client.device_id)
+            for user_id, clients in self.clients.items()
+            for client in clients
+        ]
 
     # What Redis delivers.
 

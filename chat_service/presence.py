@@ -1,15 +1,18 @@
 """Who is online, across replicas: a user is online while one of their devices is connected.
 
 Each user has a sorted set in Redis of their connected devices, scored by the time the entry
-lapses; every socket renews its entry while it lives, so the devices of a replica that died
-lapse by themselves within `ttl` seconds.
+lapses; each replica renews the entries of its sockets in one pipelined round every `ttl / 3`
+seconds, so the devices of a replica that died lapse by themselves within `ttl` seconds.
+Connections and disconnections take turns through a gate as wide as a small part of the
+Redis pool: a thousand sockets closing at once wait for it rather than exhaust the pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import redis.asyncio as aioredis
 
@@ -17,6 +20,9 @@ from shared.logs import ThrottledWarning
 
 log = logging.getLogger(__name__)
 _unavailable = ThrottledWarning(log, "presence unavailable: Redis does not answer")
+
+GATE = 16  # presence calls in flight per replica
+RENEW_CHUNK = 500  # devices per pipelined round trip
 
 
 def _key(user_id: int) -> str:
@@ -27,12 +33,13 @@ class Presence:
     def __init__(self, redis: aioredis.Redis, ttl: int) -> None:
         self.redis = redis
         self.ttl = ttl
+        self._gate = asyncio.Semaphore(GATE)
 
     async def connect(self, user_id: int, device_id: str) -> bool:
         """Records a device; True when it is the user's first (the user came online)."""
         now = time.time()
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
+            async with self._gate, self.redis.pipeline(transaction=True) as pipe:
                 pipe.zremrangebyscore(_key(user_id), "-inf", now)
                 pipe.zcard(_key(user_id))
                 pipe.zadd(_key(user_id), {device_id: now + self.ttl})
@@ -43,20 +50,28 @@ class Presence:
             return False
         return int(before) == 0
 
-    async def renew(self, user_id: int, device_id: str) -> None:
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zadd(_key(user_id), {device_id: time.time() + self.ttl})
-                pipe.expire(_key(user_id), self.ttl)
-                await pipe.execute()
-        except (OSError, aioredis.RedisError) as exc:
-            _unavailable(exc)
+    async def renew(self, devices: Iterable[tuple[int, str]]) -> int:
+        """Renews these (user, device) entries, a few hundred per round trip; returns how
+        many were renewed."""
+        pending = list(devices)
+        lapse = time.time() + self.ttl
+        for start in range(0, len(pending), RENEW_CHUNK):
+            try:
+                async with self._gate, self.redis.pipeline(transaction=False) as pipe:
+                    for user_id, device_id in pending[start : start + RENEW_CHUNK]:
+                        pipe.zadd(_key(user_id), {device_id: lapse})
+                        pipe.expire(_key(user_id), self.ttl)
+                    await pipe.execute()
+            except (OSError, aioredis.RedisError) as exc:
+                _unavailable(exc)
+                return start
+        return len(pending)
 
     async def disconnect(self, user_id: int, device_id: str) -> bool:
         """Forgets a device; True when it was the user's last (the user went offline)."""
         now = time.time()
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
+            async with self._gate, self.redis.pipeline(transaction=True) as pipe:
                 pipe.zrem(_key(user_id), device_id)
                 pipe.zcount(_key(user_id), now, "+inf")
                 _, left = await pipe.execute()

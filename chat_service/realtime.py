@@ -91,7 +91,6 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         settings.ws_queue_size,
     )
     writer = asyncio.create_task(client.write_loop())
-    keeper: asyncio.Task[None] | None = None
     replays: set[asyncio.Task[None]] = set()
     try:
         # Subscribed first, then the snapshot: what is published meanwhile waits in the
@@ -101,7 +100,6 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         client.start(positions, text_frame(hello))
         if await realtime.presence.connect(caller.id, client.device_id):
             await realtime.announce_presence(client, True)
-        keeper = asyncio.create_task(_keep_presence(realtime.presence, client))
         last_typing: dict[int, float] = {}
         async for frame in ws:
             if frame.type is WSMsgType.TEXT:
@@ -112,7 +110,7 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
                 break
     finally:
         hub.detach(client)
-        for task in (*replays, *(t for t in (keeper,) if t is not None)):
+        for task in replays:
             task.cancel()
         client.closed = True
         client.ready.set()
@@ -123,12 +121,6 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
             if await realtime.presence.disconnect(caller.id, client.device_id):
                 await realtime.announce_presence(client, False)
     return ws
-
-
-async def _keep_presence(presence: Presence, client: Client) -> None:
-    while True:
-        await asyncio.sleep(presence.ttl / 3)
-        await presence.renew(client.user_id, client.device_id)
 
 
 async def _handle(

@@ -75,11 +75,10 @@ class Timed:
     async def remove_orphans(self) -> int:
         return await self.attachments.remove_orphans(self.settings.orphan_ttl, BATCH)
 
-    def jobs(self, prune: Job) -> list[Job]:
+    def jobs(self) -> list[Job]:
         settings = self.settings
         return [
             Job("chat.send_due", self.send_due, settings.schedule_interval, BATCH),
             Job("chat.expire", self.expire, settings.expiry_interval, BATCH),
             Job("chat.orphans", self.remove_orphans, min(60.0, settings.orphan_ttl / 2), BATCH),
-            prune,
         ]

@@ -15,10 +15,12 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
 from chat_service import queries
 from chat_service.hub import HUB, Channels
+from chat_service.presence import Presence
 from devstack.embedded import start_valkey
 from shared.jsonfast import dumps
 from shared.redis import create_redis
@@ -471,3 +473,32 @@ async def test_frames_of_every_length_class_reach_the_client_whole(
 
     assert [m["body"] for m in live[:3]] == bodies
     assert [m["body"] for m in late.hello["general"]] == ["\x01" * 4000] * 20
+
+
+async def test_a_connected_device_stays_online_past_the_presence_ttl(
+    replicas: Replicas, users: Users, sockets: Connect
+) -> None:
+    (replica,) = await replicas(1, CHAT_PRESENCE_TTL="5")
+    await users.add("jake", "anna")
+    soups = await group(replica, users["anna"], members=["jake"])
+    await sockets(replica, users["jake"])
+    await asyncio.sleep(6)  # past the TTL: only the replica's renewals keep the entry
+
+    response = await replica.get(f"/api/chats/{soups['id']}", headers=users["anna"])
+    members = (await response.json())["chat"]["members"]
+    assert next(m["online"] for m in members if m["username"] == "jake") is True
+
+
+async def test_hundreds_of_devices_coming_and_going_at_once_are_all_counted(
+    redis: aioredis.Redis,
+) -> None:
+    # More at once than the Redis pool has connections (200): presence queues, never fails.
+    presence = Presence(redis, ttl=60)
+    devices = [(7, f"device-{number}") for number in range(300)]
+
+    firsts = await asyncio.gather(*(presence.connect(*device) for device in devices))
+    online_count = await presence.devices(7)
+    lasts = await asyncio.gather(*(presence.disconnect(*device) for device in devices))
+
+    assert sum(firsts) == 1 and online_count == 300
+    assert sum(lasts) == 1 and await presence.online([7]) == set()
