@@ -29,6 +29,13 @@ class Infra:
     tables: list[str] = field(default_factory=list)
     _owned: list[Any] = field(default_factory=list)
 
+    @property
+    def stack_redis_url(self) -> str:
+        """A Redis database of its own for a stack of service processes that outlives single
+        tests: its consumers must not take the events of the services a test starts."""
+        db = int(urlsplit(self.redis_url).path.strip("/") or 0)
+        return _with_redis_db(self.redis_url, db - 1 if db > 0 else 1)
+
     def env(self, **extra: str) -> dict[str, str]:
         """The environment a service gets in a test."""
         return {

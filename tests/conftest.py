@@ -31,17 +31,19 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
 
 @pytest.fixture(autouse=True)
 async def clean_state(infra: Infra) -> AsyncIterator[None]:
-    """Every test starts from empty tables, an empty Redis database and an empty mailbox."""
+    """Every test starts from empty tables, empty Redis databases (the tests' and the session
+    stack's) and an empty mailbox."""
     connection = await asyncpg.connect(infra.database_url)
     try:
         await connection.execute(f"TRUNCATE {', '.join(infra.tables)} RESTART IDENTITY CASCADE")
     finally:
         await connection.close()
-    client = aioredis.from_url(infra.redis_url)
-    try:
-        await client.flushdb()
-    finally:
-        await client.aclose()
+    for url in (infra.redis_url, infra.stack_redis_url):
+        client = aioredis.from_url(url)
+        try:
+            await client.flushdb()
+        finally:
+            await client.aclose()
     await clear_mailbox(infra.mail_api)
     yield
 
