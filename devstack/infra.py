@@ -17,6 +17,8 @@ from devstack.migrate import SCHEMAS, migrate_all
 from devstack.stack import wait_ready
 
 TEST_DATABASE = "chopchop_test"
+# The database of a stack of service processes that outlives single tests (see Infra.stack).
+STACK_DATABASE = "chopchop_test_stack"
 
 
 @dataclass
@@ -30,11 +32,21 @@ class Infra:
     _owned: list[Any] = field(default_factory=list)
 
     @property
+    def stack_database_url(self) -> str:
+        return _with_database(self.database_url, STACK_DATABASE)
+
+    @property
     def stack_redis_url(self) -> str:
-        """A Redis database of its own for a stack of service processes that outlives single
-        tests: its consumers must not take the events of the services a test starts."""
         db = int(urlsplit(self.redis_url).path.strip("/") or 0)
         return _with_redis_db(self.redis_url, db - 1 if db > 0 else 1)
+
+    def stack_env(self, **extra: str) -> dict[str, str]:
+        """The environment of a stack of service processes that outlives single tests: a
+        database and a Redis database of its own, so that its relays and consumers never
+        take the events of the services a single test starts (nor those its own)."""
+        return self.env(
+            DATABASE_URL=self.stack_database_url, REDIS_URL=self.stack_redis_url, **extra
+        )
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment a service gets in a test."""
@@ -61,15 +73,18 @@ def _with_redis_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
-async def _prepare_database(admin_url: str, test_url: str) -> list[str]:
+async def _prepare_database(admin_url: str, *databases: str) -> list[str]:
+    """Creates the databases afresh with every migration applied; returns their tables."""
     admin = await asyncpg.connect(admin_url)
     try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {TEST_DATABASE}")
+        for database in databases:
+            await admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            await admin.execute(f"CREATE DATABASE {database}")
     finally:
         await admin.close()
-    await migrate_all(test_url)
-    connection = await asyncpg.connect(test_url)
+    for database in databases:
+        await migrate_all(_with_database(admin_url, database))
+    connection = await asyncpg.connect(_with_database(admin_url, databases[0]))
     try:
         rows = await connection.fetch(
             """SELECT schemaname || '.' || tablename AS name FROM pg_tables
@@ -104,7 +119,7 @@ def start_infra(work_dir: Path) -> Infra:
         owned.append(catcher)
         wait_ready(f"{mail_api}/api/v1/messages", 20, catcher)
     test_url = _with_database(admin_url, TEST_DATABASE)
-    tables = asyncio.run(_prepare_database(admin_url, test_url))
+    tables = asyncio.run(_prepare_database(admin_url, TEST_DATABASE, STACK_DATABASE))
     return Infra(test_url, redis_url, smtp_host, smtp_port, mail_api, tables, owned)
 
 

@@ -31,13 +31,14 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
 
 @pytest.fixture(autouse=True)
 async def clean_state(infra: Infra) -> AsyncIterator[None]:
-    """Every test starts from empty tables, empty Redis databases (the tests' and the session
-    stack's) and an empty mailbox."""
-    connection = await asyncpg.connect(infra.database_url)
-    try:
-        await connection.execute(f"TRUNCATE {', '.join(infra.tables)} RESTART IDENTITY CASCADE")
-    finally:
-        await connection.close()
+    """Every test starts from empty tables and Redis databases (its own and those of the
+    session's stack) and an empty mailbox."""
+    for url in (infra.database_url, infra.stack_database_url):
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(f"TRUNCATE {', '.join(infra.tables)} RESTART IDENTITY CASCADE")
+        finally:
+            await connection.close()
     for url in (infra.redis_url, infra.stack_redis_url):
         client = aioredis.from_url(url)
         try:

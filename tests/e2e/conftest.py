@@ -25,10 +25,7 @@ class Stack:
 @pytest.fixture(scope="session")
 def running_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = Path(tmp_path_factory.mktemp("stack"))
-    base_env = infra.env(
-        # The stack lives through many tests; its event consumers must not compete with
-        # those of the services single tests start, so it keeps to a Redis database of its own.
-        REDIS_URL=infra.stack_redis_url,
+    base_env = infra.stack_env(
         DATA_DIR=str(data_dir),
         RATE_LIMIT_ANON="100000",
         RATE_LIMIT_USER="100000",
