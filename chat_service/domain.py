@@ -51,8 +51,11 @@ class Chats:
         """The chat as the caller belongs to it; 404 for a chat that is not theirs."""
         find = queries.lock_membership if lock else queries.membership
         row = await find(connection, chat_id, caller.id)
-        if row is None and not await queries.user_exists(connection, caller.id):
-            await self.users.ensure(caller, connection)
+        if row is None:
+            if not await queries.user_exists(connection, caller.id):
+                await self.users.ensure(caller, connection)
+            # Look again either way: the user's registration (auth's event, handled by any
+            # replica) may have committed between the two reads above.
             row = await find(connection, chat_id, caller.id)
         if row is None:
             raise chat_not_found()
@@ -72,8 +75,10 @@ class Chats:
     async def list_mine(self, caller: Caller, limit: int, offset: int) -> JSON:
         async with self.pool.acquire() as connection:
             total = await queries.count_chats_of(connection, caller.id)
-            if total == 0 and not await queries.user_exists(connection, caller.id):
-                await self.users.ensure(caller, connection)
+            if total == 0:
+                if not await queries.user_exists(connection, caller.id):
+                    await self.users.ensure(caller, connection)
+                # Again either way: the registration may have committed meanwhile.
                 total = await queries.count_chats_of(connection, caller.id)
             rows = await queries.chats_of(connection, caller.id, limit, offset)
         general_ttl = self.settings.general_ttl
