@@ -24,6 +24,15 @@ MESSAGE_FROM = f"messages m {MESSAGE_JOINS}"
 # once, whether or not the sweep removed them.
 LIVE = "(m.seq IS NOT NULL AND (m.expires_at IS NULL OR m.expires_at > now()))"
 
+
+def _ttl(general_ttl: str) -> str:
+    """A new message's lifetime in its chat: the owner's setting, or for the general chat
+    the service's (the parameter `general_ttl`); none for other chats."""
+    return (
+        f"COALESCE(message_ttl_seconds, CASE WHEN kind = 'general' THEN {general_ttl}::integer END)"
+    )
+
+
 # A chat as a member sees it in lists: counter, last message, unread count.
 CHAT_COLUMNS = f"""
     c.id, c.kind, c.title, c.description, c.private, c.owner_id, c.message_ttl_seconds,
@@ -365,9 +374,7 @@ async def insert_message(
         f"""WITH counter AS (
                UPDATE chats SET last_seq = last_seq + 1, last_activity_at = now()
                WHERE id = $1
-               RETURNING last_seq,
-                 COALESCE(message_ttl_seconds, CASE WHEN kind = 'general' THEN $5::integer END)
-                   AS ttl
+               RETURNING last_seq, {_ttl("$5")} AS ttl
             ), stored AS (
                INSERT INTO messages (chat_id, seq, author_id, body, reply_to, expires_at,
                                      attachment_id)
@@ -694,9 +701,7 @@ async def deliver_scheduled(
         f"""WITH counter AS (
                UPDATE chats SET last_seq = last_seq + 1, last_activity_at = now()
                WHERE id = $2
-               RETURNING last_seq,
-                 COALESCE(message_ttl_seconds, CASE WHEN kind = 'general' THEN $3::integer END)
-                   AS ttl
+               RETURNING last_seq, {_ttl("$3")} AS ttl
             ), sent AS (
                UPDATE messages SET seq = counter.last_seq, send_at = NULL, created_at = now(),
                  expires_at = CASE WHEN counter.ttl > 0
