@@ -117,8 +117,12 @@ class Chats:
             )
             await queries.add_member(connection, chat_id, caller.id, "owner")
             chat = await self.view(connection, chat_id, caller.id)
+        me = await self._person(caller.id)
         await self.publisher.joined(
-            caller.id, chat_id, 0, render.event("chat.member_joined", self._joined(chat_id, caller))
+            caller.id,
+            chat_id,
+            0,
+            render.membership_event("chat.member_joined", chat_id, me["username"], me["image"]),
         )
         return chat
 
@@ -140,14 +144,13 @@ class Chats:
                 await queries.add_member(connection, chat_id, other["id"], "member")
             chat = await self.view(connection, chat_id, caller.id)
         if created:
+            me = await self._person(caller.id)
             for user_id, name, image in (
-                (caller.id, caller.username, None),
+                (caller.id, me["username"], me["image"]),
                 (other["id"], other["username"], other["image"]),
             ):
-                data = {"chatId": chat_id, "user": render.person(name, image)}
-                await self.publisher.joined(
-                    user_id, chat_id, 0, render.event("chat.member_joined", data)
-                )
+                text = render.membership_event("chat.member_joined", chat_id, name, image)
+                await self.publisher.joined(user_id, chat_id, 0, text)
         return (201 if created else 200), chat
 
     async def update(self, caller: Caller, chat_id: int, changes: JSON) -> JSON:
@@ -170,15 +173,10 @@ class Chats:
 
     # Members.
 
-    def _joined(self, chat_id: int, caller: Caller, image: str | None = None) -> JSON:
-        return {"chatId": chat_id, "user": render.person(caller.username, image)}
-
     async def announce_join(
         self, chat_id: int, user_id: int, username: str, image: str | None, from_seq: int
     ) -> None:
-        text = render.event(
-            "chat.member_joined", {"chatId": chat_id, "user": render.person(username, image)}
-        )
+        text = render.membership_event("chat.member_joined", chat_id, username, image)
         await self.publisher.joined(user_id, chat_id, from_seq, text)
         await self.publisher.chat_event(chat_id, text, skip_user=user_id)
 
@@ -222,10 +220,7 @@ class Chats:
                     await queries.delete_chat(connection, chat_id)
                 else:
                     await queries.transfer_ownership(connection, chat_id, successor)
-        text = render.event(
-            "chat.member_left",
-            {"chatId": chat_id, "user": render.person(user["username"], user["image"])},
-        )
+        text = render.membership_event("chat.member_left", chat_id, user["username"], user["image"])
         await self.publisher.left(user["id"], chat_id, text)
         await self.publisher.chat_event(chat_id, text, skip_user=user["id"])
 
@@ -314,9 +309,8 @@ class Chats:
         decided = render.event("chat.join_decided", request)
         if approve:
             await self.publisher.joined(row["user_id"], chat_id, last_seq, decided)
-            joined = render.event(
-                "chat.member_joined",
-                {"chatId": chat_id, "user": render.person(row["username"], row["image"])},
+            joined = render.membership_event(
+                "chat.member_joined", chat_id, row["username"], row["image"]
             )
             await self.publisher.chat_event(chat_id, joined, skip_user=row["user_id"])
         else:

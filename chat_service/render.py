@@ -105,6 +105,11 @@ def join_request(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def membership_event(kind: str, chat_id: int, username: str | None, image: str | None) -> str:
+    """`chat.member_joined` or `chat.member_left` for a person and a chat."""
+    return event(kind, {"chatId": chat_id, "user": person(username, image)})
+
+
 def event(kind: str, data: Any) -> str:
     """A server-to-client websocket frame."""
     return dumps({"type": kind, "data": data})
