@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Codes a peer may never send in a close frame (RFC 6455 7.4.1): they only describe what
-# happened locally.
-UNSENDABLE = frozenset({1005, 1006, 1015})
 HEAD_LIMIT = 16 * 1024  # the replica's answer to the handshake
 CHUNK = 256 * 1024
 # A side whose peer does not keep up stops being read once this much waits to be written.
@@ -39,12 +36,6 @@ HIGH_WATER = 1024 * 1024
 _RETURNED = frozenset(
     {"sec-websocket-accept", "sec-websocket-extensions", "sec-websocket-protocol"}
 )
-
-
-def sendable(code: int | None) -> int:
-    if code is None or code in UNSENDABLE:
-        return 1011
-    return code
 
 
 class _ToUpstream:

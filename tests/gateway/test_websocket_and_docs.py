@@ -10,7 +10,6 @@ from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
 from gateway.docs import merge_documents
-from gateway.websocket import sendable
 from tests.gateway.conftest import Echo, GatewayFactory
 
 
@@ -90,14 +89,6 @@ async def test_a_websocket_without_a_token_is_refused_before_the_upgrade(
         await gateway.ws_connect("/api/chat/ws")
     assert refused.value.status == 401
     assert not echoes["chat"].seen
-
-
-@pytest.mark.parametrize(
-    ("code", "sent"),
-    [(1000, 1000), (4001, 4001), (1005, 1011), (1006, 1011), (1015, 1011), (None, 1011)],
-)
-def test_codes_that_cannot_travel_become_1011(code: int | None, sent: int) -> None:
-    assert sendable(code) == sent
 
 
 def _document(schema_name: str, path: str) -> dict[str, Any]:
