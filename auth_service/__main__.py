@@ -2,7 +2,7 @@
 
 from auth_service.app import create_app
 from auth_service.settings import AuthSettings
-from shared.app import run_service
+from shared.service.app import run_service
 
 if __name__ == "__main__":
     settings = AuthSettings.from_env()

@@ -8,17 +8,16 @@ from pathlib import Path
 from aiohttp import web
 
 from auth_service.domain import Accounts
-from auth_service.handlers import ACCOUNTS, KEYS
-from auth_service.keys import KeyRing
+from auth_service.keys import ACCOUNTS, KEYS
 from auth_service.mailer import Mailer
 from auth_service.routes import ROUTES
 from auth_service.settings import AuthSettings
-from shared.app import create_service_app
-from shared.db import PG_POOL
+from auth_service.signing import KeyRing
 from shared.events import relay_ctx
 from shared.events.outbox import RELAY
-from shared.redis import REDIS
-from shared.tasks import background_ctx
+from shared.keys import PG_POOL, REDIS
+from shared.service.app import create_service_app
+from shared.service.tasks import background_ctx
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -17,13 +17,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from auth_service import queries
-from auth_service.keys import KeyRing
 from auth_service.mailer import Mail, Mailer
 from auth_service.settings import AuthSettings
+from auth_service.signing import KeyRing
 from auth_service.throttle import LoginThrottle
-from shared.errors import ApiError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from shared.contracts.revocation import revoke
 from shared.events import OutboxRelay, record_event
-from shared.revocation import revoke
+from shared.web.errors import ApiError, Forbidden, NotFound, Unauthorized, ValidationFailed
 
 USER_REGISTERED = "user.registered"
 USER_UPDATED = "user.updated"

@@ -9,14 +9,14 @@ from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
 from auth_service import queries
-from auth_service.domain import Accounts, public_profile
-from auth_service.keys import KeyRing
+from auth_service.domain import public_profile
+from auth_service.keys import ACCOUNTS, KEYS
 from auth_service.schemas import (
     IdsQuery,
     JwksOut,
     LoginEnvelope,
     NewUserEnvelope,
-    ProfilesOut,
+    PublicUsersOut,
     RefreshIn,
     ResetConfirmIn,
     ResetRequestIn,
@@ -25,15 +25,11 @@ from auth_service.schemas import (
     UserEnvelopeOut,
     UsersQuery,
 )
-from shared.client_ip import client_ip
-from shared.db import PG_POOL
-from shared.errors import NotFound, Unauthorized
-from shared.identity import require_user
-from shared.jsonfast import json_response
-from shared.schemas import TOKEN_AUTH, ErrorOut
-
-ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts", Accounts)
-KEYS: web.AppKey[KeyRing] = web.AppKey("keys", KeyRing)
+from shared.keys import PG_POOL
+from shared.transport.jsoncodec import json_response
+from shared.web.errors import NotFound, Unauthorized
+from shared.web.identity import client_ip, require_user
+from shared.web.schemas import TOKEN_AUTH, ErrorOut
 
 
 def user_json(user: asyncpg.Record, token: str, refresh_token: str | None) -> dict[str, Any]:
@@ -64,7 +60,7 @@ def bearer_token(request: web.Request) -> str:
 )
 @request_schema(NewUserEnvelope)
 @response_schema(UserEnvelopeOut, 201)
-async def register(request: web.Request) -> web.Response:
+async def register_user(request: web.Request) -> web.Response:
     data = request["data"]["user"]
     session = await request.app[ACCOUNTS].register(
         data["username"], data["email"].strip(), data["password"]
@@ -84,7 +80,7 @@ async def register(request: web.Request) -> web.Response:
 )
 @request_schema(LoginEnvelope)
 @response_schema(UserEnvelopeOut, 200)
-async def login(request: web.Request) -> web.Response:
+async def log_in(request: web.Request) -> web.Response:
     data = request["data"]["user"]
     session = await request.app[ACCOUNTS].login(
         data["email"].strip(), data["password"], client_ip(request)
@@ -119,7 +115,7 @@ async def delete_current_user(request: web.Request) -> web.Response:
 @docs(tags=["auth"], summary="Trade a refresh token for a new pair of tokens")
 @request_schema(RefreshIn)
 @response_schema(UserEnvelopeOut, 200)
-async def refresh(request: web.Request) -> web.Response:
+async def refresh_tokens(request: web.Request) -> web.Response:
     session = await request.app[ACCOUNTS].refresh(request["data"]["refreshToken"])
     return json_response(user_json(session.user, session.access_token, session.refresh_token))
 
@@ -127,7 +123,7 @@ async def refresh(request: web.Request) -> web.Response:
 @docs(
     tags=["auth"], summary="Log out: revoke this access token and its session", security=TOKEN_AUTH
 )
-async def logout(request: web.Request) -> web.Response:
+async def log_out(request: web.Request) -> web.Response:
     require_user(request)
     await request.app[ACCOUNTS].logout(bearer_token(request))
     return web.Response(status=204)
@@ -165,7 +161,7 @@ async def confirm_password_reset(request: web.Request) -> web.Response:
 
 @docs(tags=["users"], summary="Users' public profiles, newest first")
 @querystring_schema(UsersQuery)
-@response_schema(ProfilesOut, 200)
+@response_schema(PublicUsersOut, 200)
 async def list_users(request: web.Request) -> web.Response:
     query = request["querystring"]
     async with request.app[PG_POOL].acquire() as connection:
@@ -176,7 +172,7 @@ async def list_users(request: web.Request) -> web.Response:
 
 @docs(tags=["auth"], summary="Public keys that verify access tokens")
 @response_schema(JwksOut, 200)
-async def jwks(request: web.Request) -> web.Response:
+async def get_jwks(request: web.Request) -> web.Response:
     return json_response(request.app[KEYS].jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
-from shared.schemas import PageQuery, StrictSchema
+from shared.web.schemas import PageQuery, StrictSchema
 
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_-]{3,32}$",
@@ -87,18 +87,20 @@ class UserEnvelopeOut(Schema):
     user = fields.Nested(UserOut, required=True)
 
 
-class ProfileOut(Schema):
+class PublicUserOut(Schema):
+    """A user's public fields as auth owns them (social_service adds follows to make a Profile)."""
+
     username = fields.String(required=True)
     bio = fields.String(allow_none=True, required=True)
     image = fields.String(allow_none=True, required=True)
 
 
-class ProfilesOut(Schema):
-    profiles = fields.List(fields.Nested(ProfileOut), required=True)
+class PublicUsersOut(Schema):
+    profiles = fields.List(fields.Nested(PublicUserOut), required=True)
     profilesCount = fields.Integer(required=True)
 
 
-class InternalUserOut(ProfileOut):
+class InternalUserOut(PublicUserOut):
     id = fields.Integer(required=True)
 
 

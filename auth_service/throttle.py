@@ -10,7 +10,7 @@ import logging
 
 import redis.asyncio as aioredis
 
-from shared.errors import TooManyRequests
+from shared.web.errors import TooManyRequests
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from chat_service.app import create_app
 from chat_service.settings import ChatSettings
-from shared.app import run_service
+from shared.service.app import run_service
 
 if __name__ == "__main__":
     settings = ChatSettings.from_env()

@@ -11,33 +11,37 @@ from aiohttp import web
 from chat_service import events, queries
 from chat_service.attachments import Attachments
 from chat_service.domain import Chats
-from chat_service.handlers import CHATS, IDEMPOTENCY, MESSAGES
-from chat_service.handlers_rules import ATTACHMENTS, MODERATION
-from chat_service.hub import HUB, Publisher, hub_ctx
+from chat_service.hub import Publisher, hub_ctx
+from chat_service.keys import (
+    ATTACHMENTS,
+    CHATS,
+    HUB,
+    IDEMPOTENCY,
+    MESSAGES,
+    MODERATION,
+    REALTIME,
+    TIMED,
+)
 from chat_service.messages import Messages
 from chat_service.moderation import Moderation, SendLimit
 from chat_service.presence import Presence
-from chat_service.realtime import REALTIME, Realtime
+from chat_service.realtime import Realtime
 from chat_service.routes import ROUTES
 from chat_service.scheduling import Timed
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
-from shared.app import create_service_app
-from shared.db import PG_POOL
+from shared.data.files import LocalStorage
 from shared.events import consumer_ctx
-from shared.http import InternalClient
-from shared.idempotency import Idempotency
-from shared.jobs import Job, jobs_ctx
-from shared.redis import REDIS
-from shared.storage import LocalStorage
+from shared.keys import PG_POOL, REDIS
+from shared.service.app import create_service_app
+from shared.service.jobs import Job, jobs_ctx
+from shared.transport.internal import InternalClient
+from shared.web.idempotency import Idempotency
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Producers whose streams chat_service reads.
 CONSUMED = ("auth",)
 BATCH = 500
-
-
-TIMED: web.AppKey[Timed] = web.AppKey("timed", Timed)
 
 
 def _jobs(app: web.Application) -> list[Job]:

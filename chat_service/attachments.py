@@ -15,9 +15,9 @@ import asyncpg
 from aiohttp import MultipartReader
 
 from chat_service import queries
-from shared.errors import NotFound
-from shared.identity import Caller
-from shared.storage import Storage, new_file_id, receive_file
+from shared.data.files import Storage, new_file_id, receive_file
+from shared.web.errors import NotFound
+from shared.web.identity import Caller
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from chat_service.hub import Publisher
 from chat_service.presence import Presence
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
-from shared.errors import Forbidden, NotFound, ValidationFailed
-from shared.identity import Caller
-from shared.timefmt import iso
+from shared.web.errors import Forbidden, NotFound, ValidationFailed
+from shared.web.identity import Caller
+from shared.web.timefmt import iso
 
 JSON = dict[str, Any]
 

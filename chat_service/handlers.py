@@ -7,8 +7,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
-from chat_service.domain import Chats
-from chat_service.messages import Messages
+from chat_service.keys import CHATS, IDEMPOTENCY, MESSAGES
 from chat_service.schemas import (
     ChatChangesEnvelope,
     ChatDetailEnvelopeOut,
@@ -32,15 +31,11 @@ from chat_service.schemas import (
     UnreadOut,
     UnreadQuery,
 )
-from shared.errors import NotFound
-from shared.idempotency import IDEMPOTENCY_KEY, Idempotency
-from shared.identity import require_user
-from shared.jsonfast import json_response
-from shared.schemas import TOKEN_AUTH
-
-CHATS: web.AppKey[Chats] = web.AppKey("chats", Chats)
-MESSAGES: web.AppKey[Messages] = web.AppKey("messages", Messages)
-IDEMPOTENCY: web.AppKey[Idempotency] = web.AppKey("idempotency", Idempotency)
+from shared.transport.jsoncodec import json_response
+from shared.web.errors import NotFound
+from shared.web.idempotency import IDEMPOTENCY_KEY
+from shared.web.identity import require_user
+from shared.web.schemas import TOKEN_AUTH
 
 MAX_ID = 2**63 - 1
 

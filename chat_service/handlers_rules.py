@@ -6,9 +6,9 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
-from chat_service.attachments import Attachments, content_disposition
-from chat_service.handlers import MESSAGES, chat_id_of, message_id_of
-from chat_service.moderation import Moderation
+from chat_service.attachments import content_disposition
+from chat_service.handlers import chat_id_of, message_id_of
+from chat_service.keys import ATTACHMENTS, MESSAGES, MODERATION
 from chat_service.schemas import (
     AttachmentEnvelopeOut,
     CommentEnvelope,
@@ -20,14 +20,10 @@ from chat_service.schemas import (
     ReportIn,
     StatusEnvelopeOut,
 )
-from shared.errors import BadRequest
-from shared.identity import require_user
-from shared.jsonfast import json_response
-from shared.schemas import TOKEN_AUTH
-
-ATTACHMENTS: web.AppKey[Attachments] = web.AppKey("attachments", Attachments)
-MODERATION: web.AppKey[Moderation] = web.AppKey("moderation", Moderation)
-
+from shared.transport.jsoncodec import json_response
+from shared.web.errors import BadRequest
+from shared.web.identity import require_user
+from shared.web.schemas import TOKEN_AUTH
 
 # Scheduled messages.
 

@@ -1,9 +1,9 @@
 """Fan-out across replicas: one publish per chat, each replica delivers to its own sockets.
 
-Every replica subscribes, on one self-healing connection (shared/pubsub.py), to the channel
-of each chat that one of its connected users belongs to, and to one channel per connected
-user (read markers, join decisions, membership changes). A payload is a small JSON header and
-the event's text, which goes to each socket as it is.
+Every replica subscribes, on one self-healing connection (shared/transport/subscriber.py),
+to the channel of each chat that one of its connected users belongs to, and to one channel per
+connected user (read markers, join decisions, membership changes). A payload is a small JSON
+header and the event's text, which goes to each socket as it is.
 
 Pub/sub is fire-and-forget and replicas publish independently, so a replica orders each
 chat's messages itself: it delivers seq n only after n - 1, holds a message that overtook an
@@ -27,11 +27,13 @@ from aiohttp import web
 from redis.asyncio.connection import parse_url
 
 from chat_service import queries, render
+from chat_service.keys import HUB
 from chat_service.sockets import CLOSE_GOING_AWAY, Client, Frame, text_frame
-from shared.jsonfast import dumps, loads
+from shared.keys import PG_POOL, SETTINGS
 from shared.logs import ThrottledWarning
-from shared.pubsub import Subscriber, SubscriberDown
-from shared.tasks import stop_task, supervise
+from shared.service.tasks import stop_task, supervise
+from shared.transport.jsoncodec import dumps, loads
+from shared.transport.subscriber import Subscriber, SubscriberDown
 
 log = logging.getLogger(__name__)
 _publish_failed = ThrottledWarning(log, "chat publish failed; replicas will read the database")
@@ -431,16 +433,10 @@ class Hub:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
-
-
 def hub_ctx(gap_wait: float, gap_check_interval: float) -> Any:
     """Runs the replica's hub: its subscription and its gap checks, for the app's lifetime."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        from shared.app import SETTINGS
-        from shared.db import PG_POOL
-
         hub = Hub(
             app[PG_POOL],
             app[SETTINGS].redis_url.get(),

@@ -16,8 +16,8 @@ from chat_service.hub import Publisher
 from chat_service.moderation import Moderation, SendLimit
 from chat_service.presence import Presence
 from chat_service.settings import ChatSettings
-from shared.errors import Forbidden, NotFound, ValidationFailed
-from shared.identity import Caller
+from shared.web.errors import Forbidden, NotFound, ValidationFailed
+from shared.web.identity import Caller
 
 JSON = dict[str, Any]
 

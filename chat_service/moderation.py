@@ -16,10 +16,10 @@ import redis.asyncio as aioredis
 from chat_service import queries, render
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
-from shared.errors import Conflict, Forbidden, TooManyRequests, ValidationFailed
-from shared.identity import Caller
 from shared.logs import ThrottledWarning
-from shared.timefmt import iso
+from shared.web.errors import Conflict, Forbidden, TooManyRequests, ValidationFailed
+from shared.web.identity import Caller
+from shared.web.timefmt import iso
 
 log = logging.getLogger(__name__)
 _limit_unavailable = ThrottledWarning(log, "send limit unavailable: Redis does not answer")

@@ -13,15 +13,16 @@ from aiohttp import WSMsgType, web
 
 from chat_service import queries, render
 from chat_service.domain import Chats
-from chat_service.hub import HUB, Hub, Publisher
+from chat_service.hub import Hub, Publisher
+from chat_service.keys import HUB, REALTIME
 from chat_service.messages import Messages
 from chat_service.presence import Presence
 from chat_service.schemas import ClientEventIn
 from chat_service.settings import ChatSettings
 from chat_service.sockets import Client, text_frame
-from shared.errors import flatten_messages
-from shared.identity import require_user
-from shared.jsonfast import loads
+from shared.transport.jsoncodec import loads
+from shared.web.errors import flatten_messages
+from shared.web.identity import require_user
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,6 @@ class Realtime:
             await self.publisher.chat_event(
                 chat_id, render.event("presence", data), skip_user=client.user_id
             )
-
-
-REALTIME: web.AppKey[Realtime] = web.AppKey("realtime", Realtime)
 
 
 def _error(message: str, fields: dict[str, list[str]] | None = None) -> str:

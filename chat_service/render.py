@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.jsonfast import dumps
-from shared.timefmt import iso
+from shared.transport.jsoncodec import dumps
+from shared.web.timefmt import iso
 
 GENERAL_TITLE = "General"
 

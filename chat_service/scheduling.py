@@ -12,7 +12,7 @@ from chat_service import queries, render
 from chat_service.attachments import Attachments
 from chat_service.hub import Publisher
 from chat_service.settings import ChatSettings
-from shared.jobs import Job
+from shared.service.jobs import Job
 
 log = logging.getLogger(__name__)
 

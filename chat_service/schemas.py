@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.schemas import MAX_PAGE, PageQuery, StrictSchema
+from shared.web.schemas import MAX_PAGE, PageQuery, StrictSchema
 
 # Limits of what a client may send.
 MAX_MESSAGE_LENGTH = 4000

@@ -14,9 +14,9 @@ from typing import Any
 import asyncpg
 
 from chat_service import queries
-from shared.errors import ApiError, NotFound
-from shared.http import InternalClient
-from shared.identity import Caller
+from shared.transport.internal import InternalClient
+from shared.web.errors import ApiError, NotFound
+from shared.web.identity import Caller
 
 log = logging.getLogger(__name__)
 

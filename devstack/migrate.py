@@ -9,8 +9,8 @@ from pathlib import Path
 
 import asyncpg
 
+from shared.data.migrations import migrate
 from shared.events.outbox import install_event_tables
-from shared.migrations import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from shared.app import run_service
+from shared.service.app import run_service
 
 if __name__ == "__main__":
     settings = GatewaySettings.from_env()

@@ -12,23 +12,21 @@ from aiohttp import web
 from gateway.docs import DocsCache, docs_init, docs_page, docs_static
 from gateway.guard import Guard
 from gateway.headers import ResponseHeaders
+from gateway.keys import DOCS, GATEWAY_SETTINGS, PROXY
 from gateway.metrics import GatewayMetrics
 from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimiter
-from gateway.revocations import Revocations
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenVerifier
 from gateway.upstreams import Upstream
-from shared.app import SETTINGS, health
-from shared.errors import NotFound, ServiceUnavailable
-from shared.jsonfast import json_response
-from shared.redis import REDIS, redis_ctx
-from shared.tasks import stop_task, supervise
-from shared.web import METRICS, Metrics, metrics_handler
-
-PROXY: web.AppKey[Proxy] = web.AppKey("proxy", Proxy)
-DOCS: web.AppKey[DocsCache] = web.AppKey("docs", DocsCache)
-GATEWAY_SETTINGS: web.AppKey[GatewaySettings] = web.AppKey("gateway_settings", GatewaySettings)
+from shared.contracts.revocation import Revocations
+from shared.data.redis import redis_ctx
+from shared.keys import REDIS, SETTINGS
+from shared.service.app import health
+from shared.service.tasks import stop_task, supervise
+from shared.transport.jsoncodec import json_response
+from shared.web.errors import NotFound, ServiceUnavailable
+from shared.web.middleware import METRICS, Metrics, metrics_handler
 
 
 async def api(request: web.Request) -> web.StreamResponse:

@@ -13,9 +13,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.headers import ResponseHeaders
-from shared.errors import response_for_error
 from shared.logs import request_id_var
-from shared.web import REQUEST_ID, Metrics, request_id_of
+from shared.web.errors import response_for_error
+from shared.web.middleware import REQUEST_ID, Metrics, request_id_of
 
 
 class Guard:

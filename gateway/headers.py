@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from shared.web import REQUEST_ID_HEADER
+from shared.web.middleware import REQUEST_ID_HEADER
 
 EXPOSED_HEADERS = (
     "X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "

@@ -3,47 +3,42 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Protocol
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from gateway.headers import RATE_LIMIT, ResponseHeaders
+from gateway.admission import PREFLIGHT, Admission, Context
+from gateway.bodies import Answer, LimitedStream, StreamedAnswer
+from gateway.headers import ResponseHeaders
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
-from gateway.revocations import Revocations
-from gateway.routing import Access, Kind, NoRoute, Route, match
+from gateway.routing import Kind
 from gateway.settings import GatewaySettings
-from gateway.tokens import Identity, InvalidToken, TokenVerifier, token_from_header
+from gateway.tokens import InvalidToken, TokenVerifier, token_from_header
 from gateway.upstreams import Replica, Upstream
 from gateway.websocket import proxy_websocket
-from shared import h1
-from shared.errors import (
+from shared.contracts.revocation import Revocations
+from shared.transport import http1
+from shared.web.errors import (
     ApiError,
     BadGateway,
     Forbidden,
     GatewayTimeout,
-    MethodNotAllowed,
-    NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
-    TooManyRequests,
     Unauthorized,
 )
-from shared.identity import (
+from shared.web.identity import (
     CLIENT_IP_HEADER,
     IDENTITY_HEADERS,
     TOKEN_ID_HEADER,
     USER_ID_HEADER,
     USERNAME_HEADER,
 )
-from shared.web import REQUEST_ID, REQUEST_ID_HEADER
+from shared.web.middleware import REQUEST_ID, REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -74,37 +69,6 @@ _NOT_FORWARDED = HOP_BY_HOP | {
 _NOT_RETURNED = HOP_BY_HOP | {"content-length", "server", "date"}
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 BUFFERED_RESPONSE_LIMIT = 256 * 1024
-CHUNK = 64 * 1024
-
-
-# Stands for an OPTIONS request that no route lists: a CORS preflight, answered here.
-PREFLIGHT = Route(frozenset({"OPTIONS"}), re.compile(""), "gateway", Access.PUBLIC)
-
-
-class LimitedStream:
-    """An upload passed on chunk by chunk, never held whole, cut off past its limit."""
-
-    def __init__(self, request: web.Request, limit: int) -> None:
-        self.request = request
-        self.limit = limit
-        self.exceeded = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        sent = 0
-        async for chunk in self.request.content.iter_chunked(CHUNK):
-            sent += len(chunk)
-            if sent > self.limit:
-                self.exceeded = True
-                raise PayloadTooLarge(f"the request body is larger than {self.limit} bytes")
-            yield chunk
-
-
-@dataclass
-class Context:
-    route: Route
-    identity: Identity | None
-    client_ip: str
-    started: float
 
 
 class Proxy:
@@ -119,13 +83,11 @@ class Proxy:
     ) -> None:
         self.settings = settings
         self.upstreams = upstreams
-        self.verifier = verifier
-        self.revocations = revocations
-        self.limiter = limiter
+        self.admission = Admission(settings, verifier, revocations, limiter, metrics)
         self.metrics = metrics
         self.headers = ResponseHeaders(settings.cors_origins)
         self.session: aiohttp.ClientSession | None = None  # uploads and websockets
-        self.client = h1.Client(
+        self.client = http1.Client(
             limit_per_host=settings.pool_size,
             keepalive=settings.keepalive_timeout,
             connect_timeout=settings.connect_timeout,
@@ -156,24 +118,9 @@ class Proxy:
         if self.session is not None:
             await self.session.close()
 
-    # The handler of every /api route.
-
-    @staticmethod
-    def route(request: web.Request) -> Route:
-        try:
-            return match(request.method, request.path)
-        except NoRoute as exc:
-            if request.method == "OPTIONS":
-                return PREFLIGHT
-            if exc.path_exists:
-                raise MethodNotAllowed(
-                    f"{request.method} is not allowed on {request.path}"
-                ) from None
-            raise NotFound(f"no route for {request.path}") from None
-
     async def serve(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
-        route = self.route(request)
+        route = self.admission.route(request)
         if route is PREFLIGHT:
             preflight = self.headers.preflight(request)
             if preflight is None:
@@ -190,49 +137,10 @@ class Proxy:
         if upgrade:
             # Browsers cannot set headers on a websocket: the token may come in the query.
             token = token or request.query.get("token") or None
-        context = await self.admit(request, route, token, started)
+        context = await self.admission.admit(request, route, token, started)
         if upgrade:
             return await proxy_websocket(request, self, context)
         return await self.forward(request, context)
-
-    # Admission: token, revocation, limits.
-
-    def client_ip(self, request: web.Request) -> str:
-        peer = request.remote or "unknown"
-        if self.settings.trust_forwarded:
-            forwarded = request.headers.get("X-Forwarded-For", "")
-            if forwarded:
-                return forwarded.rsplit(",", 1)[-1].strip() or peer
-        return peer
-
-    async def admit(
-        self, request: web.Request, route: Route, token: str | None, started: float
-    ) -> Context:
-        identity = None
-        if token is not None:
-            try:
-                identity = await self.verifier.verify(token)
-            except InvalidToken:
-                raise Unauthorized("the token is invalid or expired") from None
-            if self.revocations.is_revoked(identity.jti):
-                raise Unauthorized("the token was revoked")
-        elif route.access is Access.REQUIRED:
-            raise Unauthorized("authentication is required")
-        client_ip = self.client_ip(request)
-        limits = self.settings.rate_limits[route.group]
-        if identity is not None:
-            subject, limit = f"u:{identity.user_id}", limits.user
-        else:
-            subject, limit = f"ip:{client_ip}", limits.anonymous
-        verdict = self.limiter.count(route.group, subject, limit)
-        if verdict is None:  # near the limit: counted in Redis now
-            verdict = await self.limiter.count_shared(route.group, subject, limit)
-        if verdict.limit:
-            request[RATE_LIMIT] = (verdict.limit, verdict.remaining, verdict.reset)
-        if verdict.limited:
-            self.metrics.rate_limited.labels(route.group).inc()
-            raise TooManyRequests("rate limit exceeded; slow down", retry_after=verdict.reset)
-        return Context(route, identity, client_ip, started)
 
     def upstream_headers(self, request: web.Request, context: Context) -> list[tuple[str, str]]:
         incoming = request.headers
@@ -359,7 +267,7 @@ class Proxy:
         if isinstance(body, LimitedStream) and body.exceeded:
             raise PayloadTooLarge(f"the request body is larger than {body.limit} bytes") from None
         if isinstance(
-            exc, h1.ConnectFailed | aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+            exc, http1.ConnectFailed | aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
         ):
             # Nothing reached the replica: any method may go to another one.
             upstream.eject(replica)
@@ -369,7 +277,7 @@ class Proxy:
                 return "connect"
             raise BadGateway(f"{name} is unreachable") from exc
         if isinstance(
-            exc, h1.Disconnected | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError
+            exc, http1.Disconnected | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError
         ):
             # The request may have been processed: only an idempotent one is sent again, once.
             # This is also the race of reusing a keep-alive socket that the replica is closing.
@@ -420,42 +328,3 @@ class Proxy:
             await response.write(chunk)
         await response.write_eof()
         return response
-
-
-class Answer(Protocol):
-    """An upstream's response, whichever client fetched it."""
-
-    status: int
-    content_length: int | None
-
-    @property
-    def headers(self) -> list[tuple[str, str]]: ...
-
-    async def read(self) -> bytes: ...
-
-    def iter_chunks(self) -> AsyncIterator[bytes]: ...
-
-    def release(self) -> None: ...
-
-
-class StreamedAnswer:
-    """An aiohttp client response (the answer to an upload) seen as an Answer."""
-
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-        self.status = response.status
-        self.content_length = response.content_length
-
-    @property
-    def headers(self) -> list[tuple[str, str]]:
-        return list(self._response.headers.items())
-
-    async def read(self) -> bytes:
-        return await self._response.read()
-
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
-        async for chunk in self._response.content.iter_chunked(CHUNK):
-            yield chunk
-
-    def release(self) -> None:
-        self._response.release()

@@ -20,11 +20,12 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from shared.errors import BadGateway, ServiceUnavailable
-from shared.web import REQUEST_ID
+from shared.web.errors import BadGateway, ServiceUnavailable
+from shared.web.middleware import REQUEST_ID
 
 if TYPE_CHECKING:
-    from gateway.proxy import Context, Proxy
+    from gateway.admission import Context
+    from gateway.proxy import Proxy
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from posts_service.app import create_app
 from posts_service.settings import PostsSettings
-from shared.app import run_service
+from shared.service.app import run_service
 
 if __name__ == "__main__":
     settings = PostsSettings.from_env()

@@ -11,20 +11,19 @@ from aiohttp import web
 from posts_service import events
 from posts_service.cache import ArticleCache
 from posts_service.domain import Articles
-from posts_service.handlers import ARTICLES, IDEMPOTENCY, POSTS_SETTINGS, STORAGE
+from posts_service.keys import ARTICLES, IDEMPOTENCY, POSTS_SETTINGS, STORAGE
 from posts_service.routes import ROUTES
 from posts_service.settings import PostsSettings
-from shared.app import create_service_app
-from shared.cache import JsonCache
-from shared.db import PG_POOL
+from shared.contracts.profiles import PROFILE_TTL, Profiles
+from shared.contracts.social_facts import SocialFacts
+from shared.data.cache import JsonCache
+from shared.data.files import LocalStorage
 from shared.events import consumer_ctx, relay_ctx
 from shared.events.outbox import RELAY
-from shared.http import InternalClient
-from shared.idempotency import Idempotency
-from shared.profiles import PROFILE_TTL, Profiles
-from shared.redis import REDIS, REDIS_READS
-from shared.socialfacts import SocialFacts
-from shared.storage import LocalStorage
+from shared.keys import PG_POOL, REDIS, REDIS_READS
+from shared.service.app import create_service_app
+from shared.transport.internal import InternalClient
+from shared.web.idempotency import Idempotency
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Producers whose streams posts_service reads.

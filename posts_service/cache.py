@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from shared.cache import JsonCache, SingleFlight
+from shared.data.cache import JsonCache, SingleFlight
 
 VERSION_KEY = "articles:version"
 # Part of every page key: a release that changes what a page holds never reads older pages.

@@ -10,14 +10,14 @@ import asyncpg
 from posts_service import queries
 from posts_service.cache import ArticleCache
 from posts_service.slugs import slugify, with_suffix
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.contracts.profiles import Profiles
+from shared.contracts.social_facts import Counts, SocialFacts
 from shared.events import OutboxRelay, record_event
-from shared.http import InternalClient
-from shared.identity import Caller
-from shared.jsonfast import dumps
-from shared.profiles import Profiles
-from shared.socialfacts import Counts, SocialFacts
-from shared.timefmt import iso
+from shared.transport.internal import InternalClient
+from shared.transport.jsoncodec import dumps
+from shared.web.errors import Forbidden, NotFound, ValidationFailed
+from shared.web.identity import Caller
+from shared.web.timefmt import iso
 
 ARTICLE_CREATED = "article.created"
 ARTICLE_UPDATED = "article.updated"

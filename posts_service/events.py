@@ -9,9 +9,9 @@ import asyncpg
 from posts_service import queries
 from posts_service.cache import ArticleCache
 from posts_service.domain import ARTICLE_DELETED
+from shared.contracts.profiles import Profiles
 from shared.events import Event, record_event
 from shared.events.consumer import AfterCommit
-from shared.profiles import Profiles
 
 Handler = Callable[[asyncpg.Connection, Event], Awaitable[AfterCommit | None]]
 

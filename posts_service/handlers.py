@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
 from posts_service import queries
-from posts_service.domain import Articles
+from posts_service.keys import ARTICLES, IDEMPOTENCY, POSTS_SETTINGS, STORAGE
 from posts_service.media import receive_image
 from posts_service.schemas import (
     ArticleEnvelopeOut,
@@ -21,20 +21,14 @@ from posts_service.schemas import (
     TagsOut,
     UpdateArticleEnvelope,
 )
-from posts_service.settings import PostsSettings
-from shared.db import PG_POOL
-from shared.errors import BadRequest, NotFound
-from shared.idempotency import IDEMPOTENCY_KEY, Idempotency
-from shared.identity import current_user, require_user
-from shared.jsonfast import json_response
-from shared.schemas import TOKEN_AUTH
-from shared.storage import LocalStorage, new_file_id
-from shared.timefmt import iso
-
-ARTICLES: web.AppKey[Articles] = web.AppKey("articles", Articles)
-IDEMPOTENCY: web.AppKey[Idempotency] = web.AppKey("idempotency", Idempotency)
-STORAGE: web.AppKey[LocalStorage] = web.AppKey("storage", LocalStorage)
-POSTS_SETTINGS: web.AppKey[PostsSettings] = web.AppKey("posts_settings", PostsSettings)
+from shared.data.files import new_file_id
+from shared.keys import PG_POOL
+from shared.transport.jsoncodec import json_response
+from shared.web.errors import BadRequest, NotFound
+from shared.web.idempotency import IDEMPOTENCY_KEY
+from shared.web.identity import current_user, require_user
+from shared.web.schemas import TOKEN_AUTH
+from shared.web.timefmt import iso
 
 
 @docs(tags=["articles"], summary="Articles, newest first, filtered by tag, author, favorited or q")
@@ -50,7 +44,7 @@ async def list_articles(request: web.Request) -> web.Response:
 @docs(tags=["articles"], summary="Articles by authors the caller follows", security=TOKEN_AUTH)
 @querystring_schema(FeedQuery)
 @response_schema(ArticlesOut, 200)
-async def feed(request: web.Request) -> web.Response:
+async def get_feed(request: web.Request) -> web.Response:
     query = request["querystring"]
     articles, total = await request.app[ARTICLES].feed(
         require_user(request), query["limit"], query["offset"]
@@ -107,7 +101,7 @@ async def delete_article(request: web.Request) -> web.Response:
 
 @docs(tags=["favorites"], summary="Favorite an article", security=TOKEN_AUTH)
 @response_schema(ArticleEnvelopeOut, 200)
-async def favorite(request: web.Request) -> web.Response:
+async def favorite_article(request: web.Request) -> web.Response:
     article = await request.app[ARTICLES].set_favorite(
         require_user(request), request.match_info["slug"], True
     )
@@ -116,7 +110,7 @@ async def favorite(request: web.Request) -> web.Response:
 
 @docs(tags=["favorites"], summary="Unfavorite an article", security=TOKEN_AUTH)
 @response_schema(ArticleEnvelopeOut, 200)
-async def unfavorite(request: web.Request) -> web.Response:
+async def unfavorite_article(request: web.Request) -> web.Response:
     article = await request.app[ARTICLES].set_favorite(
         require_user(request), request.match_info["slug"], False
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from aiohttp import MultipartReader
 
-from shared.errors import ValidationFailed
-from shared.storage import receive_file
+from shared.data.files import receive_file
+from shared.web.errors import ValidationFailed
 
 
 def detect_image_type(head: bytes) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.schemas import MAX_PAGE, ProfileOut, StrictSchema
+from shared.web.schemas import MAX_PAGE, ProfileOut, StrictSchema
 
 TAG = fields.String(validate=validate.Length(max=40))  # empty ones are dropped
 

@@ -1,1 +1,2 @@
-"""What every Chop-chop service shares: settings, database, Redis, events, errors, app factory."""
+"""What every Chop-chop service shares, grouped by role: service wiring, the web surface,
+data, transport, the contracts between services and the event channel."""

@@ -1,6 +1,6 @@
 """`python -m social_service`: read the environment and serve."""
 
-from shared.app import run_service
+from shared.service.app import run_service
 from social_service.app import create_app
 from social_service.settings import SocialSettings
 

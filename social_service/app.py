@@ -8,18 +8,17 @@ from typing import Any
 
 from aiohttp import web
 
-from shared.app import create_service_app
-from shared.cache import JsonCache
-from shared.db import PG_POOL
+from shared.contracts.profiles import PROFILE_TTL, Profiles
+from shared.contracts.social_facts import SocialFacts
+from shared.data.cache import JsonCache
 from shared.events import consumer_ctx, relay_ctx
 from shared.events.outbox import RELAY
-from shared.http import InternalClient
-from shared.profiles import PROFILE_TTL, Profiles
-from shared.redis import REDIS
-from shared.socialfacts import SocialFacts
+from shared.keys import PG_POOL, REDIS
+from shared.service.app import create_service_app
+from shared.transport.internal import InternalClient
 from social_service import events
 from social_service.domain import Social
-from social_service.handlers import SOCIAL
+from social_service.keys import SOCIAL
 from social_service.routes import ROUTES
 from social_service.settings import SocialSettings
 

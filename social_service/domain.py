@@ -7,11 +7,11 @@ from typing import Any
 
 import asyncpg
 
-from shared.errors import NotFound, ValidationFailed
+from shared.contracts.profiles import Profile, Profiles
+from shared.contracts.social_facts import FollowCounts, LikeCount, SocialFacts
 from shared.events import OutboxRelay, record_event
-from shared.identity import Caller
-from shared.profiles import Profile, Profiles
-from shared.socialfacts import FollowCounts, LikeCount, SocialFacts
+from shared.web.errors import NotFound, ValidationFailed
+from shared.web.identity import Caller
 from social_service import queries
 
 FOLLOW_ADDED = "follow.added"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
+from shared.contracts.profiles import Profiles
+from shared.contracts.social_facts import SocialFacts
 from shared.events import Event
 from shared.events.consumer import AfterCommit, Handler
-from shared.profiles import Profiles
-from shared.socialfacts import SocialFacts
 from social_service import queries
 
 

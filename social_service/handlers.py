@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
-from shared.db import PG_POOL
-from shared.errors import NotFound
-from shared.identity import current_user, require_user
-from shared.jsonfast import json_response
-from shared.schemas import TOKEN_AUTH
+from shared.keys import PG_POOL
+from shared.transport.jsoncodec import json_response
+from shared.web.errors import NotFound
+from shared.web.identity import current_user, require_user
+from shared.web.schemas import TOKEN_AUTH
 from social_service import queries
-from social_service.domain import Social
+from social_service.keys import SOCIAL
 from social_service.schemas import (
     LikeOut,
     ProfileEnvelopeOut,
@@ -19,8 +19,6 @@ from social_service.schemas import (
     ProfilesQuery,
     SummaryIn,
 )
-
-SOCIAL: web.AppKey[Social] = web.AppKey("social", Social)
 
 
 def _int(request: web.Request, name: str) -> int:
@@ -41,7 +39,7 @@ async def get_profile(request: web.Request) -> web.Response:
 
 @docs(tags=["profiles"], summary="Follow a user", security=TOKEN_AUTH)
 @response_schema(ProfileEnvelopeOut, 200)
-async def follow(request: web.Request) -> web.Response:
+async def follow_user(request: web.Request) -> web.Response:
     profile = await request.app[SOCIAL].set_follow(
         require_user(request), request.match_info["username"], True
     )
@@ -50,7 +48,7 @@ async def follow(request: web.Request) -> web.Response:
 
 @docs(tags=["profiles"], summary="Stop following a user", security=TOKEN_AUTH)
 @response_schema(ProfileEnvelopeOut, 200)
-async def unfollow(request: web.Request) -> web.Response:
+async def unfollow_user(request: web.Request) -> web.Response:
     profile = await request.app[SOCIAL].set_follow(
         require_user(request), request.match_info["username"], False
     )
@@ -88,7 +86,7 @@ async def list_following(request: web.Request) -> web.Response:
 
 @docs(tags=["internal"], summary="Record a like (idempotent)")
 @response_schema(LikeOut, 200)
-async def like(request: web.Request) -> web.Response:
+async def like_article(request: web.Request) -> web.Response:
     result = await request.app[SOCIAL].set_like(
         _int(request, "article_id"), _int(request, "user_id"), True
     )
@@ -97,7 +95,7 @@ async def like(request: web.Request) -> web.Response:
 
 @docs(tags=["internal"], summary="Remove a like (idempotent)")
 @response_schema(LikeOut, 200)
-async def unlike(request: web.Request) -> web.Response:
+async def unlike_article(request: web.Request) -> web.Response:
     result = await request.app[SOCIAL].set_like(
         _int(request, "article_id"), _int(request, "user_id"), False
     )
@@ -106,7 +104,7 @@ async def unlike(request: web.Request) -> web.Response:
 
 @docs(tags=["internal"], summary="Like counts, the viewer's likes and follows for a page")
 @request_schema(SummaryIn)
-async def summary(request: web.Request) -> web.Response:
+async def get_page_summary(request: web.Request) -> web.Response:
     data = request["data"]
     result = await request.app[SOCIAL].summary(
         data["articleIds"], data["authorIds"], data["viewerId"]
@@ -115,14 +113,14 @@ async def summary(request: web.Request) -> web.Response:
 
 
 @docs(tags=["internal"], summary="Ids of the articles a user liked, newest like first")
-async def liked_article_ids(request: web.Request) -> web.Response:
+async def list_liked_article_ids(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         ids = await queries.liked_article_ids(connection, _int(request, "user_id"))
     return json_response({"ids": ids})
 
 
 @docs(tags=["internal"], summary="Ids of the users a user follows")
-async def following_ids(request: web.Request) -> web.Response:
+async def list_following_ids(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         following = await queries.following_set(connection, _int(request, "user_id"))
     # posts_service asks when the set is missing from Redis: fill it.

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from shared.socialfacts import FollowCounts, IdSet, LikeCount
+from shared.contracts.social_facts import FollowCounts, IdSet, LikeCount
 
 # Caps on id lists handed to posts_service (feed authors, liked articles): beyond them the
 # oldest are left out rather than shipping unbounded lists between services.

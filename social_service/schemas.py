@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.schemas import PageQuery, ProfileOut, StrictSchema
+from shared.web.schemas import PageQuery, ProfileOut, StrictSchema
 
 IDS = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=100))
 

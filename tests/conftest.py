@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from shared.redis import create_redis
+from shared.data.redis import create_redis
 from tests.infra import Infra, start_infra, stop_infra
 from tests.mail import clear_mailbox
 from tests.services import (  # noqa: F401 - fixtures shared by the service tests

@@ -18,11 +18,10 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from shared.db import PG_POOL
 from shared.events.envelope import Event, dead_letter_stream, stream_name
-from shared.redis import REDIS
-from shared.tasks import cancel_requested, stop_task, supervise
-from shared.web import METRICS, Metrics
+from shared.keys import PG_POOL, REDIS
+from shared.service.tasks import cancel_requested, stop_task, supervise
+from shared.web.middleware import METRICS, Metrics
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auth_service.app import create_app
-from auth_service.keys import KeyRing
+from auth_service.signing import KeyRing
 from tests.auth_service.conftest import as_user, auth_settings, claims, register
 from tests.infra import Infra
 from tests.mail import token_in, wait_for_mail

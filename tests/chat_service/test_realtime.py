@@ -19,11 +19,12 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
 from chat_service import queries
-from chat_service.hub import HUB, Channels
+from chat_service.hub import Channels
+from chat_service.keys import HUB
 from chat_service.presence import Presence
 from devstack.embedded import start_valkey
-from shared.jsonfast import dumps
-from shared.redis import create_redis
+from shared.data.redis import create_redis
+from shared.transport.jsoncodec import dumps
 from tests.chat_service.conftest import Socket, general_id, group, send
 from tests.infra import Infra
 from tests.services import Users, base_url

@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from auth_service.keys import KeyRing
 from auth_service.settings import AuthSettings
+from auth_service.signing import KeyRing
 from gateway.app import create_app
 from gateway.settings import SERVICES, GatewaySettings
 from shared.settings import Env

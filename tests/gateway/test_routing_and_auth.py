@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.revocation import revoke
+from shared.contracts.revocation import revoke
 from tests.gateway.conftest import Echo, GatewayFactory
 
 

@@ -194,7 +194,7 @@ async def test_every_route_still_answers_with_redis_down(
     slug = (await create(posts, users["jake"], tagList=["soup"]))["slug"]
     await posts.get("/api/articles")
     app = posts.server.app
-    from posts_service.handlers import ARTICLES
+    from posts_service.keys import ARTICLES
 
     # Point the cache at a closed port: every cache call fails as with Redis down.
     dead = aioredis.from_url(

@@ -10,9 +10,9 @@ from aiohttp.test_utils import TestClient
 from aiohttp_apigami import docs, request_schema
 from marshmallow import Schema, fields, validate
 
-from shared.app import create_service_app
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.service.app import create_service_app
 from shared.settings import CommonSettings, Env
+from shared.web.errors import Conflict, NotFound, ValidationFailed
 from tests.infra import Infra, _with_database
 
 Client = Callable[..., Any]

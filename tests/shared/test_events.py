@@ -13,12 +13,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from devstack.embedded import free_port, start_valkey
-from shared.db import init_connection
+from shared.data.postgres import init_connection
+from shared.data.redis import create_redis
 from shared.events import Event, EventConsumer, OutboxRelay, record_event
 from shared.events.envelope import dead_letter_stream, stream_name
 from shared.events.outbox import install_event_tables
-from shared.redis import create_redis
-from shared.web import Metrics
+from shared.web.middleware import Metrics
 from tests.infra import Infra
 
 SCHEMA = "evtest"

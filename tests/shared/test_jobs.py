@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from shared.jobs import JOBS, Job, jobs_ctx
+from shared.service.jobs import JOBS, Job, jobs_ctx
 from tests.infra import Infra
 from tests.waiting import until
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.migrations import MigrationError, migrate
+from shared.data.migrations import MigrationError, migrate
 from tests.infra import Infra
 
 
@@ -78,7 +78,7 @@ async def test_a_failing_migration_leaves_no_trace(
 
 def test_a_badly_named_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "first.sql").write_text("SELECT 1;")
-    from shared.migrations import load_migrations
+    from shared.data.migrations import load_migrations
 
     with pytest.raises(MigrationError, match=r"NNN_name\.sql"):
         load_migrations(tmp_path)

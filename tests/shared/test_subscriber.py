@@ -12,8 +12,8 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from devstack.embedded import start_valkey
-from shared.pubsub import Subscriber, SubscriberDown
-from shared.redis import create_redis
+from shared.data.redis import create_redis
+from shared.transport.subscriber import Subscriber, SubscriberDown
 from tests.infra import Infra
 from tests.waiting import until
 

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from shared import h1
+from shared.transport import http1
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -84,7 +84,7 @@ async def echo_server() -> AsyncIterator[TestServer]:
 
 
 async def test_requests_reuse_one_kept_alive_connection(echo_server: TestServer) -> None:
-    client = h1.Client()
+    client = http1.Client()
     try:
         for number in range(3):
             response = await client.request(
@@ -108,7 +108,7 @@ async def test_requests_reuse_one_kept_alive_connection(echo_server: TestServer)
 
 
 async def test_chunked_response_streams_in_pieces(echo_server: TestServer) -> None:
-    client = h1.Client()
+    client = http1.Client()
     try:
         response = await client.request(
             "127.0.0.1", echo_server.port or 0, "GET", "/stream", [], time_limit=5
@@ -138,7 +138,7 @@ async def test_head_answer_has_no_body_and_keeps_the_connection(
         writer.close()
 
     port = await raw_server(script)
-    client = h1.Client()
+    client = http1.Client()
     try:
         head = await client.request("127.0.0.1", port, "HEAD", "/", [], time_limit=5)
         assert head.content_length == 1000
@@ -160,7 +160,7 @@ async def test_interim_answer_is_skipped_and_close_delimited_body_is_read(
         writer.close()
 
     port = await raw_server(script)
-    client = h1.Client()
+    client = http1.Client()
     try:
         response = await client.request("127.0.0.1", port, "GET", "/", [], time_limit=5)
         assert response.status == 201
@@ -177,12 +177,12 @@ async def test_refused_connection_is_connect_failed(
         writer.close()
 
     port = await raw_server(nothing)
-    client = h1.Client()
+    client = http1.Client()
     try:
-        with pytest.raises(h1.ConnectFailed):
+        with pytest.raises(http1.ConnectFailed):
             # A port that was just free: nothing listens there.
             await client.request("127.0.0.1", 1, "GET", "/", [], time_limit=5)
-        with pytest.raises(h1.Disconnected) as caught:
+        with pytest.raises(http1.Disconnected) as caught:
             await client.request("127.0.0.1", port, "GET", "/", [], time_limit=5)
         assert caught.value.reused is False
     finally:
@@ -200,11 +200,11 @@ async def test_close_of_a_kept_alive_connection_is_a_reused_disconnect(
         writer.close()
 
     port = await raw_server(once)
-    client = h1.Client()
+    client = http1.Client()
     try:
         first = await client.request("127.0.0.1", port, "GET", "/", [], time_limit=5)
         assert await first.read() == b"ok"
-        with pytest.raises(h1.Disconnected) as caught:
+        with pytest.raises(http1.Disconnected) as caught:
             await client.request("127.0.0.1", port, "GET", "/", [], time_limit=5)
         assert caught.value.reused is True
     finally:
@@ -223,7 +223,7 @@ async def test_time_limit_covers_the_headers_and_the_body(
         writer.close()
 
     port = await raw_server(slow)
-    client = h1.Client()
+    client = http1.Client()
     try:
         with pytest.raises(TimeoutError):
             await client.request("127.0.0.1", port, "GET", "/headers", [], time_limit=0.2)
@@ -245,16 +245,16 @@ async def test_garbage_answer_is_a_protocol_error(
         writer.close()
 
     port = await raw_server(garbage)
-    client = h1.Client()
+    client = http1.Client()
     try:
-        with pytest.raises(h1.ProtocolError):
+        with pytest.raises(http1.ProtocolError):
             await client.request("127.0.0.1", port, "GET", "/", [], time_limit=5)
     finally:
         await client.close()
 
 
 async def test_pool_limit_queues_requests_instead_of_failing(echo_server: TestServer) -> None:
-    client = h1.Client(limit_per_host=2)
+    client = http1.Client(limit_per_host=2)
 
     async def call(number: int) -> dict[str, Any]:
         response = await client.request(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from shared.errors import Unauthorized
+from shared.web.errors import Unauthorized
 
 # The gateway strips these from every client request and sets them after verifying a token.
 USER_ID_HEADER = "X-User-Id"
@@ -41,3 +41,8 @@ def require_user(request: web.Request) -> Caller:
     if caller is None:
         raise Unauthorized("authentication is required")
     return caller
+
+
+def client_ip(request: web.Request) -> str:
+    # The gateway sets this header and strips any value a client sends.
+    return request.headers.get(CLIENT_IP_HEADER) or request.remote or "unknown"

@@ -28,8 +28,8 @@ from typing import cast
 
 import redis.asyncio as aioredis
 
-from shared.fastredis import RedisReads
 from shared.logs import ThrottledWarning
+from shared.transport.redis_pipeline import RedisReads
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,8 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from shared.fastredis import RedisReads
-
-REDIS: web.AppKey[aioredis.Redis] = web.AppKey("redis", aioredis.Redis)
-# Hot cache reads (GET, MGET) over one pipelined connection; see shared/fastredis.py.
-REDIS_READS: web.AppKey[RedisReads] = web.AppKey("redis_reads", RedisReads)
+from shared.keys import REDIS, REDIS_READS, SETTINGS
+from shared.transport.redis_pipeline import RedisReads
 
 
 def create_redis(url: str) -> aioredis.Redis:
@@ -29,8 +26,6 @@ def create_redis(url: str) -> aioredis.Redis:
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    from shared.app import SETTINGS
-
     url = app[SETTINGS].redis_url.get()
     client = create_redis(url)
     await client.ping()

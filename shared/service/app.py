@@ -13,15 +13,16 @@ from aiohttp import web
 from aiohttp_apigami import setup_aiohttp_apispec, validation_middleware
 from aiohttp_apigami.constants import SWAGGER_DICT
 
-from shared.db import PG_POOL, create_pool
-from shared.errors import error_middleware, validation_error_callback
+from shared.data.migrations import migrate
+from shared.data.postgres import create_pool
+from shared.data.redis import redis_ctx
 from shared.events.outbox import install_event_tables
-from shared.jsonfast import json_response
+from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.logs import setup_logging
-from shared.migrations import migrate
-from shared.redis import REDIS, redis_ctx
 from shared.settings import CommonSettings, mask_url
-from shared.web import (
+from shared.transport.jsoncodec import json_response
+from shared.web.errors import error_middleware, validation_error_callback
+from shared.web.middleware import (
     METRICS,
     Metrics,
     json_body_middleware,
@@ -32,7 +33,6 @@ from shared.web import (
 
 log = logging.getLogger(__name__)
 
-SETTINGS: web.AppKey[CommonSettings] = web.AppKey("settings", CommonSettings)
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
 READY_TIMEOUT = 2.0

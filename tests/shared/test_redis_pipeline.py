@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from shared.fastredis import RedisReads
+from shared.transport.redis_pipeline import RedisReads
 from tests.infra import Infra
 
 

@@ -10,9 +10,9 @@ from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 
-from shared.fastredis import RedisReads
-from shared.jsonfast import dumps, loads
 from shared.logs import ThrottledWarning
+from shared.transport.jsoncodec import dumps, loads
+from shared.transport.redis_pipeline import RedisReads
 
 log = logging.getLogger(__name__)
 

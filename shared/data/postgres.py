@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
-from aiohttp import web
 
 from shared.settings import CommonSettings
-
-PG_POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pg_pool", asyncpg.Pool)
 
 
 async def init_connection(connection: asyncpg.Connection) -> None:
@@ -38,20 +33,3 @@ async def create_pool(settings: CommonSettings, schema: str) -> asyncpg.Pool:
         command_timeout=30,
     )
     return pool
-
-
-def pg_pool_ctx(schema: str) -> Any:
-    """A cleanup context that opens the pool, checks it, and closes it on shutdown."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        from shared.app import SETTINGS
-
-        pool = await create_pool(app[SETTINGS], schema)
-        await pool.fetchval("SELECT 1")
-        app[PG_POOL] = pool
-        try:
-            yield
-        finally:
-            await pool.close()
-
-    return ctx

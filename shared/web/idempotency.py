@@ -18,8 +18,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from shared.errors import BadRequest, Conflict
-from shared.jsonfast import json_response
+from shared.transport.jsoncodec import json_response
+from shared.web.errors import BadRequest, Conflict
 
 log = logging.getLogger(__name__)
 

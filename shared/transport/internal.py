@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from shared import h1
-from shared.errors import ApiError, BadGateway
-from shared.jsonfast import dumps_bytes, loads
 from shared.logs import request_id_var
-from shared.web import REQUEST_ID_HEADER
+from shared.transport import http1
+from shared.transport.jsoncodec import dumps_bytes, loads
+from shared.web.errors import ApiError, BadGateway
+from shared.web.middleware import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class InternalClient:
         self._cursors = {name: itertools.cycle(range(len(urls))) for name, urls in targets.items()}
         self._timeout = timeout
         self._retries = retries
-        self._client = h1.Client(
+        self._client = http1.Client(
             limit_per_host=100, keepalive=KEEPALIVE, connect_timeout=connect_timeout
         )
 
@@ -74,7 +74,7 @@ class InternalClient:
                     host, port, method, path, headers, body, time_limit=self._timeout
                 )
                 raw = await response.read()
-            except (h1.ConnectFailed, h1.Disconnected) as exc:
+            except (http1.ConnectFailed, http1.Disconnected) as exc:
                 # Nothing was processed (refused) or the keep-alive socket was closed under us:
                 # internal calls are reads or idempotent writes, so one more try is safe.
                 if attempt + 1 < attempts:
@@ -83,7 +83,7 @@ class InternalClient:
                 raise BadGateway(f"{target} is unreachable") from exc
             except TimeoutError as exc:
                 raise BadGateway(f"{target} timed out") from exc
-            except h1.ProtocolError as exc:
+            except http1.ProtocolError as exc:
                 raise BadGateway(f"{target} answered something that is not HTTP") from exc
             return _answer(target, response.status, raw)
         raise BadGateway(f"{target} is unreachable")  # pragma: no cover - loop always returns

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from shared.redis import create_redis
-from shared.socialfacts import FollowCounts, LikeCount, SocialFacts
+from shared.contracts.social_facts import FollowCounts, LikeCount, SocialFacts
+from shared.data.redis import create_redis
 
 
 async def test_the_higher_version_wins_whatever_the_order(redis: aioredis.Redis) -> None:

@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from shared.cache import JsonCache, SingleFlight
-from shared.errors import ApiError
-from shared.http import InternalClient
+from shared.data.cache import JsonCache, SingleFlight
+from shared.transport.internal import InternalClient
+from shared.web.errors import ApiError
 
 Profile = dict[str, Any]
 

@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable, Iterable
 import hiredis
 from redis.asyncio.connection import parse_url
 
-from shared.fastredis import _encode
-from shared.tasks import cancel_requested
+from shared.service.tasks import cancel_requested
+from shared.transport.redis_pipeline import _encode
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,10 @@
-"""A local copy of the revocation list, kept current through Redis pub/sub.
+"""The revocation list of access tokens, both sides of it.
 
-Checking a token then costs a dictionary look-up instead of a Redis round trip. The copy is
-loaded after subscribing (so nothing announced meanwhile is missed) and loaded again after
-every reconnection. While Redis is unreachable the copy answers from what it knows.
+auth_service writes a Redis key per revoked token id and announces it on a pub/sub channel;
+every gateway keeps a local copy (`Revocations`), so checking a token costs a dictionary
+look-up instead of a Redis round trip. The copy is loaded after subscribing (so nothing
+announced meanwhile is missed) and loaded again after every reconnection. While Redis is
+unreachable the copy answers from what it knows.
 """
 
 from __future__ import annotations
@@ -14,9 +16,19 @@ import time
 
 import redis.asyncio as aioredis
 
-from shared.revocation import CHANNEL, KEY_PREFIX
-
 log = logging.getLogger(__name__)
+
+KEY_PREFIX = "revoked:jti:"
+CHANNEL = "revocations"
+
+
+async def revoke(redis: aioredis.Redis, jti: str, expires_at: float) -> None:
+    """Revokes a token until it would have expired anyway."""
+    ttl = max(int(expires_at - time.time()) + 5, 1)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(f"{KEY_PREFIX}{jti}", str(int(expires_at)), ex=ttl)
+        pipe.publish(CHANNEL, f"{jti} {int(expires_at)}")
+        await pipe.execute()
 
 
 class Revocations:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from aiohttp import BodyPartReader, MultipartReader
 
-from shared.errors import BadRequest, PayloadTooLarge
+from shared.web.errors import BadRequest, PayloadTooLarge
 
 CHUNK = 64 * 1024
 HEAD = 16  # bytes kept from the start of a file, to tell its type

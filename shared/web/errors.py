@@ -11,7 +11,7 @@ import marshmallow
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from shared.jsonfast import json_response
+from shared.transport.jsoncodec import json_response
 
 log = logging.getLogger(__name__)
 

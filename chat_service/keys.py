@@ -1,0 +1,26 @@
+"""The app keys of chat_service: what its handlers and background work find in the app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from chat_service.attachments import Attachments
+    from chat_service.domain import Chats
+    from chat_service.hub import Hub
+    from chat_service.messages import Messages
+    from chat_service.moderation import Moderation
+    from chat_service.realtime import Realtime
+    from chat_service.scheduling import Timed
+    from shared.web.idempotency import Idempotency
+
+CHATS: web.AppKey[Chats] = web.AppKey("chats")
+MESSAGES: web.AppKey[Messages] = web.AppKey("messages")
+IDEMPOTENCY: web.AppKey[Idempotency] = web.AppKey("idempotency")
+ATTACHMENTS: web.AppKey[Attachments] = web.AppKey("attachments")
+MODERATION: web.AppKey[Moderation] = web.AppKey("moderation")
+HUB: web.AppKey[Hub] = web.AppKey("hub")
+REALTIME: web.AppKey[Realtime] = web.AppKey("realtime")
+TIMED: web.AppKey[Timed] = web.AppKey("timed")

@@ -1,0 +1,1 @@
+"""What one service writes to Redis and another reads: profiles, social facts, revoked tokens."""

@@ -1,0 +1,1 @@
+"""Where state lives: the PostgreSQL pool and migrations, Redis and its cache, stored files."""

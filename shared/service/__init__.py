@@ -1,0 +1,1 @@
+"""How a service is put together and run: the app factory, supervised loops, timed jobs."""
