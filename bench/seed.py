@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -100,10 +101,10 @@ async def seed(base_url: str, seed_value: int = 7) -> Seeded:
                 body = await _json(session, "POST", "/api/users/login", json={"user": credentials})
             return name, body["user"]["token"]
 
-        tokens = dict(await _in_parallel(lambda n=n: account(n) for n in names))
+        tokens = dict(await _in_parallel(partial(account, n) for n in names))
         follows = [(a, b) for a in names for b in rng.sample(names, FOLLOWS_PER_USER) if a != b]
         await _in_parallel(
-            lambda a=a, b=b: _json(session, "POST", f"/api/profiles/{b}/follow", tokens[a])
+            partial(_json, session, "POST", f"/api/profiles/{b}/follow", tokens[a])
             for a, b in follows
         )
 
@@ -123,14 +124,15 @@ async def seed(base_url: str, seed_value: int = 7) -> Seeded:
             )
             return str(body["article"]["slug"])
 
-        slugs = await _in_parallel(lambda i=i: article(i) for i in range(ARTICLES))
+        slugs = await _in_parallel(partial(article, i) for i in range(ARTICLES))
         likes = {(rng.choice(names), rng.choice(slugs)) for _ in range(LIKES)}
         await _in_parallel(
-            lambda u=u, s=s: _json(session, "POST", f"/api/articles/{s}/favorite", tokens[u])
+            partial(_json, session, "POST", f"/api/articles/{s}/favorite", tokens[u])
             for u, s in likes
         )
         await _in_parallel(
-            lambda i=i: _json(
+            partial(
+                _json,
                 session,
                 "POST",
                 f"/api/articles/{rng.choice(slugs)}/comments",

@@ -18,12 +18,13 @@ from social_service.app import create_app as create_social
 from social_service.settings import SocialSettings
 from tests.auth_service.conftest import as_user, auth_settings, register
 from tests.infra import Infra
+from tests.typing import AppClient
 
 FAST_EVENTS = {"block_ms": 50, "retry_delay_ms": 50, "claim_idle_ms": 1000}
 
 
 @asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[TestClient]:
+async def serving(app: web.Application) -> AsyncIterator[AppClient]:
     """A client whose server is the app on a real socket; closing the client closes both."""
     client = TestClient(TestServer(app))
     await client.start_server()
@@ -33,18 +34,18 @@ async def serving(app: web.Application) -> AsyncIterator[TestClient]:
         await client.close()
 
 
-def base_url(client: TestClient) -> str:
+def base_url(client: AppClient) -> str:
     return f"http://127.0.0.1:{client.server.port}"
 
 
 @pytest.fixture
-async def auth_client(infra: Infra) -> AsyncIterator[TestClient]:
+async def auth_client(infra: Infra) -> AsyncIterator[AppClient]:
     async with serving(create_auth(auth_settings(infra))) as client:
         yield client
 
 
 @pytest.fixture
-async def social(infra: Infra, auth_client: TestClient) -> AsyncIterator[TestClient]:
+async def social(infra: Infra, auth_client: AppClient) -> AsyncIterator[AppClient]:
     settings = SocialSettings.from_env(Env(infra.env(AUTH_URL=base_url(auth_client))))
     async with serving(create_social(settings, **FAST_EVENTS)) as client:
         yield client
@@ -52,8 +53,8 @@ async def social(infra: Infra, auth_client: TestClient) -> AsyncIterator[TestCli
 
 @pytest.fixture
 async def posts(
-    infra: Infra, auth_client: TestClient, social: TestClient, tmp_path: Path
-) -> AsyncIterator[TestClient]:
+    infra: Infra, auth_client: AppClient, social: AppClient, tmp_path: Path
+) -> AsyncIterator[AppClient]:
     env = infra.env(
         AUTH_URL=base_url(auth_client),
         SOCIAL_URL=base_url(social),
@@ -66,7 +67,7 @@ async def posts(
 class Users:
     """Registers users through auth_service and hands out the headers the gateway would send."""
 
-    def __init__(self, auth: TestClient) -> None:
+    def __init__(self, auth: AppClient) -> None:
         self.auth = auth
         self.headers: dict[str, dict[str, str]] = {}
         self.ids: dict[str, int] = {}
@@ -82,5 +83,5 @@ class Users:
 
 
 @pytest.fixture
-async def users(auth_client: TestClient) -> Users:
+async def users(auth_client: AppClient) -> Users:
     return Users(auth_client)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 
 from auth_service.app import create_app
 from auth_service.settings import AuthSettings
 from shared.settings import Env
 from tests.infra import Infra
+from tests.typing import AppClient
 
 FAST_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "1024"}
 
@@ -23,7 +23,7 @@ def auth_settings(infra: Infra, **extra: str) -> AuthSettings:
 
 
 @pytest.fixture
-async def auth(infra: Infra, aiohttp_client: Callable[..., Any]) -> TestClient:
+async def auth(infra: Infra, aiohttp_client: AiohttpClient) -> AppClient:
     return await aiohttp_client(create_app(auth_settings(infra)))
 
 
@@ -43,7 +43,7 @@ def as_user(user: dict[str, Any]) -> dict[str, str]:
 
 
 async def register(
-    client: TestClient,
+    client: AppClient,
     username: str = "jake",
     email: str | None = None,
     password: str = "jakejake1",

@@ -4,12 +4,12 @@ import asyncio
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from tests.auth_service.conftest import as_user, claims, register
+from tests.typing import AppClient
 
 
-async def test_registration_answers_the_user_with_tokens(auth: TestClient) -> None:
+async def test_registration_answers_the_user_with_tokens(auth: AppClient) -> None:
     user = await register(auth, "jake", "Jake@Example.com")
     assert user["username"] == "jake"
     assert user["email"] == "Jake@Example.com"
@@ -38,7 +38,7 @@ async def test_registration_answers_the_user_with_tokens(auth: TestClient) -> No
     ],
 )
 async def test_invalid_registration_is_422_naming_the_field(
-    auth: TestClient, user: dict[str, Any], field: str
+    auth: AppClient, user: dict[str, Any], field: str
 ) -> None:
     response = await auth.post("/api/users", json={"user": user})
     assert response.status == 422
@@ -54,7 +54,7 @@ async def test_invalid_registration_is_422_naming_the_field(
     ],
 )
 async def test_taken_username_or_email_is_422(
-    auth: TestClient, second: dict[str, str], field: str
+    auth: AppClient, second: dict[str, str], field: str
 ) -> None:
     await register(auth, "jake", "jake@example.com")
     response = await auth.post("/api/users", json={"user": {**second, "password": "password1"}})
@@ -65,7 +65,7 @@ async def test_taken_username_or_email_is_422(
 
 
 async def test_concurrent_registrations_of_one_email_create_one_account(
-    auth: TestClient,
+    auth: AppClient,
 ) -> None:
     responses = await asyncio.gather(
         *(
@@ -88,7 +88,7 @@ async def test_concurrent_registrations_of_one_email_create_one_account(
     assert listing["profilesCount"] == 1
 
 
-async def test_login_with_the_right_password(auth: TestClient) -> None:
+async def test_login_with_the_right_password(auth: AppClient) -> None:
     await register(auth, "jake", "jake@example.com", "jakejake1")
     response = await auth.post(
         "/api/users/login", json={"user": {"email": "JAKE@example.com", "password": "jakejake1"}}
@@ -106,7 +106,7 @@ async def test_login_with_the_right_password(auth: TestClient) -> None:
     ],
 )
 async def test_login_failure_is_422_without_telling_which_part(
-    auth: TestClient, credentials: dict[str, str]
+    auth: AppClient, credentials: dict[str, str]
 ) -> None:
     await register(auth, "jake", "jake@example.com", "jakejake1")
     response = await auth.post("/api/users/login", json={"user": credentials})
@@ -114,11 +114,11 @@ async def test_login_failure_is_422_without_telling_which_part(
     assert (await response.json())["errors"]["body"] == ["email or password is invalid"]
 
 
-async def test_current_user_needs_the_gateway_identity(auth: TestClient) -> None:
+async def test_current_user_needs_the_gateway_identity(auth: AppClient) -> None:
     assert (await auth.get("/api/user")).status == 401
 
 
-async def test_current_user_answers_the_caller(auth: TestClient) -> None:
+async def test_current_user_answers_the_caller(auth: AppClient) -> None:
     user = await register(auth)
     response = await auth.get("/api/user", headers=as_user(user))
     assert response.status == 200
@@ -126,7 +126,7 @@ async def test_current_user_answers_the_caller(auth: TestClient) -> None:
     assert body["username"] == "jake" and body["token"] == user["token"]
 
 
-async def test_update_changes_only_the_given_fields(auth: TestClient) -> None:
+async def test_update_changes_only_the_given_fields(auth: AppClient) -> None:
     user = await register(auth)
     response = await auth.put(
         "/api/user",
@@ -142,7 +142,7 @@ async def test_update_changes_only_the_given_fields(auth: TestClient) -> None:
     )
 
 
-async def test_update_to_a_taken_username_is_422(auth: TestClient) -> None:
+async def test_update_to_a_taken_username_is_422(auth: AppClient) -> None:
     await register(auth, "anna")
     user = await register(auth, "jake")
     response = await auth.put(
@@ -153,7 +153,7 @@ async def test_update_to_a_taken_username_is_422(auth: TestClient) -> None:
 
 
 async def test_password_change_lets_the_new_password_in_and_ends_sessions(
-    auth: TestClient,
+    auth: AppClient,
 ) -> None:
     user = await register(auth, "jake", password="old-password")
     response = await auth.put(
@@ -171,7 +171,7 @@ async def test_password_change_lets_the_new_password_in_and_ends_sessions(
     assert refreshed.status == 401
 
 
-async def test_user_list_is_paginated_newest_first(auth: TestClient) -> None:
+async def test_user_list_is_paginated_newest_first(auth: AppClient) -> None:
     for name in ("anna", "ben", "cleo"):
         await register(auth, name)
     body = await (await auth.get("/api/users", params={"limit": "2", "offset": "0"})).json()
@@ -180,7 +180,7 @@ async def test_user_list_is_paginated_newest_first(auth: TestClient) -> None:
     assert (await auth.get("/api/users", params={"limit": "500"})).status == 422
 
 
-async def test_internal_routes_answer_profiles_in_batches(auth: TestClient) -> None:
+async def test_internal_routes_answer_profiles_in_batches(auth: AppClient) -> None:
     ids = [int(claims((await register(auth, name))["token"])["sub"]) for name in ("anna", "ben")]
     body = await (
         await auth.get("/internal/users", params={"ids": f"{ids[0]},{ids[1]},999"})
@@ -191,7 +191,7 @@ async def test_internal_routes_answer_profiles_in_batches(auth: TestClient) -> N
     assert (await auth.get("/internal/users/by-username/nobody")).status == 404
 
 
-async def test_deleting_the_account_removes_it(auth: TestClient) -> None:
+async def test_deleting_the_account_removes_it(auth: AppClient) -> None:
     user = await register(auth)
     assert (await auth.delete("/api/user", headers=as_user(user))).status == 204
     login = await auth.post(

@@ -1,25 +1,26 @@
 """Refresh rotation, logout, e-mail confirmation, password reset, brute-force limit and keys."""
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import jwt
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pytest_aiohttp import AiohttpClient
 
 from auth_service.app import create_app
 from auth_service.signing import KeyRing
+from tests import redis_text
 from tests.auth_service.conftest import as_user, auth_settings, claims, register
 from tests.infra import Infra
 from tests.mail import token_in, wait_for_mail
+from tests.typing import AppClient
 
 
 async def test_full_flow_register_confirm_login_refresh_logout(
-    auth: TestClient, infra: Infra, redis: aioredis.Redis
+    auth: AppClient, infra: Infra, redis: aioredis.Redis
 ) -> None:
     user = await register(auth, "jake", "jake@example.com")
     mail = await wait_for_mail(infra.mail_api, "jake@example.com", "Confirm your e-mail")
@@ -45,7 +46,7 @@ async def test_full_flow_register_confirm_login_refresh_logout(
     assert after.status == 401
 
 
-async def test_a_confirmation_token_works_once(auth: TestClient, infra: Infra) -> None:
+async def test_a_confirmation_token_works_once(auth: AppClient, infra: Infra) -> None:
     await register(auth, "jake", "jake@example.com")
     token = token_in(await wait_for_mail(infra.mail_api, "jake@example.com", "Confirm"))
     assert (await auth.post("/api/auth/confirm", json={"token": token})).status == 200
@@ -54,13 +55,13 @@ async def test_a_confirmation_token_works_once(auth: TestClient, infra: Infra) -
     assert (await again.json())["errors"]["token"] == ["is invalid"]
 
 
-async def test_resend_sends_a_new_confirmation(auth: TestClient, infra: Infra) -> None:
+async def test_resend_sends_a_new_confirmation(auth: AppClient, infra: Infra) -> None:
     user = await register(auth, "jake", "jake@example.com")
     await wait_for_mail(infra.mail_api, "jake@example.com", "Confirm")
     assert (await auth.post("/api/auth/confirm/resend", headers=as_user(user))).status == 202
 
 
-async def test_refresh_token_reuse_revokes_the_whole_family(auth: TestClient) -> None:
+async def test_refresh_token_reuse_revokes_the_whole_family(auth: AppClient) -> None:
     user = await register(auth)
     first = await auth.post("/api/auth/refresh", json={"refreshToken": user["refreshToken"]})
     newer = (await first.json())["user"]["refreshToken"]
@@ -71,7 +72,7 @@ async def test_refresh_token_reuse_revokes_the_whole_family(auth: TestClient) ->
     assert (await auth.post("/api/auth/refresh", json={"refreshToken": newer})).status == 401
 
 
-async def test_concurrent_uses_of_one_refresh_token_succeed_once(auth: TestClient) -> None:
+async def test_concurrent_uses_of_one_refresh_token_succeed_once(auth: AppClient) -> None:
     user = await register(auth)
     responses = await asyncio.gather(
         *(
@@ -82,7 +83,7 @@ async def test_concurrent_uses_of_one_refresh_token_succeed_once(auth: TestClien
     assert sorted(r.status for r in responses) == [200, 401, 401, 401, 401]
 
 
-async def test_expired_refresh_token_is_refused(auth: TestClient, db: Any) -> None:
+async def test_expired_refresh_token_is_refused(auth: AppClient, db: Any) -> None:
     user = await register(auth)
     await db.execute("UPDATE auth.refresh_tokens SET expires_at = now() - interval '1 second'")
     response = await auth.post("/api/auth/refresh", json={"refreshToken": user["refreshToken"]})
@@ -90,12 +91,12 @@ async def test_expired_refresh_token_is_refused(auth: TestClient, db: Any) -> No
 
 
 @pytest.mark.parametrize("token", ["", "x" * 201, "not-a-token"])
-async def test_bad_refresh_tokens_are_refused(auth: TestClient, token: str) -> None:
+async def test_bad_refresh_tokens_are_refused(auth: AppClient, token: str) -> None:
     response = await auth.post("/api/auth/refresh", json={"refreshToken": token})
     assert response.status in (401, 422)
 
 
-async def test_password_reset_by_mail(auth: TestClient, infra: Infra) -> None:
+async def test_password_reset_by_mail(auth: AppClient, infra: Infra) -> None:
     user = await register(auth, "jake", "jake@example.com", "old-password")
     response = await auth.post("/api/auth/password-reset", json={"email": "jake@example.com"})
     assert response.status == 202
@@ -118,7 +119,7 @@ async def test_password_reset_by_mail(auth: TestClient, infra: Infra) -> None:
 
 
 async def test_password_reset_for_an_unknown_address_is_202_and_sends_nothing(
-    auth: TestClient, infra: Infra
+    auth: AppClient, infra: Infra
 ) -> None:
     response = await auth.post("/api/auth/password-reset", json={"email": "ghost@example.com"})
     assert response.status == 202
@@ -126,7 +127,7 @@ async def test_password_reset_for_an_unknown_address_is_202_and_sends_nothing(
         await wait_for_mail(infra.mail_api, "ghost@example.com", "Reset", timeout=0.5)
 
 
-async def test_expired_reset_token_is_refused(auth: TestClient, infra: Infra, db: Any) -> None:
+async def test_expired_reset_token_is_refused(auth: AppClient, infra: Infra, db: Any) -> None:
     await register(auth, "jake", "jake@example.com")
     await auth.post("/api/auth/password-reset", json={"email": "jake@example.com"})
     token = token_in(await wait_for_mail(infra.mail_api, "jake@example.com", "Reset"))
@@ -138,7 +139,7 @@ async def test_expired_reset_token_is_refused(auth: TestClient, infra: Infra, db
 
 
 async def test_unconfirmed_login_is_refused_when_confirmation_is_required(
-    infra: Infra, aiohttp_client: Callable[..., Any]
+    infra: Infra, aiohttp_client: AiohttpClient
 ) -> None:
     client = await aiohttp_client(
         create_app(auth_settings(infra, AUTH_REQUIRE_CONFIRMED_EMAIL="true"))
@@ -150,7 +151,7 @@ async def test_unconfirmed_login_is_refused_when_confirmation_is_required(
     assert response.status == 403
 
 
-async def test_ten_failed_logins_lock_the_account_with_retry_after(auth: TestClient) -> None:
+async def test_ten_failed_logins_lock_the_account_with_retry_after(auth: AppClient) -> None:
     await register(auth, "jake", "jake@example.com")
     wrong = {"user": {"email": "jake@example.com", "password": "wrong-password"}}
     for _ in range(10):
@@ -162,7 +163,7 @@ async def test_ten_failed_logins_lock_the_account_with_retry_after(auth: TestCli
 
 
 async def test_failures_from_one_ip_are_limited_across_accounts(
-    infra: Infra, aiohttp_client: Callable[..., Any]
+    infra: Infra, aiohttp_client: AiohttpClient
 ) -> None:
     client = await aiohttp_client(create_app(auth_settings(infra, LOGIN_MAX_FAILURES_IP="3")))
     headers = {"X-Client-IP": "203.0.113.7"}
@@ -198,7 +199,7 @@ def _public_pem(key: Ed25519PrivateKey) -> str:
 
 
 async def test_key_rotation_keeps_old_tokens_valid_while_both_keys_are_published(
-    infra: Infra, aiohttp_client: Callable[..., Any]
+    infra: Infra, aiohttp_client: AiohttpClient
 ) -> None:
     old_key, new_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     old_ring = KeyRing.from_settings(auth_settings(infra, JWT_SIGNING_KEY=_pem(old_key)))
@@ -223,11 +224,11 @@ async def test_key_rotation_keeps_old_tokens_valid_while_both_keys_are_published
 
 
 async def test_registration_publishes_user_registered(
-    auth: TestClient, redis: aioredis.Redis
+    auth: AppClient, redis: aioredis.Redis
 ) -> None:
     user = await register(auth, "jake")
     for _ in range(100):
-        entries = await redis.xrange("events:auth")
+        entries = await redis_text.entries(redis, "events:auth")
         if entries:
             break
         await asyncio.sleep(0.05)

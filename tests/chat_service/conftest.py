@@ -11,13 +11,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from chat_service.app import create_app
 from chat_service.settings import ChatSettings
 from shared.settings import Env
 from tests.infra import Infra
 from tests.services import FAST_EVENTS, Users, base_url, serving
+from tests.typing import AppClient
 
 # Gaps are looked for often in tests, so that a lost publish shows up within a second; the
 # general chat's send limit is off except where a test sets it.
@@ -29,23 +29,23 @@ FAST_CHAT = {
 }
 
 
-def chat_settings(infra: Infra, auth: TestClient, **extra: str) -> ChatSettings:
+def chat_settings(infra: Infra, auth: AppClient, **extra: str) -> ChatSettings:
     env = infra.env(AUTH_URL=base_url(auth), **{**FAST_CHAT, **extra})
     return ChatSettings.from_env(Env(env))
 
 
-def chat_app(infra: Infra, auth: TestClient, **extra: str) -> web.Application:
+def chat_app(infra: Infra, auth: AppClient, **extra: str) -> web.Application:
     return create_app(chat_settings(infra, auth, **extra), **FAST_EVENTS)
 
 
 @pytest.fixture
 async def replicas(
-    infra: Infra, auth_client: TestClient
-) -> AsyncIterator[Callable[..., Awaitable[list[TestClient]]]]:
+    infra: Infra, auth_client: AppClient
+) -> AsyncIterator[Callable[..., Awaitable[list[AppClient]]]]:
     """Starts n chat replicas on one database and one Redis: `await replicas(2)`."""
     async with AsyncExitStack() as stack:
 
-        async def start(count: int = 1, **extra: str) -> list[TestClient]:
+        async def start(count: int = 1, **extra: str) -> list[AppClient]:
             return [
                 await stack.enter_async_context(serving(chat_app(infra, auth_client, **extra)))
                 for _ in range(count)
@@ -55,7 +55,7 @@ async def replicas(
 
 
 @pytest.fixture
-async def chat(replicas: Callable[..., Awaitable[list[TestClient]]]) -> TestClient:
+async def chat(replicas: Callable[..., Awaitable[list[AppClient]]]) -> AppClient:
     (client,) = await replicas(1)
     return client
 
@@ -103,7 +103,7 @@ async def sockets() -> AsyncIterator[Callable[..., Awaitable[Socket]]]:
     async with aiohttp.ClientSession() as session:
         opened: list[Socket] = []
 
-        async def connect(replica: TestClient, headers: dict[str, str]) -> Socket:
+        async def connect(replica: AppClient, headers: dict[str, str]) -> Socket:
             identity = {k: v for k, v in headers.items() if k.startswith("X-")}
             ws = await session.ws_connect(f"{base_url(replica)}/api/chat/ws", headers=identity)
             socket = Socket(ws)
@@ -120,15 +120,15 @@ async def sockets() -> AsyncIterator[Callable[..., Awaitable[Socket]]]:
                 await socket.ws.close()
 
 
-async def general_id(client: TestClient, headers: dict[str, str]) -> int:
+async def general_id(client: AppClient, headers: dict[str, str]) -> int:
     response = await client.get("/api/chats", headers=headers)
     assert response.status == 200, await response.text()
     chats = (await response.json())["chats"]
-    return next(c["id"] for c in chats if c["type"] == "general")
+    return int(next(c["id"] for c in chats if c["type"] == "general"))
 
 
 async def send(
-    client: TestClient, headers: dict[str, str], chat_id: int, body: str, **extra: Any
+    client: AppClient, headers: dict[str, str], chat_id: int, body: str, **extra: Any
 ) -> dict[str, Any]:
     response = await client.post(
         f"/api/chats/{chat_id}/messages", json={"message": {"body": body, **extra}}, headers=headers
@@ -138,7 +138,7 @@ async def send(
 
 
 async def group(
-    client: TestClient,
+    client: AppClient,
     headers: dict[str, str],
     title: str = "Soups",
     private: bool = False,

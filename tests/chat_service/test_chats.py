@@ -8,18 +8,18 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from chat_service.schemas import MAX_DESCRIPTION, MAX_TITLE
 from tests.chat_service.conftest import Socket, general_id, group, send
 from tests.services import Users
+from tests.typing import AppClient
 
-OpenSocket = Callable[[TestClient, dict[str, str]], Awaitable[Socket]]
+OpenSocket = Callable[[AppClient, dict[str, str]], Awaitable[Socket]]
 
 CHAT_NOT_FOUND = {"errors": {"body": ["chat not found"]}}
 
 
-async def add(client: TestClient, owner: dict[str, str], chat_id: int, *names: str) -> None:
+async def add(client: AppClient, owner: dict[str, str], chat_id: int, *names: str) -> None:
     for name in names:
         response = await client.post(
             f"/api/chats/{chat_id}/members", json={"username": name}, headers=owner
@@ -27,7 +27,7 @@ async def add(client: TestClient, owner: dict[str, str], chat_id: int, *names: s
         assert response.status == 201, await response.text()
 
 
-async def invite_code(client: TestClient, owner: dict[str, str], chat_id: int) -> str:
+async def invite_code(client: AppClient, owner: dict[str, str], chat_id: int) -> str:
     response = await client.post(
         f"/api/chats/{chat_id}/invites", json={"invite": {}}, headers=owner
     )
@@ -36,7 +36,7 @@ async def invite_code(client: TestClient, owner: dict[str, str], chat_id: int) -
 
 
 async def direct(
-    client: TestClient, headers: dict[str, str], username: str
+    client: AppClient, headers: dict[str, str], username: str
 ) -> tuple[int, dict[str, Any]]:
     response = await client.post(
         "/api/chats", json={"chat": {"type": "direct", "username": username}}, headers=headers
@@ -45,7 +45,7 @@ async def direct(
 
 
 async def status_of(
-    client: TestClient,
+    client: AppClient,
     method: str,
     path: str,
     headers: dict[str, str] | None = None,
@@ -77,7 +77,7 @@ CHAT_ROUTES: list[tuple[str, str, Any]] = [
 ROUTE_IDS = [f"{method} {path}" for method, path, _ in CHAT_ROUTES]
 
 
-async def private_world(chat: TestClient, users: Users) -> dict[str, int]:
+async def private_world(chat: AppClient, users: Users) -> dict[str, int]:
     """jake's private group with one message and bob's pending join request; anna is outside."""
     await users.add("jake", "anna", "bob")
     secret = await group(chat, users["jake"], "Secret", private=True)
@@ -91,7 +91,7 @@ async def private_world(chat: TestClient, users: Users) -> dict[str, int]:
 
 @pytest.mark.parametrize(("method", "path", "body"), CHAT_ROUTES, ids=ROUTE_IDS)
 async def test_a_chat_i_am_not_in_answers_404_as_if_it_did_not_exist(
-    chat: TestClient, users: Users, method: str, path: str, body: Any
+    chat: AppClient, users: Users, method: str, path: str, body: Any
 ) -> None:
     ids = await private_world(chat, users)
     response = await chat.request(method, path.format(**ids), json=body, headers=users["anna"])
@@ -103,7 +103,7 @@ async def test_a_chat_i_am_not_in_answers_404_as_if_it_did_not_exist(
     assert await response.json() == CHAT_NOT_FOUND
 
 
-async def test_what_a_stranger_tried_changed_nothing(chat: TestClient, users: Users) -> None:
+async def test_what_a_stranger_tried_changed_nothing(chat: AppClient, users: Users) -> None:
     ids = await private_world(chat, users)
     for method, path, body in CHAT_ROUTES:
         await chat.request(method, path.format(**ids), json=body, headers=users["anna"])
@@ -118,7 +118,7 @@ async def test_what_a_stranger_tried_changed_nothing(chat: TestClient, users: Us
 
 @pytest.mark.parametrize(("method", "path", "body"), CHAT_ROUTES, ids=ROUTE_IDS)
 async def test_every_chat_route_needs_the_caller(
-    chat: TestClient, users: Users, method: str, path: str, body: Any
+    chat: AppClient, users: Users, method: str, path: str, body: Any
 ) -> None:
     ids = await private_world(chat, users)
     response = await chat.request(method, path.format(**ids), json=body)
@@ -136,7 +136,7 @@ async def test_every_chat_route_needs_the_caller(
     ],
 )
 async def test_the_routes_about_my_chats_need_the_caller(
-    chat: TestClient, method: str, path: str
+    chat: AppClient, method: str, path: str
 ) -> None:
     body = {"chat": {"type": "group", "title": "Soups"}} if method == "POST" else None
     assert await status_of(chat, method, path, body=body) == 401
@@ -165,7 +165,7 @@ async def test_the_routes_about_my_chats_need_the_caller(
     ],
 )
 async def test_a_non_numeric_id_names_nothing(
-    chat: TestClient, users: Users, method: str, path: str, body: Any
+    chat: AppClient, users: Users, method: str, path: str, body: Any
 ) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
@@ -195,7 +195,7 @@ async def test_a_non_numeric_id_names_nothing(
     ],
 )
 async def test_a_member_who_is_not_the_owner_gets_403(
-    chat: TestClient, users: Users, method: str, path: str, body: Any
+    chat: AppClient, users: Users, method: str, path: str, body: Any
 ) -> None:
     await users.add("jake", "anna", "bob")
     soups = await group(chat, users["jake"])
@@ -208,7 +208,7 @@ async def test_a_member_who_is_not_the_owner_gets_403(
 
 
 async def test_join_requests_are_hidden_from_a_member_who_is_not_the_owner(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -217,7 +217,7 @@ async def test_join_requests_are_hidden_from_a_member_who_is_not_the_owner(
     assert response.status == 404
 
 
-async def test_the_owner_changes_a_group_chat(chat: TestClient, users: Users) -> None:
+async def test_the_owner_changes_a_group_chat(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
     changes = {
@@ -241,7 +241,7 @@ async def test_the_owner_changes_a_group_chat(chat: TestClient, users: Users) ->
 
 
 async def test_the_owner_deletes_a_group_chat_and_it_is_gone_for_everyone(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -252,7 +252,7 @@ async def test_the_owner_deletes_a_group_chat_and_it_is_gone_for_everyone(
         assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users[name]) == 404
 
 
-async def test_adding_a_member_makes_them_a_member_at_once(chat: TestClient, users: Users) -> None:
+async def test_adding_a_member_makes_them_a_member_at_once(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
     response = await chat.post(
@@ -266,7 +266,7 @@ async def test_adding_a_member_makes_them_a_member_at_once(chat: TestClient, use
 
 
 async def test_adding_a_member_twice_answers_200_and_keeps_one_membership(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -279,7 +279,7 @@ async def test_adding_a_member_twice_answers_200_and_keeps_one_membership(
     assert (await response.json())["chat"]["membersCount"] == 2
 
 
-async def test_adding_someone_who_does_not_exist_is_404(chat: TestClient, users: Users) -> None:
+async def test_adding_someone_who_does_not_exist_is_404(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
     response = await chat.post(
@@ -290,7 +290,7 @@ async def test_adding_someone_who_does_not_exist_is_404(chat: TestClient, users:
 
 
 async def test_the_owner_removes_a_member_who_then_stops_seeing_the_chat(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -300,7 +300,7 @@ async def test_the_owner_removes_a_member_who_then_stops_seeing_the_chat(
     assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users["anna"]) == 404
 
 
-async def test_removing_someone_who_is_not_a_member_is_404(chat: TestClient, users: Users) -> None:
+async def test_removing_someone_who_is_not_a_member_is_404(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
     response = await chat.delete(f"/api/chats/{soups['id']}/members/anna", headers=users["jake"])
@@ -308,7 +308,7 @@ async def test_removing_someone_who_is_not_a_member_is_404(chat: TestClient, use
 
 
 async def test_a_member_leaves_with_their_own_name_and_stops_seeing_the_chat(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -323,7 +323,7 @@ async def test_a_member_leaves_with_their_own_name_and_stops_seeing_the_chat(
 
 
 async def test_the_owner_leaving_passes_ownership_to_the_oldest_member(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna", "bob")
     soups = await group(chat, users["jake"])
@@ -344,7 +344,7 @@ async def test_the_owner_leaving_passes_ownership_to_the_oldest_member(
 
 
 async def test_the_owner_and_their_successor_leaving_at_once_leave_the_chat_an_owner(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna", "bob")
     # The race is lost or won by milliseconds: a few rounds make it show.
@@ -363,7 +363,7 @@ async def test_the_owner_and_their_successor_leaving_at_once_leave_the_chat_an_o
 
 
 async def test_the_last_member_leaving_ends_the_chat(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
@@ -390,7 +390,7 @@ async def test_the_last_member_leaving_ends_the_chat(
     ],
 )
 async def test_general_and_direct_chats_cannot_be_changed(
-    chat: TestClient, users: Users, kind: str, method: str, path: str, body: Any
+    chat: AppClient, users: Users, kind: str, method: str, path: str, body: Any
 ) -> None:
     await users.add("jake", "anna", "bob")
     if kind == "general":
@@ -408,7 +408,7 @@ async def test_general_and_direct_chats_cannot_be_changed(
 
 
 async def test_opening_a_direct_chat_creates_it_the_first_time(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     status, body = await direct(chat, users["jake"], "anna")
@@ -421,7 +421,7 @@ async def test_opening_a_direct_chat_creates_it_the_first_time(
 
 
 async def test_opening_a_direct_chat_again_answers_the_same_chat_from_either_side(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     _, first = await direct(chat, users["jake"], "anna")
@@ -432,7 +432,7 @@ async def test_opening_a_direct_chat_again_answers_the_same_chat_from_either_sid
 
 
 async def test_both_people_opening_their_direct_chat_at_once_get_one_chat(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     (first_status, first), (second_status, second) = await asyncio.gather(
@@ -445,7 +445,7 @@ async def test_both_people_opening_their_direct_chat_at_once_get_one_chat(
 
 
 async def test_a_direct_chat_is_titled_with_the_other_persons_name_on_each_side(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     _, body = await direct(chat, users["jake"], "anna")
@@ -457,7 +457,7 @@ async def test_a_direct_chat_is_titled_with_the_other_persons_name_on_each_side(
     assert titles == {"jake": "anna", "anna": "jake"}
 
 
-async def test_a_direct_chat_with_yourself_is_422(chat: TestClient, users: Users) -> None:
+async def test_a_direct_chat_with_yourself_is_422(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     status, body = await direct(chat, users["jake"], "jake")
     assert status == 422
@@ -465,7 +465,7 @@ async def test_a_direct_chat_with_yourself_is_422(chat: TestClient, users: Users
 
 
 async def test_a_direct_chat_with_someone_who_does_not_exist_is_404(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     status, body = await direct(chat, users["jake"], "nobody")
@@ -477,7 +477,7 @@ async def test_a_direct_chat_with_someone_who_does_not_exist_is_404(
 
 
 async def test_creating_a_group_chat_answers_it_with_me_as_owner(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     response = await chat.post(
@@ -503,7 +503,7 @@ async def test_creating_a_group_chat_answers_it_with_me_as_owner(
 
 
 async def test_a_group_chat_is_public_with_no_description_unless_told(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     response = await chat.post(
@@ -514,7 +514,7 @@ async def test_a_group_chat_is_public_with_no_description_unless_told(
 
 
 async def test_my_chats_list_the_general_chat_from_registration_on(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     response = await chat.get("/api/chats", headers=users["jake"])
@@ -525,7 +525,7 @@ async def test_my_chats_list_the_general_chat_from_registration_on(
     assert (general["type"], general["title"], general["owner"]) == ("general", "General", None)
 
 
-async def test_my_chats_come_most_recent_activity_first(chat: TestClient, users: Users) -> None:
+async def test_my_chats_come_most_recent_activity_first(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"], "Soups")
     await group(chat, users["jake"], "Stews")
@@ -538,7 +538,7 @@ async def test_my_chats_come_most_recent_activity_first(chat: TestClient, users:
 
 
 async def test_my_chats_show_the_last_message_its_seq_and_my_unread_count(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -551,7 +551,7 @@ async def test_my_chats_show_the_last_message_its_seq_and_my_unread_count(
     assert listed["lastMessage"] == last
 
 
-async def test_my_chats_page_with_limit_and_offset(chat: TestClient, users: Users) -> None:
+async def test_my_chats_page_with_limit_and_offset(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     for title in ("One", "Two", "Three"):
         await group(chat, users["jake"], title)
@@ -562,7 +562,7 @@ async def test_my_chats_page_with_limit_and_offset(chat: TestClient, users: User
 
 
 async def test_a_chat_shows_its_members_with_role_and_presence(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -579,7 +579,7 @@ async def test_a_chat_shows_its_members_with_role_and_presence(
 
 
 async def test_a_member_with_a_connected_device_is_online(
-    chat: TestClient, users: Users, sockets: OpenSocket
+    chat: AppClient, users: Users, sockets: OpenSocket
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -632,7 +632,7 @@ async def test_a_member_with_a_connected_device_is_online(
     ],
 )
 async def test_creating_a_chat_with_bad_fields_is_422_naming_the_field(
-    chat: TestClient, users: Users, payload: dict[str, Any], field: str
+    chat: AppClient, users: Users, payload: dict[str, Any], field: str
 ) -> None:
     await users.add("jake", "anna")
     response = await chat.post("/api/chats", json=payload, headers=users["jake"])
@@ -664,7 +664,7 @@ async def test_creating_a_chat_with_bad_fields_is_422_naming_the_field(
     ],
 )
 async def test_changing_a_chat_with_bad_fields_is_422_naming_the_field(
-    chat: TestClient, users: Users, changes: dict[str, Any], field: str
+    chat: AppClient, users: Users, changes: dict[str, Any], field: str
 ) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
@@ -687,7 +687,7 @@ async def test_changing_a_chat_with_bad_fields_is_422_naming_the_field(
     ],
 )
 async def test_adding_a_member_with_bad_fields_is_422(
-    chat: TestClient, users: Users, payload: dict[str, Any], field: str
+    chat: AppClient, users: Users, payload: dict[str, Any], field: str
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -709,7 +709,7 @@ async def test_adding_a_member_with_bad_fields_is_422(
     ],
 )
 async def test_a_body_that_is_not_json_is_400(
-    chat: TestClient, users: Users, method: str, path: str
+    chat: AppClient, users: Users, method: str, path: str
 ) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
@@ -721,7 +721,7 @@ async def test_a_body_that_is_not_json_is_400(
     assert (await response.json())["errors"]["body"] == ["the request body is not valid JSON"]
 
 
-async def test_a_body_of_another_content_type_is_400(chat: TestClient, users: Users) -> None:
+async def test_a_body_of_another_content_type_is_400(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     headers = {**users["jake"], "Content-Type": "text/plain"}
     response = await chat.post("/api/chats", data="type=group", headers=headers)

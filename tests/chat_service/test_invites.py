@@ -9,16 +9,16 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from tests.chat_service.conftest import Socket, group
 from tests.services import Users
+from tests.typing import AppClient
 
-OpenSocket = Callable[[TestClient, dict[str, str]], Awaitable[Socket]]
+OpenSocket = Callable[[AppClient, dict[str, str]], Awaitable[Socket]]
 
 
 async def create_invite(
-    client: TestClient, owner: dict[str, str], chat_id: int, **fields: Any
+    client: AppClient, owner: dict[str, str], chat_id: int, **fields: Any
 ) -> dict[str, Any]:
     response = await client.post(
         f"/api/chats/{chat_id}/invites", json={"invite": fields}, headers=owner
@@ -27,13 +27,13 @@ async def create_invite(
     return (await response.json())["invite"]  # type: ignore[no-any-return]
 
 
-async def join(client: TestClient, headers: dict[str, str], code: str) -> tuple[int, Any]:
+async def join(client: AppClient, headers: dict[str, str], code: str) -> tuple[int, Any]:
     response = await client.post(f"/api/chats/join/{code}", headers=headers)
     return response.status, await response.json()
 
 
 async def request_to_join(
-    client: TestClient, users: Users, owner: str, requester: str
+    client: AppClient, users: Users, owner: str, requester: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The owner's private chat and the requester's pending join request to it."""
     secret = await group(client, users[owner], "Secret", private=True)
@@ -44,7 +44,7 @@ async def request_to_join(
 
 
 async def decide(
-    client: TestClient, headers: dict[str, str], chat_id: int, request_id: int, decision: str
+    client: AppClient, headers: dict[str, str], chat_id: int, request_id: int, decision: str
 ) -> tuple[int, Any]:
     response = await client.post(
         f"/api/chats/{chat_id}/join-requests/{request_id}/{decision}", headers=headers
@@ -52,7 +52,7 @@ async def decide(
     return response.status, await response.json()
 
 
-async def is_member(client: TestClient, headers: dict[str, str], chat_id: int) -> bool:
+async def is_member(client: AppClient, headers: dict[str, str], chat_id: int) -> bool:
     response = await client.get(f"/api/chats/{chat_id}", headers=headers)
     assert response.status in (200, 404), await response.text()
     return response.status == 200
@@ -65,7 +65,7 @@ def moment(text: str) -> datetime:
 # Creating invite links.
 
 
-async def test_the_owner_creates_an_invite_link(chat: TestClient, users: Users) -> None:
+async def test_the_owner_creates_an_invite_link(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
     response = await chat.post(
@@ -80,7 +80,7 @@ async def test_the_owner_creates_an_invite_link(chat: TestClient, users: Users) 
     assert abs(moment(invite["expiresAt"]) - expected) < timedelta(seconds=10)
 
 
-async def test_an_invite_link_lives_as_long_as_asked(chat: TestClient, users: Users) -> None:
+async def test_an_invite_link_lives_as_long_as_asked(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
     invite = await create_invite(chat, users["jake"], soups["id"], expiresInSeconds=3600)
@@ -88,7 +88,7 @@ async def test_an_invite_link_lives_as_long_as_asked(chat: TestClient, users: Us
     assert abs(moment(invite["expiresAt"]) - expected) < timedelta(seconds=10)
 
 
-async def test_invite_codes_are_long_and_never_repeat(chat: TestClient, users: Users) -> None:
+async def test_invite_codes_are_long_and_never_repeat(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
     codes = {(await create_invite(chat, users["jake"], soups["id"]))["code"] for _ in range(5)}
@@ -111,7 +111,7 @@ async def test_invite_codes_are_long_and_never_repeat(chat: TestClient, users: U
     ],
 )
 async def test_an_invite_with_bad_fields_is_422(
-    chat: TestClient, users: Users, fields: dict[str, Any], field: str
+    chat: AppClient, users: Users, fields: dict[str, Any], field: str
 ) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
@@ -126,7 +126,7 @@ async def test_an_invite_with_bad_fields_is_422(
 
 
 async def test_joining_a_public_chat_makes_me_a_member_at_once(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -139,7 +139,7 @@ async def test_joining_a_public_chat_makes_me_a_member_at_once(
     assert [(m["username"], m["role"]) for m in members] == [("jake", "owner"), ("anna", "member")]
 
 
-async def test_joining_a_chat_i_am_in_answers_the_chat(chat: TestClient, users: Users) -> None:
+async def test_joining_a_chat_i_am_in_answers_the_chat(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     secret = await group(chat, users["jake"], private=True)
     invite = await create_invite(chat, users["jake"], secret["id"])
@@ -148,7 +148,7 @@ async def test_joining_a_chat_i_am_in_answers_the_chat(chat: TestClient, users: 
 
 
 async def test_joining_a_private_chat_files_a_pending_request(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     secret = await group(chat, users["jake"], private=True)
@@ -166,7 +166,7 @@ async def test_joining_a_private_chat_files_a_pending_request(
     assert not await is_member(chat, users["anna"], secret["id"])
 
 
-async def test_the_owner_lists_pending_join_requests(chat: TestClient, users: Users) -> None:
+async def test_the_owner_lists_pending_join_requests(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     secret, request = await request_to_join(chat, users, "jake", "anna")
     response = await chat.get(f"/api/chats/{secret['id']}/join-requests", headers=users["jake"])
@@ -175,7 +175,7 @@ async def test_the_owner_lists_pending_join_requests(chat: TestClient, users: Us
 
 
 async def test_joining_again_while_pending_answers_the_same_request(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     secret = await group(chat, users["jake"], private=True)
@@ -189,7 +189,7 @@ async def test_joining_again_while_pending_answers_the_same_request(
 
 
 async def test_approving_a_request_makes_the_requester_a_member(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     secret, request = await request_to_join(chat, users, "jake", "anna")
@@ -202,7 +202,7 @@ async def test_approving_a_request_makes_the_requester_a_member(
 
 
 async def test_rejecting_a_request_leaves_the_requester_outside(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     secret, request = await request_to_join(chat, users, "jake", "anna")
@@ -212,7 +212,7 @@ async def test_rejecting_a_request_leaves_the_requester_outside(
     assert not await is_member(chat, users["anna"], secret["id"])
 
 
-async def test_after_a_rejection_a_new_request_can_be_filed(chat: TestClient, users: Users) -> None:
+async def test_after_a_rejection_a_new_request_can_be_filed(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     secret, request = await request_to_join(chat, users, "jake", "anna")
     await decide(chat, users["jake"], secret["id"], request["id"], "reject")
@@ -225,7 +225,7 @@ async def test_after_a_rejection_a_new_request_can_be_filed(chat: TestClient, us
 
 @pytest.mark.parametrize("decision", ["approve", "reject"])
 async def test_a_decided_request_cannot_be_decided_again(
-    chat: TestClient, users: Users, decision: str
+    chat: AppClient, users: Users, decision: str
 ) -> None:
     await users.add("jake", "anna")
     secret, request = await request_to_join(chat, users, "jake", "anna")
@@ -235,7 +235,7 @@ async def test_a_decided_request_cannot_be_decided_again(
 
 
 async def test_approving_and_rejecting_at_once_settles_the_request_once(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     secret, request = await request_to_join(chat, users, "jake", "anna")
@@ -249,7 +249,7 @@ async def test_approving_and_rejecting_at_once_settles_the_request_once(
 
 @pytest.mark.parametrize("decision", ["approve", "reject"])
 async def test_deciding_a_request_to_a_chat_i_do_not_own_is_404(
-    chat: TestClient, users: Users, decision: str
+    chat: AppClient, users: Users, decision: str
 ) -> None:
     await users.add("jake", "anna", "bob")
     secret, request = await request_to_join(chat, users, "jake", "anna")
@@ -264,7 +264,7 @@ async def test_deciding_a_request_to_a_chat_i_do_not_own_is_404(
     assert not await is_member(chat, users["anna"], secret["id"])
 
 
-async def test_a_request_is_decided_only_under_its_own_chat(chat: TestClient, users: Users) -> None:
+async def test_a_request_is_decided_only_under_its_own_chat(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     _secret, request = await request_to_join(chat, users, "jake", "anna")
     other = await group(chat, users["jake"], "Other")
@@ -282,7 +282,7 @@ async def test_a_request_is_decided_only_under_its_own_chat(chat: TestClient, us
         "A" * 32,
     ],
 )
-async def test_a_wrong_code_is_404(chat: TestClient, users: Users, code: str) -> None:
+async def test_a_wrong_code_is_404(chat: AppClient, users: Users, code: str) -> None:
     await users.add("anna")
     status, body = await join(chat, users["anna"], code)
     assert status == 404
@@ -290,7 +290,7 @@ async def test_a_wrong_code_is_404(chat: TestClient, users: Users, code: str) ->
 
 
 async def test_an_expired_code_is_404(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
@@ -305,7 +305,7 @@ async def test_an_expired_code_is_404(
 
 
 async def test_the_database_never_holds_a_usable_code(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake")
     soups = await group(chat, users["jake"])
@@ -314,7 +314,7 @@ async def test_the_database_never_holds_a_usable_code(
     assert invite["code"] not in stored
 
 
-async def test_a_deleted_chats_code_is_404(chat: TestClient, users: Users) -> None:
+async def test_a_deleted_chats_code_is_404(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["jake"])
     invite = await create_invite(chat, users["jake"], soups["id"])
@@ -327,7 +327,7 @@ async def test_a_deleted_chats_code_is_404(chat: TestClient, users: Users) -> No
 
 
 async def test_the_owner_learns_of_a_request_on_their_socket(
-    chat: TestClient, users: Users, sockets: OpenSocket
+    chat: AppClient, users: Users, sockets: OpenSocket
 ) -> None:
     await users.add("jake", "anna")
     jake = await sockets(chat, users["jake"])
@@ -338,7 +338,7 @@ async def test_the_owner_learns_of_a_request_on_their_socket(
 
 @pytest.mark.parametrize(("decision", "status"), [("approve", "approved"), ("reject", "rejected")])
 async def test_the_requester_learns_the_decision_on_their_socket(
-    chat: TestClient, users: Users, sockets: OpenSocket, decision: str, status: str
+    chat: AppClient, users: Users, sockets: OpenSocket, decision: str, status: str
 ) -> None:
     await users.add("jake", "anna")
     secret, request = await request_to_join(chat, users, "jake", "anna")
@@ -349,7 +349,7 @@ async def test_the_requester_learns_the_decision_on_their_socket(
 
 
 async def test_an_approved_requester_receives_the_chats_messages_live(
-    chat: TestClient, users: Users, sockets: OpenSocket
+    chat: AppClient, users: Users, sockets: OpenSocket
 ) -> None:
     await users.add("jake", "anna")
     secret, request = await request_to_join(chat, users, "jake", "anna")

@@ -9,17 +9,17 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from chat_service.schemas import MAX_MESSAGE_LENGTH
 from tests.chat_service.conftest import Socket, general_id, group, send
 from tests.services import Users
+from tests.typing import AppClient
 
-OpenSocket = Callable[[TestClient, dict[str, str]], Awaitable[Socket]]
-Replicas = Callable[..., Awaitable[list[TestClient]]]
+OpenSocket = Callable[[AppClient, dict[str, str]], Awaitable[Socket]]
+Replicas = Callable[..., Awaitable[list[AppClient]]]
 
 
-async def group_of(client: TestClient, users: Users, owner: str, *members: str) -> int:
+async def group_of(client: AppClient, users: Users, owner: str, *members: str) -> int:
     """A group chat of the owner's with these members; its id."""
     chat = await group(client, users[owner])
     for name in members:
@@ -31,7 +31,7 @@ async def group_of(client: TestClient, users: Users, owner: str, *members: str) 
 
 
 async def history(
-    client: TestClient, headers: dict[str, str], chat_id: int, **query: int
+    client: AppClient, headers: dict[str, str], chat_id: int, **query: int
 ) -> list[dict[str, Any]]:
     response = await client.get(
         f"/api/chats/{chat_id}/messages",
@@ -43,20 +43,20 @@ async def history(
 
 
 async def send_many(
-    client: TestClient, headers: dict[str, str], chat_id: int, first: int, count: int
+    client: AppClient, headers: dict[str, str], chat_id: int, first: int, count: int
 ) -> list[dict[str, Any]]:
     return [await send(client, headers, chat_id, f"m{n}") for n in range(first, first + count)]
 
 
 async def mark_read(
-    client: TestClient, headers: dict[str, str], chat_id: int, seq: int
+    client: AppClient, headers: dict[str, str], chat_id: int, seq: int
 ) -> dict[str, Any]:
     response = await client.post(f"/api/chats/{chat_id}/read", json={"seq": seq}, headers=headers)
     assert response.status == 200, await response.text()
     return (await response.json())["read"]  # type: ignore[no-any-return]
 
 
-async def unread_count(client: TestClient, headers: dict[str, str], chat_id: int) -> int:
+async def unread_count(client: AppClient, headers: dict[str, str], chat_id: int) -> int:
     response = await client.get("/api/chats", headers=headers)
     chats = (await response.json())["chats"]
     return next(c["unreadCount"] for c in chats if c["id"] == chat_id)  # type: ignore[no-any-return]
@@ -69,7 +69,7 @@ def seqs(messages: list[dict[str, Any]]) -> list[int]:
 # Sending.
 
 
-async def test_a_sent_message_is_answered_in_full(chat: TestClient, users: Users) -> None:
+async def test_a_sent_message_is_answered_in_full(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
     response = await chat.post(
@@ -93,7 +93,7 @@ async def test_a_sent_message_is_answered_in_full(chat: TestClient, users: Users
     }
 
 
-async def test_each_chat_numbers_its_own_messages_from_1(chat: TestClient, users: Users) -> None:
+async def test_each_chat_numbers_its_own_messages_from_1(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
     stews = await group_of(chat, users, "jake")
@@ -117,7 +117,7 @@ async def test_concurrent_senders_on_two_replicas_get_each_seq_exactly_once(
     assert sorted(m["id"] for m in stored) == sorted(m["id"] for m in sent)
 
 
-async def test_a_reply_names_the_message_it_answers(chat: TestClient, users: Users) -> None:
+async def test_a_reply_names_the_message_it_answers(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
     question = await send(chat, users["jake"], soups, "salt?")
@@ -135,7 +135,7 @@ async def test_a_reply_names_the_message_it_answers(chat: TestClient, users: Use
     ],
 )
 async def test_a_reply_to_a_message_not_of_this_chat_is_422(
-    chat: TestClient, users: Users, where: str
+    chat: AppClient, users: Users, where: str
 ) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
@@ -175,7 +175,7 @@ async def test_a_reply_to_a_message_not_of_this_chat_is_422(
     ],
 )
 async def test_sending_a_bad_message_is_422_naming_the_field(
-    chat: TestClient, users: Users, payload: dict[str, Any], field: str
+    chat: AppClient, users: Users, payload: dict[str, Any], field: str
 ) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
@@ -186,7 +186,7 @@ async def test_sending_a_bad_message_is_422_naming_the_field(
     assert await history(chat, users["jake"], soups) == []
 
 
-async def test_a_message_of_the_longest_length_is_sent(chat: TestClient, users: Users) -> None:
+async def test_a_message_of_the_longest_length_is_sent(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
     message = await send(chat, users["jake"], soups, "x" * MAX_MESSAGE_LENGTH)
@@ -196,7 +196,7 @@ async def test_a_message_of_the_longest_length_is_sent(chat: TestClient, users: 
 # Editing and deleting.
 
 
-async def test_the_author_edits_a_message(chat: TestClient, users: Users) -> None:
+async def test_the_author_edits_a_message(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
     sent = await send(chat, users["anna"], soups, "more slat")
@@ -213,7 +213,7 @@ async def test_the_author_edits_a_message(chat: TestClient, users: Users) -> Non
     assert stored == edited
 
 
-async def test_another_member_cannot_edit_a_message(chat: TestClient, users: Users) -> None:
+async def test_another_member_cannot_edit_a_message(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
     sent = await send(chat, users["anna"], soups, "mine")
@@ -238,7 +238,7 @@ async def test_another_member_cannot_edit_a_message(chat: TestClient, users: Use
     ],
 )
 async def test_a_message_is_deleted_by_its_author_or_the_chats_owner(
-    chat: TestClient, users: Users, deleter: str
+    chat: AppClient, users: Users, deleter: str
 ) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
@@ -251,7 +251,7 @@ async def test_a_message_is_deleted_by_its_author_or_the_chats_owner(
     assert stored["deleted"]
 
 
-async def test_another_member_cannot_delete_a_message(chat: TestClient, users: Users) -> None:
+async def test_another_member_cannot_delete_a_message(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna", "bob")
     soups = await group_of(chat, users, "jake", "anna", "bob")
     sent = await send(chat, users["anna"], soups, "keep")
@@ -262,7 +262,7 @@ async def test_another_member_cannot_delete_a_message(chat: TestClient, users: U
 
 
 async def test_history_keeps_a_tombstone_of_a_deleted_message(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
@@ -276,7 +276,7 @@ async def test_history_keeps_a_tombstone_of_a_deleted_message(
     assert (before["body"], after["body"]) == ("before", "after")
 
 
-async def test_deleting_a_deleted_message_changes_nothing(chat: TestClient, users: Users) -> None:
+async def test_deleting_a_deleted_message_changes_nothing(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
     sent = await send(chat, users["jake"], soups, "gone")
@@ -287,7 +287,7 @@ async def test_deleting_a_deleted_message_changes_nothing(chat: TestClient, user
     assert stored["deleted"]
 
 
-async def test_editing_a_deleted_message_is_404(chat: TestClient, users: Users) -> None:
+async def test_editing_a_deleted_message_is_404(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
     sent = await send(chat, users["jake"], soups, "gone")
@@ -301,9 +301,7 @@ async def test_editing_a_deleted_message_is_404(chat: TestClient, users: Users) 
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
-async def test_a_message_of_another_chat_is_404(
-    chat: TestClient, users: Users, method: str
-) -> None:
+async def test_a_message_of_another_chat_is_404(chat: AppClient, users: Users, method: str) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
     stews = await group_of(chat, users, "jake")
@@ -327,7 +325,7 @@ def moment(text: str) -> datetime:
 
 
 async def test_messages_in_the_general_chat_expire_an_hour_after_they_are_sent(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     message = await send(chat, users["jake"], await general_id(chat, users["jake"]), "hi all")
@@ -335,7 +333,7 @@ async def test_messages_in_the_general_chat_expire_an_hour_after_they_are_sent(
 
 
 async def test_a_group_chats_messages_live_as_long_as_its_owner_sets(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
@@ -347,7 +345,7 @@ async def test_a_group_chats_messages_live_as_long_as_its_owner_sets(
 
 
 async def test_an_expired_message_leaves_history_and_unread_counts(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
@@ -363,7 +361,7 @@ async def test_an_expired_message_leaves_history_and_unread_counts(
 # History.
 
 
-async def test_history_is_the_last_20_oldest_first(chat: TestClient, users: Users) -> None:
+async def test_history_is_the_last_20_oldest_first(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
     await send_many(chat, users["jake"], soups, 1, 30)
@@ -373,7 +371,7 @@ async def test_history_is_the_last_20_oldest_first(chat: TestClient, users: User
 
 
 async def test_paging_back_while_messages_arrive_joins_without_gap_or_duplicate(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
@@ -393,7 +391,7 @@ async def test_paging_back_while_messages_arrive_joins_without_gap_or_duplicate(
     assert seqs(newer) == list(range(31, arrived + 1))
 
 
-async def test_after_a_message_come_the_ones_sent_after_it(chat: TestClient, users: Users) -> None:
+async def test_after_a_message_come_the_ones_sent_after_it(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
     sent = await send_many(chat, users["jake"], soups, 1, 10)
@@ -404,7 +402,7 @@ async def test_after_a_message_come_the_ones_sent_after_it(chat: TestClient, use
     assert await history(chat, users["jake"], soups, after=sent[-1]["id"]) == []
 
 
-async def test_after_a_seq_come_the_ones_numbered_after_it(chat: TestClient, users: Users) -> None:
+async def test_after_a_seq_come_the_ones_numbered_after_it(chat: AppClient, users: Users) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
     await send_many(chat, users["jake"], soups, 1, 5)
@@ -436,7 +434,7 @@ async def test_after_a_seq_come_the_ones_numbered_after_it(chat: TestClient, use
     ],
 )
 async def test_a_bad_history_query_is_422_naming_the_fields(
-    chat: TestClient, users: Users, query: dict[str, str], fields: set[str]
+    chat: AppClient, users: Users, query: dict[str, str], fields: set[str]
 ) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
@@ -449,7 +447,7 @@ async def test_a_bad_history_query_is_422_naming_the_fields(
 
 @pytest.mark.parametrize("cursor", ["before", "after"])
 async def test_a_cursor_that_is_not_a_message_of_this_chat_is_404(
-    chat: TestClient, users: Users, cursor: str
+    chat: AppClient, users: Users, cursor: str
 ) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
@@ -468,7 +466,7 @@ async def test_a_cursor_that_is_not_a_message_of_this_chat_is_404(
 
 
 async def test_marking_read_answers_my_marker_and_what_is_left(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
@@ -479,7 +477,7 @@ async def test_marking_read_answers_my_marker_and_what_is_left(
     assert await unread_count(chat, users["jake"], soups) == 1
 
 
-async def test_a_read_marker_never_moves_back(chat: TestClient, users: Users) -> None:
+async def test_a_read_marker_never_moves_back(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
     await send_many(chat, users["anna"], soups, 1, 3)
@@ -491,7 +489,7 @@ async def test_a_read_marker_never_moves_back(chat: TestClient, users: Users) ->
     }
 
 
-async def test_a_read_marker_stops_at_the_last_message(chat: TestClient, users: Users) -> None:
+async def test_a_read_marker_stops_at_the_last_message(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
     await send_many(chat, users["anna"], soups, 1, 3)
@@ -517,7 +515,7 @@ async def test_a_read_marker_stops_at_the_last_message(chat: TestClient, users: 
     ],
 )
 async def test_a_bad_read_marker_is_422(
-    chat: TestClient, users: Users, payload: dict[str, Any], field: str
+    chat: AppClient, users: Users, payload: dict[str, Any], field: str
 ) -> None:
     await users.add("jake")
     soups = await group_of(chat, users, "jake")
@@ -526,7 +524,7 @@ async def test_a_bad_read_marker_is_422(
     assert field in (await response.json())["errors"]
 
 
-async def test_others_messages_after_my_marker_are_unread(chat: TestClient, users: Users) -> None:
+async def test_others_messages_after_my_marker_are_unread(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
     await send_many(chat, users["anna"], soups, 1, 4)
@@ -535,7 +533,7 @@ async def test_others_messages_after_my_marker_are_unread(chat: TestClient, user
     assert await unread_count(chat, users["jake"], soups) == 3
 
 
-async def test_my_own_messages_are_never_unread_to_me(chat: TestClient, users: Users) -> None:
+async def test_my_own_messages_are_never_unread_to_me(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
     await send_many(chat, users["jake"], soups, 1, 3)
@@ -544,7 +542,7 @@ async def test_my_own_messages_are_never_unread_to_me(chat: TestClient, users: U
 
 
 async def test_sending_a_message_marks_the_chat_read_up_to_it(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
@@ -556,7 +554,7 @@ async def test_sending_a_message_marks_the_chat_read_up_to_it(
     assert await unread_count(chat, users["jake"], soups) == 1
 
 
-async def test_deleted_messages_are_not_unread(chat: TestClient, users: Users) -> None:
+async def test_deleted_messages_are_not_unread(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
     first, _ = await send_many(chat, users["anna"], soups, 1, 2)
@@ -564,7 +562,7 @@ async def test_deleted_messages_are_not_unread(chat: TestClient, users: Users) -
     assert await unread_count(chat, users["jake"], soups) == 1
 
 
-async def test_a_new_member_has_no_unread_history(chat: TestClient, users: Users) -> None:
+async def test_a_new_member_has_no_unread_history(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake")
     await send_many(chat, users["jake"], soups, 1, 3)
@@ -573,7 +571,7 @@ async def test_a_new_member_has_no_unread_history(chat: TestClient, users: Users
 
 
 async def test_unread_lists_per_chat_the_messages_after_my_marker(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
@@ -596,7 +594,7 @@ async def test_unread_lists_per_chat_the_messages_after_my_marker(
     assert [(m["seq"], m["body"]) for m in unread["messages"]] == [(2, "m2"), (3, "m3")]
 
 
-async def test_unread_messages_per_chat_are_capped_by_limit(chat: TestClient, users: Users) -> None:
+async def test_unread_messages_per_chat_are_capped_by_limit(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")
     await send_many(chat, users["anna"], soups, 1, 5)
@@ -622,7 +620,7 @@ async def test_a_read_marker_reaches_every_device_of_mine_on_every_replica(
 
 
 async def test_a_read_marker_is_not_told_to_other_members(
-    chat: TestClient, users: Users, sockets: OpenSocket
+    chat: AppClient, users: Users, sockets: OpenSocket
 ) -> None:
     await users.add("jake", "anna")
     soups = await group_of(chat, users, "jake", "anna")

@@ -16,7 +16,6 @@ import aiohttp
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient
 
 from chat_service import queries
 from chat_service.hub import Channels
@@ -28,9 +27,10 @@ from shared.transport.jsoncodec import dumps
 from tests.chat_service.conftest import Socket, general_id, group, send
 from tests.infra import Infra
 from tests.services import Users, base_url
+from tests.typing import AppClient
 from tests.waiting import until
 
-Replicas = Callable[..., Awaitable[list[TestClient]]]
+Replicas = Callable[..., Awaitable[list[AppClient]]]
 Connect = Callable[..., Awaitable[Socket]]
 
 
@@ -81,7 +81,7 @@ async def test_each_device_receives_each_event_once(
 
 
 async def test_hello_shows_the_general_chat_and_where_each_chat_stands(
-    chat: TestClient, users: Users, sockets: Connect
+    chat: AppClient, users: Users, sockets: Connect
 ) -> None:
     await users.add("jake", "anna")
     general = await general_id(chat, users["jake"])
@@ -150,7 +150,7 @@ async def test_resume_while_messages_arrive_leaves_no_gap_and_no_duplicate(
 
 
 async def test_messages_published_out_of_order_are_delivered_in_seq_order(
-    chat: TestClient, users: Users, sockets: Connect, infra: Infra, db: asyncpg.Connection
+    chat: AppClient, users: Users, sockets: Connect, infra: Infra, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna")
     general = await general_id(chat, users["jake"])
@@ -218,7 +218,7 @@ async def test_a_redis_restart_while_sockets_are_open_loses_no_message(
 
 
 def _raw_socket_that_never_reads(
-    replica: TestClient, headers: dict[str, str]
+    replica: AppClient, headers: dict[str, str]
 ) -> sockets_module.socket:
     """A websocket client that completes the handshake and then reads nothing, with a tiny
     receive buffer, so that the server's writes back up at once."""
@@ -248,7 +248,7 @@ async def test_a_slow_client_is_closed_without_delaying_the_others(
     await general_id(replica, users["slow"])
     anna = await sockets(replica, users["anna"])
     slow = await asyncio.to_thread(_raw_socket_that_never_reads, replica, users["slow"])
-    hub = replica.server.app[HUB]
+    hub = replica.app[HUB]
     try:
         # Control characters travel escaped (\u0001): each frame is about 24 kB, so that
         # 250 of them outgrow what the kernel buffers for the stalled socket (4 MB at most).
@@ -272,7 +272,7 @@ def _drain(raw: sockets_module.socket) -> None:
             pass
 
 
-async def test_a_socket_without_the_gateways_identity_is_refused(chat: TestClient) -> None:
+async def test_a_socket_without_the_gateways_identity_is_refused(chat: AppClient) -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await session.ws_connect(f"{base_url(chat)}/api/chat/ws")
@@ -294,7 +294,7 @@ BAD_FRAMES = [
 
 @pytest.mark.parametrize("frame", BAD_FRAMES)
 async def test_a_malformed_frame_gets_an_error_event_and_the_socket_lives(
-    chat: TestClient, users: Users, sockets: Connect, frame: str
+    chat: AppClient, users: Users, sockets: Connect, frame: str
 ) -> None:
     await users.add("jake")
     jake = await sockets(chat, users["jake"])
@@ -308,7 +308,7 @@ async def test_a_malformed_frame_gets_an_error_event_and_the_socket_lives(
 
 
 async def test_a_binary_frame_gets_an_error_event(
-    chat: TestClient, users: Users, sockets: Connect
+    chat: AppClient, users: Users, sockets: Connect
 ) -> None:
     await users.add("jake")
     jake = await sockets(chat, users["jake"])
@@ -329,7 +329,7 @@ async def test_a_frame_over_the_size_limit_closes_the_socket(
 
 
 async def test_nothing_a_client_sends_reaches_a_chat_it_is_not_in(
-    chat: TestClient, users: Users, sockets: Connect
+    chat: AppClient, users: Users, sockets: Connect
 ) -> None:
     await users.add("jake", "anna")
     secret = await group(chat, users["anna"], "Secret recipes", private=True)
@@ -373,7 +373,7 @@ async def test_a_user_is_online_while_one_device_is_connected_on_any_replica(
     async def jake_online() -> bool:
         response = await a.get(f"/api/chats/{soups['id']}", headers=users["anna"])
         members = (await response.json())["chat"]["members"]
-        return next(m["online"] for m in members if m["username"] == "jake")
+        return bool(next(m["online"] for m in members if m["username"] == "jake"))
 
     assert not await jake_online()
     phone = await sockets(b, users["jake"])
@@ -428,7 +428,7 @@ async def test_a_removed_member_hears_of_it_and_receives_nothing_more(
 
 
 async def test_a_deleted_chat_is_announced_and_goes_quiet(
-    chat: TestClient, users: Users, sockets: Connect
+    chat: AppClient, users: Users, sockets: Connect
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["anna"], members=["jake"])
@@ -447,7 +447,7 @@ async def test_a_client_that_answers_no_ping_is_disconnected(
     (replica,) = await replicas(1, CHAT_WS_HEARTBEAT="1")
     await users.add("jake")
     await general_id(replica, users["jake"])
-    hub = replica.server.app[HUB]
+    hub = replica.app[HUB]
     dead = await asyncio.to_thread(_raw_socket_that_never_reads, replica, users["jake"])
     try:
         await until(lambda: users.ids["jake"] in hub.clients)
@@ -457,7 +457,7 @@ async def test_a_client_that_answers_no_ping_is_disconnected(
 
 
 async def test_frames_of_every_length_class_reach_the_client_whole(
-    chat: TestClient, users: Users, sockets: Connect
+    chat: AppClient, users: Users, sockets: Connect
 ) -> None:
     # Frames are built by hand (sockets.text_frame): short, 16-bit and 64-bit lengths.
     await users.add("jake", "anna")

@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestClient
 
 from chat_service.settings import ChatSettings
 from shared.settings import Env
 from tests.chat_service.conftest import Socket, general_id, group, send
 from tests.infra import Infra
 from tests.services import Users, serving
+from tests.typing import AppClient
 from tests.waiting import until
 
-Replicas = Callable[..., Awaitable[list[TestClient]]]
+Replicas = Callable[..., Awaitable[list[AppClient]]]
 Connect = Callable[..., Awaitable[Socket]]
 
 
@@ -29,16 +29,14 @@ def later(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
-async def history(
-    client: TestClient, headers: dict[str, str], chat_id: int
-) -> list[dict[str, Any]]:
+async def history(client: AppClient, headers: dict[str, str], chat_id: int) -> list[dict[str, Any]]:
     response = await client.get(f"/api/chats/{chat_id}/messages", headers=headers)
     assert response.status == 200, await response.text()
     return (await response.json())["messages"]  # type: ignore[no-any-return]
 
 
 async def upload(
-    client: TestClient,
+    client: AppClient,
     headers: dict[str, str],
     data: bytes,
     name: str = "notes.txt",
@@ -51,7 +49,7 @@ async def upload(
 
 
 async def attachment(
-    client: TestClient, headers: dict[str, str], data: bytes, **kwargs: str
+    client: AppClient, headers: dict[str, str], data: bytes, **kwargs: str
 ) -> dict[str, Any]:
     response = await upload(client, headers, data, **kwargs)
     assert response.status == 201, await response.text()
@@ -97,7 +95,7 @@ async def test_a_scheduled_message_is_sent_once_to_every_device_with_two_replica
 
 
 async def test_a_cancelled_message_is_never_sent_and_a_sent_one_cannot_be_cancelled(
-    chat: TestClient, users: Users, sockets: Connect
+    chat: AppClient, users: Users, sockets: Connect
 ) -> None:
     await users.add("jake", "anna")
     general = await general_id(chat, users["jake"])
@@ -119,7 +117,7 @@ async def test_a_cancelled_message_is_never_sent_and_a_sent_one_cannot_be_cancel
 
 
 async def test_what_fell_due_while_every_replica_was_stopped_is_sent_at_start(
-    infra: Infra, replicas: Replicas, users: Users, auth_client: TestClient
+    infra: Infra, replicas: Replicas, users: Users, auth_client: AppClient
 ) -> None:
     from tests.chat_service.conftest import chat_app
 
@@ -149,7 +147,7 @@ BAD_SEND_AT = [
 
 
 async def test_a_send_at_in_the_past_or_too_far_ahead_is_refused(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     general = await general_id(chat, users["jake"])
@@ -196,7 +194,7 @@ async def test_an_expired_message_leaves_history_unread_counts_and_storage(
 
 
 async def test_general_messages_expire_an_hour_after_delivery_by_default(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     general = await general_id(chat, users["jake"])
@@ -271,9 +269,7 @@ async def test_the_third_report_bans_from_sending_and_the_ban_ends_by_itself(
     await send(chat, users["troll"], general, "free again")
 
 
-async def test_reporting_twice_yourself_or_nobody_is_refused(
-    chat: TestClient, users: Users
-) -> None:
+async def test_reporting_twice_yourself_or_nobody_is_refused(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     first = await chat.post(
         "/api/users/anna/report", json={"reason": "rude"}, headers=users["jake"]
@@ -312,7 +308,7 @@ async def test_an_upload_over_the_limit_is_413_and_leaves_no_file(
 
 
 async def test_a_file_is_downloaded_by_members_only_as_an_attachment(
-    chat: TestClient, users: Users
+    chat: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna", "eve")
     soups = await group(chat, users["jake"], private=True, members=["anna"])
@@ -336,7 +332,7 @@ async def test_a_file_is_downloaded_by_members_only_as_an_attachment(
     assert (by_eve.status, unknown.status) == (404, 404)
 
 
-async def test_only_the_uploader_can_attach_a_file(chat: TestClient, users: Users) -> None:
+async def test_only_the_uploader_can_attach_a_file(chat: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     general = await general_id(chat, users["jake"])
     file = await attachment(chat, users["jake"], b"mine")

@@ -8,12 +8,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from chat_service import queries
 from tests.chat_service.conftest import general_id, group, send
 from tests.infra import Infra
 from tests.services import Users
+from tests.typing import AppClient
 
 # Events cross Redis in milliseconds; the deadline only bounds a failure.
 DEADLINE = 5.0
@@ -44,14 +44,14 @@ async def forget(db: asyncpg.Connection, user_id: int) -> None:
     await db.execute("DELETE FROM chat.users WHERE id = $1", user_id)
 
 
-async def history(client: TestClient, headers: dict[str, str], chat_id: int) -> list[Any]:
+async def history(client: AppClient, headers: dict[str, str], chat_id: int) -> list[Any]:
     response = await client.get(f"/api/chats/{chat_id}/messages", headers=headers)
     assert response.status == 200, await response.text()
     return (await response.json())["messages"]  # type: ignore[no-any-return]
 
 
 async def test_a_registered_user_joins_the_general_chat_from_auths_event_alone(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake")
     jake = users.ids["jake"]
@@ -73,7 +73,7 @@ async def test_a_registered_user_joins_the_general_chat_from_auths_event_alone(
 
 
 async def test_a_renamed_user_shows_the_new_name_on_their_messages(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna")
     general = await general_id(chat, users["jake"])
@@ -93,7 +93,7 @@ async def test_a_renamed_user_shows_the_new_name_on_their_messages(
 
 
 async def test_a_renamed_user_is_found_by_the_new_name(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["anna"])
@@ -112,7 +112,7 @@ async def test_a_renamed_user_is_found_by_the_new_name(
 
 
 async def test_a_deleted_account_leaves_tombstones_without_an_author(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna")
     general = await general_id(chat, users["jake"])
@@ -133,7 +133,7 @@ async def test_a_deleted_account_leaves_tombstones_without_an_author(
 
 
 async def test_a_deleted_account_leaves_its_chats(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna")
     soups = await group(chat, users["anna"])
@@ -155,7 +155,7 @@ async def test_a_deleted_account_leaves_its_chats(
 
 
 async def test_a_deleted_owner_passes_their_group_chat_to_the_oldest_member(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna", "bob")
     soups = await group(chat, users["jake"])
@@ -174,7 +174,7 @@ async def test_a_deleted_owner_passes_their_group_chat_to_the_oldest_member(
 
 
 async def test_an_account_chat_never_heard_of_is_fetched_on_first_use_and_joins_general(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake")
     jake = users.ids["jake"]
@@ -193,7 +193,7 @@ async def test_an_account_chat_never_heard_of_is_fetched_on_first_use_and_joins_
 # A pool starved by its own requests hangs for good: fail in seconds instead.
 @pytest.mark.timeout(15)
 async def test_many_first_requests_at_once_make_one_user_and_one_membership(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake")
     jake = users.ids["jake"]
@@ -209,7 +209,7 @@ async def test_many_first_requests_at_once_make_one_user_and_one_membership(
 
 
 async def test_a_person_found_by_name_before_their_event_arrives_is_fetched_from_auth(
-    chat: TestClient, users: Users, db: asyncpg.Connection
+    chat: AppClient, users: Users, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna")
     anna = users.ids["anna"]
@@ -224,7 +224,7 @@ async def test_a_person_found_by_name_before_their_event_arrives_is_fetched_from
 
 
 async def test_one_user_stored_from_two_places_at_once_is_stored_once(
-    chat: TestClient, infra: Infra, db: asyncpg.Connection
+    chat: AppClient, infra: Infra, db: asyncpg.Connection
 ) -> None:
     # auth's event and a first use of the same account write the same row at the same moment.
     settings = {"search_path": "chat"}

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pytest_aiohttp import AiohttpClient
 
 from auth_service.settings import AuthSettings
 from auth_service.signing import KeyRing
@@ -24,6 +25,7 @@ from gateway.app import create_app
 from gateway.settings import SERVICES, GatewaySettings
 from shared.settings import Env
 from tests.infra import Infra
+from tests.typing import AppClient
 
 
 @dataclass
@@ -120,16 +122,16 @@ GatewayFactory = Callable[..., Any]
 
 @pytest.fixture
 def make_gateway(
-    infra: Infra, echoes: dict[str, Echo], aiohttp_client: Callable[..., Any]
+    infra: Infra, echoes: dict[str, Echo], aiohttp_client: AiohttpClient
 ) -> GatewayFactory:
-    async def make(**extra: str) -> TestClient:
+    async def make(**extra: str) -> AppClient:
         env = infra.env(**{f"{name.upper()}_URL": url_of(echo) for name, echo in echoes.items()})
         env.update(extra)
-        return await aiohttp_client(create_app(GatewaySettings.from_env(Env(env))))  # type: ignore[no-any-return]
+        return await aiohttp_client(create_app(GatewaySettings.from_env(Env(env))))
 
     return make
 
 
 @pytest.fixture
-async def gateway(make_gateway: GatewayFactory) -> TestClient:
+async def gateway(make_gateway: GatewayFactory) -> AppClient:
     return await make_gateway()  # type: ignore[no-any-return]

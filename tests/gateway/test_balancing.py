@@ -7,13 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from devstack import stack
 from devstack.embedded import free_port
 from tests.auth_service.conftest import FAST_HASHING
 from tests.gateway.conftest import Echo, GatewayFactory, url_of
 from tests.infra import Infra
+from tests.typing import AppClient
 
 
 async def test_requests_spread_over_every_replica(
@@ -99,7 +100,7 @@ async def test_stopping_a_replica_during_a_stream_loses_no_idempotent_request(
     make_gateway: GatewayFactory, two_auth_replicas: list[tuple[subprocess.Popen[bytes], int]]
 ) -> None:
     urls = ",".join(f"http://127.0.0.1:{port}" for _, port in two_auth_replicas)
-    gateway: TestClient = await make_gateway(AUTH_URL=urls, RATE_LIMIT_ANON="0")
+    gateway: AppClient = await make_gateway(AUTH_URL=urls, RATE_LIMIT_ANON="0")
     statuses: list[int] = []
 
     async def client_loop() -> None:

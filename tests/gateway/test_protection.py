@@ -2,13 +2,14 @@
 
 import io
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from devstack.embedded import start_valkey
 from tests.gateway.conftest import Echo, GatewayFactory
+from tests.typing import AppClient
 
 
 async def test_the_anonymous_limit_is_shared_by_two_gateway_replicas(
@@ -99,7 +100,7 @@ def _auth(echoes: dict[str, Echo]) -> dict[str, str]:
 
 
 async def test_an_oversize_json_body_is_413_before_reaching_the_service(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     response = await gateway.post(
         "/api/articles",
@@ -112,7 +113,7 @@ async def test_an_oversize_json_body_is_413_before_reaching_the_service(
 
 
 async def test_uploads_stream_through_up_to_their_larger_limit(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     body = b"\x89PNG" + b"0" * (4 * 1024**2)
     response = await gateway.post(
@@ -122,7 +123,7 @@ async def test_uploads_stream_through_up_to_their_larger_limit(
     assert (await response.json())["size"] == len(body)
 
 
-async def test_an_oversize_upload_is_413(gateway: TestClient, echoes: dict[str, Echo]) -> None:
+async def test_an_oversize_upload_is_413(gateway: AppClient, echoes: dict[str, Echo]) -> None:
     response = await gateway.post(
         "/api/media",
         data=io.BytesIO(b"0" * (7 * 1024**2)),
@@ -132,9 +133,9 @@ async def test_an_oversize_upload_is_413(gateway: TestClient, echoes: dict[str, 
 
 
 async def test_an_oversize_chunked_upload_is_cut_off(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(8):
             yield b"0" * 1024**2
 
@@ -154,7 +155,7 @@ async def test_an_oversize_chunked_upload_is_cut_off(
     ],
 )
 async def test_security_headers_are_on_every_answer(
-    gateway: TestClient, header: str, value: str
+    gateway: AppClient, header: str, value: str
 ) -> None:
     for path in ("/api/tags", "/api/nothing", "/health"):
         assert (await gateway.get(path)).headers[header] == value

@@ -7,11 +7,11 @@ from typing import Any
 import jwt
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.contracts.revocation import revoke
 from tests.gateway.conftest import Echo, GatewayFactory
+from tests.typing import AppClient
 
 
 def bearer(echoes: dict[str, Echo], user_id: int = 7, username: str = "jake") -> dict[str, str]:
@@ -42,7 +42,7 @@ def bearer(echoes: dict[str, Echo], user_id: int = 7, username: str = "jake") ->
     ],
 )
 async def test_each_route_group_reaches_its_service(
-    gateway: TestClient, echoes: dict[str, Echo], method: str, path: str, service: str
+    gateway: AppClient, echoes: dict[str, Echo], method: str, path: str, service: str
 ) -> None:
     kwargs: dict[str, Any] = {"headers": bearer(echoes)}
     if method in ("POST", "PUT"):
@@ -57,7 +57,7 @@ async def test_each_route_group_reaches_its_service(
 
 @pytest.mark.parametrize("path", ["/api/nothing", "/api/internal/users", "/internal/users", "/api"])
 async def test_unknown_and_internal_paths_are_404_in_the_api_format(
-    gateway: TestClient, echoes: dict[str, Echo], path: str
+    gateway: AppClient, echoes: dict[str, Echo], path: str
 ) -> None:
     response = await gateway.get(path, headers=bearer(echoes))
     assert response.status == 404
@@ -66,7 +66,7 @@ async def test_unknown_and_internal_paths_are_404_in_the_api_format(
 
 
 async def test_the_path_travels_as_the_client_encoded_it(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     # Decoded and re-encoded, "%2F" would become "/" and the dots a way out of /api.
     path = "/api/articles/..%2F..%2Finternal%2Fsummary?q=a%20b"
@@ -74,13 +74,13 @@ async def test_the_path_travels_as_the_client_encoded_it(
     assert echoes["posts"].seen[-1]["raw_path"] == path
 
 
-async def test_a_wrong_method_on_a_known_path_is_405(gateway: TestClient) -> None:
+async def test_a_wrong_method_on_a_known_path_is_405(gateway: AppClient) -> None:
     response = await gateway.patch("/api/tags", json={})
     assert response.status == 405
 
 
 async def test_a_route_that_needs_a_token_is_401_without_calling_the_service(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     response = await gateway.get("/api/articles/feed")
     assert response.status == 401
@@ -89,7 +89,7 @@ async def test_a_route_that_needs_a_token_is_401_without_calling_the_service(
 
 
 async def test_client_sent_identity_headers_are_replaced(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     spoofed = {"X-User-Id": "1", "X-Username": "admin", "X-Client-IP": "10.0.0.1"}
     anonymous = await (await gateway.get("/api/articles", headers=spoofed)).json()
@@ -103,7 +103,7 @@ async def test_client_sent_identity_headers_are_replaced(
 
 
 async def test_forwarding_headers_and_request_id_are_set(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     response = await gateway.get("/api/tags", headers={"X-Request-ID": "trace-42"})
     received = (await response.json())["headers"]
@@ -114,7 +114,7 @@ async def test_forwarding_headers_and_request_id_are_set(
     assert response.headers["X-Request-ID"] == "trace-42"
 
 
-async def test_hop_by_hop_headers_do_not_travel(gateway: TestClient) -> None:
+async def test_hop_by_hop_headers_do_not_travel(gateway: AppClient) -> None:
     response = await gateway.get(
         "/api/tags",
         headers={"Connection": "keep-alive, X-Secret", "X-Secret": "1", "TE": "trailers"},
@@ -154,7 +154,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
     ],
 )
 async def test_invalid_tokens_are_401_even_on_public_routes(
-    gateway: TestClient, echoes: dict[str, Echo], case: str
+    gateway: AppClient, echoes: dict[str, Echo], case: str
 ) -> None:
     kid = echoes["auth"].keys.signing_jwk["kid"]
     signing = echoes["auth"].keys._signing
@@ -175,7 +175,7 @@ async def test_invalid_tokens_are_401_even_on_public_routes(
 
 
 async def test_a_revoked_token_is_401(
-    gateway: TestClient, echoes: dict[str, Echo], redis: aioredis.Redis
+    gateway: AppClient, echoes: dict[str, Echo], redis: aioredis.Redis
 ) -> None:
     access = echoes["auth"].keys.issue(7, "jake", "session")
     headers = {"Authorization": f"Bearer {access.token}"}
@@ -190,13 +190,13 @@ async def test_a_revoked_token_is_401(
     assert (await response.json())["errors"]["body"] == ["the token was revoked"]
 
 
-async def test_server_timing_splits_gateway_and_upstream_time(gateway: TestClient) -> None:
+async def test_server_timing_splits_gateway_and_upstream_time(gateway: AppClient) -> None:
     response = await gateway.get("/api/tags")
     timing = response.headers["Server-Timing"]
     assert timing.startswith("gateway;dur=") and ", upstream;dur=" in timing
 
 
-async def test_large_responses_stream_through_intact(gateway: TestClient) -> None:
+async def test_large_responses_stream_through_intact(gateway: AppClient) -> None:
     response = await gateway.get("/api/media/big")
     assert response.status == 200
     assert await response.read() == b"x" * 1_000_000

@@ -6,11 +6,11 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
-from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
 from gateway.docs import merge_documents
 from tests.gateway.conftest import Echo, GatewayFactory
+from tests.typing import AppClient
 
 
 def _token(echoes: dict[str, Echo]) -> str:
@@ -18,7 +18,7 @@ def _token(echoes: dict[str, Echo]) -> str:
 
 
 async def test_websocket_frames_pass_both_ways_with_the_token_in_the_query(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     async with gateway.ws_connect(f"/api/chat/ws?token={_token(echoes)}&device=phone") as ws:
         await ws.send_str("hello")
@@ -31,7 +31,7 @@ async def test_websocket_frames_pass_both_ways_with_the_token_in_the_query(
 
 
 async def test_a_close_code_from_the_service_reaches_the_client(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     async with gateway.ws_connect(f"/api/chat/ws?token={_token(echoes)}") as ws:
         await ws.send_str("close:4001")
@@ -41,7 +41,7 @@ async def test_a_close_code_from_the_service_reaches_the_client(
 
 
 async def test_a_close_code_from_the_client_reaches_the_service(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     ws = await gateway.ws_connect(f"/api/chat/ws?token={_token(echoes)}")
     await ws.send_str("ping")
@@ -73,7 +73,7 @@ async def test_open_websockets_are_not_capped_by_the_connection_pool(
 
 
 async def test_many_frames_in_a_burst_arrive_whole_and_in_order(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     async with gateway.ws_connect(f"/api/chat/ws?token={_token(echoes)}") as ws:
         for number in range(500):
@@ -83,7 +83,7 @@ async def test_many_frames_in_a_burst_arrive_whole_and_in_order(
 
 
 async def test_a_websocket_without_a_token_is_refused_before_the_upgrade(
-    gateway: TestClient, echoes: dict[str, Echo]
+    gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await gateway.ws_connect("/api/chat/ws")
@@ -131,7 +131,7 @@ def test_merging_keeps_public_paths_and_separates_clashing_schemas() -> None:
     validate(merged)
 
 
-async def test_docs_page_and_static_files_are_served(gateway: TestClient) -> None:
+async def test_docs_page_and_static_files_are_served(gateway: AppClient) -> None:
     page = await gateway.get("/api/docs")
     assert page.status == 200 and "swagger-ui" in await page.text()
     assert (await gateway.get("/api/docs/static/swagger-ui-bundle.js")).status == 200

@@ -5,9 +5,10 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient
 
+from tests.redis_text import text
 from tests.services import Users
+from tests.typing import AppClient
 
 
 def article(title: str = "Tomato soup", **extra: Any) -> dict[str, Any]:
@@ -22,14 +23,14 @@ def article(title: str = "Tomato soup", **extra: Any) -> dict[str, Any]:
 
 
 async def create(
-    posts: TestClient, headers: dict[str, str], title: str = "Tomato soup", **extra: Any
+    posts: AppClient, headers: dict[str, str], title: str = "Tomato soup", **extra: Any
 ) -> dict[str, Any]:
     response = await posts.post("/api/articles", json=article(title, **extra), headers=headers)
     assert response.status == 201, await response.text()
     return (await response.json())["article"]  # type: ignore[no-any-return]
 
 
-async def test_creating_an_article_answers_it_in_full(posts: TestClient, users: Users) -> None:
+async def test_creating_an_article_answers_it_in_full(posts: AppClient, users: Users) -> None:
     await users.add("jake")
     created = await create(
         posts,
@@ -64,14 +65,14 @@ async def test_creating_an_article_answers_it_in_full(posts: TestClient, users: 
     assert created["createdAt"].endswith("Z") and len(created["createdAt"]) == 24
 
 
-async def test_a_non_latin_title_still_gets_a_slug(posts: TestClient, users: Users) -> None:
+async def test_a_non_latin_title_still_gets_a_slug(posts: AppClient, users: Users) -> None:
     await users.add("jake")
     created = await create(posts, users["jake"], "Борщ")
     assert created["slug"].startswith("article-") and len(created["slug"]) > 8
 
 
 async def test_concurrent_articles_with_one_title_get_unique_slugs(
-    posts: TestClient, users: Users
+    posts: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     responses = await asyncio.gather(
@@ -117,7 +118,7 @@ async def test_concurrent_articles_with_one_title_get_unique_slugs(
     ],
 )
 async def test_invalid_articles_are_422(
-    posts: TestClient, users: Users, payload: dict[str, Any], field: str
+    posts: AppClient, users: Users, payload: dict[str, Any], field: str
 ) -> None:
     await users.add("jake")
     response = await posts.post("/api/articles", json=payload, headers=users["jake"])
@@ -125,11 +126,11 @@ async def test_invalid_articles_are_422(
     assert field in (await response.json())["errors"]
 
 
-async def test_reading_a_missing_article_is_404(posts: TestClient) -> None:
+async def test_reading_a_missing_article_is_404(posts: AppClient) -> None:
     assert (await posts.get("/api/articles/nothing-here")).status == 404
 
 
-async def test_only_the_author_may_update_or_delete(posts: TestClient, users: Users) -> None:
+async def test_only_the_author_may_update_or_delete(posts: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     created = await create(posts, users["jake"])
     slug = created["slug"]
@@ -144,7 +145,7 @@ async def test_only_the_author_may_update_or_delete(posts: TestClient, users: Us
 
 
 async def test_an_update_is_visible_at_once_and_the_slug_follows_the_title(
-    posts: TestClient, users: Users
+    posts: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     slug = (await create(posts, users["jake"]))["slug"]
@@ -165,7 +166,7 @@ async def test_an_update_is_visible_at_once_and_the_slug_follows_the_title(
     assert await (await posts.get("/api/tags")).json() == {"tags": ["cold"]}
 
 
-async def test_lists_filter_and_count(posts: TestClient, users: Users) -> None:
+async def test_lists_filter_and_count(posts: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     for index in range(3):
         await create(posts, users["jake"], f"Soup {index}", tagList=["soup"])
@@ -188,7 +189,7 @@ async def test_lists_filter_and_count(posts: TestClient, users: Users) -> None:
     assert (await posts.get("/api/articles", params={"colour": "red"})).status == 422
 
 
-async def test_search_ranks_title_matches_first(posts: TestClient, users: Users) -> None:
+async def test_search_ranks_title_matches_first(posts: AppClient, users: Users) -> None:
     await users.add("jake")
     await create(posts, users["jake"], "Bread basics", body="Flour, water and a little pumpkin.")
     await create(posts, users["jake"], "Pumpkin pie")
@@ -199,7 +200,7 @@ async def test_search_ranks_title_matches_first(posts: TestClient, users: Users)
 
 
 async def test_favorites_count_with_several_users_and_the_next_read_agrees(
-    posts: TestClient, users: Users
+    posts: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna", "ben")
     slug = (await create(posts, users["jake"]))["slug"]
@@ -218,7 +219,7 @@ async def test_favorites_count_with_several_users_and_the_next_read_agrees(
     assert (await posts.post("/api/articles/missing/favorite", headers=users["ben"])).status == 404
 
 
-async def test_feed_follows_follows(posts: TestClient, social: TestClient, users: Users) -> None:
+async def test_feed_follows_follows(posts: AppClient, social: AppClient, users: Users) -> None:
     await users.add("jake", "anna", "ben")
     await create(posts, users["anna"], "Anna's bread")
     await create(posts, users["ben"], "Ben's beans")
@@ -234,7 +235,7 @@ async def test_feed_follows_follows(posts: TestClient, social: TestClient, users
     assert (await posts.get("/api/articles/feed")).status == 401
 
 
-async def test_idempotency_key_creates_one_article(posts: TestClient, users: Users) -> None:
+async def test_idempotency_key_creates_one_article(posts: AppClient, users: Users) -> None:
     await users.add("jake")
     headers = {**users["jake"], "Idempotency-Key": "create-soup-1"}
     first = await posts.post("/api/articles", json=article(), headers=headers)
@@ -251,19 +252,19 @@ async def test_idempotency_key_creates_one_article(posts: TestClient, users: Use
 
 
 async def test_pages_take_counts_and_flags_from_what_social_published(
-    posts: TestClient, social: TestClient, users: Users, redis: aioredis.Redis
+    posts: AppClient, social: AppClient, users: Users, redis: aioredis.Redis
 ) -> None:
     await users.add("jake", "anna")
     slug = (await create(posts, users["jake"]))["slug"]
     await posts.post(f"/api/articles/{slug}/favorite", headers=users["anna"])
     await social.post("/api/profiles/jake/follow", headers=users["anna"])
-    [likes] = await redis.keys("sf:likes:*")
+    [likes] = [str(key) for key in await redis.keys("sf:likes:*")]
     article_id = int(likes.rsplit(":", 1)[1])
     jake, anna = users.ids["jake"], users.ids["anna"]
-    assert (await redis.get(likes)).endswith(":1")
-    assert (await redis.get(f"sf:follows:{jake}")).endswith(":1:0")
-    assert (await redis.get(f"sf:liked:{anna}")).endswith(f":{article_id}")
-    assert (await redis.get(f"sf:following:{anna}")).endswith(f":{jake}")
+    assert (await text(redis, likes)).endswith(":1")
+    assert (await text(redis, f"sf:follows:{jake}")).endswith(":1:0")
+    assert (await text(redis, f"sf:liked:{anna}")).endswith(f":{article_id}")
+    assert (await text(redis, f"sf:following:{anna}")).endswith(f":{jake}")
 
     async def first(viewer: str | None = None) -> dict[str, Any]:
         headers = users[viewer] if viewer else {}
@@ -275,7 +276,7 @@ async def test_pages_take_counts_and_flags_from_what_social_published(
     assert (seen["author"]["following"], seen["author"]["followersCount"]) == (True, 1)
     # What social publishes later is what pages show, with no call to social: here a value
     # written straight into Redis, which social's database does not have.
-    version = int((await redis.get(likes)).split(":")[0])
+    version = int((await text(redis, likes)).split(":")[0])
     await redis.set(likes, f"{version + 1}:41")
     await redis.set(f"sf:liked:{anna}", f"{version + 1}:")
     assert (await first())["favoritesCount"] == 41
@@ -291,14 +292,14 @@ async def test_pages_take_counts_and_flags_from_what_social_published(
         1,
         True,
     )
-    assert (await redis.get(likes)).endswith(":1")
-    assert (await redis.get(f"sf:liked:{anna}")).endswith(f":{article_id}")
-    assert (await redis.get(f"sf:following:{anna}")).endswith(f":{jake}")
+    assert (await text(redis, likes)).endswith(":1")
+    assert (await text(redis, f"sf:liked:{anna}")).endswith(f":{article_id}")
+    assert (await text(redis, f"sf:following:{anna}")).endswith(f":{jake}")
     assert (await first())["favoritesCount"] == 1
 
 
 async def test_a_listed_article_is_the_article_without_its_body(
-    posts: TestClient, social: TestClient, users: Users
+    posts: AppClient, social: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     slug = (await create(posts, users["jake"], 'Soup "quoted" \\ ü', tagList=["b", "a"]))["slug"]

@@ -8,11 +8,12 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import FormData
-from aiohttp.test_utils import TestClient
 
 from shared.events import Event
 from tests.posts_service.test_articles import create
+from tests.redis_text import entries
 from tests.services import Users
+from tests.typing import AppClient
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
@@ -21,7 +22,7 @@ WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 100
 
 
 async def test_comments_are_added_listed_oldest_first_and_deleted_by_their_author(
-    posts: TestClient, users: Users
+    posts: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     slug = (await create(posts, users["jake"]))["slug"]
@@ -56,7 +57,7 @@ async def test_comments_are_added_listed_oldest_first_and_deleted_by_their_autho
     ],
 )
 async def test_comment_errors(
-    posts: TestClient, users: Users, path: str, payload: dict[str, object], status: int
+    posts: AppClient, users: Users, path: str, payload: dict[str, object], status: int
 ) -> None:
     await users.add("jake")
     slug = (await create(posts, users["jake"]))["slug"]
@@ -65,7 +66,7 @@ async def test_comment_errors(
 
 
 async def test_a_repeated_comment_with_an_idempotency_key_posts_once(
-    posts: TestClient, users: Users
+    posts: AppClient, users: Users
 ) -> None:
     await users.add("jake")
     slug = (await create(posts, users["jake"]))["slug"]
@@ -89,7 +90,7 @@ def upload(data: bytes, declared: str = "image/png") -> FormData:
     [(PNG, "image/png"), (JPEG, "image/jpeg"), (GIF, "image/gif"), (WEBP, "image/webp")],
 )
 async def test_images_are_typed_by_their_bytes_and_served_back(
-    posts: TestClient, users: Users, data: bytes, detected: str
+    posts: AppClient, users: Users, data: bytes, detected: str
 ) -> None:
     await users.add("jake")
     response = await posts.post(
@@ -105,7 +106,7 @@ async def test_images_are_typed_by_their_bytes_and_served_back(
     assert await served.read() == data
 
 
-async def test_a_file_that_is_not_an_image_is_422(posts: TestClient, users: Users) -> None:
+async def test_a_file_that_is_not_an_image_is_422(posts: AppClient, users: Users) -> None:
     await users.add("jake")
     response = await posts.post(
         "/api/media", data=upload(b"<html>not an image</html>"), headers=users["jake"]
@@ -114,7 +115,7 @@ async def test_a_file_that_is_not_an_image_is_422(posts: TestClient, users: User
 
 
 async def test_an_image_over_the_limit_is_413_and_leaves_nothing(
-    posts: TestClient, users: Users, tmp_path: Path
+    posts: AppClient, users: Users, tmp_path: Path
 ) -> None:
     await users.add("jake")
     big = PNG + b"\x00" * (5 * 1024**2)
@@ -124,7 +125,7 @@ async def test_an_image_over_the_limit_is_413_and_leaves_nothing(
     assert not spool.exists() or not list(spool.iterdir())
 
 
-async def test_media_upload_needs_a_caller_and_multipart(posts: TestClient, users: Users) -> None:
+async def test_media_upload_needs_a_caller_and_multipart(posts: AppClient, users: Users) -> None:
     await users.add("jake")
     assert (await posts.post("/api/media", data=upload(PNG))).status == 401
     raw = await posts.post(
@@ -134,9 +135,7 @@ async def test_media_upload_needs_a_caller_and_multipart(posts: TestClient, user
     assert (await posts.get("/api/media/unknown")).status == 404
 
 
-async def test_articles_may_show_only_their_authors_uploads(
-    posts: TestClient, users: Users
-) -> None:
+async def test_articles_may_show_only_their_authors_uploads(posts: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     media = (
         await (await posts.post("/api/media", data=upload(PNG), headers=users["anna"])).json()
@@ -152,7 +151,7 @@ async def test_articles_may_show_only_their_authors_uploads(
 
 
 async def test_user_deleted_removes_their_articles_and_comments(
-    posts: TestClient, users: Users, redis: aioredis.Redis, db: asyncpg.Connection
+    posts: AppClient, users: Users, redis: aioredis.Redis, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna")
     slug = (await create(posts, users["anna"]))["slug"]
@@ -179,7 +178,7 @@ async def test_user_deleted_removes_their_articles_and_comments(
     assert comments == {"comments": []}
     for _ in range(100):  # the relay publishes what the handler recorded
         deleted = [
-            f for _, f in await redis.xrange("events:posts") if f["type"] == "article.deleted"
+            f for _, f in await entries(redis, "events:posts") if f["type"] == "article.deleted"
         ]
         if deleted:
             break
@@ -188,12 +187,12 @@ async def test_user_deleted_removes_their_articles_and_comments(
 
 
 async def test_every_route_still_answers_with_redis_down(
-    posts: TestClient, users: Users, redis: aioredis.Redis
+    posts: AppClient, users: Users, redis: aioredis.Redis
 ) -> None:
     await users.add("jake")
     slug = (await create(posts, users["jake"], tagList=["soup"]))["slug"]
     await posts.get("/api/articles")
-    app = posts.server.app
+    app = posts.app
     from posts_service.keys import ARTICLES
 
     # Point the cache at a closed port: every cache call fails as with Redis down.

@@ -1,21 +1,19 @@
 """The app factory's behaviour that every service inherits: errors, request ids, health, metrics."""
 
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from aiohttp_apigami import docs, request_schema
 from marshmallow import Schema, fields, validate
+from pytest_aiohttp import AiohttpClient
 
 from shared.service.app import create_service_app
 from shared.settings import CommonSettings, Env
 from shared.web.errors import Conflict, NotFound, ValidationFailed
 from tests.infra import Infra, _with_database
-
-Client = Callable[..., Any]
+from tests.typing import AppClient
 
 
 class DishIn(Schema):
@@ -58,11 +56,11 @@ def build_app(infra: Infra, database_url: str | None = None) -> web.Application:
 
 
 @pytest.fixture
-async def client(infra: Infra, aiohttp_client: Client) -> TestClient:
+async def client(infra: Infra, aiohttp_client: AiohttpClient) -> AppClient:
     return await aiohttp_client(build_app(infra))
 
 
-async def test_valid_request_passes_through(client: TestClient) -> None:
+async def test_valid_request_passes_through(client: AppClient) -> None:
     response = await client.post("/dishes", json={"dish": {"name": "soup", "minutes": 20}})
     assert response.status == 201
     assert (await response.json()) == {"dish": {"name": "soup", "minutes": 20}}
@@ -79,7 +77,7 @@ async def test_valid_request_passes_through(client: TestClient) -> None:
     ],
 )
 async def test_validation_errors_are_422_with_per_field_messages(
-    client: TestClient, payload: dict[str, Any], field: str, message: str
+    client: AppClient, payload: dict[str, Any], field: str, message: str
 ) -> None:
     response = await client.post("/dishes", json=payload)
     assert response.status == 422
@@ -88,7 +86,7 @@ async def test_validation_errors_are_422_with_per_field_messages(
     assert f"{field} {message}" in body["errors"]["body"]
 
 
-async def test_malformed_json_is_400(client: TestClient) -> None:
+async def test_malformed_json_is_400(client: AppClient) -> None:
     response = await client.post(
         "/dishes", data=b"{not json", headers={"Content-Type": "application/json"}
     )
@@ -96,13 +94,13 @@ async def test_malformed_json_is_400(client: TestClient) -> None:
     assert (await response.json()) == {"errors": {"body": ["the request body is not valid JSON"]}}
 
 
-async def test_wrong_content_type_is_400(client: TestClient) -> None:
+async def test_wrong_content_type_is_400(client: AppClient) -> None:
     response = await client.post("/dishes", data=b"name=soup")
     assert response.status == 400
     assert "must be JSON" in (await response.json())["errors"]["body"][0]
 
 
-async def test_domain_errors_keep_their_status_and_fields(client: TestClient) -> None:
+async def test_domain_errors_keep_their_status_and_fields(client: AppClient) -> None:
     response = await client.post("/dishes", json={"dish": {"name": "taken", "minutes": 1}})
     assert response.status == 409
     assert (await response.json()) == {
@@ -110,7 +108,7 @@ async def test_domain_errors_keep_their_status_and_fields(client: TestClient) ->
     }
 
 
-async def test_not_found_and_unknown_routes_use_the_error_format(client: TestClient) -> None:
+async def test_not_found_and_unknown_routes_use_the_error_format(client: AppClient) -> None:
     response = await client.get("/dishes/missing")
     assert (response.status, await response.json()) == (
         404,
@@ -121,7 +119,7 @@ async def test_not_found_and_unknown_routes_use_the_error_format(client: TestCli
     assert (await response.json())["errors"]["body"] == ["not found"]
 
 
-async def test_wrong_method_is_405_with_allow_header(client: TestClient) -> None:
+async def test_wrong_method_is_405_with_allow_header(client: AppClient) -> None:
     response = await client.delete("/dishes")
     assert response.status == 405
     assert "POST" in response.headers["Allow"]
@@ -129,7 +127,7 @@ async def test_wrong_method_is_405_with_allow_header(client: TestClient) -> None
 
 
 async def test_unexpected_exception_is_500_without_internals(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    client: AppClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     response = await client.get("/crash", headers={"X-Request-ID": "req-crash-1"})
     assert response.status == 500
@@ -140,19 +138,19 @@ async def test_unexpected_exception_is_500_without_internals(
     assert any(record.message == "unhandled error" for record in caplog.records)
 
 
-async def test_request_id_is_echoed_or_made(client: TestClient) -> None:
+async def test_request_id_is_echoed_or_made(client: AppClient) -> None:
     sent = await client.get("/health", headers={"X-Request-ID": "abc-123"})
     assert sent.headers["X-Request-ID"] == "abc-123"
     made = await client.get("/health")
     assert len(made.headers["X-Request-ID"]) == 32
 
 
-async def test_a_forged_request_id_is_replaced(client: TestClient) -> None:
+async def test_a_forged_request_id_is_replaced(client: AppClient) -> None:
     response = await client.get("/health", headers={"X-Request-ID": "x\ty" * 50})
     assert response.headers["X-Request-ID"] != "x\ty" * 50
 
 
-async def test_health_and_readiness_answer_ok(client: TestClient) -> None:
+async def test_health_and_readiness_answer_ok(client: AppClient) -> None:
     assert (await client.get("/health")).status == 200
     response = await client.get("/health/ready")
     assert response.status == 200
@@ -163,7 +161,7 @@ async def test_health_and_readiness_answer_ok(client: TestClient) -> None:
 
 
 async def test_readiness_is_503_when_the_database_is_unreachable(
-    infra: Infra, db: asyncpg.Connection, aiohttp_client: Client
+    infra: Infra, db: asyncpg.Connection, aiohttp_client: AiohttpClient
 ) -> None:
     await db.execute("DROP DATABASE IF EXISTS readiness_probe WITH (FORCE)")
     await db.execute("CREATE DATABASE readiness_probe")
@@ -179,7 +177,7 @@ async def test_readiness_is_503_when_the_database_is_unreachable(
     assert body["checks"]["redis"] == "ok"
 
 
-async def test_metrics_count_requests_by_route_and_status(client: TestClient) -> None:
+async def test_metrics_count_requests_by_route_and_status(client: AppClient) -> None:
     await client.get("/dishes/missing")
     text = await (await client.get("/metrics")).text()
     assert (
@@ -189,7 +187,7 @@ async def test_metrics_count_requests_by_route_and_status(client: TestClient) ->
     assert "http_request_duration_seconds_bucket" in text
 
 
-async def test_openapi_document_lists_the_routes_with_schemas(client: TestClient) -> None:
+async def test_openapi_document_lists_the_routes_with_schemas(client: AppClient) -> None:
     spec = await (await client.get("/openapi.json")).json()
     assert spec["openapi"] == "3.0.3"
     operation = spec["paths"]["/dishes"]["post"]

@@ -19,6 +19,7 @@ from shared.events import Event, EventConsumer, OutboxRelay, record_event
 from shared.events.envelope import dead_letter_stream, stream_name
 from shared.events.outbox import install_event_tables
 from shared.web.middleware import Metrics
+from tests import redis_text
 from tests.infra import Infra
 
 SCHEMA = "evtest"
@@ -120,7 +121,7 @@ async def test_published_events_carry_the_envelope_and_leave_the_pending_list(
     relay = OutboxRelay(pool, redis, "test")
     assert await relay.publish_pending() == 3
     assert await relay.publish_pending() == 0
-    entries = await redis.xrange(stream_name("test"))
+    entries = await redis_text.entries(redis, stream_name("test"))
     event = Event.from_fields(entries[0][1])
     assert (event.type, event.producer, event.version, event.data) == (
         "dish.cooked",
@@ -216,8 +217,8 @@ async def test_an_event_read_by_a_dead_replica_is_reclaimed_by_another(
     survivor = consumer(pool, redis, "survivor", claim_idle_ms=200)
     await survivor.ensure_groups()
     # The replica that dies reads the event and never acknowledges it.
-    read = await redis.xreadgroup("kitchen", "doomed", {stream_name("test"): ">"}, count=10)
-    assert len(read[0][1]) == 1
+    read = await redis_text.read_group(redis, "kitchen", "doomed", stream_name("test"))
+    assert len(read) == 1
     async with running(survivor):
         await wait_until(lambda: _effects(pool, 1))
         await wait_until(lambda: _no_pending(redis))
@@ -234,7 +235,7 @@ async def test_a_redelivered_event_is_not_applied_twice(
 ) -> None:
     await write_events(pool, 1)
     await OutboxRelay(pool, redis, "test").publish_pending()
-    entry_id, fields = (await redis.xrange(stream_name("test")))[0]
+    entry_id, fields = (await redis_text.entries(redis, stream_name("test")))[0]
     replica = consumer(pool, redis, "one")
     assert await replica.handle(stream_name("test"), entry_id, fields)
     assert await replica.handle(stream_name("test"), entry_id, fields)
@@ -289,7 +290,7 @@ async def test_a_poison_event_lands_in_the_dead_letter_stream(
     dead = dead_letter_stream(stream_name("test"))
     async with running(replica):
         await wait_until(lambda: _stream_has(redis, dead))
-    entry = (await redis.xrange(dead))[0][1]
+    entry = (await redis_text.entries(redis, dead))[0][1]
     assert entry["type"] == "dish.cooked" and entry["group"] == "kitchen"
     assert await _no_pending(redis)
     assert "events_dead_lettered_total" in metrics.render().decode()

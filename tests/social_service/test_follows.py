@@ -4,13 +4,13 @@ import asyncio
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient
 
 from tests.services import Users
+from tests.typing import AppClient
 
 
 async def test_a_profile_shows_counts_and_following_for_the_viewer(
-    social: TestClient, users: Users
+    social: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     anonymous = await (await social.get("/api/profiles/anna")).json()
@@ -36,7 +36,7 @@ async def test_a_profile_shows_counts_and_following_for_the_viewer(
     assert jake["followingCount"] == 1
 
 
-async def test_following_twice_is_still_one_follow(social: TestClient, users: Users) -> None:
+async def test_following_twice_is_still_one_follow(social: AppClient, users: Users) -> None:
     await users.add("jake", "anna")
     for _ in range(2):
         response = await social.post("/api/profiles/anna/follow", headers=users["jake"])
@@ -45,7 +45,7 @@ async def test_following_twice_is_still_one_follow(social: TestClient, users: Us
 
 
 async def test_unfollow_is_idempotent_and_answers_following_false(
-    social: TestClient, users: Users
+    social: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna")
     await social.post("/api/profiles/anna/follow", headers=users["jake"])
@@ -55,7 +55,7 @@ async def test_unfollow_is_idempotent_and_answers_following_false(
         assert (response.status, body["following"], body["followersCount"]) == (200, False, 0)
 
 
-async def test_following_yourself_is_422(social: TestClient, users: Users) -> None:
+async def test_following_yourself_is_422(social: AppClient, users: Users) -> None:
     await users.add("jake")
     response = await social.post("/api/profiles/jake/follow", headers=users["jake"])
     assert response.status == 422
@@ -63,7 +63,7 @@ async def test_following_yourself_is_422(social: TestClient, users: Users) -> No
 
 
 @pytest.mark.parametrize("username", ["nobody", "bad%20name", "..%2Finternal"])
-async def test_unknown_users_are_404(social: TestClient, users: Users, username: str) -> None:
+async def test_unknown_users_are_404(social: AppClient, users: Users, username: str) -> None:
     await users.add("jake")
     assert (await social.get(f"/api/profiles/{username}")).status == 404
     assert (
@@ -71,13 +71,13 @@ async def test_unknown_users_are_404(social: TestClient, users: Users, username:
     ).status == 404
 
 
-async def test_following_needs_a_caller(social: TestClient, users: Users) -> None:
+async def test_following_needs_a_caller(social: AppClient, users: Users) -> None:
     await users.add("anna")
     assert (await social.post("/api/profiles/anna/follow")).status == 401
 
 
 async def test_followers_and_following_lists_are_paginated_newest_first(
-    social: TestClient, users: Users
+    social: AppClient, users: Users
 ) -> None:
     await users.add("anna", "ben", "cleo", "dan")
     for name in ("ben", "cleo", "dan"):
@@ -104,7 +104,7 @@ async def test_followers_and_following_lists_are_paginated_newest_first(
 
 
 async def test_a_renamed_user_is_found_by_the_new_name_once_the_event_arrives(
-    social: TestClient, users: Users, auth_client: TestClient, redis: aioredis.Redis
+    social: AppClient, users: Users, auth_client: AppClient, redis: aioredis.Redis
 ) -> None:
     await users.add("jake")
     assert (await social.get("/api/profiles/jake")).status == 200  # now cached

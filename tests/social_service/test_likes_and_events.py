@@ -5,13 +5,14 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient
 
 from shared.events import Event
+from tests.redis_text import entries
 from tests.services import Users
+from tests.typing import AppClient
 
 
-async def test_likes_are_idempotent_both_ways(social: TestClient) -> None:
+async def test_likes_are_idempotent_both_ways(social: AppClient) -> None:
     for _ in range(2):
         liked = await (await social.put("/internal/likes/10/1")).json()
     assert liked == {"articleId": 10, "favorited": True, "favoritesCount": 1}
@@ -20,7 +21,7 @@ async def test_likes_are_idempotent_both_ways(social: TestClient) -> None:
     assert unliked == {"articleId": 10, "favorited": False, "favoritesCount": 0}
 
 
-async def test_a_hundred_concurrent_likes_count_a_hundred(social: TestClient) -> None:
+async def test_a_hundred_concurrent_likes_count_a_hundred(social: AppClient) -> None:
     responses = await asyncio.gather(
         *(social.put(f"/internal/likes/77/{user_id}") for user_id in range(1, 101))
     )
@@ -32,7 +33,7 @@ async def test_a_hundred_concurrent_likes_count_a_hundred(social: TestClient) ->
 
 
 async def test_the_summary_answers_a_page_with_mixed_states(
-    social: TestClient, users: Users
+    social: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna", "ben")
     await social.post("/api/profiles/anna/follow", headers=users["jake"])
@@ -63,13 +64,13 @@ async def test_the_summary_answers_a_page_with_mixed_states(
     assert anonymous["authors"][str(users.ids["anna"])]["following"] is False
 
 
-async def test_a_summary_of_too_many_ids_is_422(social: TestClient) -> None:
+async def test_a_summary_of_too_many_ids_is_422(social: AppClient) -> None:
     response = await social.post("/internal/summary", json={"articleIds": list(range(101))})
     assert response.status == 422
 
 
 async def test_liked_and_following_ids_for_filters_and_the_feed(
-    social: TestClient, users: Users
+    social: AppClient, users: Users
 ) -> None:
     await users.add("jake", "anna", "ben")
     for name in ("anna", "ben"):
@@ -99,7 +100,7 @@ async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
 
 
 async def test_user_deleted_removes_their_follows_and_likes_and_fixes_counts(
-    social: TestClient, users: Users, redis: aioredis.Redis, db: asyncpg.Connection
+    social: AppClient, users: Users, redis: aioredis.Redis, db: asyncpg.Connection
 ) -> None:
     await users.add("jake", "anna", "ben")
     jake = users.ids["jake"]
@@ -119,7 +120,7 @@ async def test_user_deleted_removes_their_follows_and_likes_and_fixes_counts(
     await publish(redis, "auth", event)  # delivered twice: applied once
 
     async def cleaned() -> bool:
-        return await db.fetchval("SELECT count(*) FROM social.follows") == 0
+        return bool(await db.fetchval("SELECT count(*) FROM social.follows") == 0)
 
     await eventually(cleaned)
     await asyncio.sleep(0.3)
@@ -135,7 +136,7 @@ async def test_user_deleted_removes_their_follows_and_likes_and_fixes_counts(
 
 
 async def test_article_deleted_removes_its_likes(
-    social: TestClient, redis: aioredis.Redis, db: asyncpg.Connection
+    social: AppClient, redis: aioredis.Redis, db: asyncpg.Connection
 ) -> None:
     await social.put("/internal/likes/42/1")
     await social.put("/internal/likes/42/2")
@@ -150,14 +151,15 @@ async def test_article_deleted_removes_its_likes(
     await publish(redis, "posts", event)
 
     async def gone() -> bool:
-        return await db.fetchval("SELECT count(*) FROM social.likes WHERE article_id = 42") == 0
+        count = await db.fetchval("SELECT count(*) FROM social.likes WHERE article_id = 42")
+        return bool(count == 0)
 
     await eventually(gone)
     assert await db.fetchval("SELECT count(*) FROM social.like_counts WHERE article_id = 42") == 0
 
 
 async def test_follows_and_likes_publish_events(
-    social: TestClient, users: Users, redis: aioredis.Redis
+    social: AppClient, users: Users, redis: aioredis.Redis
 ) -> None:
     await users.add("jake", "anna")
     await social.post("/api/profiles/anna/follow", headers=users["jake"])
@@ -167,5 +169,5 @@ async def test_follows_and_likes_publish_events(
         return int(await redis.xlen("events:social")) >= 2
 
     await eventually(published)
-    types = [fields["type"] for _, fields in await redis.xrange("events:social")]
+    types = [fields["type"] for _, fields in await entries(redis, "events:social")]
     assert types == ["follow.added", "like.added"]
