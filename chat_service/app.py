@@ -11,7 +11,7 @@ from aiohttp import web
 from chat_service import events, queries
 from chat_service.attachments import Attachments
 from chat_service.domain import Chats
-from chat_service.hub import Publisher, hub_ctx
+from chat_service.hub import hub_ctx
 from chat_service.keys import (
     ATTACHMENTS,
     CHATS,
@@ -25,6 +25,7 @@ from chat_service.keys import (
 from chat_service.messages import Messages
 from chat_service.moderation import Moderation, SendLimit
 from chat_service.presence import Presence
+from chat_service.publishing import Publisher
 from chat_service.realtime import Realtime
 from chat_service.routes import ROUTES
 from chat_service.scheduling import Timed

@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 
 from chat_service import queries, render
-from chat_service.hub import Publisher
 from chat_service.presence import Presence
+from chat_service.publishing import Publisher
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
 from shared.web.errors import Forbidden, NotFound, ValidationFailed

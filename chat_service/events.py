@@ -6,7 +6,7 @@ import asyncpg
 
 from chat_service import queries, render
 from chat_service.attachments import Attachments
-from chat_service.hub import Publisher
+from chat_service.publishing import Publisher
 from chat_service.users import Directory
 from shared.events import Event
 from shared.events.consumer import AfterCommit, Handler

@@ -12,9 +12,9 @@ import asyncpg
 from chat_service import queries, render
 from chat_service.attachments import Attachments
 from chat_service.domain import Chats
-from chat_service.hub import Publisher
 from chat_service.moderation import Moderation, SendLimit
 from chat_service.presence import Presence
+from chat_service.publishing import Publisher
 from chat_service.settings import ChatSettings
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
 from shared.web.identity import Caller

@@ -13,10 +13,11 @@ from aiohttp import WSMsgType, web
 
 from chat_service import queries, render
 from chat_service.domain import Chats
-from chat_service.hub import Hub, Publisher
+from chat_service.hub import Hub
 from chat_service.keys import HUB, REALTIME
 from chat_service.messages import Messages
 from chat_service.presence import Presence
+from chat_service.publishing import Publisher
 from chat_service.schemas import ClientEventIn
 from chat_service.settings import ChatSettings
 from chat_service.sockets import Client, text_frame

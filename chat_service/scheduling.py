@@ -10,7 +10,7 @@ import asyncpg
 
 from chat_service import queries, render
 from chat_service.attachments import Attachments
-from chat_service.hub import Publisher
+from chat_service.publishing import Publisher
 from chat_service.settings import ChatSettings
 from shared.service.jobs import Job
 

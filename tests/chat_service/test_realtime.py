@@ -18,9 +18,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from chat_service import queries
-from chat_service.hub import Channels
 from chat_service.keys import HUB
 from chat_service.presence import Presence
+from chat_service.publishing import Channels
 from devstack.embedded import start_valkey
 from shared.data.redis import create_redis
 from shared.transport.jsoncodec import dumps
