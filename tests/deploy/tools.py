@@ -10,6 +10,8 @@ import pytest
 
 from devstack.stack import ROOT
 
+__all__ = ["DEPLOY", "ROOT", "tool"]
+
 DEPLOY = ROOT / "deploy"
 
 
