@@ -45,3 +45,10 @@ def create_app(settings: AuthSettings) -> web.Application:
     )
     app[KEYS] = keys
     return app
+
+
+async def create_app_from_env() -> web.Application:
+    """gunicorn's entry point (`auth_service.app:create_app_from_env`, see deploy/): the app
+    `python -m auth_service` serves, built from the environment in each worker. Async because
+    aiohttp's gunicorn worker awaits a coroutine function but refuses a plain callable."""
+    return create_app(AuthSettings.from_env())

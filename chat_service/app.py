@@ -123,6 +123,13 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
     )
 
 
+async def create_app_from_env() -> web.Application:
+    """gunicorn's entry point (`chat_service.app:create_app_from_env`, see deploy/): the app
+    `python -m chat_service` serves, built from the environment in each worker. Async because
+    aiohttp's gunicorn worker awaits a coroutine function but refuses a plain callable."""
+    return create_app(ChatSettings.from_env())
+
+
 async def _ensure_general(app: web.Application) -> None:
     async with app[PG_POOL].acquire() as connection:
         await queries.ensure_general(connection)

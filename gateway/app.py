@@ -116,6 +116,13 @@ def create_app(settings: GatewaySettings) -> web.Application:
     return app
 
 
+async def create_app_from_env() -> web.Application:
+    """gunicorn's entry point (`gateway.app:create_app_from_env`, see deploy/): the app
+    `python -m gateway` serves, built from the environment in each worker. Async because
+    aiohttp's gunicorn worker awaits a coroutine function but refuses a plain callable."""
+    return create_app(GatewaySettings.from_env())
+
+
 async def _proxy_ctx(
     app: web.Application, settings: GatewaySettings, upstreams: dict[str, Upstream]
 ) -> AsyncIterator[None]:

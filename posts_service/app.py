@@ -74,3 +74,10 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
     app[POSTS_SETTINGS] = settings
     app[STORAGE] = LocalStorage(settings.media_dir)
     return app
+
+
+async def create_app_from_env() -> web.Application:
+    """gunicorn's entry point (`posts_service.app:create_app_from_env`, see deploy/): the app
+    `python -m posts_service` serves, built from the environment in each worker. Async because
+    aiohttp's gunicorn worker awaits a coroutine function but refuses a plain callable."""
+    return create_app(PostsSettings.from_env())

@@ -56,3 +56,10 @@ def create_app(settings: SocialSettings, **consumer_options: Any) -> web.Applica
             ),
         ],
     )
+
+
+async def create_app_from_env() -> web.Application:
+    """gunicorn's entry point (`social_service.app:create_app_from_env`, see deploy/): the app
+    `python -m social_service` serves, built from the environment in each worker. Async because
+    aiohttp's gunicorn worker awaits a coroutine function but refuses a plain callable."""
+    return create_app(SocialSettings.from_env())

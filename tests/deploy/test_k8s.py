@@ -1,0 +1,91 @@
+"""deploy/k8s: the base and the example overlay render with kustomize into objects that the
+Kubernetes API's schemas accept, with the probes, limits and scaling every service needs."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.deploy.tools import DEPLOY, tool
+
+K8S = DEPLOY / "k8s"
+TREES = {"base": K8S, "example overlay": K8S / "overlays" / "example"}
+KUBERNETES_VERSION = "1.32.0"
+INTERNAL = ("auth", "posts", "social", "chat")
+
+
+@functools.cache
+def render(tree: str) -> list[dict[str, Any]]:
+    kubectl = tool("kubectl", "install the Debian package kubectl (apt-get install kubectl)")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(TREES[tree])], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]
+
+
+def objects(tree: str, kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in render(tree) if o["kind"] == kind}
+
+
+@pytest.mark.parametrize("tree", list(TREES))
+def test_every_rendered_object_is_valid_for_the_kubernetes_api(tree: str) -> None:
+    failures = []
+    for document in render(tree):
+        try:
+            kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            failures.append(f"{document['kind']}/{document['metadata']['name']}: {exc.message}")
+    assert failures == []
+
+
+@pytest.mark.parametrize("tree", list(TREES))
+def test_every_service_has_probes_resources_an_autoscaler_and_a_disruption_budget(
+    tree: str,
+) -> None:
+    deployments = objects(tree, "Deployment")
+    assert set(deployments) == {"gateway", *INTERNAL}
+    autoscaled = {
+        h["spec"]["scaleTargetRef"]["name"]
+        for h in objects(tree, "HorizontalPodAutoscaler").values()
+    }
+    budgets = {
+        tuple(sorted(p["spec"]["selector"]["matchLabels"].items()))
+        for p in objects(tree, "PodDisruptionBudget").values()
+    }
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+        assert container["resources"]["requests"] and container["resources"]["limits"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert name in autoscaled
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert tuple(sorted(selector.items())) in budgets
+
+
+@pytest.mark.parametrize("tree", list(TREES))
+def test_internal_services_are_headless_so_their_name_resolves_to_every_pod(tree: str) -> None:
+    services = objects(tree, "Service")
+    for name in INTERNAL:
+        assert services[name]["spec"]["clusterIP"] == "None"
+    config = next(iter(objects(tree, "ConfigMap").values()))["data"]
+    for name in INTERNAL:
+        assert config[f"{name.upper()}_URL"] == f"http://{name}:8000"
+
+
+@pytest.mark.parametrize("tree", list(TREES))
+def test_the_ingress_sends_everything_to_the_gateway_with_websocket_timeouts(tree: str) -> None:
+    (ingress,) = objects(tree, "Ingress").values()
+    annotations = ingress["metadata"]["annotations"]
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"]) >= 3600
+    (rule,) = ingress["spec"]["rules"]
+    backends = {path["backend"]["service"]["name"] for path in rule["http"]["paths"]}
+    assert backends == {"gateway"}
