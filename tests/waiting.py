@@ -5,19 +5,30 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, overload
+
+T = TypeVar("T")
 
 
+@overload
 async def until(
-    check: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0, every: float = 0.02
-) -> None:
-    """Returns once `check()` is true; fails the test after `timeout` seconds."""
+    check: Callable[[], Awaitable[T]], timeout: float = ..., every: float = ...
+) -> T: ...
+
+
+@overload
+async def until(check: Callable[[], T], timeout: float = ..., every: float = ...) -> T: ...
+
+
+async def until(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.02) -> Any:
+    """The first truthy answer of `check()`; fails the test after `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        outcome = check()
-        if inspect.isawaitable(outcome):
-            outcome = await outcome
-        if outcome:
-            return
+        answer = check()
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if answer:
+            return answer
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not reached within {timeout} s")
         await asyncio.sleep(every)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -14,21 +13,7 @@ from tests.chat_service.conftest import general_id, group, send
 from tests.infra import Infra
 from tests.services import Users
 from tests.typing import AppClient
-
-# Events cross Redis in milliseconds; the deadline only bounds a failure.
-DEADLINE = 5.0
-POLL = 0.02
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = DEADLINE) -> Any:
-    """The first truthy answer of `check`, asked again until the deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        answer = await check()
-        if answer or loop.time() > deadline:
-            return answer
-        await asyncio.sleep(POLL)
+from tests.waiting import until
 
 
 async def known_to_chat(db: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
@@ -66,7 +51,7 @@ async def test_a_registered_user_joins_the_general_chat_from_auths_event_alone(
         )
 
     # No request reaches chat: only the event can have told it.
-    assert await eventually(in_general)
+    assert await until(in_general)
     row = await known_to_chat(db, jake)
     assert row is not None
     assert (row["username"], row["deleted"]) == ("jake", False)
@@ -87,7 +72,7 @@ async def test_a_renamed_user_shows_the_new_name_on_their_messages(
         row = await known_to_chat(db, users.ids["jake"])
         return row is not None and row["username"] == "jacob"
 
-    assert await eventually(renamed)
+    assert await until(renamed)
     (message,) = await history(chat, users["anna"], general)
     assert message["author"] == {"username": "jacob", "image": None}
 
@@ -103,7 +88,7 @@ async def test_a_renamed_user_is_found_by_the_new_name(
         row = await known_to_chat(db, users.ids["jake"])
         return row is not None and row["username"] == "jacob"
 
-    assert await eventually(renamed)
+    assert await until(renamed)
     response = await chat.post(
         f"/api/chats/{soups['id']}/members", json={"username": "jacob"}, headers=users["anna"]
     )
@@ -125,7 +110,7 @@ async def test_a_deleted_account_leaves_tombstones_without_an_author(
         first, *_ = await history(chat, users["anna"], general)
         return bool(first["deleted"])
 
-    assert await eventually(tombstoned)
+    assert await until(tombstoned)
     first, second = await history(chat, users["anna"], general)
     assert (first["id"], first["seq"]) == (sent["id"], sent["seq"])
     assert (first["body"], first["author"], first["deleted"]) == (None, None, True)
@@ -148,7 +133,7 @@ async def test_a_deleted_account_leaves_its_chats(
         )
         return count == 0
 
-    assert await eventually(gone)
+    assert await until(gone)
     response = await chat.get(f"/api/chats/{soups['id']}", headers=users["anna"])
     detail = (await response.json())["chat"]
     assert ([m["username"] for m in detail["members"]], detail["membersCount"]) == (["anna"], 1)
@@ -170,7 +155,7 @@ async def test_a_deleted_owner_passes_their_group_chat_to_the_oldest_member(
         found = (await response.json())["chat"]["owner"]
         return found["username"] if found and found["username"] != "jake" else None
 
-    assert await eventually(owner) == "anna"
+    assert await until(owner) == "anna"
 
 
 async def test_an_account_chat_never_heard_of_is_fetched_on_first_use_and_joins_general(
@@ -179,7 +164,7 @@ async def test_an_account_chat_never_heard_of_is_fetched_on_first_use_and_joins_
     await users.add("jake")
     jake = users.ids["jake"]
     # Let the registration event land first, so that it cannot undo what follows.
-    assert await eventually(lambda: known_to_chat(db, jake))
+    assert await until(lambda: known_to_chat(db, jake))
     await forget(db, jake)
     response = await chat.get("/api/chats", headers=users["jake"])
     assert response.status == 200
@@ -197,7 +182,7 @@ async def test_many_first_requests_at_once_make_one_user_and_one_membership(
 ) -> None:
     await users.add("jake")
     jake = users.ids["jake"]
-    assert await eventually(lambda: known_to_chat(db, jake))
+    assert await until(lambda: known_to_chat(db, jake))
     await forget(db, jake)
     # A client that comes back opens its lists in parallel: each request finds no user.
     responses = await asyncio.gather(
@@ -213,7 +198,7 @@ async def test_a_person_found_by_name_before_their_event_arrives_is_fetched_from
 ) -> None:
     await users.add("jake", "anna")
     anna = users.ids["anna"]
-    assert await eventually(lambda: known_to_chat(db, anna))
+    assert await until(lambda: known_to_chat(db, anna))
     await forget(db, anna)
     response = await chat.post(
         "/api/chats", json={"chat": {"type": "direct", "username": "anna"}}, headers=users["jake"]

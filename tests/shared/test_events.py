@@ -21,6 +21,7 @@ from shared.events.outbox import install_event_tables
 from shared.web.middleware import Metrics
 from tests import redis_text
 from tests.infra import Infra
+from tests.waiting import until
 
 SCHEMA = "evtest"
 
@@ -76,13 +77,6 @@ def consumer(pool: asyncpg.Pool, redis: aioredis.Redis, name: str, **options: An
         block_ms=50,
         **options,
     )
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
@@ -162,7 +156,7 @@ async def test_an_event_survives_a_redis_outage_and_is_delivered_once(
         async with running(relay):
             await asyncio.sleep(0.5)  # the relay fails and waits while Redis is down
             server, url = start_valkey(tmp_path / "valkey", port=port, persist=False)
-            await wait_until(lambda: _stream_length(client, 1))
+            await until(lambda: _stream_length(client, 1))
             await asyncio.sleep(0.3)
             assert await client.xlen(stream_name("test")) == 1
         pending = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
@@ -197,7 +191,7 @@ async def test_two_replicas_share_the_stream_and_handle_each_event_once(
     await OutboxRelay(pool, redis, "test").publish_pending()
     replicas = [consumer(pool, redis, name, batch_size=5) for name in ("one", "two")]
     async with running(*replicas):
-        await wait_until(lambda: _effects(pool, 60))
+        await until(lambda: _effects(pool, 60))
     rows = await pool.fetch("SELECT handled_by, count(*) AS n FROM effects GROUP BY handled_by")
     shares = {row["handled_by"]: row["n"] for row in rows}
     assert sum(shares.values()) == 60
@@ -220,8 +214,8 @@ async def test_an_event_read_by_a_dead_replica_is_reclaimed_by_another(
     read = await redis_text.read_group(redis, "kitchen", "doomed", stream_name("test"))
     assert len(read) == 1
     async with running(survivor):
-        await wait_until(lambda: _effects(pool, 1))
-        await wait_until(lambda: _no_pending(redis))
+        await until(lambda: _effects(pool, 1))
+        await until(lambda: _no_pending(redis))
     assert await pool.fetchval("SELECT handled_by FROM effects") == "survivor"
 
 
@@ -260,8 +254,8 @@ async def test_a_failing_event_is_retried_until_it_succeeds(
         pool, redis, "one", handlers={"dish.cooked": flaky}, retry_delay_ms=20, max_attempts=5
     )
     async with running(replica):
-        await wait_until(lambda: _effects(pool, 1))
-        await wait_until(lambda: _no_pending(redis))
+        await until(lambda: _effects(pool, 1))
+        await until(lambda: _no_pending(redis))
     assert attempts == 3
     assert await redis.xlen(dead_letter_stream(stream_name("test"))) == 0
 
@@ -289,7 +283,7 @@ async def test_a_poison_event_lands_in_the_dead_letter_stream(
     )
     dead = dead_letter_stream(stream_name("test"))
     async with running(replica):
-        await wait_until(lambda: _stream_has(redis, dead))
+        await until(lambda: _stream_has(redis, dead))
     entry = (await redis_text.entries(redis, dead))[0][1]
     assert entry["type"] == "dish.cooked" and entry["group"] == "kitchen"
     assert await _no_pending(redis)

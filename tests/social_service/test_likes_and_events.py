@@ -1,7 +1,6 @@
 """Likes through the internal routes, the page summary, and clean-up after events."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -10,6 +9,7 @@ from shared.events import Event
 from tests.redis_text import entries
 from tests.services import Users
 from tests.typing import AppClient
+from tests.waiting import until
 
 
 async def test_likes_are_idempotent_both_ways(social: AppClient) -> None:
@@ -91,14 +91,6 @@ async def publish(redis: aioredis.Redis, producer: str, event: Event) -> None:
     await redis.xadd(f"events:{producer}", event.to_fields())  # type: ignore[arg-type]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    for _ in range(200):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("not reached in time")
-
-
 async def test_user_deleted_removes_their_follows_and_likes_and_fixes_counts(
     social: AppClient, users: Users, redis: aioredis.Redis, db: asyncpg.Connection
 ) -> None:
@@ -122,7 +114,7 @@ async def test_user_deleted_removes_their_follows_and_likes_and_fixes_counts(
     async def cleaned() -> bool:
         return bool(await db.fetchval("SELECT count(*) FROM social.follows") == 0)
 
-    await eventually(cleaned)
+    await until(cleaned)
     await asyncio.sleep(0.3)
     counts = {
         row["user_id"]: (row["followers"], row["following"])
@@ -154,7 +146,7 @@ async def test_article_deleted_removes_its_likes(
         count = await db.fetchval("SELECT count(*) FROM social.likes WHERE article_id = 42")
         return bool(count == 0)
 
-    await eventually(gone)
+    await until(gone)
     assert await db.fetchval("SELECT count(*) FROM social.like_counts WHERE article_id = 42") == 0
 
 
@@ -168,6 +160,6 @@ async def test_follows_and_likes_publish_events(
     async def published() -> bool:
         return int(await redis.xlen("events:social")) >= 2
 
-    await eventually(published)
+    await until(published)
     types = [fields["type"] for _, fields in await entries(redis, "events:social")]
     assert types == ["follow.added", "like.added"]
