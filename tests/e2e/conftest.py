@@ -16,6 +16,9 @@ from tests.auth_service.conftest import FAST_HASHING
 from tests.infra import Infra
 
 
+E2E_REPLICAS = {"posts": 3, "chat": 2}
+
+
 @dataclass
 class Stack:
     url: str
@@ -33,7 +36,9 @@ def running_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Ite
     )
     ports = {name: free_port() for name in stack.SERVICES}
     ports["gateway"] = free_port()
-    specs = stack.plan(base_env, {}, ports)
+    # Replicas as a scaled deployment runs them: requests of one user land on different
+    # processes, and chat events cross replicas.
+    specs = stack.plan(base_env, E2E_REPLICAS, ports)
     processes = [stack.start(spec, data_dir) for spec in specs]
     try:
         for spec, process in zip(specs, processes, strict=True):
