@@ -39,6 +39,8 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.gateway
 	$(BIN)/python -m bench.chat
+	$(BIN)/python -m bench.writes
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
