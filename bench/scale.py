@@ -40,7 +40,7 @@ from argon2 import PasswordHasher
 from bench import loadgen
 from bench.harness import Bench, bench_environment
 from bench.seed import TAGS
-from chat_service.queries import MESSAGE_COLUMNS, MESSAGE_FROM
+from chat_service.queries.columns import MESSAGE_COLUMNS, MESSAGE_FROM
 from posts_service.queries import LIST_COLUMNS
 
 DEFAULT_SIZES = (3000, 30000, 300000)

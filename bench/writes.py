@@ -44,7 +44,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,10 +52,10 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 import uvloop
+from shared.h1 import Client
 
 from bench import loadgen
 from bench.harness import Bench, bench_environment
-from shared.h1 import Client
 
 USERS = 16
 SEED_ARTICLES = 400
@@ -181,12 +181,14 @@ class Bencher:
         status, _ = await self.timed(stats, "POST", f"/api/articles/{slug}/favorite", worker.token)
         if status < 300:
             worker.favorited.append(slug)
+        return None
 
     async def unfavorite(self, worker: Worker, stats: Stats) -> bool | None:
         if not worker.favorited:
             return False
         slug = worker.favorited.pop()
         await self.timed(stats, "DELETE", f"/api/articles/{slug}/favorite", worker.token)
+        return None
 
     async def follow(self, worker: Worker, stats: Stats) -> bool | None:
         if not worker.fresh_targets:
@@ -195,12 +197,14 @@ class Bencher:
         status, _ = await self.timed(stats, "POST", f"/api/profiles/{name}/follow", worker.token)
         if status < 300:
             worker.followed.append(name)
+        return None
 
     async def unfollow(self, worker: Worker, stats: Stats) -> bool | None:
         if not worker.followed:
             return False
         name = worker.followed.pop()
         await self.timed(stats, "DELETE", f"/api/profiles/{name}/follow", worker.token)
+        return None
 
     async def comment(self, worker: Worker, stats: Stats) -> None:
         text = f"Tried it ({worker.username}, {uuid.uuid4().hex})"
@@ -463,6 +467,7 @@ async def verify(database_url: str, redis_url: str, ledger: Ledger) -> list[tupl
         published_likes = published_follows = wrong_likes = wrong_follows = 0
         async for key in redis.scan_iter("sf:likes:*", count=1000):
             value = await redis.get(key)
+            value = None if value is None else str(value)
             if value is None:
                 continue
             published_likes += 1
@@ -470,6 +475,7 @@ async def verify(database_url: str, redis_url: str, ledger: Ledger) -> list[tupl
                 wrong_likes += 1
         async for key in redis.scan_iter("sf:follows:*", count=1000):
             value = await redis.get(key)
+            value = None if value is None else str(value)
             if value is None:
                 continue
             published_follows += 1
@@ -568,7 +574,9 @@ def _get(url: str) -> str:
         return str(response.read().decode())
 
 
-async def count_round_trips(bencher: Bencher, counter: RoundTrips, ops: dict[str, Op]) -> list[str]:
+async def count_round_trips(
+    bencher: Bencher, counter: RoundTrips, ops: Mapping[str, Op]
+) -> list[str]:
     await counter.enable()
     worker = bencher.workers[0]
     requests = 40

@@ -15,7 +15,6 @@ from devstack.embedded import free_port
 from tests.auth_service.conftest import FAST_HASHING
 from tests.infra import Infra
 
-
 E2E_REPLICAS = {"posts": 3, "chat": 2}
 
 
