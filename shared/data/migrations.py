@@ -70,7 +70,13 @@ async def migrate(
     applied: list[str] = []
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(schema))
-        await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        # Only when it is missing: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on
+        # the database even when the schema exists, and a deployment's role owns its schema
+        # without holding that privilege.
+        if not await connection.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema
+        ):
+            await connection.execute(f"CREATE SCHEMA {schema}")
         await connection.execute(
             f"""CREATE TABLE IF NOT EXISTS {schema}.{table} (
                 version integer PRIMARY KEY,

@@ -82,3 +82,26 @@ def test_a_badly_named_file_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(MigrationError, match=r"NNN_name\.sql"):
         load_migrations(tmp_path)
+
+
+async def test_a_role_that_owns_only_its_schema_can_migrate_it(
+    infra: Infra, db: asyncpg.Connection, migrations_dir: Path, fresh_schema: str
+) -> None:
+    # As the deployment's init script sets it up: the role owns its schema and may connect,
+    # but may not create anything at the database level.
+    role = "migtest_owner"
+    await db.execute(f"DROP ROLE IF EXISTS {role}")
+    await db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'migtest'")
+    database = await db.fetchval("SELECT current_database()")
+    await db.execute(f'REVOKE CREATE ON DATABASE "{database}" FROM PUBLIC, {role}')
+    await db.execute(f"CREATE SCHEMA {fresh_schema} AUTHORIZATION {role}")
+    try:
+        owner = await asyncpg.connect(infra.database_url, user=role, password="migtest")
+        try:
+            applied = await migrate(owner, fresh_schema, migrations_dir)
+        finally:
+            await owner.close()
+        assert applied == ["001_things.sql", "002_more.sql"]
+    finally:
+        await db.execute(f"DROP SCHEMA {fresh_schema} CASCADE")
+        await db.execute(f"DROP ROLE {role}")

@@ -27,10 +27,9 @@ CREATE SCHEMA social AUTHORIZATION social_service;
 CREATE ROLE chat_service LOGIN PASSWORD :'chat_password';
 CREATE SCHEMA chat AUTHORIZATION chat_service;
 
--- CREATE on the database only because each service's migrations start with
--- `CREATE SCHEMA IF NOT EXISTS <its schema>`, which PostgreSQL refuses without it even when the
--- schema exists. A role can still neither read nor write another service's schema: it has no
--- USAGE there.
-GRANT CONNECT, TEMPORARY, CREATE ON DATABASE :"db"
+-- Connecting is all a role may do in the database itself: each owns its schema (created
+-- above, so its migrations find it and create nothing else at the database level) and has no
+-- USAGE on the others'.
+GRANT CONNECT, TEMPORARY ON DATABASE :"db"
     TO auth_service, posts_service, social_service, chat_service;
 SQL
