@@ -27,6 +27,8 @@ from tests.waiting import until
 NAME = "posts.replicas.test"
 ADDRESSES = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
 
+Client = TestClient[web.Request, web.Application]
+
 
 class Replicas:
     """Echo servers on one port of several addresses, and what the name resolves to."""
@@ -79,7 +81,7 @@ async def gateway(
     echoes: dict[str, Echo],
     replicas: Replicas,
     aiohttp_client: Callable[..., Any],
-) -> TestClient:
+) -> Client:
     env = infra.env(**{f"{name.upper()}_URL": url_of(echo) for name, echo in echoes.items()})
     env.update(
         POSTS_URL=f"http://{NAME}:{replicas.port}",
@@ -91,11 +93,12 @@ async def gateway(
     return await aiohttp_client(app)  # type: ignore[no-any-return]
 
 
-def posts_balancer(gateway: TestClient) -> Balancer:
+def posts_balancer(gateway: Client) -> Balancer:
+    assert gateway.app is not None
     return gateway.app[PROXY].upstreams["posts"]
 
 
-async def get_all(gateway: TestClient, count: int) -> list[int]:
+async def get_all(gateway: Client, count: int) -> list[int]:
     statuses = []
     for _ in range(count):
         response = await gateway.get("/api/tags")
@@ -105,14 +108,14 @@ async def get_all(gateway: TestClient, count: int) -> list[int]:
 
 
 async def test_requests_spread_over_every_address_of_the_name(
-    gateway: TestClient, replicas: Replicas
+    gateway: Client, replicas: Replicas
 ) -> None:
     assert await get_all(gateway, 30) == [200] * 30
     assert replicas.counts() == {address: 10 for address in ADDRESSES}
 
 
 async def test_an_address_no_longer_resolved_gets_no_more_requests(
-    gateway: TestClient, replicas: Replicas
+    gateway: Client, replicas: Replicas
 ) -> None:
     replicas.resolved.remove("127.0.0.3")
     await until(lambda: len(posts_balancer(gateway).replicas) == 2)
@@ -121,7 +124,7 @@ async def test_an_address_no_longer_resolved_gets_no_more_requests(
 
 
 async def test_an_address_added_to_the_name_gets_requests(
-    gateway: TestClient, replicas: Replicas
+    gateway: Client, replicas: Replicas
 ) -> None:
     replicas.resolved.remove("127.0.0.4")
     await until(lambda: len(posts_balancer(gateway).replicas) == 2)
@@ -132,7 +135,7 @@ async def test_an_address_added_to_the_name_gets_requests(
 
 
 async def test_a_stopped_replica_still_resolved_is_ejected_then_readmitted_when_back(
-    gateway: TestClient, replicas: Replicas
+    gateway: Client, replicas: Replicas
 ) -> None:
     await replicas.stop("127.0.0.4")
     assert await get_all(gateway, 20) == [200] * 20  # none lost: refused, then sent elsewhere

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from posts_service.app import create_app as create_posts
@@ -21,13 +22,15 @@ from tests.posts_service.test_articles import create
 from tests.services import FAST_EVENTS, Users, base_url, serving
 from tests.waiting import until
 
+Client = TestClient[web.Request, web.Application]
+
 
 class SocialReplica:
     """One social_service replica on a fixed port, which a test can stop and start again."""
 
-    def __init__(self, infra: Infra, auth: TestClient) -> None:
+    def __init__(self, infra: Infra, auth: Client) -> None:
         self.settings = SocialSettings.from_env(Env(infra.env(AUTH_URL=base_url(auth))))
-        self.client: TestClient | None = None
+        self.client: Client | None = None
         self.port = 0
 
     async def start(self) -> None:
@@ -43,7 +46,7 @@ class SocialReplica:
 
 
 @pytest.fixture
-async def socials(infra: Infra, auth_client: TestClient) -> AsyncIterator[list[SocialReplica]]:
+async def socials(infra: Infra, auth_client: Client) -> AsyncIterator[list[SocialReplica]]:
     replicas = [SocialReplica(infra, auth_client), SocialReplica(infra, auth_client)]
     for replica in replicas:
         await replica.start()
@@ -57,8 +60,8 @@ async def socials(infra: Infra, auth_client: TestClient) -> AsyncIterator[list[S
 
 @pytest.fixture
 async def posts_on_two(
-    infra: Infra, auth_client: TestClient, socials: list[SocialReplica], tmp_path: Path
-) -> AsyncIterator[TestClient]:
+    infra: Infra, auth_client: Client, socials: list[SocialReplica], tmp_path: Path
+) -> AsyncIterator[Client]:
     env = infra.env(
         AUTH_URL=base_url(auth_client),
         SOCIAL_URL=",".join(f"http://127.0.0.1:{replica.port}" for replica in socials),
@@ -68,7 +71,7 @@ async def posts_on_two(
         yield client
 
 
-async def list_articles(posts: TestClient, redis: aioredis.Redis, count: int) -> list[int]:
+async def list_articles(posts: Client, redis: aioredis.Redis, count: int) -> list[int]:
     """GET /api/articles `count` times, each time without social's facts in Redis, so
     that each one calls social_service."""
     statuses = []
@@ -83,7 +86,7 @@ async def list_articles(posts: TestClient, redis: aioredis.Redis, count: int) ->
 
 
 async def test_articles_keep_answering_while_a_social_replica_is_down_and_back(
-    posts_on_two: TestClient, socials: list[SocialReplica], users: Users, redis: aioredis.Redis
+    posts_on_two: Client, socials: list[SocialReplica], users: Users, redis: aioredis.Redis
 ) -> None:
     await users.add("jake")
     await create(posts_on_two, users["jake"], "Tomato soup")
@@ -102,6 +105,6 @@ async def test_articles_keep_answering_while_a_social_replica_is_down_and_back(
 
     async def readmitted() -> bool:
         assert await list_articles(posts_on_two, redis, 1) == [200]
-        return stopped.failures == 0  # a call went to it and it answered
+        return bool(stopped.failures == 0)  # a call went to it and it answered
 
     await until(readmitted, timeout=30, every=0.5)  # after its ejection (10 s) ends
