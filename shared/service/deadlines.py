@@ -91,11 +91,16 @@ class DeadlineProtocol(RequestHandler):
                 self._arm(self._body_at + self._deadlines.body_idle, self._body_expired)
             else:
                 self._body = None
-        elif body is not None and not body.is_eof():
-            self._body_at = self._loop.time()
+        elif body is not None:
+            if body.is_eof():
+                # It ended in this packet. What follows it, if anything, is a next head,
+                # timed from the next packet on (meanwhile keep-alive's idle time applies).
+                self._body = None
+                self._disarm()
+            else:
+                self._body_at = self._loop.time()
         elif self._timer is None:
             # The first bytes of a next request's head.
-            self._body = None
             self._arm(self._loop.time() + self._deadlines.headers, self._head_expired)
 
     def _arm(self, when: float, callback: Any) -> None:

@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from devstack import stack
@@ -168,6 +169,20 @@ async def test_a_slow_body_that_keeps_arriving_is_not_cut_off(gateway_port: int)
         writer.close()
     assert status == 200
     assert json.loads(answer)["service"] == "auth"
+
+
+async def test_a_websocket_through_the_gateway_may_stay_quiet_past_both_deadlines(
+    gateway_port: int,
+    echoes: dict[str, Echo],  # noqa: F811
+) -> None:
+    token = echoes["chat"].keys.issue(7, "jake", "s").token
+    url = f"ws://127.0.0.1:{gateway_port}/api/chat/ws?token={token}"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.send_str("hello")
+        assert (await ws.receive(timeout=PATIENCE)).data == "echo:hello"
+        await asyncio.sleep(DEADLINES.body_idle * 1.5)
+        await ws.send_str("still here")
+        assert (await ws.receive(timeout=PATIENCE)).data == "echo:still here"
 
 
 async def test_a_service_closes_a_connection_whose_head_never_completes(auth_port: int) -> None:
