@@ -18,7 +18,7 @@ from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenVerifier
-from gateway.upstreams import Upstream
+from gateway.upstreams import Resolver, Upstream, resolve_all, resolve_forever, upstreams_of
 from shared.contracts.revocation import Revocations
 from shared.data.redis import redis_ctx
 from shared.keys import REDIS, SETTINGS
@@ -82,11 +82,10 @@ async def ready(request: web.Request) -> web.Response:
     )
 
 
-def create_app(settings: GatewaySettings) -> web.Application:
-    upstreams = {
-        name: Upstream(name, targets, settings.eject_seconds)
-        for name, targets in settings.upstreams.items()
-    }
+def create_app(settings: GatewaySettings, *, resolver: Resolver | None = None) -> web.Application:
+    """The gateway; `resolver` replaces the system's name resolution (tests map names to
+    addresses with it)."""
+    upstreams = upstreams_of(settings, resolver)
 
     def proxy_ctx(app: web.Application) -> AsyncIterator[None]:
         return _proxy_ctx(app, settings, upstreams)
@@ -148,10 +147,11 @@ async def _proxy_ctx(
     proxy = Proxy(settings, upstreams, verifier, revocations, limiter, metrics)
     holder["proxy"] = proxy
     await proxy.start()
+    await resolve_all(upstreams)  # serve with every replica known, not the bare names
     app[PROXY] = proxy
     tasks = [
         asyncio.create_task(
-            supervise("resolver", lambda: _resolve_forever(upstreams, settings.resolve_interval))
+            supervise("resolver", lambda: resolve_forever(upstreams, settings.resolve_interval))
         ),
         asyncio.create_task(supervise("revocations", revocations.run)),
         asyncio.create_task(supervise("rate-limit-flush", limiter.run)),
@@ -168,10 +168,3 @@ async def _proxy_ctx(
         for task in tasks:
             await stop_task(task)
         await proxy.close()
-
-
-async def _resolve_forever(upstreams: dict[str, Upstream], interval: float) -> None:
-    while True:
-        for upstream in upstreams.values():
-            await upstream.resolve()
-        await asyncio.sleep(interval)

@@ -28,6 +28,7 @@ from shared.web.errors import (
     Forbidden,
     GatewayTimeout,
     PayloadTooLarge,
+    RequestTimeout,
     ServiceUnavailable,
     Unauthorized,
 )
@@ -189,14 +190,15 @@ class Proxy:
         upstream = self.upstreams[route.service]
         body = await self._body(request, context)
         headers = self.upstream_headers(request, context)
-        tried: set[Replica] = set()
+        # The replicas this request went to; a retry goes to another one while any is left.
+        tried: list[Replica] = []
         disconnect_retried = False
         while True:
             replica = upstream.pick(tried)
             if replica is None:
                 self.metrics.errors.labels(upstream.name, "no_replica").inc()
                 raise ServiceUnavailable(f"{upstream.name} is unavailable")
-            tried.add(replica)
+            tried.append(replica)
             replica.outstanding += 1
             sent_at = time.perf_counter()
             try:
@@ -204,7 +206,7 @@ class Proxy:
             except Exception as exc:
                 replica.outstanding -= 1
                 retry = self._after_failure(
-                    exc, request.method, body, upstream, replica, tried, disconnect_retried
+                    exc, request, body, upstream, replica, tried, disconnect_retried
                 )
                 disconnect_retried = disconnect_retried or retry == "disconnect"
                 self.metrics.retries.labels(upstream.name).inc()
@@ -255,17 +257,24 @@ class Proxy:
     def _after_failure(
         self,
         exc: Exception,
-        method: str,
+        request: web.Request,
         body: bytes | LimitedStream | None,
         upstream: Upstream,
         replica: Replica,
-        tried: set[Replica],
+        tried: list[Replica],
         disconnect_retried: bool,
     ) -> str:
         """Why a failed attempt may go to another replica ("connect", "disconnect"); else raises."""
         name = upstream.name
-        if isinstance(body, LimitedStream) and body.exceeded:
-            raise PayloadTooLarge(f"the request body is larger than {body.limit} bytes") from None
+        if isinstance(body, LimitedStream):
+            if body.exceeded:
+                raise PayloadTooLarge(
+                    f"the request body is larger than {body.limit} bytes"
+                ) from None
+            # The client stopped sending its upload: its fault, not the replica's.
+            stalled = request.content.exception()
+            if isinstance(stalled, RequestTimeout):
+                raise stalled from None
         if isinstance(
             exc, http1.ConnectFailed | aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
         ):
@@ -280,12 +289,15 @@ class Proxy:
             exc, http1.Disconnected | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError
         ):
             # The request may have been processed: only an idempotent one is sent again, once.
-            # This is also the race of reusing a keep-alive socket that the replica is closing.
+            # This is also the race of reusing a keep-alive socket that the replica is closing:
+            # either way it is ejected, as a replica going away closes its sockets first.
+            upstream.eject(replica)
+            self.metrics.ejections.labels(name).inc()
             self.metrics.errors.labels(name, "disconnect").inc()
             replayable = body is None or isinstance(body, bytes)
-            if method in IDEMPOTENT and replayable and not disconnect_retried:
+            if request.method in IDEMPOTENT and replayable and not disconnect_retried:
                 if len(upstream.replicas) == 1:
-                    tried.discard(replica)  # the only replica: a fresh socket to it
+                    tried.remove(replica)  # the only replica: a fresh socket to it
                 return "disconnect"
             raise BadGateway(f"{name} closed the connection") from exc
         if isinstance(exc, TimeoutError):

@@ -7,7 +7,8 @@ nginx and Envoy proxy websockets. Frames are never parsed, masked or copied one 
 a delivery to a thousand sockets costs the gateway a read and a write per socket and batch
 of frames, not a frame decode and encode each. Close codes, pings and frame limits are the
 two ends' business (the chat service enforces its own). A refused handshake is still an HTTP
-error; an upgraded connection is never retried.
+error; a handshake that could not connect goes to another replica, an upgraded connection
+is never retried.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from shared.web.middleware import REQUEST_ID
 if TYPE_CHECKING:
     from gateway.admission import Context
     from gateway.proxy import Proxy
+    from shared.transport.balancer import Replica
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +96,19 @@ async def _to_client(
         ended.set()
 
 
+class _ConnectFailed(Exception):
+    """No connection to the replica: nothing was sent."""
+
+
 async def _open(
     host: str, port: int, head: bytes, connect_seconds: float, answer_seconds: float
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int, list[tuple[str, str]]]:
     """Connects, sends the handshake, and reads the replica's answer to it."""
-    async with asyncio.timeout(connect_seconds):
-        reader, writer = await asyncio.open_connection(host, port, limit=HEAD_LIMIT * 2)
+    try:
+        async with asyncio.timeout(connect_seconds):
+            reader, writer = await asyncio.open_connection(host, port, limit=HEAD_LIMIT * 2)
+    except (OSError, TimeoutError) as exc:
+        raise _ConnectFailed() from exc
     try:
         async with asyncio.timeout(answer_seconds):
             writer.write(head)
@@ -125,27 +134,44 @@ async def proxy_websocket(
     request: web.Request, proxy: Proxy, context: Context
 ) -> web.StreamResponse:
     upstream = proxy.upstreams[context.route.service]
-    replica = upstream.pick()
-    if replica is None:
-        raise ServiceUnavailable(f"{upstream.name} is unavailable")
     query = urlencode([(k, v) for k, v in request.query.items() if k != "token"])
     target = request.raw_path.split("?", 1)[0] + (f"?{query}" if query else "")
-    lines = [
-        f"GET {target} HTTP/1.1",
-        f"Host: {replica.host}:{replica.port}",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        *(f"{name}: {value}" for name, value in proxy.upstream_headers(request, context)),
-    ]
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    try:
-        settings = proxy.settings
-        reader, writer, status, fields = await _open(
-            replica.host, replica.port, head, settings.connect_timeout, settings.request_timeout
-        )
-    except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-        upstream.eject(replica)
-        raise BadGateway(f"{upstream.name} is unreachable") from exc
+    forwarded = [f"{name}: {value}" for name, value in proxy.upstream_headers(request, context)]
+    settings = proxy.settings
+    tried: list[Replica] = []
+    while True:
+        replica = upstream.pick(tried)
+        if replica is None:
+            raise ServiceUnavailable(f"{upstream.name} is unavailable")
+        tried.append(replica)
+        lines = [
+            f"GET {target} HTTP/1.1",
+            f"Host: {replica.host}:{replica.port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            *forwarded,
+        ]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            reader, writer, status, fields = await _open(
+                replica.host, replica.port, head, settings.connect_timeout, settings.request_timeout
+            )
+            break
+        except _ConnectFailed as exc:
+            # Nothing was sent: the handshake may go to another replica.
+            upstream.eject(replica)
+            if len(tried) < len(upstream.replicas):
+                continue
+            raise BadGateway(f"{upstream.name} is unreachable") from exc.__cause__
+        except (
+            OSError,
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+        ) as exc:
+            upstream.eject(replica)
+            raise BadGateway(f"{upstream.name} is unreachable") from exc
+    upstream.succeeded(replica)
     if status != 101:
         writer.close()
         raise BadGateway(f"{upstream.name} refused the websocket ({status})")

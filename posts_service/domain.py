@@ -144,6 +144,7 @@ class Articles:
                 "authorIds": author_ids,
                 "viewerId": viewer.id if viewer else None,
             },
+            idempotent=True,  # a read, sent as POST for its id lists: safe to send again
         )
         return counts_from(summary)
 

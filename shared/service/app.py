@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -19,6 +20,7 @@ from shared.data.redis import redis_ctx
 from shared.events.outbox import install_event_tables
 from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.logs import setup_logging
+from shared.service.deadlines import ReadDeadlines, start_server
 from shared.settings import CommonSettings, mask_url
 from shared.transport.jsoncodec import json_response
 from shared.web.errors import error_middleware, validation_error_callback
@@ -184,12 +186,44 @@ def run_service(app_factory: Callable[[], web.Application], settings: CommonSett
             "redis": mask_url(settings.redis_url.get()),
         },
     )
-    web.run_app(
-        app_factory(),
-        host=settings.host,
-        port=settings.port,
+    deadlines = ReadDeadlines.from_env()
+    loop = uvloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    main = loop.create_task(_serve(app_factory(), settings, deadlines))
+    try:
+        loop.run_until_complete(main)
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass  # SIGINT or SIGTERM: `main` shuts the app down below
+    finally:
+        try:
+            if not main.done():
+                main.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    loop.run_until_complete(main)
+        finally:
+            rest = asyncio.all_tasks(loop)
+            for task in rest:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*rest, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+
+async def _serve(app: web.Application, settings: CommonSettings, deadlines: ReadDeadlines) -> None:
+    """Serves until cancelled; aiohttp's runner turns SIGINT and SIGTERM into GracefulExit.
+
+    web.run_app cannot be given a runner, and the read deadlines need our own (see
+    shared/service/deadlines.py), so this is its loop for our one TCP site.
+    """
+    runner = await start_server(
+        app,
+        settings.host,
+        settings.port,
+        deadlines,
         shutdown_timeout=settings.shutdown_timeout,
-        access_log=None,
-        print=None,
-        loop=uvloop.new_event_loop(),
+        handle_signals=True,
     )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

@@ -63,6 +63,12 @@ class NotFound(ApiError):
     status = 404
 
 
+class RequestTimeout(ApiError):
+    """The client stopped sending its request before it was complete."""
+
+    status = 408
+
+
 class Conflict(ApiError):
     status = 409
 
