@@ -47,7 +47,8 @@ class JsonLogger(glogging.Logger):  # type: ignore[misc]
 
 
 bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 8000}"]
-worker_class = "aiohttp.GunicornUVLoopWebWorker"
+# aiohttp's uvloop worker with the read deadlines every service has (shared/service/worker.py).
+worker_class = "shared.service.worker.ServiceWorker"
 workers = int(_number("GUNICORN_WORKERS", _number("WEB_CONCURRENCY", 2)))
 # A worker whose event loop stops answering for this long is killed and replaced.
 timeout = int(_number("GUNICORN_TIMEOUT", 30))

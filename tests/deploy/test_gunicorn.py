@@ -1,5 +1,6 @@
 """A service under gunicorn with two workers, as the image runs it: it serves, every worker
-runs its own event consumer under a name of its own, and SIGTERM stops it cleanly."""
+runs its own event consumer under a name of its own, a stalled body meets the read deadline,
+and SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +24,19 @@ from tests.infra import Infra
 
 CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 APP = "posts_service.app:create_app_from_env"
+
+
+def stalled_body_answer(port: int) -> bytes:
+    """What a worker answers a request whose body stops after 10 of its 100 bytes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/articles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n" + b'{"article"'
+        )
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
 
 
 def get_json(url: str) -> tuple[int, Any]:
@@ -69,6 +84,7 @@ def test_posts_service_serves_with_two_workers_and_stops_cleanly_on_sigterm(
             GUNICORN_BIND=f"127.0.0.1:{port}",
             GUNICORN_WORKERS="2",
             SHUTDOWN_TIMEOUT="5",
+            BODY_READ_TIMEOUT="1",
             LOG_LEVEL="info",
             MEDIA_DIR=str(tmp_path / "media"),
             # Nothing listens there: the route called below needs neither service.
@@ -90,6 +106,10 @@ def test_posts_service_serves_with_two_workers_and_stops_cleanly_on_sigterm(
         wait_ready(f"{base}/health/ready", 60, process)
         assert get_json(f"{base}/health") == (200, {"status": "ok"})
         assert get_json(f"{base}/api/articles") == (200, {"articles": [], "articlesCount": 0})
+        # The read deadlines of `python -m <service>` hold under gunicorn too (slowloris).
+        answer = stalled_body_answer(port)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert b'"errors"' in answer
         workers = worker_pids(log)
         assert len(workers) == 2
         # Each worker's consumer joins the group under its own name, or they would take each
