@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from chat_service.schemas import MAX_MESSAGE_LENGTH
+from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import Socket, general_id, group, send
 from tests.services import Users
 
@@ -82,7 +83,7 @@ async def test_a_sent_message_is_answered_in_full(chat: TestClient, users: Users
     assert message == {
         "chatId": soups,
         "seq": 1,
-        "author": {"username": "jake", "image": None},
+        "author": {"username": "jake", "image": DEFAULT_IMAGE},
         "body": "hello",
         "attachment": None,
         "replyTo": None,

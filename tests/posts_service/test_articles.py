@@ -7,6 +7,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
+from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.services import Users
 
 
@@ -47,7 +48,7 @@ async def test_creating_an_article_answers_it_in_full(posts: TestClient, users: 
     assert created["author"] == {
         "username": "jake",
         "bio": None,
-        "image": None,
+        "image": DEFAULT_IMAGE,
         "following": False,
         "followersCount": 0,
         "followingCount": 0,

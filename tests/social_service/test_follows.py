@@ -6,6 +6,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
+from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.services import Users
 
 
@@ -18,7 +19,7 @@ async def test_a_profile_shows_counts_and_following_for_the_viewer(
         "profile": {
             "username": "anna",
             "bio": None,
-            "image": None,
+            "image": DEFAULT_IMAGE,
             "following": False,
             "followersCount": 0,
             "followingCount": 0,
