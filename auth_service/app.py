@@ -11,15 +11,19 @@ from auth_service.domain import Accounts
 from auth_service.keys import ACCOUNTS, KEYS
 from auth_service.mailer import Mailer
 from auth_service.routes import ROUTES
+from auth_service.sessions import Sessions
 from auth_service.settings import AuthSettings
 from auth_service.signing import KeyRing
 from shared.events import relay_ctx
 from shared.events.outbox import RELAY
 from shared.keys import PG_POOL, REDIS
 from shared.service.app import create_service_app
+from shared.service.jobs import Job, jobs_ctx
 from shared.service.tasks import background_ctx
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+CLEANUP_BATCH = 1000
+CLEANUP_INTERVAL = 600.0
 
 
 def create_app(settings: AuthSettings) -> web.Application:
@@ -29,6 +33,12 @@ def create_app(settings: AuthSettings) -> web.Application:
     async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
         app[ACCOUNTS] = Accounts(settings, app[PG_POOL], app[REDIS], keys, mailer, app[RELAY])
         yield
+
+    def jobs(app: web.Application) -> list[Job]:
+        async def forget_ended() -> int:
+            return await Sessions.forget_ended(app[PG_POOL], CLEANUP_BATCH)
+
+        return [Job("auth.forget_ended_sessions", forget_ended, CLEANUP_INTERVAL, CLEANUP_BATCH)]
 
     app = create_service_app(
         settings.common,
@@ -41,6 +51,7 @@ def create_app(settings: AuthSettings) -> web.Application:
             relay_ctx("auth"),
             background_ctx("mailer", lambda app: mailer.run),
             accounts_ctx,
+            jobs_ctx(jobs),
         ],
     )
     app[KEYS] = keys

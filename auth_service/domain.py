@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,11 +15,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from auth_service import queries
+from auth_service.avatar import avatar_url
 from auth_service.mailer import Mail, Mailer
+from auth_service.sessions import Sessions, SignIn, new_secret_token, token_hash
 from auth_service.settings import AuthSettings
 from auth_service.signing import KeyRing
 from auth_service.throttle import LoginThrottle
-from shared.contracts.revocation import revoke
+from shared.contracts.revocation import Ended
 from shared.events import OutboxRelay, record_event
 from shared.web.errors import ApiError, Forbidden, NotFound, Unauthorized, ValidationFailed
 
@@ -34,25 +34,15 @@ USER_DELETED = "user.deleted"
 _TAKEN = {"users_username_key": "username", "users_email_key": "email"}
 
 
-def token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def new_secret_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-@dataclass(frozen=True)
-class Session:
-    """What login, sign-up and refresh answer: the user row and a fresh pair of tokens."""
-
-    user: asyncpg.Record
-    access_token: str
-    refresh_token: str | None
-
-
-def public_profile(row: asyncpg.Record) -> dict[str, Any]:
-    return {"id": row["id"], "username": row["username"], "bio": row["bio"], "image": row["image"]}
+def public_profile(row: asyncpg.Record, default_image: str) -> dict[str, Any]:
+    """A user's public fields as every service shows them: the default avatar stands in for
+    a missing image here, at the source, so that profiles, authors and chat members agree."""
+    return {
+        "id": row["id"],
+        "username": row["username"],
+        "bio": row["bio"],
+        "image": row["image"] or default_image,
+    }
 
 
 class Accounts:
@@ -71,6 +61,8 @@ class Accounts:
         self.keys = keys
         self.mailer = mailer
         self.relay = relay
+        self.sessions = Sessions(settings, redis, keys)
+        self.default_image = avatar_url(settings.public_url)
         self.hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
         )
@@ -94,19 +86,10 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             return False
 
-    # Tokens
+    def profile(self, row: asyncpg.Record) -> dict[str, Any]:
+        return public_profile(row, self.default_image)
 
-    async def _start_session(
-        self, connection: asyncpg.Connection, user: asyncpg.Record, family: uuid.UUID | None = None
-    ) -> Session:
-        family = family or uuid.uuid4()
-        refresh = new_secret_token()
-        expires = datetime.now(UTC) + timedelta(seconds=self.settings.refresh_ttl)
-        await queries.insert_refresh_token(
-            connection, token_hash(refresh), family, user["id"], expires
-        )
-        access = self.keys.issue(user["id"], user["username"], str(family))
-        return Session(user, access.token, refresh)
+    # Tokens
 
     def claims_of(self, token: str) -> dict[str, Any]:
         try:
@@ -149,7 +132,7 @@ class Accounts:
 
     # Flows
 
-    async def register(self, username: str, email: str, password: str) -> Session:
+    async def register(self, username: str, email: str, password: str) -> SignIn:
         password_hash = await self.hash_password(password)
         async with self.pool.acquire() as connection:
             try:
@@ -158,16 +141,16 @@ class Accounts:
                     await record_event(
                         connection,
                         USER_REGISTERED,
-                        {**public_profile(user), "email": user["email"]},
+                        {**self.profile(user), "email": user["email"]},
                     )
-                    session = await self._start_session(connection, user)
+                    session = await self.sessions.start(connection, user)
                     await self._send_email_token(connection, user["id"], email, "confirm")
             except asyncpg.UniqueViolationError as exc:
                 raise _taken(exc) from None
         self.relay.wake()
         return session
 
-    async def login(self, email: str, password: str, ip: str) -> Session:
+    async def login(self, email: str, password: str, ip: str) -> SignIn:
         await self.throttle.check(email, ip)
         async with self.pool.acquire() as connection:
             user = await queries.get_user_by_email(connection, email)
@@ -182,39 +165,22 @@ class Accounts:
             raise Forbidden("confirm your e-mail address before logging in")
         await self.throttle.clear_account(email, ip)
         async with self.pool.acquire() as connection, connection.transaction():
-            return await self._start_session(connection, user)
+            return await self.sessions.start(connection, user, user["password_hash"])
 
-    async def refresh(self, refresh_token: str) -> Session:
-        async with self.pool.acquire() as connection:
-            async with connection.transaction():
-                row = await queries.lock_refresh_token(connection, token_hash(refresh_token))
-                if row is None:
-                    raise Unauthorized("the refresh token is invalid")
-                if row["revoked_at"] is not None or row["expires_at"] <= datetime.now(UTC):
-                    raise Unauthorized("the refresh token has expired or was revoked")
-                if row["used_at"] is not None:
-                    reused = True
-                else:
-                    reused = False
-                    await queries.mark_refresh_token_used(connection, row["id"])
-                    user = await queries.get_user(connection, row["user_id"])
-                    if user is None:
-                        raise Unauthorized("the account no longer exists")
-                    return await self._start_session(connection, user, row["family_id"])
-            if reused:
-                # A spent token came back: someone holds a copy. End the whole session.
-                await queries.revoke_family(connection, row["family_id"])
-        raise Unauthorized("the refresh token was already used; the session is revoked")
-
-    async def revoke_access_token(self, claims: dict[str, Any]) -> None:
-        await revoke(self.redis, str(claims["jti"]), float(claims["exp"]))
+    async def refresh(self, refresh_token: str) -> SignIn:
+        return await self.sessions.refresh(self.pool, refresh_token)
 
     async def logout(self, token: str) -> None:
+        """Ends the session of the token: the token itself, its refresh tokens and every
+        access token refreshed from it."""
         claims = self.claims_of(token)
-        await self.revoke_access_token(claims)
-        if claims.get("sid"):
-            async with self.pool.acquire() as connection:
-                await queries.revoke_family(connection, uuid.UUID(claims["sid"]))
+        try:
+            session_id = uuid.UUID(str(claims["sid"]))
+        except ValueError:
+            raise Unauthorized("the token is invalid or expired") from None
+        async with self.pool.acquire() as connection, connection.transaction():
+            revoked = await self.sessions.end(connection, session_id)
+        await self.sessions.announce(revoked)
 
     async def current(self, user_id: int) -> asyncpg.Record:
         async with self.pool.acquire() as connection:
@@ -223,7 +189,11 @@ class Accounts:
             raise NotFound("user not found")
         return user
 
-    async def update(self, user_id: int, changes: dict[str, Any]) -> asyncpg.Record:
+    async def update(
+        self, user_id: int, changes: dict[str, Any]
+    ) -> tuple[asyncpg.Record, SignIn | None]:
+        """The updated user; a new password ends every session and starts a new one for the
+        caller, whose tokens come back with it."""
         values: dict[str, Any] = {
             k: v for k, v in changes.items() if k in ("username", "email", "bio", "image")
         }
@@ -243,28 +213,32 @@ class Accounts:
                     user = (
                         await queries.update_user(connection, user_id, values) if values else before
                     )
+                    revoked: list[Ended] = []
+                    signed_in = None
                     if "password_hash" in values:
-                        await queries.revoke_all_families(connection, user_id)
+                        revoked = await self.sessions.end_all(connection, user_id)
+                        signed_in = await self.sessions.start(connection, user)
                     if any(user[k] != before[k] for k in ("username", "bio", "image", "email")):
                         await record_event(
                             connection,
                             USER_UPDATED,
-                            {**public_profile(user), "email": user["email"]},
+                            {**self.profile(user), "email": user["email"]},
                         )
                     if email_changed:
                         await self._send_email_token(connection, user_id, user["email"], "confirm")
             except asyncpg.UniqueViolationError as exc:
                 raise _taken(exc) from None
+        await self.sessions.announce(revoked)
         self.relay.wake()
-        return user
+        return user, signed_in
 
-    async def delete(self, token: str, user_id: int) -> None:
-        claims = self.claims_of(token)
+    async def delete(self, user_id: int) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
+            revoked = await self.sessions.end_all(connection, user_id)
             if not await queries.delete_user(connection, user_id):
                 raise NotFound("user not found")
             await record_event(connection, USER_DELETED, {"id": user_id})
-        await self.revoke_access_token(claims)
+        await self.sessions.announce(revoked)
         self.relay.wake()
 
     async def resend_confirmation(self, user_id: int) -> None:
@@ -306,7 +280,8 @@ class Accounts:
             await queries.update_user(
                 connection, spent["user_id"], {"password_hash": password_hash}
             )
-            await queries.revoke_all_families(connection, spent["user_id"])
+            revoked = await self.sessions.end_all(connection, spent["user_id"])
+        await self.sessions.announce(revoked)
 
 
 def _taken(exc: asyncpg.UniqueViolationError) -> ApiError:

@@ -9,7 +9,6 @@ from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
 from auth_service import queries
-from auth_service.domain import public_profile
 from auth_service.keys import ACCOUNTS, KEYS
 from auth_service.schemas import (
     IdsQuery,
@@ -20,26 +19,32 @@ from auth_service.schemas import (
     RefreshIn,
     ResetConfirmIn,
     ResetRequestIn,
+    RevokedQuery,
+    RevokedSessionsOut,
     TokenIn,
     UpdateUserEnvelope,
     UserEnvelopeOut,
     UsersQuery,
 )
+from auth_service.sessions import Sessions
+from shared.contracts.revocation import page_to_json
 from shared.keys import PG_POOL
 from shared.transport.jsoncodec import json_response
-from shared.web.errors import NotFound, Unauthorized
+from shared.web.errors import NotFound, Unauthorized, ValidationFailed
 from shared.web.identity import client_ip, require_user
 from shared.web.schemas import TOKEN_AUTH, ErrorOut
 
 
-def user_json(user: asyncpg.Record, token: str, refresh_token: str | None) -> dict[str, Any]:
+def user_json(
+    request: web.Request, user: asyncpg.Record, token: str, refresh_token: str | None
+) -> dict[str, Any]:
     return {
         "user": {
             "email": user["email"],
             "token": token,
             "username": user["username"],
             "bio": user["bio"],
-            "image": user["image"],
+            "image": user["image"] or request.app[ACCOUNTS].default_image,
             "emailConfirmed": user["email_confirmed"],
             "refreshToken": refresh_token,
         }
@@ -66,7 +71,7 @@ async def register_user(request: web.Request) -> web.Response:
         data["username"], data["email"].strip(), data["password"]
     )
     return json_response(
-        user_json(session.user, session.access_token, session.refresh_token), status=201
+        user_json(request, session.user, session.access_token, session.refresh_token), status=201
     )
 
 
@@ -85,7 +90,9 @@ async def log_in(request: web.Request) -> web.Response:
     session = await request.app[ACCOUNTS].login(
         data["email"].strip(), data["password"], client_ip(request)
     )
-    return json_response(user_json(session.user, session.access_token, session.refresh_token))
+    return json_response(
+        user_json(request, session.user, session.access_token, session.refresh_token)
+    )
 
 
 @docs(tags=["users"], summary="The current user", security=TOKEN_AUTH)
@@ -93,22 +100,34 @@ async def log_in(request: web.Request) -> web.Response:
 async def get_current_user(request: web.Request) -> web.Response:
     caller = require_user(request)
     user = await request.app[ACCOUNTS].current(caller.id)
-    return json_response(user_json(user, bearer_token(request), None))
+    return json_response(user_json(request, user, bearer_token(request), None))
 
 
-@docs(tags=["users"], summary="Update the current user", security=TOKEN_AUTH)
+@docs(
+    tags=["users"],
+    summary="Update the current user",
+    description="A new password ends every session of the user, this one included, and "
+    "starts a new session: the answer carries its `token` and `refreshToken`.",
+    security=TOKEN_AUTH,
+)
 @request_schema(UpdateUserEnvelope)
 @response_schema(UserEnvelopeOut, 200)
 async def update_current_user(request: web.Request) -> web.Response:
     caller = require_user(request)
-    user = await request.app[ACCOUNTS].update(caller.id, request["data"]["user"])
-    return json_response(user_json(user, bearer_token(request), None))
+    user, signed_in = await request.app[ACCOUNTS].update(caller.id, request["data"]["user"])
+    if signed_in is not None:
+        return json_response(
+            user_json(request, user, signed_in.access_token, signed_in.refresh_token)
+        )
+    return json_response(user_json(request, user, bearer_token(request), None))
 
 
-@docs(tags=["users"], summary="Delete the current account", security=TOKEN_AUTH)
+@docs(
+    tags=["users"], summary="Delete the current account and end its sessions", security=TOKEN_AUTH
+)
 async def delete_current_user(request: web.Request) -> web.Response:
     caller = require_user(request)
-    await request.app[ACCOUNTS].delete(bearer_token(request), caller.id)
+    await request.app[ACCOUNTS].delete(caller.id)
     return web.Response(status=204)
 
 
@@ -117,11 +136,15 @@ async def delete_current_user(request: web.Request) -> web.Response:
 @response_schema(UserEnvelopeOut, 200)
 async def refresh_tokens(request: web.Request) -> web.Response:
     session = await request.app[ACCOUNTS].refresh(request["data"]["refreshToken"])
-    return json_response(user_json(session.user, session.access_token, session.refresh_token))
+    return json_response(
+        user_json(request, session.user, session.access_token, session.refresh_token)
+    )
 
 
 @docs(
-    tags=["auth"], summary="Log out: revoke this access token and its session", security=TOKEN_AUTH
+    tags=["auth"],
+    summary="Log out: end this session (its token, refresh tokens and access tokens)",
+    security=TOKEN_AUTH,
 )
 async def log_out(request: web.Request) -> web.Response:
     require_user(request)
@@ -133,8 +156,9 @@ async def log_out(request: web.Request) -> web.Response:
 @request_schema(TokenIn)
 @response_schema(UserEnvelopeOut, 200)
 async def confirm_email(request: web.Request) -> web.Response:
-    user = await request.app[ACCOUNTS].confirm(request["data"]["token"])
-    return json_response({"user": {**public_profile(user), "emailConfirmed": True}})
+    accounts = request.app[ACCOUNTS]
+    user = await accounts.confirm(request["data"]["token"])
+    return json_response({"user": {**accounts.profile(user), "emailConfirmed": True}})
 
 
 @docs(tags=["auth"], summary="Send the confirmation e-mail again", security=TOKEN_AUTH)
@@ -151,7 +175,7 @@ async def request_password_reset(request: web.Request) -> web.Response:
     return json_response({"status": "accepted"}, status=202)
 
 
-@docs(tags=["auth"], summary="Set a new password with the mailed token")
+@docs(tags=["auth"], summary="Set a new password with the mailed token; ends every session")
 @request_schema(ResetConfirmIn)
 async def confirm_password_reset(request: web.Request) -> web.Response:
     data = request["data"]
@@ -166,7 +190,11 @@ async def list_users(request: web.Request) -> web.Response:
     query = request["querystring"]
     async with request.app[PG_POOL].acquire() as connection:
         rows, total = await queries.list_profiles(connection, query["limit"], query["offset"])
-    profiles = [{"username": r["username"], "bio": r["bio"], "image": r["image"]} for r in rows]
+    default_image = request.app[ACCOUNTS].default_image
+    profiles = [
+        {"username": r["username"], "bio": r["bio"], "image": r["image"] or default_image}
+        for r in rows
+    ]
     return json_response({"profiles": profiles, "profilesCount": total})
 
 
@@ -184,7 +212,8 @@ async def get_jwks(request: web.Request) -> web.Response:
 async def internal_users_by_ids(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         rows = await queries.get_profiles_by_ids(connection, request["querystring"]["ids"])
-    return json_response({"users": [public_profile(row) for row in rows]})
+    accounts = request.app[ACCOUNTS]
+    return json_response({"users": [accounts.profile(row) for row in rows]})
 
 
 @docs(tags=["internal"], summary="Profile of one user by username")
@@ -193,4 +222,17 @@ async def internal_user_by_username(request: web.Request) -> web.Response:
         row = await queries.get_profile_by_username(connection, request.match_info["username"])
     if row is None:
         raise NotFound("user not found")
-    return json_response({"user": public_profile(row)})
+    return json_response({"user": request.app[ACCOUNTS].profile(row)})
+
+
+@docs(tags=["internal"], summary="Sessions ended and not yet expired, in order, after a cursor")
+@querystring_schema(RevokedQuery)
+@response_schema(RevokedSessionsOut, 200)
+async def internal_revoked_sessions(request: web.Request) -> web.Response:
+    """What the gateways load at start, after reconnecting to pub/sub, and every little while."""
+    async with request.app[PG_POOL].acquire() as connection:
+        try:
+            page = await Sessions.revoked_page(connection, request["querystring"].get("after"))
+        except ValueError:
+            raise ValidationFailed(fields={"after": ["is not a cursor"]}) from None
+    return json_response(page_to_json(page))

@@ -83,6 +83,107 @@ async def delete_user(connection: asyncpg.Connection, user_id: int) -> bool:
     return result == "DELETE 1"
 
 
+async def user_still_has_password(
+    connection: asyncpg.Connection, user_id: int, password_hash: str
+) -> bool:
+    """True while the account keeps the password just verified; holds the row until commit,
+    so a password change waits for a login in flight, or the login sees the new hash."""
+    found = await connection.fetchval(
+        "SELECT true FROM users WHERE id = $1 AND password_hash = $2 FOR SHARE",
+        user_id,
+        password_hash,
+    )
+    return bool(found)
+
+
+async def insert_session(
+    connection: asyncpg.Connection, session_id: uuid.UUID, user_id: int, expires_at: datetime
+) -> None:
+    await connection.execute(
+        "INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)",
+        session_id,
+        user_id,
+        expires_at,
+    )
+
+
+async def extend_session(
+    connection: asyncpg.Connection, session_id: uuid.UUID, expires_at: datetime
+) -> asyncpg.Record | None:
+    """Moves a live session's end to `expires_at`; None when it was revoked or has ended."""
+    return await connection.fetchrow(
+        """UPDATE sessions SET expires_at = greatest(expires_at, $2)
+           WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()
+           RETURNING id, expires_at""",
+        session_id,
+        expires_at,
+    )
+
+
+async def revoke_session(
+    connection: asyncpg.Connection, session_id: uuid.UUID
+) -> list[asyncpg.Record]:
+    """Ends one session and its refresh tokens; [(id, expires_at)] if it was live, else []."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """UPDATE sessions SET revoked_at = clock_timestamp()
+           WHERE id = $1 AND revoked_at IS NULL RETURNING id, expires_at""",
+        session_id,
+    )
+    await connection.execute(
+        """UPDATE refresh_tokens SET revoked_at = now()
+           WHERE family_id = $1 AND revoked_at IS NULL""",
+        session_id,
+    )
+    return rows
+
+
+async def revoke_user_sessions(
+    connection: asyncpg.Connection, user_id: int
+) -> list[asyncpg.Record]:
+    """Ends every live session of a user; their (id, expires_at)."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """UPDATE sessions SET revoked_at = clock_timestamp()
+           WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+           RETURNING id, expires_at""",
+        user_id,
+    )
+    await connection.execute(
+        "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        user_id,
+    )
+    return rows
+
+
+async def revoked_sessions(
+    connection: asyncpg.Connection, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[asyncpg.Record]:
+    """Sessions revoked and not yet ended, in the order of revocation, after a cursor."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """SELECT id, expires_at, revoked_at FROM sessions
+           WHERE revoked_at IS NOT NULL AND expires_at > now()
+             AND ($1::timestamptz IS NULL OR (revoked_at, id) > ($1, $2::uuid))
+           ORDER BY revoked_at, id LIMIT $3""",
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return rows
+
+
+async def delete_ended_sessions(
+    connection: asyncpg.Connection, before: datetime, limit: int
+) -> int:
+    """Forgets a batch of sessions that ended before `before`, with their refresh tokens."""
+    result: str = await connection.execute(
+        """DELETE FROM sessions WHERE id IN (
+               SELECT id FROM sessions WHERE expires_at < $1
+               ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)""",
+        before,
+        limit,
+    )
+    return int(result.rsplit(" ", 1)[-1])
+
+
 async def insert_refresh_token(
     connection: asyncpg.Connection,
     token_hash: bytes,
@@ -113,21 +214,6 @@ async def lock_refresh_token(
 
 async def mark_refresh_token_used(connection: asyncpg.Connection, token_id: int) -> None:
     await connection.execute("UPDATE refresh_tokens SET used_at = now() WHERE id = $1", token_id)
-
-
-async def revoke_family(connection: asyncpg.Connection, family_id: uuid.UUID) -> None:
-    await connection.execute(
-        """UPDATE refresh_tokens SET revoked_at = now()
-           WHERE family_id = $1 AND revoked_at IS NULL""",
-        family_id,
-    )
-
-
-async def revoke_all_families(connection: asyncpg.Connection, user_id: int) -> None:
-    await connection.execute(
-        "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
-        user_id,
-    )
 
 
 async def insert_email_token(

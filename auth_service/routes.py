@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from auth_service import handlers as h
+from auth_service.avatar import AVATAR_PATH, get_default_avatar
 
 ROUTES = [
     web.post("/api/users", h.register_user, name="users.register"),
@@ -20,10 +21,12 @@ ROUTES = [
         "/api/auth/password-reset/confirm", h.confirm_password_reset, name="auth.reset_confirm"
     ),
     web.get("/api/.well-known/jwks.json", h.get_jwks, name="auth.jwks"),
+    web.get(AVATAR_PATH, get_default_avatar, name="static.avatar"),
     web.get("/internal/users", h.internal_users_by_ids, name="internal.users"),
     web.get(
         "/internal/users/by-username/{username}",
         h.internal_user_by_username,
         name="internal.user_by_username",
     ),
+    web.get("/internal/sessions/revoked", h.internal_revoked_sessions, name="internal.revoked"),
 ]

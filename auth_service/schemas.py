@@ -73,6 +73,21 @@ class IdsQuery(StrictSchema):
     ids = DelimitedList(fields.Integer(), required=True, validate=validate.Length(max=500))
 
 
+class RevokedQuery(StrictSchema):
+    after = fields.String(validate=validate.Regexp(r"^-?[0-9]{1,20}\.[0-9a-f-]{0,36}$"))
+
+
+class RevokedSessionOut(Schema):
+    id = fields.String(required=True)
+    expiresAt = fields.Float(required=True)  # seconds since the epoch
+
+
+class RevokedSessionsOut(Schema):
+    sessions = fields.List(fields.Nested(RevokedSessionOut), required=True)
+    cursor = fields.String(allow_none=True, required=True)
+    more = fields.Boolean(required=True)
+
+
 class UserOut(Schema):
     email = fields.String(required=True)
     token = fields.String(required=True)

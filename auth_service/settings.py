@@ -18,6 +18,7 @@ class AuthSettings:
     audience: str
     access_ttl: int
     refresh_ttl: int
+    session_ttl: int
     public_url: str
     smtp_host: str
     smtp_port: int
@@ -65,8 +66,9 @@ class AuthSettings:
             extra_public_keys=extra,
             issuer=env.text("JWT_ISSUER", "chopchop-auth"),
             audience=env.text("JWT_AUDIENCE", "chopchop"),
-            access_ttl=env.integer("ACCESS_TOKEN_TTL", 15 * 60, minimum=10),
-            refresh_ttl=env.integer("REFRESH_TOKEN_TTL", 30 * 24 * 3600, minimum=60),
+            access_ttl=env.integer("ACCESS_TOKEN_TTL", 15 * 60, minimum=1),
+            refresh_ttl=env.integer("REFRESH_TOKEN_TTL", 30 * 24 * 3600, minimum=1),
+            session_ttl=env.integer("SESSION_TTL", 30 * 24 * 3600, minimum=1),
             public_url=env.text("PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
             smtp_host=env.text("SMTP_HOST", "127.0.0.1"),
             smtp_port=env.integer("SMTP_PORT", 1025, maximum=65535),

@@ -106,7 +106,11 @@ class KeyRing:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [public_jwk(key) for key in self._verifying.values()]}
 
-    def issue(self, user_id: int, username: str, session_id: str) -> AccessToken:
+    def issue(
+        self, user_id: int, username: str, session_id: str, expires_at: int | None = None
+    ) -> AccessToken:
+        """A token of the session; it lives ACCESS_TOKEN_TTL unless `expires_at` says otherwise
+        (the session token of login lives as long as its session)."""
         now = int(time.time())
         jti = uuid.uuid4().hex
         claims = {
@@ -114,7 +118,7 @@ class KeyRing:
             "username": username,
             "sid": session_id,
             "iat": now,
-            "exp": now + self._settings.access_ttl,
+            "exp": expires_at if expires_at is not None else now + self._settings.access_ttl,
             "jti": jti,
             "iss": self._settings.issuer,
             "aud": self._settings.audience,
@@ -137,6 +141,6 @@ class KeyRing:
             audience=self._settings.audience,
             issuer=self._settings.issuer,
             leeway=5,
-            options={"require": ["exp", "iat", "sub", "jti"]},
+            options={"require": ["exp", "iat", "sub", "jti", "sid"]},
         )
         return claims

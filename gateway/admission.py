@@ -14,7 +14,13 @@ from gateway.routing import Access, NoRoute, Route, match
 from gateway.settings import GatewaySettings
 from gateway.tokens import Identity, InvalidToken, TokenVerifier
 from shared.contracts.revocation import Revocations
-from shared.web.errors import MethodNotAllowed, NotFound, TooManyRequests, Unauthorized
+from shared.web.errors import (
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 
 # Stands for an OPTIONS request that no route lists: a CORS preflight, answered here.
 PREFLIGHT = Route(frozenset({"OPTIONS"}), re.compile(""), "gateway", Access.PUBLIC)
@@ -75,7 +81,10 @@ class Admission:
                 identity = await self.verifier.verify(token)
             except InvalidToken:
                 raise Unauthorized("the token is invalid or expired") from None
-            if self.revocations.is_revoked(identity.jti):
+            if not self.revocations.ready.is_set():
+                # Until the list of ended sessions is loaded, no token can be trusted.
+                raise ServiceUnavailable("sign-in is unavailable for a moment; try again")
+            if self.revocations.is_revoked(identity.session_id):
                 raise Unauthorized("the token was revoked")
         elif route.access is Access.REQUIRED:
             raise Unauthorized("authentication is required")

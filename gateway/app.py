@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,7 +21,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenVerifier
 from gateway.upstreams import Resolver, Upstream, resolve_all, resolve_forever, upstreams_of
-from shared.contracts.revocation import Revocations
+from shared.contracts.revocation import Page, Revocations, page_from_json
 from shared.data.redis import redis_ctx
 from shared.keys import REDIS, SETTINGS
 from shared.service.app import health
@@ -27,6 +29,8 @@ from shared.service.tasks import stop_task, supervise
 from shared.transport.jsoncodec import json_response
 from shared.web.errors import NotFound, ServiceUnavailable
 from shared.web.middleware import METRICS, Metrics, metrics_handler
+
+log = logging.getLogger(__name__)
 
 
 async def api(request: web.Request) -> web.StreamResponse:
@@ -128,21 +132,28 @@ async def _proxy_ctx(
     metrics = GatewayMetrics(app[METRICS].registry)
     holder: dict[str, Proxy] = {}
 
-    async def fetch_jwks() -> dict[str, Any]:
+    async def from_auth(path: str, params: dict[str, str] | None = None) -> Any:
         proxy = holder["proxy"]
         assert proxy.session is not None
         replica = proxy.upstreams["auth"].pick()
         if replica is None:
             raise ServiceUnavailable("auth is unavailable")
         async with proxy.session.get(
-            f"{replica.base_url}/api/.well-known/jwks.json", timeout=aiohttp.ClientTimeout(total=3)
+            f"{replica.base_url}{path}", params=params, timeout=aiohttp.ClientTimeout(total=3)
         ) as response:
             response.raise_for_status()
-            document: dict[str, Any] = await response.json()
-            return document
+            return await response.json()
+
+    async def fetch_jwks() -> dict[str, Any]:
+        document: dict[str, Any] = await from_auth("/api/.well-known/jwks.json")
+        return document
+
+    async def fetch_revoked(cursor: str | None) -> Page:
+        params = {"after": cursor} if cursor else None
+        return page_from_json(await from_auth("/internal/sessions/revoked", params))
 
     verifier = TokenVerifier(fetch_jwks, settings.jwt_issuer, settings.jwt_audience)
-    revocations = Revocations(app[REDIS])
+    revocations = Revocations(app[REDIS], fetch_revoked)
     limiter = RateLimiter(app[REDIS], settings.rate_window, metrics.guard_failures)
     proxy = Proxy(settings, upstreams, verifier, revocations, limiter, metrics)
     holder["proxy"] = proxy
@@ -156,8 +167,12 @@ async def _proxy_ctx(
         asyncio.create_task(supervise("revocations", revocations.run)),
         asyncio.create_task(supervise("rate-limit-flush", limiter.run)),
     ]
-    # Serve only once the revocation list is loaded: a revoked token must never slip through.
-    await asyncio.wait_for(revocations.ready.wait(), timeout=10)
+    # Tokens are refused (503) until the list of ended sessions is loaded from auth (see
+    # admission): waiting here lets a gateway started beside auth serve them from the start.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(revocations.ready.wait(), timeout=10)
+    if not revocations.ready.is_set():
+        log.warning("the revocation list is not loaded yet; tokens are refused until it is")
     try:
         yield
     finally:

@@ -68,6 +68,7 @@ TABLE: list[Route] = [
     ),
     route("POST", "/api/auth/(logout|confirm/resend)", "auth", REQ, group="auth"),
     route("GET", r"/api/\.well-known/jwks\.json", "auth", PUB),
+    route("GET", r"/api/static/avatar\.svg", "auth", PUB),
     # social_service
     route("GET", f"/api/profiles/{SEGMENT}(/followers|/following)?", "social", OPT),
     route("POST|DELETE", f"/api/profiles/{SEGMENT}/follow", "social", REQ),

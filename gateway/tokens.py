@@ -28,6 +28,7 @@ class Identity:
     user_id: str
     username: str
     jti: str
+    session_id: str  # ending the session revokes every token that names it
     expires_at: float
 
 
@@ -45,7 +46,7 @@ class TokenVerifier:
         self._last_fetch = 0.0
         self._fetch_lock = asyncio.Lock()
         # Signature checks cost tens of microseconds each; a verified token is remembered
-        # until it expires (revocation is checked separately, on every request).
+        # until it expires (revocation of its session is checked on every request).
         self._cache: dict[str, Identity] = {}
 
     async def refresh_keys(self, force: bool = False) -> None:
@@ -91,12 +92,16 @@ class TokenVerifier:
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=LEEWAY,
-                options={"require": ["exp", "iat", "sub", "jti"]},
+                options={"require": ["exp", "iat", "sub", "jti", "sid"]},
             )
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(str(exc)) from exc
         identity = Identity(
-            str(claims["sub"]), str(claims.get("username", "")), str(claims["jti"]), claims["exp"]
+            str(claims["sub"]),
+            str(claims.get("username", "")),
+            str(claims["jti"]),
+            str(claims["sid"]),
+            claims["exp"],
         )
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()

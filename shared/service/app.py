@@ -87,6 +87,22 @@ async def ready(request: web.Request) -> web.Response:
     )
 
 
+# The security scheme's text, the same in every service's document (the gateway merges them).
+SESSIONS_DOC = (
+    "`Token <jwt>` (the RealWorld form) or `Bearer <jwt>`; a websocket may pass it as the "
+    "`token` query parameter.\n\n"
+    "Sessions: the `token` of registration and login is a session token that keeps the "
+    "client signed in as long as its session lives (`SESSION_TTL`, 30 days by default), so a "
+    "RealWorld client that never refreshes stays signed in. A client may instead trade "
+    "`refreshToken` at `POST /api/auth/refresh` for a short-lived access token "
+    "(`ACCESS_TOKEN_TTL`, 15 minutes) and a new refresh token (each works once). Every token "
+    "names its session (`sid`): signing out ends that session; a password change or reset "
+    "and deleting the account end every session of the user (a password change answers a "
+    "token of a new session). An ended session's tokens are refused (401) at once by every "
+    "gateway, and stay refused after restarts."
+)
+
+
 def create_service_app(
     settings: CommonSettings,
     *,
@@ -135,7 +151,7 @@ def create_service_app(
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <jwt>` or `Bearer <jwt>`",
+            "description": SESSIONS_DOC,
         },
     )
     return app

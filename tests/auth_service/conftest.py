@@ -16,6 +16,8 @@ from tests.infra import Infra
 from tests.typing import AppClient
 
 FAST_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "1024"}
+# What a profile without an image shows: the default avatar, under the default PUBLIC_URL.
+DEFAULT_IMAGE = "http://127.0.0.1:8080/api/static/avatar.svg"
 
 
 def auth_settings(infra: Infra, **extra: str) -> AuthSettings:

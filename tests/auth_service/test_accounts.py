@@ -13,12 +13,13 @@ async def test_registration_answers_the_user_with_tokens(auth: AppClient) -> Non
     user = await register(auth, "jake", "Jake@Example.com")
     assert user["username"] == "jake"
     assert user["email"] == "Jake@Example.com"
-    assert user["bio"] is None and user["image"] is None
+    assert user["bio"] is None
+    assert user["image"] == "http://127.0.0.1:8080/api/static/avatar.svg"  # PUBLIC_URL based
     assert user["emailConfirmed"] is False
     assert user["refreshToken"]
     token_claims = claims(user["token"])
     assert token_claims["username"] == "jake"
-    assert {"sub", "iat", "exp", "jti", "iss", "aud"} <= set(token_claims)
+    assert {"sub", "iat", "exp", "jti", "sid", "iss", "aud"} <= set(token_claims)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from chat_service.schemas import MAX_DESCRIPTION, MAX_TITLE
+from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import Socket, general_id, group, send
 from tests.services import Users
 from tests.typing import AppClient
@@ -260,7 +261,7 @@ async def test_adding_a_member_makes_them_a_member_at_once(chat: AppClient, user
     )
     assert response.status == 201
     assert await response.json() == {
-        "member": {"username": "anna", "image": None, "online": False, "role": "member"}
+        "member": {"username": "anna", "image": DEFAULT_IMAGE, "online": False, "role": "member"}
     }
     assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users["anna"]) == 200
 
@@ -332,7 +333,7 @@ async def test_the_owner_leaving_passes_ownership_to_the_oldest_member(
     assert response.status == 204
     response = await chat.get(f"/api/chats/{soups['id']}", headers=users["bob"])
     detail = (await response.json())["chat"]
-    assert detail["owner"] == {"username": "anna", "image": None}
+    assert detail["owner"] == {"username": "anna", "image": DEFAULT_IMAGE}
     assert [(m["username"], m["role"]) for m in detail["members"]] == [
         ("anna", "owner"),
         ("bob", "member"),
@@ -358,7 +359,7 @@ async def test_the_owner_and_their_successor_leaving_at_once_leave_the_chat_an_o
         assert [r.status for r in leaving] == [204, 204]
         response = await chat.get(f"/api/chats/{soups['id']}", headers=users["bob"])
         detail = (await response.json())["chat"]
-        assert detail["owner"] == {"username": "bob", "image": None}
+        assert detail["owner"] == {"username": "bob", "image": DEFAULT_IMAGE}
         assert [(m["username"], m["role"]) for m in detail["members"]] == [("bob", "owner")]
 
 
@@ -494,7 +495,7 @@ async def test_creating_a_group_chat_answers_it_with_me_as_owner(
         "title": "Soups",
         "description": "Hot",
         "private": True,
-        "owner": {"username": "jake", "image": None},
+        "owner": {"username": "jake", "image": DEFAULT_IMAGE},
         "messageTtlSeconds": None,
         "lastSeq": 0,
         "lastMessage": None,
@@ -571,8 +572,8 @@ async def test_a_chat_shows_its_members_with_role_and_presence(
     assert response.status == 200
     detail = (await response.json())["chat"]
     assert detail["members"] == [
-        {"username": "jake", "image": None, "online": False, "role": "owner"},
-        {"username": "anna", "image": None, "online": False, "role": "member"},
+        {"username": "jake", "image": DEFAULT_IMAGE, "online": False, "role": "owner"},
+        {"username": "anna", "image": DEFAULT_IMAGE, "online": False, "role": "member"},
     ]
     assert detail["membersCount"] == 2
     assert (detail["title"], detail["type"]) == ("Soups", "group")

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import Socket, group
 from tests.services import Users
 from tests.typing import AppClient
@@ -160,7 +161,7 @@ async def test_joining_a_private_chat_files_a_pending_request(
     assert isinstance(request.pop("id"), int)
     assert request == {
         "chatId": secret["id"],
-        "user": {"username": "anna", "image": None},
+        "user": {"username": "anna", "image": DEFAULT_IMAGE},
         "status": "pending",
     }
     assert not await is_member(chat, users["anna"], secret["id"])

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from chat_service.schemas import MAX_MESSAGE_LENGTH
+from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import Socket, general_id, group, send
 from tests.services import Users
 from tests.typing import AppClient
@@ -82,7 +83,7 @@ async def test_a_sent_message_is_answered_in_full(chat: AppClient, users: Users)
     assert message == {
         "chatId": soups,
         "seq": 1,
-        "author": {"username": "jake", "image": None},
+        "author": {"username": "jake", "image": DEFAULT_IMAGE},
         "body": "hello",
         "attachment": None,
         "replyTo": None,

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from chat_service import queries
+from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import general_id, group, send
 from tests.infra import Infra
 from tests.services import Users
@@ -74,7 +75,7 @@ async def test_a_renamed_user_shows_the_new_name_on_their_messages(
 
     assert await until(renamed)
     (message,) = await history(chat, users["anna"], general)
-    assert message["author"] == {"username": "jacob", "image": None}
+    assert message["author"] == {"username": "jacob", "image": DEFAULT_IMAGE}
 
 
 async def test_a_renamed_user_is_found_by_the_new_name(

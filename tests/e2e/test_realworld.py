@@ -6,6 +6,7 @@ from typing import Any
 import aiohttp
 from openapi_spec_validator import validate
 
+from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.e2e.conftest import Stack
 
 
@@ -85,7 +86,7 @@ async def test_a_conduit_session_from_sign_up_to_deletion(api: aiohttp.ClientSes
     assert body["articles"][0]["author"] == {
         "username": "anna",
         "bio": None,
-        "image": None,
+        "image": DEFAULT_IMAGE,
         "following": True,
         "followersCount": 1,
         "followingCount": 0,

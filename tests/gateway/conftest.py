@@ -23,6 +23,7 @@ from auth_service.settings import AuthSettings
 from auth_service.signing import KeyRing
 from gateway.app import create_app
 from gateway.settings import SERVICES, GatewaySettings
+from shared.contracts.revocation import Ended, Page, make_cursor, page_to_json
 from shared.settings import Env
 from tests.infra import Infra
 from tests.typing import AppClient
@@ -38,10 +39,15 @@ class Echo:
     ws_close_codes: list[int | None] = field(default_factory=list)
     slow_seconds: float = 0.0
     server: TestServer | None = None
+    # auth's list of ended sessions, which gateways load at start (one page, in order)
+    revoked: list[Ended] = field(default_factory=list)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if request.path == "/api/.well-known/jwks.json":
             return web.json_response(self.keys.jwks())
+        if request.path == "/internal/sessions/revoked":
+            cursor = make_cursor(len(self.revoked), "") if self.revoked else None
+            return web.json_response(page_to_json(Page(self.revoked, cursor, False)))
         if request.path == "/api/chat/ws":
             return await self.websocket(request)
         body = await request.read()

@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.contracts.revocation import revoke
+from shared.contracts.revocation import Ended, announce
 from tests.gateway.conftest import Echo, GatewayFactory
 from tests.typing import AppClient
 
@@ -135,6 +135,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
         "iat": now,
         "exp": now + 600,
         "jti": "j1",
+        "sid": "s1",
         "iss": "chopchop-auth",
         "aud": "chopchop",
     }
@@ -149,6 +150,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
         "expired",
         "wrong_audience",
         "wrong_issuer",
+        "no_session",
         "malformed",
         "bad_scheme",
     ],
@@ -166,6 +168,10 @@ async def test_invalid_tokens_are_401_even_on_public_routes(
         "expired": _forge(_claims(exp=int(time.time()) - 60), signing, "EdDSA", kid),
         "wrong_audience": _forge(_claims(aud="someone-else"), signing, "EdDSA", kid),
         "wrong_issuer": _forge(_claims(iss="evil"), signing, "EdDSA", kid),
+        # A token that names no session could never be revoked.
+        "no_session": _forge(
+            {k: v for k, v in _claims().items() if k != "sid"}, signing, "EdDSA", kid
+        ),
         "malformed": "not.a.jwt",
     }
     header = "Basic abc" if case == "bad_scheme" else f"Token {tokens[case]}"
@@ -180,7 +186,7 @@ async def test_a_revoked_token_is_401(
     access = echoes["auth"].keys.issue(7, "jake", "session")
     headers = {"Authorization": f"Bearer {access.token}"}
     assert (await gateway.get("/api/articles/feed", headers=headers)).status == 200
-    await revoke(redis, access.jti, access.expires_at)
+    await announce(redis, [Ended("session", access.expires_at)])
     for _ in range(100):  # the announcement reaches the gateway over pub/sub
         response = await gateway.get("/api/articles/feed", headers=headers)
         if response.status == 401:
@@ -203,10 +209,10 @@ async def test_large_responses_stream_through_intact(gateway: AppClient) -> None
 
 
 async def test_tokens_revoked_before_the_gateway_started_are_refused(
-    make_gateway: GatewayFactory, echoes: dict[str, Echo], redis: aioredis.Redis
+    make_gateway: GatewayFactory, echoes: dict[str, Echo]
 ) -> None:
     access = echoes["auth"].keys.issue(7, "jake", "session")
-    await revoke(redis, access.jti, access.expires_at)
+    echoes["auth"].revoked.append(Ended("session", access.expires_at))
     gateway = await make_gateway()
     response = await gateway.get(
         "/api/articles/feed", headers={"Authorization": f"Token {access.token}"}

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.redis_text import text
 from tests.services import Users
 from tests.typing import AppClient
@@ -48,7 +49,7 @@ async def test_creating_an_article_answers_it_in_full(posts: AppClient, users: U
     assert created["author"] == {
         "username": "jake",
         "bio": None,
-        "image": None,
+        "image": DEFAULT_IMAGE,
         "following": False,
         "followersCount": 0,
         "followingCount": 0,

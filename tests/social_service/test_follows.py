@@ -5,6 +5,7 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
+from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.services import Users
 from tests.typing import AppClient
 
@@ -18,7 +19,7 @@ async def test_a_profile_shows_counts_and_following_for_the_viewer(
         "profile": {
             "username": "anna",
             "bio": None,
-            "image": None,
+            "image": DEFAULT_IMAGE,
             "following": False,
             "followersCount": 0,
             "followingCount": 0,
