@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 # Replica counts and ports reach `make run` from the command line, e.g. `make run POSTS_REPLICAS=2`.
 export AUTH_REPLICAS POSTS_REPLICAS SOCIAL_REPLICAS CHAT_REPLICAS GATEWAY_PORT
 
-.PHONY: install run test lint format seed bench clean
+.PHONY: install run test test-drills lint format seed bench clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Fault drills against a stack of their own (kills, Redis and PostgreSQL outages), with figures.
+test-drills: install
+	$(BIN)/python -m pytest -m drill -s -p no:cacheprovider tests/drills $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -22,6 +22,7 @@ E2E_REPLICAS = {"posts": 3, "chat": 2}
 class Stack:
     url: str
     processes: list[subprocess.Popen[bytes]]
+    data_dir: Path  # the processes' DATA_DIR: the development signing key, the logs
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +43,7 @@ def running_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Ite
     try:
         for spec, process in zip(specs, processes, strict=True):
             stack.wait_ready(f"http://127.0.0.1:{spec.port}/health/ready", 60, process)
-        yield Stack(f"http://127.0.0.1:{ports['gateway']}", processes)
+        yield Stack(f"http://127.0.0.1:{ports['gateway']}", processes, data_dir)
     finally:
         stack.stop(processes)
 

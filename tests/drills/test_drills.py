@@ -1,0 +1,226 @@
+"""Fault drills: a mixed load through the gateway while a part of the stack fails.
+
+Each drill passes when no operation that is safe to retry failed, no request outlived its
+deadline, every write answered 2xx is stored exactly once, every counter equals its recount
+and every event was handled. The figures are printed (`make test-drills` shows them) and go
+into the README's Reliability section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import time
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from tests.drills import checks
+from tests.drills.conftest import Population
+from tests.drills.load import ATTEMPT_TIMEOUT, Figures, Ledger, Load
+from tests.drills.stack import DrillStack
+from tests.mail import clear_mailbox
+from tests.waiting import until
+
+pytestmark = [pytest.mark.drill, pytest.mark.timeout(180)]
+
+SERVICES = ("auth", "posts", "social", "chat")
+# How long Redis stays frozen; the drill run must stay within a few minutes on 2 cores.
+REDIS_STALL = float(os.environ.get("DRILL_REDIS_STALL", "20"))
+WARM_UP = 2.0
+SETTLE = 4.0
+
+
+def report(name: str, figures: Figures, restored_at: float | None = None) -> None:
+    print(f"\nDRILL {name}: {figures.summary(restored_at)}", flush=True)
+
+
+async def baseline(drill: DrillStack) -> tuple[datetime, set[str]]:
+    """When the drill begins by the database's clock, and the counters already wrong then
+    (an earlier drill reported them)."""
+    db = await asyncpg.connect(drill.database_url)
+    try:
+        return await db.fetchval("SELECT now()"), set(await checks.counter_mismatches(db))
+    finally:
+        await db.close()
+
+
+async def verify(drill: DrillStack, traffic: Load, since: datetime, known: set[str]) -> None:
+    figures = traffic.figures
+    # A fresh connection: the drill may have restarted the database.
+    db = await asyncpg.connect(drill.database_url)
+    try:
+        problems = await checks.everything(db, traffic.ledger, since, known)
+    finally:
+        await db.close()
+    # All at once, so that a run names every defect it found.
+    problems += [f"operation failed for good: {failure}" for failure in figures.failed[:10]]
+    if figures.timeouts:
+        problems.append(
+            f"{figures.timeouts} requests outlived their {ATTEMPT_TIMEOUT:.0f} s deadline"
+        )
+    assert not problems, problems[:20]
+
+
+def load(session: aiohttp.ClientSession, population: Population, seed: int, **extra: Any) -> Load:
+    return Load(session, population.users, population.general_chat, Ledger(), seed, **extra)
+
+
+async def test_a_replica_of_each_service_killed_under_load_loses_nothing(
+    drill: DrillStack, population: Population, session: aiohttp.ClientSession
+) -> None:
+    since, known = await baseline(drill)
+    traffic = load(session, population, seed=1)
+    async with traffic.running() as figures:
+        await asyncio.sleep(WARM_UP)
+        # One after another, each restarted without waiting for the last to be ready.
+        for service in SERVICES:
+            drill.kill(f"{service}-1")
+            await asyncio.sleep(2)
+            drill.start(f"{service}-1")
+        await drill.wait_ready(*(f"{service}-1" for service in SERVICES))
+        restored = time.monotonic()
+        await asyncio.sleep(SETTLE)
+    report("kill -9 one replica of each service, then restart", figures, restored)
+    await verify(drill, traffic, since, known)
+
+
+async def test_redis_frozen_then_thawed_under_load_loses_nothing(
+    drill: DrillStack, population: Population, session: aiohttp.ClientSession
+) -> None:
+    since, known = await baseline(drill)
+    traffic = load(session, population, seed=2)
+    async with traffic.running() as figures:
+        await asyncio.sleep(WARM_UP)
+        drill.pause_redis()
+        try:
+            await asyncio.sleep(REDIS_STALL)
+        finally:
+            drill.resume_redis()
+        restored = time.monotonic()
+        await asyncio.sleep(SETTLE)
+    report(f"Redis SIGSTOP {REDIS_STALL:.0f} s, then SIGCONT", figures, restored)
+    await verify(drill, traffic, since, known)
+
+
+async def test_redis_killed_and_restarted_empty_under_load_loses_nothing(
+    drill: DrillStack, population: Population, session: aiohttp.ClientSession
+) -> None:
+    since, known = await baseline(drill)
+    traffic = load(session, population, seed=3)
+    async with traffic.running() as figures:
+        await asyncio.sleep(WARM_UP)
+        drill.kill_redis()
+        await asyncio.sleep(3)
+        await drill.start_redis()
+        restored = time.monotonic()
+        await asyncio.sleep(SETTLE)
+    report("Redis SIGKILL, restarted empty on the same port after 3 s", figures, restored)
+    await verify(drill, traffic, since, known)
+
+
+async def test_postgres_restarted_under_load_loses_nothing(
+    drill: DrillStack, population: Population, session: aiohttp.ClientSession
+) -> None:
+    since, known = await baseline(drill)
+    traffic = load(session, population, seed=4)
+    async with traffic.running() as figures:
+        await asyncio.sleep(WARM_UP)
+        await asyncio.to_thread(drill.stop_postgres)
+        await asyncio.sleep(1)
+        await drill.start_postgres()
+        restored = time.monotonic()
+        await asyncio.sleep(SETTLE)
+    report("PostgreSQL stopped (pg_ctl stop, fast) and started again", figures, restored)
+    await verify(drill, traffic, since, known)
+
+
+async def test_every_mail_goes_out_once_after_smtp_and_auth_come_back(
+    drill: DrillStack, population: Population, session: aiohttp.ClientSession
+) -> None:
+    since, known = await baseline(drill)
+    traffic = load(session, population, seed=5, register=False)
+    expected: set[tuple[str, str]] = set()
+    async with traffic.running() as figures:
+        await asyncio.sleep(WARM_UP)
+        drill.stop_smtp()
+        for index in range(4):
+            name = f"mail{index}{traffic.run}"
+            body = {
+                "user": {"username": name, "email": f"{name}@example.com", "password": "p4ss-word"}
+            }
+            outcome, payload = await traffic.operation(
+                "register (mail)",
+                functools.partial(traffic.request, "POST", "/api/users", None, body),
+            )
+            assert outcome == "201", payload
+            expected.add((f"{name}@example.com", "Confirm your e-mail address"))
+        for user in population.users[:3]:
+            address = f"{user.name}@example.com"
+            outcome, payload = await traffic.operation(
+                "password reset",
+                functools.partial(
+                    traffic.request, "POST", "/api/auth/password-reset", None, {"email": address}
+                ),
+            )
+            assert outcome == "202", payload
+            expected.add((address, "Reset your password"))
+        for name in drill.replicas("auth"):
+            await asyncio.to_thread(drill.terminate, name)
+            await drill.restart(name)
+        await drill.start_smtp()
+        restored = time.monotonic()
+        await asyncio.sleep(SETTLE)
+
+    async def delivered() -> list[tuple[str, str]]:
+        async with session.get(f"{drill.mail_api}/api/v1/messages?limit=1000") as response:
+            listing = await response.json()
+        return [(m["To"][0]["Address"], m["Subject"]) for m in listing["messages"]]
+
+    async def all_arrived() -> bool:
+        return expected <= set(await delivered())
+
+    arrived_after: float | None = None
+    with contextlib.suppress(AssertionError):
+        await until(all_arrived, timeout=30, every=0.5)
+        arrived_after = round(time.monotonic() - restored, 2)
+        await asyncio.sleep(3)  # a second copy would come within this
+    mails = await delivered()
+    await clear_mailbox(drill.mail_api)
+    report("SMTP down while auth restarts", figures, restored)
+    print(
+        f"mails expected={len(expected)} delivered={len(mails)} all_arrived_after={arrived_after}s",
+        flush=True,
+    )
+    await verify(drill, traffic, since, known)
+    twice = [mail for mail in set(mails) if mails.count(mail) > 1]
+    assert not twice, twice
+    assert expected <= set(mails), sorted(expected - set(mails))
+
+
+async def test_sigterm_to_a_replica_under_load_lets_requests_in_flight_finish(
+    drill: DrillStack, population: Population, session: aiohttp.ClientSession
+) -> None:
+    since, known = await baseline(drill)
+    traffic = load(session, population, seed=6)
+    codes = {}
+    async with traffic.running() as figures:
+        await asyncio.sleep(WARM_UP)
+        for service in SERVICES:
+            name = f"{service}-2"
+            codes[name] = await asyncio.to_thread(drill.terminate, name)
+            drill.start(name)
+        await drill.wait_ready(*(f"{service}-2" for service in SERVICES))
+        restored = time.monotonic()
+        await asyncio.sleep(SETTLE)
+    report("SIGTERM to one replica of each service, then restart", figures, restored)
+    await verify(drill, traffic, since, known)
+    assert codes == dict.fromkeys(codes, 0), codes
+    # A draining replica finishes what it has and the gateway sends the rest elsewhere:
+    # not a single request may fail, retried or not.
+    assert figures.errors == {}, figures.errors
