@@ -31,8 +31,12 @@ def create_app(settings: AuthSettings) -> web.Application:
     mailer = Mailer(settings)
 
     async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
-        app[ACCOUNTS] = Accounts(settings, app[PG_POOL], app[REDIS], keys, mailer, app[RELAY])
-        yield
+        accounts = Accounts(settings, app[PG_POOL], app[REDIS], keys, mailer, app[RELAY])
+        app[ACCOUNTS] = accounts
+        try:
+            yield
+        finally:
+            accounts.hashing.close()
 
     def jobs(app: web.Application) -> list[Job]:
         async def forget_ended() -> int:

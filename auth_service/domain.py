@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,11 +10,10 @@ from typing import Any
 import asyncpg
 import jwt
 import redis.asyncio as aioredis
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from auth_service import queries
 from auth_service.avatar import avatar_url
+from auth_service.hashing import Hashing
 from auth_service.mailer import Mail, Mailer
 from auth_service.sessions import Sessions, SignIn, new_secret_token, token_hash
 from auth_service.settings import AuthSettings
@@ -63,11 +61,14 @@ class Accounts:
         self.relay = relay
         self.sessions = Sessions(settings, redis, keys)
         self.default_image = avatar_url(settings.public_url)
-        self.hasher = PasswordHasher(
-            time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
+        self.hashing = Hashing(
+            settings.argon2_time_cost,
+            settings.argon2_memory_kib,
+            settings.argon2_workers,
+            settings.argon2_queue,
         )
         # Verified against when the address is unknown, at the same cost as a real account.
-        self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
+        self._dummy_hash = self.hashing.hasher.hash(secrets.token_hex(16))
         self.throttle = LoginThrottle(
             redis,
             settings.login_max_failures_account,
@@ -75,16 +76,13 @@ class Accounts:
             settings.login_window,
         )
 
-    # Passwords: argon2id, computed in a thread so that logins never stall the event loop.
+    # Passwords: argon2id, off the event loop and bounded (auth_service/hashing.py).
 
     async def hash_password(self, password: str) -> str:
-        return await asyncio.to_thread(self.hasher.hash, password)
+        return await self.hashing.hash(password)
 
     async def password_matches(self, password_hash: str, password: str) -> bool:
-        try:
-            return await asyncio.to_thread(self.hasher.verify, password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        return await self.hashing.matches(password_hash, password)
 
     def profile(self, row: asyncpg.Record) -> dict[str, Any]:
         return public_profile(row, self.default_image)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from auth_service.hashing import default_workers
 from shared.settings import CommonSettings, Env, Secret, SettingsError
 
 
@@ -34,6 +35,8 @@ class AuthSettings:
     login_window: int
     argon2_time_cost: int
     argon2_memory_kib: int
+    argon2_workers: int
+    argon2_queue: int
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> AuthSettings:
@@ -84,4 +87,6 @@ class AuthSettings:
             login_window=env.integer("LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1),
             argon2_time_cost=env.integer("ARGON2_TIME_COST", 3, minimum=1),
             argon2_memory_kib=env.integer("ARGON2_MEMORY_KIB", 65536, minimum=8),
+            argon2_workers=env.integer("ARGON2_WORKERS", default_workers(), minimum=1),
+            argon2_queue=env.integer("ARGON2_QUEUE", 32, minimum=0),
         )

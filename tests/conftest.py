@@ -18,6 +18,7 @@ from tests.services import (  # noqa: F401 - fixtures shared by the service test
     social,
     users,
 )
+from tests.stack import api, running_stack  # noqa: F401 - one stack for the whole run
 
 
 @pytest.fixture(scope="session")

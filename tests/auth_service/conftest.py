@@ -21,7 +21,7 @@ DEFAULT_IMAGE = "http://127.0.0.1:8080/api/static/avatar.svg"
 
 
 def auth_settings(infra: Infra, **extra: str) -> AuthSettings:
-    return AuthSettings.from_env(Env(infra.env(**FAST_HASHING, **extra)))
+    return AuthSettings.from_env(Env(infra.env(**{**FAST_HASHING, **extra})))
 
 
 @pytest.fixture

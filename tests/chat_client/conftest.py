@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Stack, running_stack  # noqa: F401 - the stack fixture
+from tests.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "password1"
@@ -170,7 +170,7 @@ MakeUser = Callable[..., ChatUser]
 
 @pytest.fixture
 async def make_user(
-    running_stack: Stack,  # noqa: F811 - the fixture imported above
+    running_stack: Stack,
     tmp_path: Path,
 ) -> AsyncIterator[MakeUser]:
     """`make_user("alice")`: a person with a fresh home, not registered yet."""

@@ -7,7 +7,7 @@ import aiohttp
 from openapi_spec_validator import validate
 
 from tests.auth_service.conftest import DEFAULT_IMAGE
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 
 async def call(

@@ -6,11 +6,11 @@ from typing import Any
 
 import aiohttp
 
-from tests.e2e.conftest import Stack, api, running_stack  # noqa: F401 - the stack fixtures
+from tests.stack import Stack
 
 
 async def call(
-    api: aiohttp.ClientSession,  # noqa: F811 - a session, not the fixture
+    api: aiohttp.ClientSession,
     method: str,
     path: str,
     token: str | None = None,
@@ -26,7 +26,7 @@ async def call(
         return response.status, await response.read()
 
 
-async def signup(api: aiohttp.ClientSession, name: str) -> dict[str, Any]:  # noqa: F811
+async def signup(api: aiohttp.ClientSession, name: str) -> dict[str, Any]:
     """A registered user: `token`, `refreshToken` and the rest of the User object."""
     body = {"user": {"username": name, "email": f"{name}@example.com", "password": "password1"}}
     status, answer = await call(api, "POST", "/api/users", json=body)

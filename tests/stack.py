@@ -1,4 +1,6 @@
-"""The whole suite as processes, exactly as `make run` starts it, for tests through the gateway."""
+"""The whole suite as processes, exactly as `make run` starts it, for tests through the gateway.
+
+One stack for the whole run: the root conftest offers its fixtures to every folder."""
 
 from __future__ import annotations
 
