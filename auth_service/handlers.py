@@ -11,7 +11,10 @@ from aiohttp_apigami import docs, querystring_schema, request_schema, response_s
 from auth_service import queries
 from auth_service.keys import ACCOUNTS, KEYS
 from auth_service.schemas import (
+    ConfirmedUserEnvelopeOut,
     IdsQuery,
+    InternalUserEnvelopeOut,
+    InternalUsersOut,
     JwksOut,
     LoginEnvelope,
     NewUserEnvelope,
@@ -21,6 +24,7 @@ from auth_service.schemas import (
     ResetRequestIn,
     RevokedQuery,
     RevokedSessionsOut,
+    StatusOut,
     TokenIn,
     UpdateUserEnvelope,
     UserEnvelopeOut,
@@ -154,7 +158,7 @@ async def log_out(request: web.Request) -> web.Response:
 
 @docs(tags=["auth"], summary="Confirm an e-mail address with the mailed token")
 @request_schema(TokenIn)
-@response_schema(UserEnvelopeOut, 200)
+@response_schema(ConfirmedUserEnvelopeOut, 200)
 async def confirm_email(request: web.Request) -> web.Response:
     accounts = request.app[ACCOUNTS]
     user = await accounts.confirm(request["data"]["token"])
@@ -162,6 +166,7 @@ async def confirm_email(request: web.Request) -> web.Response:
 
 
 @docs(tags=["auth"], summary="Send the confirmation e-mail again", security=TOKEN_AUTH)
+@response_schema(StatusOut, 202)
 async def resend_confirmation(request: web.Request) -> web.Response:
     caller = require_user(request)
     await request.app[ACCOUNTS].resend_confirmation(caller.id)
@@ -170,6 +175,7 @@ async def resend_confirmation(request: web.Request) -> web.Response:
 
 @docs(tags=["auth"], summary="Ask for a password-reset e-mail (always 202)")
 @request_schema(ResetRequestIn)
+@response_schema(StatusOut, 202)
 async def request_password_reset(request: web.Request) -> web.Response:
     await request.app[ACCOUNTS].request_reset(request["data"]["email"].strip())
     return json_response({"status": "accepted"}, status=202)
@@ -177,6 +183,7 @@ async def request_password_reset(request: web.Request) -> web.Response:
 
 @docs(tags=["auth"], summary="Set a new password with the mailed token; ends every session")
 @request_schema(ResetConfirmIn)
+@response_schema(StatusOut, 200)
 async def confirm_password_reset(request: web.Request) -> web.Response:
     data = request["data"]
     await request.app[ACCOUNTS].reset_password(data["token"], data["password"])
@@ -209,6 +216,7 @@ async def get_jwks(request: web.Request) -> web.Response:
 
 @docs(tags=["internal"], summary="Profiles of a batch of user ids")
 @querystring_schema(IdsQuery)
+@response_schema(InternalUsersOut, 200)
 async def internal_users_by_ids(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         rows = await queries.get_profiles_by_ids(connection, request["querystring"]["ids"])
@@ -217,6 +225,7 @@ async def internal_users_by_ids(request: web.Request) -> web.Response:
 
 
 @docs(tags=["internal"], summary="Profile of one user by username")
+@response_schema(InternalUserEnvelopeOut, 200)
 async def internal_user_by_username(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         row = await queries.get_profile_by_username(connection, request.match_info["username"])

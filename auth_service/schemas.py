@@ -125,3 +125,21 @@ class InternalUsersOut(Schema):
 
 class JwksOut(Schema):
     keys = fields.List(fields.Dict(), required=True)
+
+
+class InternalUserEnvelopeOut(Schema):
+    user = fields.Nested(InternalUserOut, required=True)
+
+
+class ConfirmedUserOut(InternalUserOut):
+    emailConfirmed = fields.Boolean(required=True)
+
+
+class ConfirmedUserEnvelopeOut(Schema):
+    user = fields.Nested(ConfirmedUserOut, required=True)
+
+
+class StatusOut(Schema):
+    """What was done, for routes that return no resource."""
+
+    status = fields.String(required=True)

@@ -122,6 +122,7 @@ async def delete_chat(request: web.Request) -> web.Response:
 )
 @request_schema(MemberIn)
 @response_schema(MemberEnvelopeOut, 201)
+@response_schema(MemberEnvelopeOut, 200)
 async def add_member(request: web.Request) -> web.Response:
     status, member = await request.app[CHATS].add_member(
         require_user(request), chat_id_of(request), request["data"]["username"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import marshmallow
 from aiohttp import WSMsgType, web
+from aiohttp_apigami import docs
 
 from chat_service import queries, render
 from chat_service.domain import Chats
@@ -24,6 +25,7 @@ from chat_service.sockets import Client, text_frame
 from shared.transport.jsoncodec import loads
 from shared.web.errors import flatten_messages
 from shared.web.identity import require_user
+from shared.web.schemas import TOKEN_AUTH
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,12 @@ def _error(message: str, fields: dict[str, list[str]] | None = None) -> str:
     return render.event("error", data)
 
 
+@docs(
+    tags=["realtime"],
+    summary="The websocket of live chat events (see API.md for the events)",
+    security=TOKEN_AUTH,
+    responses={101: {"description": "Switching to the websocket protocol"}},
+)
 async def chat_socket(request: web.Request) -> web.StreamResponse:
     """GET /api/chat/ws: the gateway has checked the token and vouches for the caller."""
     caller = require_user(request)  # refused (401) before the upgrade without an identity

@@ -11,16 +11,18 @@ from PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
+from posts_service.compose import CACHE_FORMAT, Article, Fragments
 from shared.data.cache import JsonCache, SingleFlight
 
 VERSION_KEY = "articles:version"
-# Part of every page key: a release that changes what a page holds never reads older pages.
-PAGE_FORMAT = "f2"
 TAGS_KEY = "articles:tags"
 
-Page = tuple[list[Any], int]  # a page of items (see posts_service.domain.Item), the total
+Page = tuple[Fragments, int]  # a page's articles, the number of all that match
+
+
+def _article_key(slug: str) -> str:
+    return f"articles:slug:{CACHE_FORMAT}:{slug}"
 
 
 class ArticleCache:
@@ -41,37 +43,38 @@ class ArticleCache:
         depends on (the feed's: whom the viewer follows), compared like the first."""
         if not self.enabled:
             return await load()
-        key = f"articles:page:{PAGE_FORMAT}:{kind}:{limit}:{offset}"
+        key = f"articles:page:{CACHE_FORMAT}:{kind}:{limit}:{offset}"
         version, cached = await self.cache.get_many([VERSION_KEY, key])
         if cached is not None and cached["version"] == version and cached.get("also") == also:
-            return cached["articles"], cached["count"]
+            return Fragments(*cached["articles"]), cached["count"]
 
         async def load_and_store() -> Page:
             articles, count = await load()
             # Tagged with the version read before loading: if a write lands meanwhile, the
-            # version moves on and this page is never served.
+            # version moves on and this page is never served. The JSON encoder takes no
+            # named tuples: the columns go as a plain array.
             await self.cache.set(
-                key, {"version": version, "also": also, "articles": articles, "count": count}
+                key, {"version": version, "also": also, "articles": tuple(articles), "count": count}
             )
             return articles, count
 
         return await self.flight.do(key, load_and_store)
 
     async def article(
-        self, slug: str, load: Callable[[str], Awaitable[dict[str, Any] | None]]
-    ) -> dict[str, Any] | None:
+        self, slug: str, load: Callable[[str], Awaitable[Article | None]]
+    ) -> Article | None:
         if not self.enabled:
             return await load(slug)
-        key = f"articles:slug:{slug}"
+        key = _article_key(slug)
         version, cached = await self.cache.get_many([VERSION_KEY, key])
         if cached is not None and cached["version"] == version:
-            return dict(cached["article"])
+            return Article.from_stored(cached["article"])
 
-        async def load_and_store() -> dict[str, Any] | None:
+        async def load_and_store() -> Article | None:
             article = await load(slug)
             if article is not None:
                 # Versioned like pages: a load that raced with a write is never served.
-                await self.cache.set(key, {"version": version, "article": article})
+                await self.cache.set(key, {"version": version, "article": article.stored()})
             return article
 
         return await self.flight.do(key, load_and_store)
@@ -93,4 +96,4 @@ class ArticleCache:
     async def invalidate(self, *slugs: str) -> None:
         """After an article write: every page is stale, and so are these articles."""
         await self.cache.incr(VERSION_KEY)
-        await self.cache.delete(TAGS_KEY, *(f"articles:slug:{slug}" for slug in slugs))
+        await self.cache.delete(TAGS_KEY, *(_article_key(slug) for slug in slugs))

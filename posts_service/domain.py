@@ -1,103 +1,45 @@
-"""Article rules and the composition of articles from three services' data."""
+"""Article rules, and the calls that gather an article's parts from three services' data."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
 
 from posts_service import queries
-from posts_service.cache import ArticleCache
+from posts_service.cache import ArticleCache, Page
+from posts_service.compose import (
+    Article,
+    ArticleOut,
+    AuthorOut,
+    CommentOut,
+    Fragments,
+    article_out,
+    author_out,
+    close_fragments,
+    comment_out,
+    counts_from,
+    fragments,
+    public_profile,
+)
 from posts_service.slugs import slugify, with_suffix
 from shared.contracts.profiles import Profiles
 from shared.contracts.social_facts import Counts, SocialFacts
 from shared.events import OutboxRelay, record_event
 from shared.transport.internal import InternalClient
-from shared.transport.jsoncodec import dumps
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
 from shared.web.identity import Caller
-from shared.web.timefmt import iso
 
 ARTICLE_CREATED = "article.created"
 ARTICLE_UPDATED = "article.updated"
 ARTICLE_DELETED = "article.deleted"
 SLUG_ATTEMPTS = 5
 
-Article = dict[str, Any]
-DELETED_AUTHOR = {"username": "[deleted]", "bio": None, "image": None}
-# Keys of a cached article that the API does not show.
-_INTERNAL = frozenset({"id", "authorId", "authorProfile"})
-
 
 def normalize_tags(tags: Sequence[str]) -> list[str]:
     """Lower-cased, trimmed, without empties or duplicates, in alphabetical order."""
     return sorted({tag.strip().lower() for tag in tags if tag.strip()})
-
-
-def public_profile(profile: dict[str, Any] | None) -> dict[str, Any]:
-    profile = profile or DELETED_AUTHOR
-    return {"username": profile["username"], "bio": profile["bio"], "image": profile["image"]}
-
-
-def base_article(row: asyncpg.Record) -> Article:
-    """The viewer-independent part of an article: what the cache keeps."""
-    article: Article = {
-        "id": row["id"],
-        "authorId": row["author_id"],
-        "slug": row["slug"],
-        "title": row["title"],
-        "description": row["description"],
-        "tagList": list(row["tag_list"]),
-        "createdAt": iso(row["created_at"]),
-        "updatedAt": iso(row["updated_at"]),
-        "complexity": row["complexity"],
-        "cookingMinutes": row["cooking_minutes"],
-        "ingredients": row["ingredients"],
-        "media": list(row["media"]),
-    }
-    if "body" in row:
-        article["body"] = row["body"]
-    return article
-
-
-# A listed article as the page cache keeps it: its id, its author's id, and its JSON text up
-# to the fields that depend on the viewer and on likes and follows (see `fragment`).
-Item = tuple[int, int, str]
-_BOOL = {True: "true", False: "false"}
-
-
-def fragment(article: Article) -> str:
-    """The article's JSON text with the author's public profile last, both objects left
-    open: `Articles.compose_items` appends the author's follow fields and the like fields."""
-    public = {k: v for k, v in article.items() if k not in _INTERNAL}
-    public["author"] = article["authorProfile"]
-    text = dumps(public)
-    return text[:-2]  # without the closing braces of the author and the article
-
-
-def author_json(profile: dict[str, Any], author_id: int, counts: Counts) -> dict[str, Any]:
-    """A public profile with the follow counts and whether the viewer follows it."""
-    followers, following = counts.follows[author_id]
-    return {
-        **profile,
-        "following": author_id in counts.following,
-        "followersCount": followers,
-        "followingCount": following,
-    }
-
-
-def counts_from(summary: dict[str, Any]) -> Counts:
-    """The answer of social's summary route in the form of the facts it publishes."""
-    articles, authors = summary["articles"], summary["authors"]
-    return Counts(
-        likes={int(i): int(a["favoritesCount"]) for i, a in articles.items()},
-        follows={
-            int(i): (int(a["followersCount"]), int(a["followingCount"])) for i, a in authors.items()
-        },
-        liked=frozenset(int(i) for i, a in articles.items() if a["favorited"]),
-        following=frozenset(int(i) for i, a in authors.items() if a["following"]),
-    )
 
 
 class Articles:
@@ -119,13 +61,12 @@ class Articles:
 
     # Composition: one call to auth (profiles, mostly cached) and one to social per page.
 
-    async def with_authors(self, articles: list[Article]) -> list[Article]:
-        """Embeds each author's public profile, so that cached pages carry it along (a changed
-        profile invalidates the pages through the `user.updated` event)."""
-        profiles = await self.profiles.by_ids({a["authorId"] for a in articles})
-        for article in articles:
-            article["authorProfile"] = public_profile(profiles.get(article["authorId"]))
-        return articles
+    async def with_authors(self, rows: Sequence[asyncpg.Record]) -> list[Article]:
+        """The rows' articles, each with its author's public profile."""
+        profiles = await self.profiles.by_ids({row["author_id"] for row in rows})
+        return [
+            Article.from_row(row, public_profile(profiles.get(row["author_id"]))) for row in rows
+        ]
 
     async def _counts(
         self, article_ids: list[int], author_ids: list[int], viewer: Caller | None
@@ -148,74 +89,39 @@ class Articles:
         )
         return counts_from(summary)
 
-    async def compose(self, articles: Sequence[Article], viewer: Caller | None) -> list[Article]:
-        if not articles:
-            return []
-        if any("authorProfile" not in a for a in articles):
-            articles = await self.with_authors([dict(a) for a in articles])
-        counts = await self._counts(
-            [a["id"] for a in articles], list({a["authorId"] for a in articles}), viewer
-        )
-        composed = []
-        for article in articles:
-            article_id = article["id"]
-            public = {k: v for k, v in article.items() if k not in _INTERNAL}
-            composed.append(
-                {
-                    **public,
-                    "favorited": article_id in counts.liked,
-                    "favoritesCount": counts.likes[article_id],
-                    "author": author_json(article["authorProfile"], article["authorId"], counts),
-                }
-            )
-        return composed
+    async def compose(self, article: Article, viewer: Caller | None) -> ArticleOut:
+        counts = await self._counts([article.id], [article.author_id], viewer)
+        return article_out(article, counts)
 
-    async def compose_items(self, items: Sequence[Item], viewer: Caller | None) -> str:
-        """A page's articles as the text of a JSON array: each cached fragment closed with
-        the fields that depend on the moment and the viewer."""
-        if not items:
+    async def compose_items(self, page: Fragments, viewer: Caller | None) -> str:
+        """A page's articles as the text of a JSON array (see compose.close_fragments)."""
+        if not page.texts:
             return "[]"
-        counts = await self._counts(
-            [item[0] for item in items], list({item[1] for item in items}), viewer
-        )
-        likes, follows, liked, followed = (
-            counts.likes,
-            counts.follows,
-            counts.liked,
-            counts.following,
-        )
-        parts = []
-        for article_id, author_id, text in items:
-            followers, following = follows[author_id]
-            parts.append(
-                f'{text},"following":{_BOOL[author_id in followed]},'
-                f'"followersCount":{followers},"followingCount":{following}}},'
-                f'"favorited":{_BOOL[article_id in liked]},"favoritesCount":{likes[article_id]}}}'
-            )
-        return f"[{','.join(parts)}]"
+        counts = await self._counts(page.article_ids, list(set(page.author_ids)), viewer)
+        return close_fragments(page, counts)
 
     async def _authors(
         self, author_ids: Sequence[int], viewer: Caller | None
-    ) -> dict[int, dict[str, Any]]:
+    ) -> dict[int, AuthorOut]:
         ids = list(dict.fromkeys(author_ids))
         if not ids:
             return {}
         profiles = await self.profiles.by_ids(ids)
         counts = await self._counts([], ids, viewer)
-        return {i: author_json(public_profile(profiles.get(i)), i, counts) for i in ids}
+        return {i: author_out(public_profile(profiles.get(i)), i, counts) for i in ids}
 
     # Reads
 
-    async def get(self, slug: str, viewer: Caller | None) -> Article:
+    async def get(self, slug: str, viewer: Caller | None) -> ArticleOut:
         article = await self.cache.article(slug, self._load_article)
         if article is None:
             raise NotFound(f"article {slug} not found")
-        return (await self.compose([article], viewer))[0]
+        return await self.compose(article, viewer)
 
     async def _load_article(self, slug: str) -> Article | None:
         async with self.pool.acquire() as connection:
             row = await queries.get_article_by_slug(connection, slug)
-        return (await self.with_authors([base_article(row)]))[0] if row else None
+        return (await self.with_authors([row]))[0] if row else None
 
     async def list_articles(self, query: dict[str, Any], viewer: Caller | None) -> tuple[str, int]:
         """The page (the text of a JSON array) and the number of articles that match."""
@@ -250,22 +156,21 @@ class Articles:
             )
         return await self.compose_items(page, viewer), total
 
-    async def _load(self, query: Any, *args: Any) -> tuple[list[Item], int]:
+    async def _load(self, query: Callable[..., Awaitable[Any]], *args: Any) -> Page:
         async with self.pool.acquire() as connection:
             rows, total = await query(connection, *args)
-        articles = await self.with_authors([base_article(row) for row in rows])
-        return [(a["id"], a["authorId"], fragment(a)) for a in articles], total
+        return fragments(await self.with_authors(rows)), total
 
-    async def _by_author(self, username: str, limit: int, offset: int) -> tuple[list[Item], int]:
+    async def _by_author(self, username: str, limit: int, offset: int) -> Page:
         author = await self.profiles.by_username(username)
         if author is None:
-            return [], 0
+            return Fragments([], [], []), 0
         return await self._load(queries.list_by_authors, [author["id"]], limit, offset)
 
-    async def _favorited_by(self, username: str, limit: int, offset: int) -> tuple[list[Item], int]:
+    async def _favorited_by(self, username: str, limit: int, offset: int) -> Page:
         user = await self.profiles.by_username(username)
         if user is None:
-            return [], 0
+            return Fragments([], [], []), 0
         liked = await self.client.request(
             "GET", "social", f"/internal/users/{user['id']}/liked-article-ids"
         )
@@ -311,7 +216,7 @@ class Articles:
         if unknown:
             raise ValidationFailed(fields={"media": ["must be ids of your own uploads"]})
 
-    async def create(self, author: Caller, fields: dict[str, Any]) -> Article:
+    async def create(self, author: Caller, fields: dict[str, Any]) -> ArticleOut:
         tags = normalize_tags(fields.get("tagList") or [])
         slug = slugify(fields["title"])
         async with self.pool.acquire() as connection, connection.transaction():
@@ -335,7 +240,7 @@ class Articles:
             )
             row = await queries.get_article_by_id(connection, article_id)
         await self._changed(slug)
-        return (await self.compose([base_article(row)], author))[0]
+        return await self.compose((await self.with_authors([row]))[0], author)
 
     async def _own(
         self, connection: asyncpg.Connection, slug: str, caller: Caller
@@ -347,7 +252,7 @@ class Articles:
             raise Forbidden("only the author may change this article")
         return article
 
-    async def update(self, caller: Caller, slug: str, changes: dict[str, Any]) -> Article:
+    async def update(self, caller: Caller, slug: str, changes: dict[str, Any]) -> ArticleOut:
         async with self.pool.acquire() as connection, connection.transaction():
             article = await self._own(connection, slug, caller)
             if "media" in changes:
@@ -375,7 +280,7 @@ class Articles:
             )
             row = await queries.get_article_by_id(connection, article["id"])
         await self._changed(slug, new_slug)
-        return (await self.compose([base_article(row)], caller))[0]
+        return await self.compose((await self.with_authors([row]))[0], caller)
 
     async def delete(self, caller: Caller, slug: str) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
@@ -390,27 +295,18 @@ class Articles:
         await self.cache.invalidate(*slugs)
         self.relay.wake()
 
-    async def set_favorite(self, caller: Caller, slug: str, favorite: bool) -> Article:
+    async def set_favorite(self, caller: Caller, slug: str, favorite: bool) -> ArticleOut:
         article = await self.cache.article(slug, self._load_article)
         if article is None:
             raise NotFound(f"article {slug} not found")
         await self.client.request(
             "PUT" if favorite else "DELETE",
             "social",
-            f"/internal/likes/{article['id']}/{caller.id}",
+            f"/internal/likes/{article.id}/{caller.id}",
         )
-        return (await self.compose([article], caller))[0]
+        return await self.compose(article, caller)
 
     # Comments
-
-    def _comment(self, row: asyncpg.Record, author: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": row["id"],
-            "createdAt": iso(row["created_at"]),
-            "updatedAt": iso(row["updated_at"]),
-            "body": row["body"],
-            "author": author,
-        }
 
     async def _article_id(self, connection: asyncpg.Connection, slug: str) -> int:
         row = await queries.get_article_by_slug(connection, slug)
@@ -418,18 +314,18 @@ class Articles:
             raise NotFound(f"article {slug} not found")
         return int(row["id"])
 
-    async def add_comment(self, caller: Caller, slug: str, body: str) -> dict[str, Any]:
+    async def add_comment(self, caller: Caller, slug: str, body: str) -> CommentOut:
         async with self.pool.acquire() as connection:
             article_id = await self._article_id(connection, slug)
             row = await queries.insert_comment(connection, article_id, caller.id, body)
         authors = await self._authors([caller.id], caller)
-        return self._comment(row, authors[caller.id])
+        return comment_out(row, authors[caller.id])
 
-    async def comments(self, slug: str, viewer: Caller | None) -> list[dict[str, Any]]:
+    async def comments(self, slug: str, viewer: Caller | None) -> list[CommentOut]:
         async with self.pool.acquire() as connection:
             rows = await queries.list_comments(connection, await self._article_id(connection, slug))
         authors = await self._authors([row["author_id"] for row in rows], viewer)
-        return [self._comment(row, authors[row["author_id"]]) for row in rows]
+        return [comment_out(row, authors[row["author_id"]]) for row in rows]
 
     async def delete_comment(self, caller: Caller, slug: str, comment_id: int) -> None:
         async with self.pool.acquire() as connection:

@@ -13,11 +13,13 @@ from shared.web.schemas import TOKEN_AUTH
 from social_service import queries
 from social_service.keys import SOCIAL
 from social_service.schemas import (
+    IdsOut,
     LikeOut,
     ProfileEnvelopeOut,
     ProfilesOut,
     ProfilesQuery,
     SummaryIn,
+    SummaryOut,
 )
 
 
@@ -104,6 +106,7 @@ async def unlike_article(request: web.Request) -> web.Response:
 
 @docs(tags=["internal"], summary="Like counts, the viewer's likes and follows for a page")
 @request_schema(SummaryIn)
+@response_schema(SummaryOut, 200)
 async def get_page_summary(request: web.Request) -> web.Response:
     data = request["data"]
     result = await request.app[SOCIAL].summary(
@@ -113,6 +116,7 @@ async def get_page_summary(request: web.Request) -> web.Response:
 
 
 @docs(tags=["internal"], summary="Ids of the articles a user liked, newest like first")
+@response_schema(IdsOut, 200)
 async def list_liked_article_ids(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         ids = await queries.liked_article_ids(connection, _int(request, "user_id"))
@@ -120,6 +124,7 @@ async def list_liked_article_ids(request: web.Request) -> web.Response:
 
 
 @docs(tags=["internal"], summary="Ids of the users a user follows")
+@response_schema(IdsOut, 200)
 async def list_following_ids(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as connection:
         following = await queries.following_set(connection, _int(request, "user_id"))

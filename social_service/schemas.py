@@ -32,3 +32,27 @@ class LikeOut(Schema):
     articleId = fields.Integer(required=True)
     favorited = fields.Boolean(required=True)
     favoritesCount = fields.Integer(required=True)
+
+
+class ArticleFactsOut(Schema):
+    favoritesCount = fields.Integer(required=True)
+    favorited = fields.Boolean(required=True, metadata={"description": "false without a viewer"})
+
+
+class AuthorFactsOut(Schema):
+    following = fields.Boolean(required=True, metadata={"description": "false without a viewer"})
+    followersCount = fields.Integer(required=True)
+    followingCount = fields.Integer(required=True)
+
+
+class SummaryOut(Schema):
+    """A page's facts, keyed by article id and by author id (as strings, being JSON keys)."""
+
+    articles = fields.Dict(
+        keys=fields.String(), values=fields.Nested(ArticleFactsOut), required=True
+    )
+    authors = fields.Dict(keys=fields.String(), values=fields.Nested(AuthorFactsOut), required=True)
+
+
+class IdsOut(Schema):
+    ids = fields.List(fields.Integer(), required=True)
