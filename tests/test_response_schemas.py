@@ -188,6 +188,9 @@ async def test_auth_answers_as_its_document_says(
     await auth.call("GET", "/internal/users/by-username/{username}", 200, path={"username": "jake"})
     await auth.call("POST", "/api/auth/logout", 204, headers=as_user(anna))
     await auth.call("DELETE", "/api/user", 204, headers=as_user(jake))
+    # The ended sessions, as gateways read them (a password reset and a deletion end all).
+    await auth.call("GET", "/internal/sessions/revoked", 200)
+    await auth.call("GET", "/api/static/avatar.svg", 200)
     auth.assert_complete(AUTH_ROUTES)
 
 
