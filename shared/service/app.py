@@ -25,11 +25,12 @@ from shared.web.errors import error_middleware, validation_error_callback
 from shared.web.middleware import (
     METRICS,
     Metrics,
-    json_body_middleware,
+    input_middleware,
     metrics_handler,
     metrics_middleware,
     request_id_middleware,
 )
+from shared.web.protocol import run_app
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def create_service_app(
         request_id_middleware,
         metrics_middleware,
         error_middleware,
-        json_body_middleware,
+        input_middleware,
         validation_middleware,
     ]
     app = web.Application(middlewares=middlewares, client_max_size=client_max_size)
@@ -184,12 +185,10 @@ def run_service(app_factory: Callable[[], web.Application], settings: CommonSett
             "redis": mask_url(settings.redis_url.get()),
         },
     )
-    web.run_app(
+    run_app(
         app_factory(),
         host=settings.host,
         port=settings.port,
         shutdown_timeout=settings.shutdown_timeout,
-        access_log=None,
-        print=None,
         loop=uvloop.new_event_loop(),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 MAX_PAGE = 100
+# The largest value of PostgreSQL's bigint, the type of every id.
+MAX_BIGINT = 2**63 - 1
 # The OpenAPI security requirement of routes that need a token.
 TOKEN_AUTH: list[dict[str, list[str]]] = [{"Token": []}]
 
@@ -14,6 +16,13 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+def path_id(raw: str) -> int | None:
+    """A numeric id from a path segment, or None when the segment cannot name a row."""
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_BIGINT:
+        return int(raw)
+    return None
 
 
 class PageQuery(StrictSchema):
