@@ -164,7 +164,24 @@ async def list_tags(request: web.Request) -> web.Response:
     return json_response({"tags": await request.app[ARTICLES].tags()})
 
 
-@docs(tags=["media"], summary="Upload an image (multipart, field 'file')", security=TOKEN_AUTH)
+@docs(
+    tags=["media"],
+    summary="Upload an image (multipart, field 'file')",
+    security=TOKEN_AUTH,
+    requestBody={
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "additionalProperties": False,
+                }
+            }
+        },
+    },
+)
 @response_schema(MediaEnvelopeOut, 201)
 async def upload_media(request: web.Request) -> web.Response:
     caller = require_user(request)

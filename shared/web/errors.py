@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import asyncpg
 import marshmallow
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from shared.transport.jsoncodec import json_response
@@ -250,6 +251,10 @@ def response_for_error(request: web.Request, exc: Exception) -> web.Response:
         api_error = _from_http_exception(exc)
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(exc.status, api_error.body(), headers)
+    if isinstance(exc, HttpProcessingError):
+        # aiohttp's parsers raise these from inside a handler too: the headers of a multipart
+        # part that are not valid HTTP. The message quotes the input; it is not passed on.
+        return error_response(400, BadRequest("the request body is not valid multipart").body())
     if isinstance(exc, json.JSONDecodeError):
         return error_response(400, BadRequest("the request body is not valid JSON").body())
     if _database_unavailable(exc):

@@ -214,8 +214,8 @@ async def _check_json_body(request: web.Request) -> None:
     # recursing in Python; the body is cached, so webargs reads the same bytes again.
     try:
         document = loads(await request.read())
-    except JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc.msg}") from None
+    except JSONDecodeError:
+        raise BadRequest("the request body is not valid JSON") from None
     check_json_value(document)
 
 

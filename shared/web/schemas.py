@@ -1,4 +1,4 @@
-"""Schema pieces every service uses: strict input, pagination, and the error shape for OpenAPI."""
+"""Schema pieces every service uses: strict input, pagination, ids, the public profile."""
 
 from __future__ import annotations
 
@@ -28,14 +28,6 @@ def path_id(raw: str) -> int | None:
 class PageQuery(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
-
-
-class ErrorsOut(Schema):
-    body = fields.List(fields.String(), required=True)
-
-
-class ErrorOut(Schema):
-    errors = fields.Nested(ErrorsOut, required=True)
 
 
 class ProfileOut(Schema):

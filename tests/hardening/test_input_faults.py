@@ -123,3 +123,12 @@ async def test_a_405_names_the_allowed_methods(api: aiohttp.ClientSession) -> No
         assert response.status == 405
         assert "POST" in response.headers["Allow"]
         assert (await response.json())["errors"]["body"]
+
+
+async def test_a_path_with_a_newline_gets_the_error_format(api: aiohttp.ClientSession) -> None:
+    token = await signup(api, "newline")
+    for path in ("/api/chats/a%0Ab/messages", "/api/articles/a%0Ab", "/a%0Ab"):
+        async with api.get(path, headers={"Authorization": f"Token {token}"}) as response:
+            assert response.status == 404, path
+            assert response.content_type == "application/json", path
+            assert (await response.json())["errors"]["body"]
