@@ -36,7 +36,8 @@ from shared.keys import PG_POOL
 from shared.transport.jsoncodec import json_response
 from shared.web.errors import NotFound, Unauthorized, ValidationFailed
 from shared.web.identity import client_ip, require_user
-from shared.web.schemas import TOKEN_AUTH, ErrorOut
+from shared.web.openapi import errors
+from shared.web.schemas import TOKEN_AUTH
 
 
 def user_json(
@@ -65,7 +66,7 @@ def bearer_token(request: web.Request) -> str:
 @docs(
     tags=["users"],
     summary="Register",
-    responses={422: {"schema": ErrorOut, "description": "validation failed"}},
+    responses=errors(422),
 )
 @request_schema(NewUserEnvelope)
 @response_schema(UserEnvelopeOut, 201)
@@ -82,10 +83,9 @@ async def register_user(request: web.Request) -> web.Response:
 @docs(
     tags=["users"],
     summary="Log in",
-    responses={
-        422: {"schema": ErrorOut, "description": "invalid credentials"},
-        429: {"schema": ErrorOut, "description": "too many failed logins"},
-    },
+    # 422 for wrong credentials, 403 while the e-mail is unconfirmed (when required), 429
+    # after too many failures.
+    responses=errors(403, 422, 429),
 )
 @request_schema(LoginEnvelope)
 @response_schema(UserEnvelopeOut, 200)
@@ -135,7 +135,11 @@ async def delete_current_user(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@docs(tags=["auth"], summary="Trade a refresh token for a new pair of tokens")
+@docs(
+    tags=["auth"],
+    summary="Trade a refresh token for a new pair of tokens",
+    responses=errors(401),  # an unknown, expired or spent refresh token
+)
 @request_schema(RefreshIn)
 @response_schema(UserEnvelopeOut, 200)
 async def refresh_tokens(request: web.Request) -> web.Response:

@@ -12,7 +12,15 @@ USERNAME = validate.Regexp(
     error="must be 3 to 32 letters, digits, '_' or '-'",
 )
 PASSWORD = validate.Length(min=8, max=256, error="must be 8 to 256 characters long")
-EMAIL = [validate.Email(error="is not a valid e-mail address"), validate.Length(max=254)]
+# A pattern rather than validate.Email, so that the OpenAPI document states exactly what
+# is accepted (apispec documents a Regexp, not an Email validator).
+EMAIL = [
+    validate.Regexp(
+        r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
+        error="is not a valid e-mail address",
+    ),
+    validate.Length(max=254),
+]
 BIO = validate.Length(max=2000)
 IMAGE = validate.URL(schemes={"http", "https"}, error="must be an http(s) URL")
 

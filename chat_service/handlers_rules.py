@@ -54,6 +54,19 @@ async def cancel_scheduled(request: web.Request) -> web.Response:
     tags=["attachments"],
     summary="Upload a file (multipart, a part named `file`) to attach to a message",
     security=TOKEN_AUTH,
+    requestBody={
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "additionalProperties": False,
+                }
+            }
+        },
+    },
 )
 @response_schema(AttachmentEnvelopeOut, 201)
 async def upload_attachment(request: web.Request) -> web.Response:

@@ -60,7 +60,7 @@ class Admission:
                 return PREFLIGHT
             if exc.path_exists:
                 raise MethodNotAllowed(
-                    f"{request.method} is not allowed on {request.path}"
+                    f"{request.method} is not allowed on {request.path}", exc.allowed | {"OPTIONS"}
                 ) from None
             raise NotFound(f"no route for {request.path}") from None
 

@@ -107,11 +107,13 @@ def create_app(settings: GatewaySettings, *, resolver: Resolver | None = None) -
         ("GET", "/api/docs", docs_page),
         ("GET", "/api/docs/static/init.js", docs_init),
         ("GET", "/api/docs/static/{name}", docs_static),
-        ("*", "/api/{tail:.*}", api),
+        # [\s\S], not ".": a path may hold a newline (%0A), which "." does not match, and
+        # an unmatched path would get aiohttp's text/plain 404 rather than ours.
+        ("*", "/api/{tail:[\\s\\S]*}", api),
         ("GET", "/health", health),
         ("GET", "/health/ready", ready),
         ("GET", "/metrics", metrics_handler),
-        ("*", "/{tail:.*}", elsewhere),
+        ("*", "/{tail:[\\s\\S]*}", elsewhere),
     ]
     for method, path, handler in routes:
         label = "api" if handler is api else path

@@ -105,17 +105,18 @@ _INDEX = _index(TABLE)
 
 
 class NoRoute(Exception):
-    def __init__(self, path_exists: bool) -> None:
-        self.path_exists = path_exists
+    def __init__(self, allowed: frozenset[str]) -> None:
+        self.allowed = allowed
+        self.path_exists = bool(allowed)
 
 
 def match(method: str, path: str) -> Route:
     """The route for a request; raises NoRoute (telling 404 from 405) when there is none."""
     candidates = _INDEX.get(_first_segment(path), ())
-    path_exists = False
+    allowed: frozenset[str] = frozenset()
     for entry in candidates:
         if entry.pattern.match(path):
             if method in entry.methods:
                 return entry
-            path_exists = True
-    raise NoRoute(path_exists)
+            allowed |= entry.methods
+    raise NoRoute(allowed)

@@ -27,7 +27,7 @@ from shared.transport.jsoncodec import json_response
 from shared.web.errors import BadRequest, NotFound
 from shared.web.idempotency import IDEMPOTENCY_KEY
 from shared.web.identity import current_user, require_user
-from shared.web.schemas import TOKEN_AUTH
+from shared.web.schemas import TOKEN_AUTH, path_id
 from shared.web.timefmt import iso
 
 
@@ -149,10 +149,9 @@ async def add_comment(request: web.Request) -> web.Response:
 
 @docs(tags=["comments"], summary="Delete a comment (its author only)", security=TOKEN_AUTH)
 async def delete_comment(request: web.Request) -> web.Response:
-    try:
-        comment_id = int(request.match_info["id"])
-    except ValueError:
-        raise NotFound("comment not found") from None
+    comment_id = path_id(request.match_info["id"])
+    if comment_id is None:
+        raise NotFound("comment not found")
     await request.app[ARTICLES].delete_comment(
         require_user(request), request.match_info["slug"], comment_id
     )
@@ -165,7 +164,24 @@ async def list_tags(request: web.Request) -> web.Response:
     return json_response({"tags": await request.app[ARTICLES].tags()})
 
 
-@docs(tags=["media"], summary="Upload an image (multipart, field 'file')", security=TOKEN_AUTH)
+@docs(
+    tags=["media"],
+    summary="Upload an image (multipart, field 'file')",
+    security=TOKEN_AUTH,
+    requestBody={
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "additionalProperties": False,
+                }
+            }
+        },
+    },
+)
 @response_schema(MediaEnvelopeOut, 201)
 async def upload_media(request: web.Request) -> web.Response:
     caller = require_user(request)

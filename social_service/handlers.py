@@ -9,7 +9,7 @@ from shared.keys import PG_POOL
 from shared.transport.jsoncodec import json_response
 from shared.web.errors import NotFound
 from shared.web.identity import current_user, require_user
-from shared.web.schemas import TOKEN_AUTH
+from shared.web.schemas import TOKEN_AUTH, path_id
 from social_service import queries
 from social_service.keys import SOCIAL
 from social_service.schemas import (
@@ -24,10 +24,10 @@ from social_service.schemas import (
 
 
 def _int(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise NotFound(f"{name} not found") from None
+    value = path_id(request.match_info[name])
+    if value is None:
+        raise NotFound(f"{name} not found")
+    return value
 
 
 @docs(tags=["profiles"], summary="A profile, with whether the caller follows it")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,12 @@ from shared.web.errors import error_middleware, validation_error_callback
 from shared.web.middleware import (
     METRICS,
     Metrics,
-    json_body_middleware,
+    input_middleware,
     metrics_handler,
     metrics_middleware,
     request_id_middleware,
 )
+from shared.web.openapi import complete_document
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def create_service_app(
         request_id_middleware,
         metrics_middleware,
         error_middleware,
-        json_body_middleware,
+        input_middleware,
         validation_middleware,
     ]
     app = web.Application(middlewares=middlewares, client_max_size=client_max_size)
@@ -157,35 +157,10 @@ def create_service_app(
     return app
 
 
-_OPERATIONS = ("get", "put", "post", "delete", "patch", "head", "options")
-
-
 async def _complete_openapi(app: web.Application) -> None:
-    """Makes apigami's document valid OpenAPI 3: it leaves Swagger 2's `produces` behind,
-    omits path parameters, and lists no responses for handlers without a response schema."""
     document = app.get(SWAGGER_DICT)
-    if not isinstance(document, dict):
-        return
-    for path, operations in document.get("paths", {}).items():
-        declared = re.findall(r"{([^}:]+)", path)
-        for method, operation in operations.items():
-            if method not in _OPERATIONS:
-                continue
-            operation.pop("produces", None)
-            operation.pop("consumes", None)
-            if not operation.get("responses"):
-                operation["responses"] = {
-                    "default": {"description": "Success, or an error in the API format"}
-                }
-            for response in operation["responses"].values():
-                response["description"] = response.get("description") or "Success"
-            parameters = operation.setdefault("parameters", [])
-            present = {(p.get("in"), p.get("name")) for p in parameters}
-            for name in declared:
-                if ("path", name) not in present:
-                    parameters.append(
-                        {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
-                    )
+    if isinstance(document, dict):
+        complete_document(document)
 
 
 def run_service(app_factory: Callable[[], web.Application], settings: CommonSettings) -> None:

@@ -30,6 +30,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from shared.settings import Env
 from shared.web.errors import RequestTimeout
+from shared.web.protocol import ApiRequestHandler
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,9 @@ class ReadDeadlines:
         )
 
 
-class DeadlineProtocol(RequestHandler):
-    """aiohttp's connection handler with the two read deadlines."""
+class DeadlineProtocol(ApiRequestHandler):
+    """The connection handler of every server: the API's error format (shared/web/protocol.py)
+    and the two read deadlines."""
 
     __slots__ = ("_body", "_body_at", "_deadlines", "_timer")
 

@@ -18,6 +18,7 @@ def dumps_bytes(value: Any) -> bytes:
 
 
 loads = orjson.loads
+JSONDecodeError = orjson.JSONDecodeError
 
 
 CONTENT_TYPE = "application/json; charset=utf-8"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
+import asyncpg
 import marshmallow
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from shared.transport.jsoncodec import json_response
@@ -90,6 +92,10 @@ class TooManyRequests(ApiError):
 
 class MethodNotAllowed(ApiError):
     status = 405
+
+    def __init__(self, message: str, allowed: Iterable[str]) -> None:
+        # RFC 9110 15.5.6: a 405 names the methods the resource does support.
+        super().__init__(message, headers={"Allow": ", ".join(sorted(allowed))})
 
 
 class BadGateway(ApiError):
@@ -209,6 +215,38 @@ def _from_http_exception(exc: web.HTTPException) -> ApiError:
     return error
 
 
+DATABASE_RETRY_AFTER = 1
+
+# Raised while PostgreSQL restarts, shuts down, refuses connections or drops them mid-query.
+_DATABASE_DOWN = (
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError
+    asyncpg.CannotConnectNowError,  # "the database system is starting up / shutting down"
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, _DATABASE_DOWN):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):
+        # The one InterfaceError a correct program meets: a connection the server closed.
+        return "connection is closed" in str(exc) or "connection was closed" in str(exc)
+    # The pool connecting anew while the server is down (refused, unreachable): an OSError
+    # raised inside asyncpg, told apart from a file error of a handler by where it arose.
+    return isinstance(exc, OSError) and _raised_in_asyncpg(exc)
+
+
+def _raised_in_asyncpg(exc: BaseException) -> bool:
+    traceback = exc.__traceback__
+    while traceback is not None:
+        if str(traceback.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg"):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
 def response_for_error(request: web.Request, exc: Exception) -> web.Response:
     """The API-format answer for what a handler raised; redirects (HTTP 3xx) are re-raised."""
     if isinstance(exc, ApiError):
@@ -219,8 +257,21 @@ def response_for_error(request: web.Request, exc: Exception) -> web.Response:
         api_error = _from_http_exception(exc)
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(exc.status, api_error.body(), headers)
+    if isinstance(exc, HttpProcessingError):
+        # aiohttp's parsers raise these from inside a handler too: the headers of a multipart
+        # part that are not valid HTTP. The message quotes the input; it is not passed on.
+        return error_response(400, BadRequest("the request body is not valid multipart").body())
     if isinstance(exc, json.JSONDecodeError):
         return error_response(400, BadRequest("the request body is not valid JSON").body())
+    if _database_unavailable(exc):
+        # A restarting or overloaded PostgreSQL is a passing condition, not a defect: the
+        # client may retry, and the pool replaces the broken connections meanwhile.
+        log.warning("database unavailable", extra={"error": type(exc).__name__})
+        return error_response(
+            503,
+            ServiceUnavailable("the database is unavailable, try again").body(),
+            {"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     if isinstance(exc, ConnectionResetError | TimeoutError):
         # The client went away or an upstream timed out; both are logged, neither leaks details.
         log.warning("request aborted", extra={"error": type(exc).__name__})

@@ -32,7 +32,7 @@ IDEMPOTENCY_KEY: list[dict[str, Any]] = [
     {
         "in": "header",
         "name": HEADER,
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "pattern": _VALID.pattern},
         "description": "Repeat a request safely: the same key answers the first result.",
     }
 ]

@@ -1,11 +1,11 @@
-"""Request ids, Prometheus metrics and JSON-body checks: the middlewares of every service."""
+"""Request ids, Prometheus metrics and input checks: the middlewares of every service."""
 
 from __future__ import annotations
 
 import re
 import secrets
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -13,7 +13,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from shared.logs import request_id_var
-from shared.web.errors import BadRequest
+from shared.transport.jsoncodec import JSONDecodeError, loads
+from shared.web.errors import BadRequest, ValidationFailed
+from shared.web.schemas import MAX_BIGINT
 
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
@@ -150,13 +152,79 @@ def _expects_json(request: web.Request) -> bool:
     return any(getattr(schema, "location", None) == "json" for schema in schemas)
 
 
-@web.middleware
-async def json_body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A route that reads a JSON body refuses another content type with 400, not a vague 422."""
-    if (
-        request.body_exists
-        and _expects_json(request)
-        and request.content_type != "application/json"
-    ):
+# Deeper than any body we accept (an article with ingredients is 4 levels): refused before
+# marshmallow, whose nested loading recurses, and before any recursive walk of ours.
+MAX_JSON_DEPTH = 32
+_NUL = "\x00"
+_NUL_MESSAGE = "must not contain a NUL character"
+
+
+def _field_path(path: tuple[str, ...], enveloped: bool) -> str:
+    # Named as flatten_messages names marshmallow's errors: without the envelope key.
+    return ".".join(path[1:] if enveloped else path) or "body"
+
+
+def check_json_value(document: Any) -> None:
+    """Refuses what PostgreSQL cannot store and what would recurse too deep: NUL characters
+    in strings or keys, nesting beyond MAX_JSON_DEPTH, integers beyond 64 bits."""
+    enveloped = isinstance(document, dict) and len(document) == 1
+    stack: list[tuple[Any, tuple[str, ...]]] = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if _NUL in value:
+                _refuse(path, enveloped, _NUL_MESSAGE)
+            continue
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float):
+            # orjson reads integers beyond 64 bits as floats; no column holds either.
+            if abs(value) > MAX_BIGINT:
+                _refuse(path, enveloped, "is out of range")
+            continue
+        if len(path) >= MAX_JSON_DEPTH:
+            raise ValidationFailed(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _NUL in key:
+                    _refuse(path, enveloped, "has a key with a NUL character")
+                stack.append((item, (*path, key)))
+        elif isinstance(value, list):
+            stack.extend((item, (*path, str(index))) for index, item in enumerate(value))
+
+
+def _refuse(path: tuple[str, ...], enveloped: bool, message: str) -> NoReturn:
+    raise ValidationFailed(fields={_field_path(path, enveloped): [message]})
+
+
+def _check_text_parameters(request: web.Request) -> None:
+    # yarl decodes %00 in paths and queries; PostgreSQL refuses it in every text value.
+    for name, value in request.match_info.items():
+        if _NUL in value:
+            raise ValidationFailed(fields={name: [_NUL_MESSAGE]})
+    for name, value in request.query.items():
+        if _NUL in value or _NUL in name:
+            raise ValidationFailed(fields={name.replace(_NUL, "") or "query": [_NUL_MESSAGE]})
+
+
+async def _check_json_body(request: web.Request) -> None:
+    if request.content_type != "application/json":
         raise BadRequest("the request body must be JSON (Content-Type: application/json)")
+    # orjson refuses lone surrogates, invalid UTF-8 and nesting beyond 1024 without
+    # recursing in Python; the body is cached, so webargs reads the same bytes again.
+    try:
+        document = loads(await request.read())
+    except JSONDecodeError:
+        raise BadRequest("the request body is not valid JSON") from None
+    check_json_value(document)
+
+
+@web.middleware
+async def input_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Input every route shares: no NUL in path or query; a route that reads JSON refuses
+    another content type with 400 and a body PostgreSQL or marshmallow cannot take with
+    422, before any handler sees it."""
+    _check_text_parameters(request)
+    if request.body_exists and _expects_json(request):
+        await _check_json_body(request)
     return await handler(request)

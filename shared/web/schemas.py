@@ -1,10 +1,12 @@
-"""Schema pieces every service uses: strict input, pagination, and the error shape for OpenAPI."""
+"""Schema pieces every service uses: strict input, pagination, ids, the public profile."""
 
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
 MAX_PAGE = 100
+# The largest value of PostgreSQL's bigint, the type of every id.
+MAX_BIGINT = 2**63 - 1
 # The OpenAPI security requirement of routes that need a token.
 TOKEN_AUTH: list[dict[str, list[str]]] = [{"Token": []}]
 
@@ -16,17 +18,16 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+def path_id(raw: str) -> int | None:
+    """A numeric id from a path segment, or None when the segment cannot name a row."""
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_BIGINT:
+        return int(raw)
+    return None
+
+
 class PageQuery(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
-
-
-class ErrorsOut(Schema):
-    body = fields.List(fields.String(), required=True)
-
-
-class ErrorOut(Schema):
-    errors = fields.Nested(ErrorsOut, required=True)
 
 
 class ProfileOut(Schema):

@@ -1,0 +1,102 @@
+"""Completes apigami's OpenAPI document of a service: valid OpenAPI 3, and every error answer
+a route can give, in the error format of API.md."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shared.web.errors import default_message
+
+_OPERATIONS = ("get", "put", "post", "delete", "patch", "head", "options")
+_WRITES = ("post", "put", "patch", "delete")
+
+ERROR_REF = "#/components/schemas/Error"
+# API.md: `body` always, and one key per field at fault. Field names are free text (login
+# answers "email or password"), so they are additionalProperties, not properties.
+MESSAGES: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {
+        "errors": {
+            "type": "object",
+            "required": ["body"],
+            "properties": {"body": {**MESSAGES, "minItems": 1}},
+            "additionalProperties": MESSAGES,
+        }
+    },
+    "additionalProperties": False,
+}
+RETRY_AFTER = {
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}
+}
+
+
+def error_response(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": default_message(status),
+        "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
+    }
+    if status in (429, 503):
+        response["headers"] = RETRY_AFTER
+    return response
+
+
+def errors(*statuses: int) -> dict[int, dict[str, Any]]:
+    """For `@docs(responses=...)`: error answers a handler gives beyond the ones every route
+    of its kind gets (see `_error_statuses`)."""
+    return {status: error_response(status) for status in statuses}
+
+
+def _error_statuses(operation: dict[str, Any], method: str, has_path_params: bool) -> set[int]:
+    parameters = operation.get("parameters", [])
+    has_body = "requestBody" in operation
+    # Every public route passes the gateway's rate limits; any may meet a database outage.
+    statuses = {429, 503}
+    if has_body:
+        statuses |= {400, 413, 422}
+    if any(p.get("in") in ("query", "header") for p in parameters):
+        statuses |= {400, 422}
+    if has_path_params:
+        statuses |= {404, 422}
+    if operation.get("security"):
+        statuses.add(401)
+        if method in _WRITES:
+            # Authenticated writes are refused to those who may not make them (the author,
+            # the owner, a ban); each of those routes answers 403.
+            statuses.add(403)
+    if any(p.get("name") == "Idempotency-Key" for p in parameters):
+        statuses.add(409)  # the same key while the first request is in progress
+    return statuses
+
+
+def complete_document(document: dict[str, Any]) -> None:
+    """Makes apigami's document valid OpenAPI 3 (it leaves Swagger 2's `produces` behind and
+    omits path parameters) and documents the error answers of every operation."""
+    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for path, operations in document.get("paths", {}).items():
+        declared = re.findall(r"{([^}:]+)", path)
+        for method, operation in operations.items():
+            if method not in _OPERATIONS:
+                continue
+            operation.pop("produces", None)
+            operation.pop("consumes", None)
+            if "requestBody" in operation:
+                # Every route with a body refuses a request without one (422).
+                operation["requestBody"]["required"] = True
+            responses = operation.setdefault("responses", {})
+            if not any(str(code).startswith("2") for code in responses):
+                # No success schema declared: the handler's success answer is undocumented.
+                responses.setdefault("default", {"description": "Success"})
+            for response in responses.values():
+                response["description"] = response.get("description") or "Success"
+            parameters = operation.setdefault("parameters", [])
+            present = {(p.get("in"), p.get("name")) for p in parameters}
+            for name in declared:
+                if ("path", name) not in present:
+                    parameters.append(
+                        {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+                    )
+            for status in sorted(_error_statuses(operation, method, bool(declared))):
+                responses.setdefault(str(status), error_response(status))
