@@ -17,7 +17,7 @@ from shared.events import relay_ctx
 from shared.events.outbox import RELAY
 from shared.keys import PG_POOL, REDIS
 from shared.service.app import create_service_app
-from shared.service.tasks import background_ctx
+from shared.service.jobs import jobs_ctx
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,7 +39,7 @@ def create_app(settings: AuthSettings) -> web.Application:
         events=True,
         cleanup_ctx=[
             relay_ctx("auth"),
-            background_ctx("mailer", lambda app: mailer.run),
+            jobs_ctx(lambda app: [mailer.bind(app[PG_POOL])]),
             accounts_ctx,
         ],
     )
