@@ -28,7 +28,8 @@ _USERNAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _id_key(user_id: int) -> str:
-    return f"profile:id:{user_id}"
+    # "v2": versioned entries, under a name that replicas of an older release never read.
+    return f"profile:v2:id:{user_id}"
 
 
 def _version_key(user_id: int) -> str:
@@ -55,7 +56,7 @@ class Profiles:
         entries, versions = cached[: len(wanted)], cached[len(wanted) :]
         found: dict[int, Profile] = {}
         for user_id, entry, version in zip(wanted, entries, versions, strict=True):
-            if isinstance(entry, dict) and "profile" in entry and entry["version"] == version:
+            if entry is not None and entry["version"] == version:
                 found[user_id] = entry["profile"]
         missing = [i for i in wanted if i not in found]
         if missing:
