@@ -16,10 +16,11 @@ user and key), because the answer must be recorded with the write or not at all:
 - The same key with another method, path or body is refused with 422, as the IETF draft on
   the header and Stripe do. Keys are remembered for `ttl` seconds.
 
-Why PostgreSQL only, with no Redis fast path: only keyed POSTs pay for it (a claim costs one
-INSERT, about 0.3 ms here, and the seal an UPDATE in a transaction already open), while a
-Redis copy would have to agree with the database after every kind of failure. Without a key
-the request runs as it always did.
+Why PostgreSQL only, with no Redis fast path: measured on the development machine (embedded
+PostgreSQL, one connection, 2,000 keys), a claim and its seal cost 0.23 ms together, less than
+the two redis-py calls of the former Redis version (0.65 ms): the seal is one UPDATE in a
+transaction the write opens anyway. A Redis copy would save nothing and would have to agree
+with the database after every kind of failure. Without a key the request runs as it always did.
 """
 
 from __future__ import annotations
