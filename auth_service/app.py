@@ -19,7 +19,6 @@ from shared.events.outbox import RELAY
 from shared.keys import PG_POOL, REDIS
 from shared.service.app import create_service_app
 from shared.service.jobs import Job, jobs_ctx
-from shared.service.tasks import background_ctx
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CLEANUP_BATCH = 1000
@@ -42,7 +41,10 @@ def create_app(settings: AuthSettings) -> web.Application:
         async def forget_ended() -> int:
             return await Sessions.forget_ended(app[PG_POOL], CLEANUP_BATCH)
 
-        return [Job("auth.forget_ended_sessions", forget_ended, CLEANUP_INTERVAL, CLEANUP_BATCH)]
+        return [
+            mailer.bind(app[PG_POOL]),
+            Job("auth.forget_ended_sessions", forget_ended, CLEANUP_INTERVAL, CLEANUP_BATCH),
+        ]
 
     app = create_service_app(
         settings.common,
@@ -53,7 +55,6 @@ def create_app(settings: AuthSettings) -> web.Application:
         events=True,
         cleanup_ctx=[
             relay_ctx("auth"),
-            background_ctx("mailer", lambda app: mailer.run),
             accounts_ctx,
             jobs_ctx(jobs),
         ],

@@ -126,7 +126,7 @@ class Accounts:
                 f"The link expires in {max(ttl // 60, 1)} minutes. "
                 "If it was not you, ignore this mail.\n",
             )
-        self.mailer.send_later(mail)
+        await self.mailer.queue(connection, mail)
 
     # Flows
 
@@ -146,6 +146,7 @@ class Accounts:
             except asyncpg.UniqueViolationError as exc:
                 raise _taken(exc) from None
         self.relay.wake()
+        self.mailer.wake()
         return session
 
     async def login(self, email: str, password: str, ip: str) -> SignIn:
@@ -228,6 +229,7 @@ class Accounts:
                 raise _taken(exc) from None
         await self.sessions.announce(revoked)
         self.relay.wake()
+        self.mailer.wake()
         return user, signed_in
 
     async def delete(self, user_id: int) -> None:
@@ -247,6 +249,7 @@ class Accounts:
             if user["email_confirmed"]:
                 raise ValidationFailed("the e-mail address is already confirmed")
             await self._send_email_token(connection, user_id, user["email"], "confirm")
+        self.mailer.wake()
 
     async def confirm(self, token: str) -> asyncpg.Record:
         async with self.pool.acquire() as connection, connection.transaction():
@@ -266,6 +269,7 @@ class Accounts:
             user = await queries.get_user_by_email(connection, email)
             if user is not None:
                 await self._send_email_token(connection, user["id"], user["email"], "reset")
+        self.mailer.wake()
 
     async def reset_password(self, token: str, password: str) -> None:
         password_hash = await self.hash_password(password)

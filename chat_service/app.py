@@ -94,7 +94,9 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         app[MODERATION] = moderation
         app[TIMED] = Timed(pool, settings, publisher, attachments)
         app[REALTIME] = Realtime(settings, chats, messages, publisher, presence)
-        app[IDEMPOTENCY] = Idempotency(app[REDIS], settings.idempotency_ttl)
+        app[IDEMPOTENCY] = Idempotency(
+            app[PG_POOL], settings.idempotency_ttl, settings.idempotency_lease
+        )
         try:
             yield
         finally:

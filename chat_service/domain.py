@@ -16,6 +16,7 @@ from chat_service.publishing import Publisher
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
+from shared.web.idempotency import Seal, no_seal
 from shared.web.identity import Caller
 from shared.web.timefmt import iso
 
@@ -105,7 +106,7 @@ class Chats:
 
     # Creating, changing and deleting.
 
-    async def create_group(self, caller: Caller, fields: JSON) -> JSON:
+    async def create_group(self, caller: Caller, fields: JSON, seal: Seal = no_seal) -> JSON:
         await self.users.ensure(caller)
         async with self.pool.acquire() as connection, connection.transaction():
             chat_id = await queries.create_group(
@@ -117,6 +118,7 @@ class Chats:
             )
             await queries.add_member(connection, chat_id, caller.id, "owner")
             chat = await self.view(connection, chat_id, caller.id)
+            await seal(connection, 201, chat)
         me = await self._person(caller.id)
         await self.publisher.joined(
             caller.id,
@@ -126,7 +128,9 @@ class Chats:
         )
         return chat
 
-    async def open_direct(self, caller: Caller, username: str) -> tuple[int, JSON]:
+    async def open_direct(
+        self, caller: Caller, username: str, seal: Seal = no_seal
+    ) -> tuple[int, JSON]:
         """The direct chat with a person: 201 when it is new, 200 with the existing one."""
         await self.users.ensure(caller)
         async with self.pool.acquire() as connection, connection.transaction():
@@ -143,6 +147,7 @@ class Chats:
                 await queries.add_member(connection, chat_id, caller.id, "member")
                 await queries.add_member(connection, chat_id, other["id"], "member")
             chat = await self.view(connection, chat_id, caller.id)
+            await seal(connection, 201 if created else 200, chat)
         if created:
             me = await self._person(caller.id)
             for user_id, name, image in (

@@ -33,7 +33,7 @@ from chat_service.schemas import (
 )
 from shared.transport.jsoncodec import json_response
 from shared.web.errors import NotFound
-from shared.web.idempotency import IDEMPOTENCY_KEY
+from shared.web.idempotency import IDEMPOTENCY_KEY, Seal, enveloped
 from shared.web.identity import require_user
 from shared.web.schemas import TOKEN_AUTH
 
@@ -82,14 +82,16 @@ async def create_chat(request: web.Request) -> web.Response:
     caller = require_user(request)
     fields = request["data"]["chat"]
 
-    async def produce() -> tuple[int, dict[str, Any]]:
+    async def produce(seal: Seal) -> tuple[int, dict[str, Any]]:
         chats = request.app[CHATS]
         if fields["type"] == "direct":
-            status, chat = await chats.open_direct(caller, fields["username"])
+            status, chat = await chats.open_direct(
+                caller, fields["username"], enveloped(seal, "chat")
+            )
             return status, {"chat": chat}
-        return 201, {"chat": await chats.create_group(caller, fields)}
+        return 201, {"chat": await chats.create_group(caller, fields, enveloped(seal, "chat"))}
 
-    return await request.app[IDEMPOTENCY].run(request, "chats.create", caller.id, produce)
+    return await request.app[IDEMPOTENCY].run(request, caller.id, produce)
 
 
 @docs(tags=["chats"], summary="One chat with its members and their presence", security=TOKEN_AUTH)
@@ -224,12 +226,12 @@ async def send_message(request: web.Request) -> web.Response:
     chat_id = chat_id_of(request)
     fields = request["data"]["message"]
 
-    async def produce() -> tuple[int, dict[str, Any]]:
-        return 201, {"message": await request.app[MESSAGES].send(caller, chat_id, fields)}
+    async def produce(seal: Seal) -> tuple[int, dict[str, Any]]:
+        messages = request.app[MESSAGES]
+        message = await messages.send(caller, chat_id, fields, enveloped(seal, "message"))
+        return 201, {"message": message}
 
-    return await request.app[IDEMPOTENCY].run(
-        request, f"messages.send:{chat_id}", caller.id, produce
-    )
+    return await request.app[IDEMPOTENCY].run(request, caller.id, produce)
 
 
 @docs(tags=["messages"], summary="Edit my message", security=TOKEN_AUTH)

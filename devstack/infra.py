@@ -12,7 +12,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from devstack.embedded import free_port, start_mailcatcher, start_postgres, start_valkey
+from devstack.embedded import (
+    EmbeddedPostgres,
+    free_port,
+    start_mailcatcher,
+    start_postgres,
+    start_valkey,
+    valkey_pid,
+    watch_parent,
+)
 from devstack.migrate import SCHEMAS, migrate_all
 from devstack.stack import wait_ready
 
@@ -118,6 +126,14 @@ def start_infra(work_dir: Path) -> Infra:
         catcher = start_mailcatcher(smtp_port, http_port)
         owned.append(catcher)
         wait_ready(f"{mail_api}/api/v1/messages", 20, catcher)
+    # A killed test run must not leave its servers running: a watchdog stops them.
+    pids = [
+        thing.pid if isinstance(thing, (EmbeddedPostgres, subprocess.Popen)) else valkey_pid(thing)
+        for thing in owned
+        if not (isinstance(thing, EmbeddedPostgres) and thing.reused)
+    ]
+    if pids:
+        owned.append(watch_parent(*pids))
     test_url = _with_database(admin_url, TEST_DATABASE)
     tables = asyncio.run(_prepare_database(admin_url, TEST_DATABASE, STACK_DATABASE))
     return Infra(test_url, redis_url, smtp_host, smtp_port, mail_api, tables, owned)

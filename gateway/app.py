@@ -49,40 +49,47 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    """Ready when Redis answers and every service has a ready replica."""
+    """Ready when Redis answers and every service has at least one ready replica: one dead
+    replica of several is the balancer's business, not a reason to take the gateway out.
+    Every replica's state is in `replicas`."""
     proxy = request.app[PROXY]
     assert proxy.session is not None
     session = proxy.session
 
-    async def probe(upstream: Upstream) -> tuple[str, str]:
-        replica = upstream.pick()
-        if replica is None:
-            return upstream.name, "unavailable: no replica"
+    async def probe_replica(base_url: str) -> str:
         try:
             async with session.get(
-                f"{replica.base_url}/health/ready", timeout=aiohttp.ClientTimeout(total=2)
+                f"{base_url}/health/ready", timeout=aiohttp.ClientTimeout(total=2)
             ) as response:
-                return (
-                    upstream.name,
-                    "ok" if response.status == 200 else f"unavailable: {response.status}",
-                )
+                return "ok" if response.status == 200 else f"unavailable: {response.status}"
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return upstream.name, f"unavailable: {type(exc).__name__}"
+            return f"unavailable: {type(exc).__name__}"
 
-    async def redis_probe() -> tuple[str, str]:
+    async def probe(upstream: Upstream) -> tuple[str, dict[str, str]]:
+        urls = [replica.base_url for replica in upstream.replicas]
+        states = await asyncio.gather(*(probe_replica(url) for url in urls))
+        return upstream.name, dict(zip(urls, states, strict=True))
+
+    async def redis_probe() -> str:
         try:
             async with asyncio.timeout(2):
                 await request.app[REDIS].ping()
-            return "redis", "ok"
+            return "ok"
         except Exception as exc:
-            return "redis", f"unavailable: {type(exc).__name__}"
+            return f"unavailable: {type(exc).__name__}"
 
-    checks = dict(
-        await asyncio.gather(redis_probe(), *(probe(u) for u in proxy.upstreams.values()))
+    redis_state, services = await asyncio.gather(
+        redis_probe(), asyncio.gather(*(probe(u) for u in proxy.upstreams.values()))
     )
+    replicas = dict(services)
+    checks = {"redis": redis_state}
+    for name, states in replicas.items():
+        healthy = sum(state == "ok" for state in states.values())
+        checks[name] = "ok" if healthy else (next(iter(states.values()), "unavailable: no replica"))
     ok = all(state == "ok" for state in checks.values())
     return json_response(
-        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+        {"status": "ok" if ok else "unavailable", "checks": checks, "replicas": replicas},
+        status=200 if ok else 503,
     )
 
 

@@ -45,7 +45,9 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
         app[ARTICLES] = Articles(
             app[PG_POOL], profiles, client, cache, app[RELAY], SocialFacts(app[REDIS], reads)
         )
-        app[IDEMPOTENCY] = Idempotency(app[REDIS], settings.idempotency_ttl)
+        app[IDEMPOTENCY] = Idempotency(
+            app[PG_POOL], settings.idempotency_ttl, settings.idempotency_lease
+        )
         try:
             yield
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -28,8 +29,11 @@ from shared.contracts.profiles import Profiles
 from shared.contracts.social_facts import Counts, SocialFacts
 from shared.events import OutboxRelay, record_event
 from shared.transport.internal import InternalClient
-from shared.web.errors import Forbidden, NotFound, ValidationFailed
+from shared.web.errors import BadGateway, Forbidden, NotFound, ValidationFailed
+from shared.web.idempotency import Seal, no_seal
 from shared.web.identity import Caller
+
+log = logging.getLogger(__name__)
 
 ARTICLE_CREATED = "article.created"
 ARTICLE_UPDATED = "article.updated"
@@ -69,28 +73,42 @@ class Articles:
         ]
 
     async def _counts(
-        self, article_ids: list[int], author_ids: list[int], viewer: Caller | None
+        self,
+        article_ids: list[int],
+        author_ids: list[int],
+        viewer: Caller | None,
+        degrade: bool = False,
     ) -> Counts:
-        """Like counts per article and follow counts per author, with the viewer's flags."""
+        """Like counts per article and follow counts per author, with the viewer's flags;
+        with `degrade`, zeros when social_service cannot tell (the answer to a write must not
+        fail once the write is done)."""
         # social_service publishes what a page needs to Redis: no call while it is all there.
         counts = await self.facts.read(article_ids, author_ids, viewer.id if viewer else None)
         if counts is not None:
             return counts
-        summary = await self.client.request(
-            "POST",
-            "social",
-            "/internal/summary",
-            json={
-                "articleIds": article_ids,
-                "authorIds": author_ids,
-                "viewerId": viewer.id if viewer else None,
-            },
-            idempotent=True,  # a read, sent as POST for its id lists: safe to send again
-        )
+        try:
+            summary = await self.client.request(
+                "POST",
+                "social",
+                "/internal/summary",
+                json={
+                    "articleIds": article_ids,
+                    "authorIds": author_ids,
+                    "viewerId": viewer.id if viewer else None,
+                },
+                idempotent=True,  # a read, sent as POST for its id lists: safe to send again
+            )
+        except BadGateway:
+            if not degrade:
+                raise
+            log.warning("social_service unavailable; counts answered as zero")
+            return Counts({i: 0 for i in article_ids}, {i: (0, 0) for i in author_ids})
         return counts_from(summary)
 
-    async def compose(self, article: Article, viewer: Caller | None) -> ArticleOut:
-        counts = await self._counts([article.id], [article.author_id], viewer)
+    async def compose(
+        self, article: Article, viewer: Caller | None, degrade: bool = False
+    ) -> ArticleOut:
+        counts = await self._counts([article.id], [article.author_id], viewer, degrade)
         return article_out(article, counts)
 
     async def compose_items(self, page: Fragments, viewer: Caller | None) -> str:
@@ -101,13 +119,13 @@ class Articles:
         return close_fragments(page, counts)
 
     async def _authors(
-        self, author_ids: Sequence[int], viewer: Caller | None
+        self, author_ids: Sequence[int], viewer: Caller | None, degrade: bool = False
     ) -> dict[int, AuthorOut]:
         ids = list(dict.fromkeys(author_ids))
         if not ids:
             return {}
         profiles = await self.profiles.by_ids(ids)
-        counts = await self._counts([], ids, viewer)
+        counts = await self._counts([], ids, viewer, degrade)
         return {i: author_out(public_profile(profiles.get(i)), i, counts) for i in ids}
 
     # Reads
@@ -216,7 +234,12 @@ class Articles:
         if unknown:
             raise ValidationFailed(fields={"media": ["must be ids of your own uploads"]})
 
-    async def create(self, author: Caller, fields: dict[str, Any]) -> ArticleOut:
+    async def create(
+        self, author: Caller, fields: dict[str, Any], seal: Seal = no_seal
+    ) -> ArticleOut:
+        """Stores the article and answers it composed; the answer is composed before the
+        commit and sealed with the write (see shared.web.idempotency), so that a retry of a
+        stored article always gets it back."""
         tags = normalize_tags(fields.get("tagList") or [])
         slug = slugify(fields["title"])
         async with self.pool.acquire() as connection, connection.transaction():
@@ -239,8 +262,11 @@ class Articles:
                 connection, ARTICLE_CREATED, {"id": article_id, "slug": slug, "authorId": author.id}
             )
             row = await queries.get_article_by_id(connection, article_id)
+            article = (await self.with_authors([row]))[0]
+            created = await self.compose(article, author, degrade=True)
+            await seal(connection, 201, created)
         await self._changed(slug)
-        return await self.compose((await self.with_authors([row]))[0], author)
+        return created
 
     async def _own(
         self, connection: asyncpg.Connection, slug: str, caller: Caller
@@ -314,12 +340,16 @@ class Articles:
             raise NotFound(f"article {slug} not found")
         return int(row["id"])
 
-    async def add_comment(self, caller: Caller, slug: str, body: str) -> CommentOut:
-        async with self.pool.acquire() as connection:
+    async def add_comment(
+        self, caller: Caller, slug: str, body: str, seal: Seal = no_seal
+    ) -> CommentOut:
+        async with self.pool.acquire() as connection, connection.transaction():
             article_id = await self._article_id(connection, slug)
             row = await queries.insert_comment(connection, article_id, caller.id, body)
-        authors = await self._authors([caller.id], caller)
-        return comment_out(row, authors[caller.id])
+            authors = await self._authors([caller.id], caller, degrade=True)
+            comment = comment_out(row, authors[caller.id])
+            await seal(connection, 200, comment)
+        return comment
 
     async def comments(self, slug: str, viewer: Caller | None) -> list[CommentOut]:
         async with self.pool.acquire() as connection:

@@ -25,7 +25,7 @@ from shared.data.files import new_file_id
 from shared.keys import PG_POOL
 from shared.transport.jsoncodec import json_response
 from shared.web.errors import BadRequest, NotFound
-from shared.web.idempotency import IDEMPOTENCY_KEY
+from shared.web.idempotency import IDEMPOTENCY_KEY, Seal, enveloped
 from shared.web.identity import current_user, require_user
 from shared.web.schemas import TOKEN_AUTH, path_id
 from shared.web.timefmt import iso
@@ -77,10 +77,11 @@ async def create_article(request: web.Request) -> web.Response:
     caller = require_user(request)
     fields = request["data"]["article"]
 
-    async def produce() -> tuple[int, dict[str, object]]:
-        return 201, {"article": await request.app[ARTICLES].create(caller, fields)}
+    async def produce(seal: Seal) -> tuple[int, dict[str, object]]:
+        article = await request.app[ARTICLES].create(caller, fields, enveloped(seal, "article"))
+        return 201, {"article": article}
 
-    return await request.app[IDEMPOTENCY].run(request, "articles.create", caller.id, produce)
+    return await request.app[IDEMPOTENCY].run(request, caller.id, produce)
 
 
 @docs(tags=["articles"], summary="Change an article (its author only)", security=TOKEN_AUTH)
@@ -139,12 +140,12 @@ async def add_comment(request: web.Request) -> web.Response:
     slug = request.match_info["slug"]
     body = request["data"]["comment"]["body"]
 
-    async def produce() -> tuple[int, dict[str, object]]:
-        return 200, {"comment": await request.app[ARTICLES].add_comment(caller, slug, body)}
+    async def produce(seal: Seal) -> tuple[int, dict[str, object]]:
+        articles = request.app[ARTICLES]
+        comment = await articles.add_comment(caller, slug, body, enveloped(seal, "comment"))
+        return 200, {"comment": comment}
 
-    return await request.app[IDEMPOTENCY].run(
-        request, f"comments.create:{slug}", caller.id, produce
-    )
+    return await request.app[IDEMPOTENCY].run(request, caller.id, produce)
 
 
 @docs(tags=["comments"], summary="Delete a comment (its author only)", security=TOKEN_AUTH)

@@ -19,6 +19,7 @@ class PostsSettings:
     page_cache_ttl: int
     page_cache: bool
     idempotency_ttl: int
+    idempotency_lease: float
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> PostsSettings:
@@ -34,4 +35,5 @@ class PostsSettings:
             page_cache_ttl=env.integer("ARTICLE_CACHE_TTL", 60, minimum=1),
             page_cache=env.flag("ARTICLE_CACHE", True),
             idempotency_ttl=env.integer("IDEMPOTENCY_TTL", 3600, minimum=1),
+            idempotency_lease=env.number("IDEMPOTENCY_LEASE", 10.0, minimum=0.5),
         )

@@ -2,11 +2,18 @@
 
 Services that show authors ask here; a page of ids costs at most one internal call. The cache
 is invalidated by `user.updated` and `user.deleted` events through `invalidate`.
+
+Cached profiles are versioned as posts' pages are (posts_service/cache.py): `invalidate`
+gives the user a new version, a load tags what it stores with the version it read before
+asking auth, and a cached profile is served only while its version is the current one. So a
+load that read the old profile before a change and stores it after the invalidation is
+never served. A read costs the same one MGET (profiles and versions together).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,7 +28,12 @@ _USERNAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _id_key(user_id: int) -> str:
-    return f"profile:id:{user_id}"
+    # "v2": versioned entries, under a name that replicas of an older release never read.
+    return f"profile:v2:id:{user_id}"
+
+
+def _version_key(user_id: int) -> str:
+    return f"profile:version:{user_id}"
 
 
 def _name_key(username: str) -> str:
@@ -38,15 +50,27 @@ class Profiles:
         wanted = list(dict.fromkeys(user_ids))
         if not wanted:
             return {}
-        cached = await self.cache.get_many([_id_key(i) for i in wanted])
-        found = {i: p for i, p in zip(wanted, cached, strict=True) if p is not None}
+        cached = await self.cache.get_many(
+            [_id_key(i) for i in wanted] + [_version_key(i) for i in wanted]
+        )
+        entries, versions = cached[: len(wanted)], cached[len(wanted) :]
+        found: dict[int, Profile] = {}
+        for user_id, entry, version in zip(wanted, entries, versions, strict=True):
+            if entry is not None and entry["version"] == version:
+                found[user_id] = entry["profile"]
         missing = [i for i in wanted if i not in found]
         if missing:
+            read_under = dict(zip(wanted, versions, strict=True))
             body = await self.client.request(
                 "GET", "auth", "/internal/users", params={"ids": ",".join(map(str, missing))}
             )
             loaded = {int(user["id"]): user for user in body["users"]}
-            await self.cache.set_many({_id_key(i): p for i, p in loaded.items()})
+            await self.cache.set_many(
+                {
+                    _id_key(i): {"version": read_under.get(i), "profile": p}
+                    for i, p in loaded.items()
+                }
+            )
             found.update(loaded)
         return found
 
@@ -71,12 +95,15 @@ class Profiles:
                 return None
             raise
         profile: Profile = body["user"]
-        await self.cache.set_many(
-            {_id_key(profile["id"]): profile, _name_key(profile["username"]): profile["id"]}
-        )
+        # Only the name: the profile itself is cached by `by_ids`, under its version.
+        await self.cache.set(_name_key(profile["username"]), profile["id"])
         return profile
 
     async def invalidate(self, user_id: int, username: str | None = None) -> None:
+        # The version first: a load in flight elsewhere stores under the old one. A version
+        # is a fresh random value, never a counter that could come back to an old value once
+        # its key expired; it outlives every profile stored under the one it replaces.
+        await self.cache.set(_version_key(user_id), secrets.token_hex(8), ttl=2 * PROFILE_TTL)
         keys = [_id_key(user_id)]
         if username:
             keys.append(_name_key(username))

@@ -8,8 +8,9 @@ come back in order (Redis answers a connection's commands first come, first serv
 read costs a write and a parse. Writes, scripts and pub/sub stay on redis-py.
 
 Failures raise OSError (ConnectionError or TimeoutError), which the callers treat as a
-cache miss. After a failed connection attempt, calls fail at once for `retry_after`
-seconds, so that an outage costs requests nothing while it lasts.
+cache miss. A failure (a refused connection, or a server that stalls and lets a read time
+out) opens a `CircuitBreaker`, shared with the service's redis-py client: calls then fail at
+once for a moment, so that an outage costs requests nothing while it lasts.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import socket
+import time
 from typing import Any, cast
 
 import hiredis
@@ -32,6 +34,36 @@ def _encode(*parts: str) -> bytes:
         data = part.encode()
         chunks.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(chunks)
+
+
+class CircuitBreaker:
+    """Open for `open_for` seconds after a failure; then one call probes the server."""
+
+    def __init__(self, open_for: float = 2.0) -> None:
+        self.open_for = open_for
+        self._open_until = 0.0
+        self._tripped = False
+        self._probing = False
+
+    def is_open(self) -> bool:
+        return self._tripped and (self._probing or time.monotonic() < self._open_until)
+
+    def allow(self) -> bool:
+        if not self._tripped:
+            return True
+        if self._probing or time.monotonic() < self._open_until:
+            return False
+        self._probing = True  # this call finds out; the others keep skipping meanwhile
+        return True
+
+    def failed(self) -> None:
+        self._tripped = True
+        self._probing = False
+        self._open_until = time.monotonic() + self.open_for
+
+    def succeeded(self) -> None:
+        self._tripped = False
+        self._probing = False
 
 
 class _Protocol(asyncio.Protocol):
@@ -76,9 +108,9 @@ class RedisReads:
         self,
         url: str,
         *,
-        connect_timeout: float = 1.0,
-        timeout: float = 2.0,
-        retry_after: float = 1.0,
+        connect_timeout: float = 0.5,
+        timeout: float = 0.5,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         options = parse_url(url)
         self._path = options.get("path")
@@ -93,10 +125,9 @@ class RedisReads:
             self._setup.append(_encode("SELECT", str(options["db"])))
         self._connect_timeout = connect_timeout
         self._timeout = timeout
-        self._retry_after = retry_after
+        self.breaker = breaker or CircuitBreaker()
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Future[_Protocol] | None = None
-        self._failed_until = 0.0
 
     async def get(self, key: str) -> str | None:
         reply: str | None = await self._call(_encode("GET", key))
@@ -107,6 +138,19 @@ class RedisReads:
         return replies
 
     async def _call(self, command: bytes) -> Reply:
+        if not self.breaker.allow():
+            raise ConnectionError("Redis is skipped for a moment: it failed just now")
+        try:
+            reply = await self._send(command)
+        except OSError:
+            self.breaker.failed()
+            raise
+        self.breaker.succeeded()
+        if isinstance(reply, hiredis.ReplyError):
+            raise ResponseError(str(reply))
+        return reply
+
+    async def _send(self, command: bytes) -> Reply:
         protocol = self._protocol or await self._connect()
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Reply] = loop.create_future()
@@ -122,21 +166,16 @@ class RedisReads:
             raise
         finally:
             timer.cancel()
-        if isinstance(reply, hiredis.ReplyError):
-            raise ResponseError(str(reply))
         return reply
 
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
-        if loop.time() < self._failed_until:
-            raise ConnectionError("Redis was unreachable a moment ago")
         if self._connecting is not None:
             return await asyncio.shield(self._connecting)
         self._connecting = loop.create_future()
         try:
             protocol = await self._open(loop)
         except (OSError, ResponseError) as exc:
-            self._failed_until = loop.time() + self._retry_after
             self._connecting.set_exception(ConnectionError(f"Redis is unreachable: {exc!r}"))
             self._connecting.exception()  # retrieved: concurrent callers re-raise it
             raise ConnectionError(f"Redis is unreachable: {exc!r}") from exc

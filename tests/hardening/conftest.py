@@ -1,3 +1,3 @@
-"""The hardening tests go through the e2e stack of processes, as a client would."""
+"""Fixtures of other test folders that the hardening tests use as they are."""
 
-from tests.e2e.conftest import api, running_stack  # noqa: F401 - the stack fixtures
+from tests.gateway.conftest import echoes, make_gateway  # noqa: F401

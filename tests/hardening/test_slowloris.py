@@ -22,7 +22,7 @@ from gateway.settings import GatewaySettings
 from shared.service.deadlines import ReadDeadlines, start_server
 from shared.settings import Env
 from tests.auth_service.conftest import FAST_HASHING
-from tests.gateway.conftest import Echo, echoes, url_of  # noqa: F401 - the echoes fixture
+from tests.gateway.conftest import Echo, url_of
 from tests.infra import Infra
 
 DEADLINES = ReadDeadlines(headers=0.5, body_idle=1.0)
@@ -36,7 +36,7 @@ STALLED_BODY = (
 
 
 @pytest.fixture
-async def gateway_port(infra: Infra, echoes: dict[str, Echo]) -> AsyncIterator[int]:  # noqa: F811
+async def gateway_port(infra: Infra, echoes: dict[str, Echo]) -> AsyncIterator[int]:
     env = infra.env(**{f"{name.upper()}_URL": url_of(echo) for name, echo in echoes.items()})
     app = create_app(GatewaySettings.from_env(Env(env)))
     port = free_port()
@@ -121,7 +121,7 @@ async def test_the_gateway_answers_408_to_a_body_that_stops_arriving(gateway_por
 
 async def test_the_gateway_answers_408_to_an_upload_that_stops_arriving(
     gateway_port: int,
-    echoes: dict[str, Echo],  # noqa: F811
+    echoes: dict[str, Echo],
 ) -> None:
     token = echoes["auth"].keys.issue(7, "jake", "s").token
     head = (
@@ -173,7 +173,7 @@ async def test_a_slow_body_that_keeps_arriving_is_not_cut_off(gateway_port: int)
 
 async def test_a_websocket_through_the_gateway_may_stay_quiet_past_both_deadlines(
     gateway_port: int,
-    echoes: dict[str, Echo],  # noqa: F811
+    echoes: dict[str, Echo],
 ) -> None:
     token = echoes["chat"].keys.issue(7, "jake", "s").token
     url = f"ws://127.0.0.1:{gateway_port}/api/chat/ws?token={token}"
