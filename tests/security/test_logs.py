@@ -57,8 +57,13 @@ async def use_every_secret(api: aiohttp.ClientSession, infra: Infra) -> list[str
     status, body = await call(api, "POST", "/api/auth/refresh", json={"refreshToken": refresh})
     assert status == 200, body
     secrets += [value for value in body.get("user", body).values() if isinstance(value, str)]
-    # A spent refresh token again: reuse detection logs, and must not log the token.
+    # A spent refresh token again: reuse detection logs, and must not log the token. It ends
+    # the session, so the rest goes on with a new one.
     assert (await call(api, "POST", "/api/auth/refresh", json={"refreshToken": refresh}))[0] == 401
+    status, body = await call(api, "POST", "/api/users/login", json=login)
+    assert status == 200, body
+    token = body["user"]["token"]
+    secrets += [token, body["user"]["refreshToken"]]
 
     # Oversized Authorization headers (the server's parser refuses them): junk, and a valid
     # token with junk after it.
