@@ -8,7 +8,7 @@ import json
 
 from yarl import URL
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 MARKER = "quoted-back"
 

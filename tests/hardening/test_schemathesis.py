@@ -24,7 +24,7 @@ from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from tests.e2e.conftest import Stack
+from tests.stack import Stack
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "5"))
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261201"))
