@@ -60,13 +60,13 @@ TOMBSTONE = "?"
 # "+" or "-", and the id.
 _PUBLISH = """
 local ttl, puts = ARGV[1], tonumber(ARGV[2])
--- A value's version, whether it is a tombstone, and the length of its "version:" prefix,
--- from its first bytes only: a set may be long.
+-- A value's version, whether it is a tombstone, the length of its "version:" prefix and
+-- whether ids follow it, from its first bytes only: a set may be long.
 local function state(key)
   local head = redis.call('GETRANGE', key, 0, 24)
   local digits, first = string.match(head, '^(%d+):(.?)')
-  if not digits then return nil, false, 0 end
-  return tonumber(digits), first == '?', string.len(digits) + 1
+  if not digits then return nil, false, 0, false end
+  return tonumber(digits), first == '?', string.len(digits) + 1, first ~= ''
 end
 for i = 1, puts do
   local key, new = KEYS[i], ARGV[i + 2]
@@ -80,17 +80,13 @@ for i = puts + 1, #KEYS do
   local key, at = KEYS[i], 3 + puts + (i - puts - 1) * 3
   local padded, sign, id = ARGV[at], ARGV[at + 1], ARGV[at + 2]
   local version = tonumber(padded)
-  local current, tombstone, prefix = state(key)
+  local current, tombstone, prefix, listed = state(key)
   if current and current >= version then
     -- already in: a fill that read the set after this change, or a later tombstone
   elseif current == version - 1 and not tombstone then
     if sign == '+' and prefix == string.len(padded) + 1 then
       redis.call('SETRANGE', key, 0, padded)
-      if redis.call('STRLEN', key) == prefix then
-        redis.call('APPEND', key, id)
-      else
-        redis.call('APPEND', key, ',' .. id)
-      end
+      redis.call('APPEND', key, listed and (',' .. id) or id)
     else
       local ids = ',' .. string.sub(redis.call('GET', key), prefix + 1) .. ','
       if sign == '+' then
