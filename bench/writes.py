@@ -24,7 +24,7 @@ log with `log_statement = all`), Redis commands (INFO commandstats) and HTTP req
 service (their /metrics), per request, background activity subtracted. `--profile DIR` runs
 the mix for `--mix-seconds` (default 30) under `py-spy record` on every process.
 
-The load comes from this process (shared/h1.py's client, uvloop) on the same cores as what it
+The load comes from this process (the http1 client, uvloop) on the same cores as what it
 measures, and so does the yardstick's: compare ratios, not absolute numbers.
 """
 
@@ -52,10 +52,10 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 import uvloop
-from shared.h1 import Client
 
 from bench import loadgen
 from bench.harness import Bench, bench_environment
+from shared.transport.http1 import Client
 
 USERS = 16
 SEED_ARTICLES = 400

@@ -9,7 +9,7 @@ import asyncpg
 
 from shared.contracts.profiles import Profile, Profiles
 from shared.contracts.social_facts import FollowCounts, LikeCount, SocialFacts
-from shared.events import OutboxRelay, record_event
+from shared.events import OutboxRelay
 from shared.web.errors import NotFound, ValidationFailed
 from shared.web.identity import Caller
 from social_service import queries
@@ -70,23 +70,20 @@ class Social:
             raise ValidationFailed(
                 "you cannot follow yourself", fields={"username": ["cannot be yourself"]}
             )
-        async with self.pool.acquire() as connection, connection.transaction():
-            if follow:
-                changed = await queries.add_follow(connection, caller.id, target["id"])
-            else:
-                changed = await queries.remove_follow(connection, caller.id, target["id"])
-            if changed:
-                await record_event(
-                    connection,
-                    FOLLOW_ADDED if follow else FOLLOW_REMOVED,
-                    {"followerId": caller.id, "followeeId": target["id"]},
-                )
-                counts = await queries.follow_counts(connection, [caller.id, target["id"]])
-                following = await queries.following_set(connection, caller.id)
-        if changed:
+        event = FOLLOW_ADDED if follow else FOLLOW_REMOVED
+        async with self.pool.acquire() as connection:
+            changed = await queries.change_follow(
+                connection, caller.id, target["id"], follow, event
+            )
+            if changed is None:  # a repeat: nothing moved, the answer reads what is
+                counts = (await queries.follow_counts(connection, [target["id"]]))[target["id"]]
+        if changed is not None:
             self.relay.wake()
-            await self.facts.publish(follows=counts.values(), following=[following])
-        return (await self.compose([target], caller))[0]
+            moved, following = changed
+            counts = moved[target["id"]]
+            # Published before answering: the caller's next read agrees with this answer.
+            await self.facts.publish(follows=moved.values(), following_changes=[following])
+        return profile_json(target, follow, (counts.followers, counts.following))
 
     async def related(
         self, username: str, direction: str, viewer: Caller | None, limit: int, offset: int
@@ -103,23 +100,18 @@ class Social:
         return await self.compose([found[i] for i in ids if i in found], viewer), total
 
     async def set_like(self, article_id: int, user_id: int, like: bool) -> dict[str, Any]:
-        async with self.pool.acquire() as connection, connection.transaction():
-            if like:
-                changed = await queries.add_like(connection, article_id, user_id)
-            else:
-                changed = await queries.remove_like(connection, article_id, user_id)
-            if changed:
-                await record_event(
-                    connection,
-                    LIKE_ADDED if like else LIKE_REMOVED,
-                    {"articleId": article_id, "userId": user_id},
-                )
-            count = (await queries.like_counts(connection, [article_id]))[article_id]
-            liked = await queries.liked_set(connection, user_id)
-        if changed:
+        event = LIKE_ADDED if like else LIKE_REMOVED
+        async with self.pool.acquire() as connection:
+            changed = await queries.change_like(connection, article_id, user_id, like, event)
+            if changed is None:  # a repeat: nothing moved, the answer reads what is
+                count = (await queries.like_counts(connection, [article_id]))[article_id]
+        if changed is not None:
             self.relay.wake()
-        # Published before answering: the caller's next read agrees with this answer.
-        await self.facts.publish(likes=[count], liked=[liked])
+            count, liked = changed
+            # Published before answering: the caller's next read agrees with this answer.
+            await self.facts.publish(likes=[count], liked_changes=[liked])
+        else:
+            await self.facts.publish(likes=[count])
         return {"articleId": article_id, "favorited": like, "favoritesCount": count.likes}
 
     async def summary(

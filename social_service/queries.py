@@ -6,67 +6,91 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from shared.contracts.social_facts import FollowCounts, IdSet, LikeCount
+from shared.contracts.social_facts import FollowCounts, IdSet, LikeCount, SetChange
 
 # Caps on id lists handed to posts_service (feed authors, liked articles): beyond them the
 # oldest are left out rather than shipping unbounded lists between services.
 MAX_IDS = 10_000
 
 
-async def add_follow(connection: asyncpg.Connection, follower_id: int, followee_id: int) -> bool:
-    """True when the follow is new; counters move only then, so a repeat changes nothing."""
-    inserted = await connection.fetchval(
-        """INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)
-           ON CONFLICT DO NOTHING RETURNING true""",
-        follower_id,
-        followee_id,
-    )
-    if inserted:
-        await _move_follow_counts(connection, follower_id, followee_id, 1)
-    return bool(inserted)
+# A follow or a like is one statement of data-modifying CTEs, so its own transaction: the
+# row, the counters and the outbox row (as shared/events' record_event writes it) commit
+# together, in one round trip. The counters are upserted in place, under their row locks, so
+# concurrent changes add up exactly, and what they return is what the answer and the
+# published facts need. Counter rows are touched in one order everywhere (like_counts before
+# user_likes, follow_counts by user id) so that concurrent changes cannot deadlock. A set's
+# version (user_likes.version, follow_counts.following_version) moves by one per change of
+# the set: shared/contracts/social_facts.py patches the published set from version v - 1.
+
+_FOLLOW = """
+WITH added AS (
+    INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)
+    ON CONFLICT DO NOTHING RETURNING follower_id
+), counts AS (
+    INSERT INTO follow_counts AS c (user_id, followers, following, version, following_version)
+    SELECT id, (id = $2)::int, (id = $1)::int, nextval('counter_versions'), (id = $1)::int
+    FROM added, unnest(ARRAY[$1::bigint, $2::bigint]) AS id ORDER BY id
+    ON CONFLICT (user_id) DO UPDATE SET
+        followers = c.followers + EXCLUDED.followers,
+        following = c.following + EXCLUDED.following,
+        version = EXCLUDED.version,
+        following_version = c.following_version + EXCLUDED.following_version
+    RETURNING c.user_id, c.followers, c.following, c.version, c.following_version
+), event AS (
+    INSERT INTO outbox (event_id, type, data)
+    SELECT gen_random_uuid(), $3,
+           jsonb_build_object('followerId', $1::bigint, 'followeeId', $2::bigint)
+    FROM added
+)
+SELECT * FROM counts
+"""
+
+# A follow existed, so both counter rows exist: only decrement them, locked in id order.
+_UNFOLLOW = """
+WITH removed AS (
+    DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING follower_id
+), locked AS (
+    SELECT user_id FROM follow_counts
+    WHERE user_id IN ($1, $2) AND EXISTS (SELECT FROM removed)
+    ORDER BY user_id FOR UPDATE
+), counts AS (
+    UPDATE follow_counts c SET
+        followers = c.followers - (c.user_id = $2)::int,
+        following = c.following - (c.user_id = $1)::int,
+        version = nextval('counter_versions'),
+        following_version = c.following_version + (c.user_id = $1)::int
+    FROM locked WHERE c.user_id = locked.user_id
+    RETURNING c.user_id, c.followers, c.following, c.version, c.following_version
+), event AS (
+    INSERT INTO outbox (event_id, type, data)
+    SELECT gen_random_uuid(), $3,
+           jsonb_build_object('followerId', $1::bigint, 'followeeId', $2::bigint)
+    FROM removed
+)
+SELECT * FROM counts
+"""
 
 
-async def remove_follow(connection: asyncpg.Connection, follower_id: int, followee_id: int) -> bool:
-    deleted = await connection.fetchval(
-        "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING true",
-        follower_id,
-        followee_id,
-    )
-    if deleted:
-        await _move_follow_counts(connection, follower_id, followee_id, -1)
-    return bool(deleted)
-
-
-async def _move_follow_counts(
-    connection: asyncpg.Connection, follower_id: int, followee_id: int, delta: int
-) -> None:
-    # Rows are touched in id order so that two opposite follows cannot deadlock.
-    if delta > 0:
-        await connection.execute(
-            """INSERT INTO follow_counts (user_id, followers, following, version)
-               SELECT id, (id = $2)::int, (id = $1)::int, nextval('counter_versions')
-               FROM unnest(ARRAY[$1::bigint, $2::bigint]) AS id ORDER BY id
-               ON CONFLICT (user_id) DO UPDATE SET
-                   followers = follow_counts.followers + EXCLUDED.followers,
-                   following = follow_counts.following + EXCLUDED.following,
-                   version = EXCLUDED.version""",
-            follower_id,
-            followee_id,
+async def change_follow(
+    connection: asyncpg.Connection, follower_id: int, followee_id: int, follow: bool, event: str
+) -> tuple[dict[int, FollowCounts], SetChange] | None:
+    """Adds or removes a follow with its counters and its event `event`; None when there was
+    nothing to change (a repeat), and then no counter moves and no event is recorded.
+    Otherwise both users' counters as they now are, and the change of the follower's set."""
+    rows = await connection.fetch(_FOLLOW if follow else _UNFOLLOW, follower_id, followee_id, event)
+    if not rows:
+        return None
+    counts = {
+        row["user_id"]: FollowCounts(
+            row["user_id"], row["followers"], row["following"], row["version"]
         )
-    else:
-        # A follow existed, so both rows exist: only decrement them.
-        await connection.execute(
-            """UPDATE follow_counts SET
-                   followers = followers - (user_id = $2)::int,
-                   following = following - (user_id = $1)::int,
-                   version = nextval('counter_versions')
-               WHERE user_id IN (
-                   SELECT user_id FROM follow_counts WHERE user_id IN ($1, $2)
-                   ORDER BY user_id FOR UPDATE
-               )""",
-            follower_id,
-            followee_id,
-        )
+        for row in rows
+    }
+    follower = next(row for row in rows if row["user_id"] == follower_id)
+    change = SetChange(
+        follower_id, followee_id, follow, follower["following_version"], follower["following"]
+    )
+    return counts, change
 
 
 async def follow_counts(
@@ -120,49 +144,63 @@ async def list_following(
     return [row["followee_id"] for row in rows]
 
 
-async def add_like(connection: asyncpg.Connection, article_id: int, user_id: int) -> bool:
-    inserted = await connection.fetchval(
-        """INSERT INTO likes (article_id, user_id) VALUES ($1, $2)
-           ON CONFLICT DO NOTHING RETURNING true""",
-        article_id,
-        user_id,
-    )
-    if inserted:
-        await connection.execute(
-            """INSERT INTO like_counts (article_id, likes, version)
-               VALUES ($1, 1, nextval('counter_versions'))
-               ON CONFLICT (article_id) DO UPDATE
-               SET likes = like_counts.likes + 1, version = EXCLUDED.version""",
-            article_id,
-        )
-        await connection.execute(
-            """INSERT INTO user_likes (user_id, likes, version)
-               VALUES ($1, 1, nextval('counter_versions'))
-               ON CONFLICT (user_id) DO UPDATE
-               SET likes = user_likes.likes + 1, version = EXCLUDED.version""",
-            user_id,
-        )
-    return bool(inserted)
+_LIKE = """
+WITH added AS (
+    INSERT INTO likes (article_id, user_id) VALUES ($1, $2)
+    ON CONFLICT DO NOTHING RETURNING article_id, user_id
+), article AS (
+    INSERT INTO like_counts AS c (article_id, likes, version)
+    SELECT article_id, 1, nextval('counter_versions') FROM added
+    ON CONFLICT (article_id) DO UPDATE SET likes = c.likes + 1, version = EXCLUDED.version
+    RETURNING c.likes, c.version
+), liker AS (
+    INSERT INTO user_likes AS u (user_id, likes, version)
+    SELECT user_id, 1, 1 FROM added
+    ON CONFLICT (user_id) DO UPDATE SET likes = u.likes + 1, version = u.version + 1
+    RETURNING u.likes, u.version
+), event AS (
+    INSERT INTO outbox (event_id, type, data)
+    SELECT gen_random_uuid(), $3, jsonb_build_object('articleId', article_id, 'userId', user_id)
+    FROM added
+)
+SELECT article.likes, article.version, liker.likes AS liked, liker.version AS liked_version
+FROM article, liker
+"""
+
+_UNLIKE = """
+WITH removed AS (
+    DELETE FROM likes WHERE article_id = $1 AND user_id = $2 RETURNING article_id, user_id
+), article AS (
+    UPDATE like_counts c SET likes = c.likes - 1, version = nextval('counter_versions')
+    FROM removed WHERE c.article_id = removed.article_id
+    RETURNING c.likes, c.version
+), liker AS (
+    UPDATE user_likes u SET likes = u.likes - 1, version = u.version + 1
+    FROM removed WHERE u.user_id = removed.user_id
+    RETURNING u.likes, u.version
+), event AS (
+    INSERT INTO outbox (event_id, type, data)
+    SELECT gen_random_uuid(), $3, jsonb_build_object('articleId', article_id, 'userId', user_id)
+    FROM removed
+)
+SELECT article.likes, article.version, liker.likes AS liked, liker.version AS liked_version
+FROM article, liker
+"""
 
 
-async def remove_like(connection: asyncpg.Connection, article_id: int, user_id: int) -> bool:
-    deleted = await connection.fetchval(
-        "DELETE FROM likes WHERE article_id = $1 AND user_id = $2 RETURNING true",
-        article_id,
-        user_id,
+async def change_like(
+    connection: asyncpg.Connection, article_id: int, user_id: int, like: bool, event: str
+) -> tuple[LikeCount, SetChange] | None:
+    """Adds or removes a like with its counters and its event `event`; None when there was
+    nothing to change (a repeat). Otherwise the article's counter as it now is, and the change
+    of the user's liked set."""
+    row = await connection.fetchrow(_LIKE if like else _UNLIKE, article_id, user_id, event)
+    if row is None:
+        return None
+    return (
+        LikeCount(article_id, row["likes"], row["version"]),
+        SetChange(user_id, article_id, like, row["liked_version"], row["liked"]),
     )
-    if deleted:
-        await connection.execute(
-            """UPDATE like_counts SET likes = likes - 1, version = nextval('counter_versions')
-               WHERE article_id = $1""",
-            article_id,
-        )
-        await connection.execute(
-            """UPDATE user_likes SET likes = likes - 1, version = nextval('counter_versions')
-               WHERE user_id = $1""",
-            user_id,
-        )
-    return bool(deleted)
 
 
 async def like_counts(
@@ -202,7 +240,8 @@ async def forget_user(
     follows += await connection.fetch(
         """WITH gone AS (DELETE FROM follows WHERE followee_id = $1 RETURNING follower_id)
            UPDATE follow_counts c
-           SET following = c.following - 1, version = nextval('counter_versions')
+           SET following = c.following - 1, version = nextval('counter_versions'),
+               following_version = c.following_version + 1
            FROM gone WHERE c.user_id = gone.follower_id
            RETURNING c.user_id, c.followers, c.following, c.version""",
         user_id,
@@ -226,7 +265,7 @@ async def forget_article(connection: asyncpg.Connection, article_id: int) -> Non
     # page shows a deleted article.
     await connection.execute(
         """WITH gone AS (DELETE FROM likes WHERE article_id = $1 RETURNING user_id)
-           UPDATE user_likes u SET likes = u.likes - 1, version = nextval('counter_versions')
+           UPDATE user_likes u SET likes = u.likes - 1, version = u.version + 1
            FROM gone WHERE u.user_id = gone.user_id""",
         article_id,
     )
@@ -247,7 +286,8 @@ async def liked_set(connection: asyncpg.Connection, user_id: int) -> IdSet:
 async def following_set(connection: asyncpg.Connection, user_id: int) -> IdSet:
     """Every user the user follows, with the set's version, in one snapshot."""
     row = await connection.fetchrow(
-        """SELECT coalesce((SELECT version FROM follow_counts WHERE user_id = $1), 0) AS version,
+        """SELECT coalesce((SELECT following_version FROM follow_counts WHERE user_id = $1), 0)
+                      AS version,
                   ARRAY(SELECT followee_id FROM follows WHERE follower_id = $1
                         ORDER BY created_at DESC LIMIT $2) AS ids""",
         user_id,

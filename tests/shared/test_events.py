@@ -143,6 +143,67 @@ async def test_two_relays_never_publish_a_row_twice(
     assert await redis.xlen(stream_name("test")) == 200
 
 
+async def test_events_go_out_in_the_order_they_were_recorded_batch_after_batch(
+    pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    for _ in range(5):
+        await write_events(pool, 5)
+    relay = OutboxRelay(pool, redis, "test", batch_size=7)
+    assert [await relay.publish_pending() for _ in range(5)] == [7, 7, 7, 4, 0]
+    entries = await redis_text.entries(redis, stream_name("test"))
+    numbers = [Event.from_fields(fields).data["number"] for _, fields in entries]
+    assert numbers == [number for _ in range(5) for number in range(5)]
+
+
+async def _silent_server(received: asyncio.Event) -> asyncio.Server:
+    """Accepts connections and reads what comes, never answering: a Redis that hangs."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(65536):
+            received.set()
+        writer.close()
+
+    return await asyncio.start_server(serve, "127.0.0.1", 0)
+
+
+async def test_a_relay_stopped_between_claiming_and_publishing_loses_no_event(
+    pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    await write_events(pool, 3)
+    received = asyncio.Event()
+    server = await _silent_server(received)
+    port = server.sockets[0].getsockname()[1]
+    hanging = create_redis(f"redis://127.0.0.1:{port}/0")
+    try:
+        task = asyncio.ensure_future(OutboxRelay(pool, hanging, "test").publish_pending())
+        await asyncio.wait_for(received.wait(), timeout=5)  # claimed, the XADDs sent
+        # The claim commits only with the publication: to everyone else the rows still wait.
+        pending = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        assert pending == 3
+        task.cancel()  # the relay dies here
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        await hanging.aclose()
+        server.close()
+    assert await OutboxRelay(pool, redis, "test").publish_pending() == 3
+    entries = await redis_text.entries(redis, stream_name("test"))
+    assert [Event.from_fields(fields).data["number"] for _, fields in entries] == [0, 1, 2]
+
+
+async def test_a_batch_that_redis_refuses_stays_pending_whole(
+    pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    await write_events(pool, 4)
+    unreachable = create_redis("redis://127.0.0.1:1/0")
+    try:
+        with pytest.raises((OSError, aioredis.RedisError)):
+            await OutboxRelay(pool, unreachable, "test").publish_pending()
+    finally:
+        await unreachable.aclose()
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 4
+    assert await OutboxRelay(pool, redis, "test").publish_pending() == 4
+
+
 async def test_an_event_survives_a_redis_outage_and_is_delivered_once(
     pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
