@@ -247,7 +247,8 @@ async def forget_user(
         user_id,
     )
     await connection.execute("DELETE FROM follow_counts WHERE user_id = $1", user_id)
-    await connection.execute("DELETE FROM user_likes WHERE user_id = $1", user_id)
+    # Counters before the user's own row, in the order a like takes its locks, so that a
+    # like racing the deletion waits instead of deadlocking.
     likes = await connection.fetch(
         """WITH gone AS (DELETE FROM likes WHERE user_id = $1 RETURNING article_id)
            UPDATE like_counts c SET likes = c.likes - 1, version = nextval('counter_versions')
@@ -255,6 +256,7 @@ async def forget_user(
            RETURNING c.article_id, c.likes, c.version""",
         user_id,
     )
+    await connection.execute("DELETE FROM user_likes WHERE user_id = $1", user_id)
     return [LikeCount(*row.values()) for row in likes], [
         FollowCounts(*row.values()) for row in follows
     ]
