@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from devstack import stack
-from devstack.embedded import start_mailcatcher, start_postgres, start_valkey
+from devstack.embedded import (
+    EmbeddedPostgres,
+    start_mailcatcher,
+    start_postgres,
+    start_valkey,
+    valkey_pid,
+    watch_parent,
+)
 from devstack.migrate import migrate_all
 from shared.settings import Env, mask_url
 
@@ -30,6 +37,7 @@ def main() -> int:
     embedded: list[Any] = []
     processes: list[subprocess.Popen[bytes]] = []
     stopping = False
+    watchdog: subprocess.Popen[bytes] | None = None
 
     def request_stop(*_: Any) -> None:
         nonlocal stopping
@@ -75,6 +83,14 @@ def main() -> int:
         specs = stack.plan(base_env, replicas, ports)
         for spec in specs:
             processes.append(stack.start(spec, log_dir))
+        # Killed without its Ctrl-C (SIGKILL, a closed terminal), this process would leave
+        # every server it started running: a watchdog stops them then.
+        started = [
+            server.pid if isinstance(server, EmbeddedPostgres) else valkey_pid(server)
+            for server in embedded
+            if not (isinstance(server, EmbeddedPostgres) and server.reused)
+        ]
+        watchdog = watch_parent(*started, *(process.pid for process in processes))
         for spec, process in zip(specs, processes[-len(specs) :], strict=True):
             stack.wait_ready(f"http://127.0.0.1:{spec.port}/health/ready", 60, process)
         gateway = f"http://127.0.0.1:{ports['gateway']}"
@@ -98,6 +114,8 @@ def main() -> int:
         stack.stop(processes)
         for server in reversed(embedded):
             server.stop()
+        if watchdog is not None:
+            watchdog.terminate()
 
 
 if __name__ == "__main__":

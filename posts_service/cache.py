@@ -21,7 +21,7 @@ TAGS_KEY = "articles:tags"
 Page = tuple[Fragments, int]  # a page's articles, the number of all that match
 
 
-def _article_key(slug: str) -> str:
+def article_key(slug: str) -> str:
     return f"articles:slug:{CACHE_FORMAT}:{slug}"
 
 
@@ -65,7 +65,7 @@ class ArticleCache:
     ) -> Article | None:
         if not self.enabled:
             return await load(slug)
-        key = _article_key(slug)
+        key = article_key(slug)
         version, cached = await self.cache.get_many([VERSION_KEY, key])
         if cached is not None and cached["version"] == version:
             return Article.from_stored(cached["article"])
@@ -96,4 +96,4 @@ class ArticleCache:
     async def invalidate(self, *slugs: str) -> None:
         """After an article write: every page is stale, and so are these articles."""
         await self.cache.incr(VERSION_KEY)
-        await self.cache.delete(TAGS_KEY, *(_article_key(slug) for slug in slugs))
+        await self.cache.delete(TAGS_KEY, *(article_key(slug) for slug in slugs))

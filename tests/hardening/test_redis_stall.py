@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from devstack.embedded import start_valkey
 from posts_service.app import create_app as create_posts
+from posts_service.cache import article_key
 from posts_service.settings import PostsSettings
 from shared.data.redis import CircuitBreaker, create_redis
 from shared.settings import Env
@@ -108,9 +109,9 @@ async def test_reads_and_writes_answer_quickly_while_redis_is_stalled_and_recove
     try:
         deadline = time.monotonic() + 15
         while True:
-            await client.delete(f"articles:slug:{slug}")
+            await client.delete(article_key(slug))
             assert (await posts.get(f"/api/articles/{slug}")).status == 200
-            if await client.exists(f"articles:slug:{slug}"):
+            if await client.exists(article_key(slug)):
                 break  # the cache is filled again
             assert time.monotonic() < deadline, "the cache did not come back"
             await asyncio.sleep(0.5)
@@ -136,4 +137,21 @@ async def test_a_stalled_redis_is_skipped_after_one_timeout(valkey: PrivateValke
     finally:
         valkey.resume()
         await reads.close()
+        await client.aclose()
+
+
+async def test_a_blocking_read_may_wait_its_block_time_on_a_healthy_server(
+    valkey: PrivateValkey,
+) -> None:
+    # XREADGROUP BLOCK waits for entries by design: its deadline is the block time plus the
+    # command's, and an empty wait ends with no entries, not as an outage.
+    client = create_redis(valkey.url)
+    try:
+        await client.xgroup_create("events:quiet", "readers", id="0", mkstream=True)
+        started = time.monotonic()
+        answer = await client.xreadgroup("readers", "one", {"events:quiet": ">"}, block=1000)
+        assert not answer
+        assert time.monotonic() - started >= 0.9
+        assert not client.breaker.is_open()  # type: ignore[attr-defined]
+    finally:
         await client.aclose()
