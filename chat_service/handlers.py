@@ -7,34 +7,37 @@ from typing import Any
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
-from chat_service.keys import CHATS, IDEMPOTENCY, MESSAGES
-from chat_service.schemas import (
-    ChatChangesEnvelope,
+from chat_service.answers import (
     ChatDetailEnvelopeOut,
     ChatEnvelopeOut,
     ChatsOut,
-    ChatsQuery,
-    HistoryQuery,
-    InviteEnvelope,
     InviteEnvelopeOut,
     JoinRequestEnvelopeOut,
     JoinRequestsOut,
     MemberEnvelopeOut,
-    MemberIn,
-    MessageEditEnvelope,
     MessageEnvelopeOut,
     MessagesOut,
+    ReadEnvelopeOut,
+    UnreadOut,
+)
+from chat_service.keys import CHATS, IDEMPOTENCY, MESSAGES
+from chat_service.schemas import (
+    ChatChangesEnvelope,
+    ChatsQuery,
+    HistoryQuery,
+    InviteEnvelope,
+    MemberIn,
+    MessageEditEnvelope,
     NewChatEnvelope,
     NewMessageEnvelope,
-    ReadEnvelopeOut,
     ReadIn,
-    UnreadOut,
     UnreadQuery,
 )
 from shared.transport.jsoncodec import json_response
 from shared.web.errors import NotFound
 from shared.web.idempotency import IDEMPOTENCY_KEY, Seal, enveloped
 from shared.web.identity import require_user
+from shared.web.openapi import errors
 from shared.web.schemas import TOKEN_AUTH
 
 MAX_ID = 2**63 - 1
@@ -75,6 +78,7 @@ async def list_chats(request: web.Request) -> web.Response:
     summary="Create a group chat (201), or open a direct chat (201 new, 200 existing)",
     security=TOKEN_AUTH,
     parameters=IDEMPOTENCY_KEY,
+    responses=errors(404),  # a direct chat with nobody of that name
 )
 @request_schema(NewChatEnvelope)
 @response_schema(ChatEnvelopeOut, 201)

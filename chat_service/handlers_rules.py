@@ -6,23 +6,26 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
+from chat_service.answers import (
+    AttachmentEnvelopeOut,
+    CommentEnvelopeOut,
+    CommentsOut,
+    MessagesOut,
+    ReportEnvelopeOut,
+    StatusEnvelopeOut,
+)
 from chat_service.attachments import content_disposition
 from chat_service.handlers import chat_id_of, message_id_of
 from chat_service.keys import ATTACHMENTS, MESSAGES, MODERATION
 from chat_service.schemas import (
-    AttachmentEnvelopeOut,
     CommentEnvelope,
-    CommentEnvelopeOut,
-    CommentsOut,
     CommentsQuery,
-    MessagesOut,
-    ReportEnvelopeOut,
     ReportIn,
-    StatusEnvelopeOut,
 )
 from shared.transport.jsoncodec import json_response
 from shared.web.errors import BadRequest
 from shared.web.identity import require_user
+from shared.web.openapi import errors
 from shared.web.schemas import TOKEN_AUTH
 
 # Scheduled messages.
@@ -137,6 +140,7 @@ async def add_comment(request: web.Request) -> web.Response:
     tags=["moderation"],
     summary="Report a user; reports from several people ban them from sending for a while",
     security=TOKEN_AUTH,
+    responses=errors(409),  # already reported within the ban period
 )
 @request_schema(ReportIn)
 @response_schema(ReportEnvelopeOut, 201)

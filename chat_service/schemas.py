@@ -1,10 +1,12 @@
-"""Marshmallow schemas of chat_service: XxxIn loads a request, XxxOut documents an answer."""
+"""Marshmallow schemas of the requests chat_service takes: XxxIn loads a request (the
+answers are in chat_service/answers.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, cast
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.web.schemas import MAX_PAGE, PageQuery, StrictSchema
 
@@ -19,15 +21,51 @@ MAX_TTL = 365 * 24 * 3600
 # Ids and seqs are PostgreSQL bigints: a larger number names nothing, and must not reach the
 # driver, which cannot encode it.
 MAX_BIGINT = 2**63 - 1
-NOT_BLANK = validate.Regexp(r"\S", error="must not be blank")
+
+# Blank text is whitespace only, where whitespace is what either dialect a client may check
+# with calls so: Python's (str.isspace, which `re`'s \s follows) and ECMA-262's (the one of
+# JSON Schema's `pattern`, which adds U+FEFF and leaves out U+001C-U+001F and U+0085). The
+# document spells the class out rather than writing \S, so every engine refuses the same text.
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_BLANK_PATTERN = f"[^{WHITESPACE}]"
+BLANK_DOC = "not blank: a character other than whitespace (the pattern's class)"
 
 
-def _message_body() -> fields.String:
+class Contains(validate.Regexp):
+    """A Regexp that may match anywhere, as JSON Schema's `pattern` does: marshmallow's
+    Regexp anchors at the start (re.match), apispec documents either as `pattern`."""
+
+    def __call__(self, value: str) -> str:  # type: ignore[override]
+        if cast("re.Pattern[str]", self.regex).search(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+NOT_BLANK = Contains(NOT_BLANK_PATTERN, error="must not be blank")
+_NOT_BLANK = re.compile(NOT_BLANK_PATTERN)
+
+
+def not_blank(text: str) -> bool:
+    return _NOT_BLANK.search(text) is not None
+
+
+def _text(maximum: int, **options: Any) -> fields.String:
+    """A text that must say something."""
     return fields.String(
-        required=True,
-        validate=[validate.Length(min=1, max=MAX_MESSAGE_LENGTH), NOT_BLANK],
-        metadata={"description": f"at most {MAX_MESSAGE_LENGTH} characters"},
+        validate=[validate.Length(min=1, max=maximum), NOT_BLANK],
+        metadata={"description": f"at most {maximum} characters; {BLANK_DOC}"},
+        **options,
     )
+
+
+def _only(kind: str, required: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The fields one `type` of new chat takes, the constraints of each left to NewChatIn."""
+    return {
+        "title": f"a {kind} chat",
+        "properties": {"type": {"enum": [kind]}, **{name: {} for name in allowed}},
+        "required": ["type", required],
+        "additionalProperties": False,
+    }
 
 
 # Requests.
@@ -39,7 +77,7 @@ class ChatsQuery(PageQuery):
 
 class NewChatIn(StrictSchema):
     type = fields.String(required=True, validate=validate.OneOf(["group", "direct"]))
-    title = fields.String(validate=[validate.Length(min=1, max=MAX_TITLE), NOT_BLANK])
+    title = _text(MAX_TITLE)
     description = fields.String(validate=validate.Length(max=MAX_DESCRIPTION))
     private = fields.Boolean()
     username = fields.String(validate=validate.Length(min=1, max=MAX_USERNAME))
@@ -60,11 +98,21 @@ class NewChatIn(StrictSchema):
 
 
 class NewChatEnvelope(StrictSchema):
-    chat = fields.Nested(NewChatIn, required=True)
+    chat = fields.Nested(
+        NewChatIn,
+        required=True,
+        metadata={
+            "description": "a group chat (a title) or a direct chat (a username)",
+            "oneOf": [
+                _only("group", "title", ("title", "description", "private")),
+                _only("direct", "username", ("username",)),
+            ],
+        },
+    )
 
 
 class ChatChangesIn(StrictSchema):
-    title = fields.String(validate=[validate.Length(min=1, max=MAX_TITLE), NOT_BLANK])
+    title = _text(MAX_TITLE)
     description = fields.String(validate=validate.Length(max=MAX_DESCRIPTION))
     private = fields.Boolean()
     messageTtlSeconds = fields.Integer(
@@ -80,7 +128,11 @@ class ChatChangesIn(StrictSchema):
 
 
 class ChatChangesEnvelope(StrictSchema):
-    chat = fields.Nested(ChatChangesIn, required=True)
+    chat = fields.Nested(
+        ChatChangesIn,
+        required=True,
+        metadata={"description": "at least one field to change", "minProperties": 1},
+    )
 
 
 class MemberIn(StrictSchema):
@@ -134,16 +186,34 @@ class NewMessageIn(StrictSchema):
 
     @validates_schema
     def _says_something(self, data: dict[str, Any], **_: Any) -> None:
-        if not (data.get("body") or "").strip() and not data.get("attachmentId"):
+        if not not_blank(data.get("body", "")) and data.get("attachmentId") is None:
             raise ValidationError("must not be blank without an attachment", "body")
 
 
 class NewMessageEnvelope(StrictSchema):
-    message = fields.Nested(NewMessageIn, required=True)
+    message = fields.Nested(
+        NewMessageIn,
+        required=True,
+        metadata={
+            "description": f"a body {BLANK_DOC}, or an attachment",
+            "anyOf": [
+                {
+                    "title": "a message that says something",
+                    "required": ["body"],
+                    "properties": {"body": {"pattern": NOT_BLANK_PATTERN}},
+                },
+                {
+                    "title": "a file with or without a caption",
+                    "required": ["attachmentId"],
+                    "properties": {"attachmentId": {"type": "string"}},
+                },
+            ],
+        },
+    )
 
 
 class MessageEditIn(StrictSchema):
-    body = _message_body()
+    body = _text(MAX_MESSAGE_LENGTH, required=True)
 
 
 class MessageEditEnvelope(StrictSchema):
@@ -151,9 +221,7 @@ class MessageEditEnvelope(StrictSchema):
 
 
 class CommentIn(StrictSchema):
-    body = fields.String(
-        required=True, validate=[validate.Length(min=1, max=MAX_COMMENT_LENGTH), NOT_BLANK]
-    )
+    body = _text(MAX_COMMENT_LENGTH, required=True)
 
 
 class CommentEnvelope(StrictSchema):
@@ -165,9 +233,7 @@ class CommentsQuery(PageQuery):
 
 
 class ReportIn(StrictSchema):
-    reason = fields.String(
-        required=True, validate=[validate.Length(min=1, max=MAX_REASON), NOT_BLANK]
-    )
+    reason = _text(MAX_REASON, required=True)
 
 
 class ReadIn(StrictSchema):
@@ -187,201 +253,3 @@ class ClientEventIn(StrictSchema):
         for name in needed[data["type"]]:
             if name not in data:
                 raise ValidationError("is required", name)
-
-
-# Answers.
-
-
-class PersonOut(Schema):
-    username = fields.String(required=True, allow_none=True)
-    image = fields.String(required=True, allow_none=True)
-
-
-class AttachmentOut(Schema):
-    id = fields.String(required=True)
-    filename = fields.String(required=True)
-    contentType = fields.String(required=True)
-    size = fields.Integer(required=True)
-
-
-class AttachmentEnvelopeOut(Schema):
-    attachment = fields.Nested(AttachmentOut, required=True)
-
-
-class MessageOut(Schema):
-    id = fields.Integer(required=True)
-    chatId = fields.Integer(required=True)
-    seq = fields.Integer(
-        required=True, allow_none=True, metadata={"description": "null while scheduled"}
-    )
-    author = fields.Nested(PersonOut, required=True, allow_none=True)
-    body = fields.String(required=True, allow_none=True)
-    attachment = fields.Nested(AttachmentOut, required=True, allow_none=True)
-    replyTo = fields.Integer(required=True, allow_none=True)
-    createdAt = fields.String(required=True)
-    editedAt = fields.String(required=True, allow_none=True)
-    deleted = fields.Boolean(required=True)
-    expiresAt = fields.String(required=True, allow_none=True)
-    commentsCount = fields.Integer(required=True)
-    scheduled = fields.Boolean(metadata={"description": "only on scheduled messages"})
-    sendAt = fields.String(metadata={"description": "only on scheduled messages"})
-
-
-class MessageEnvelopeOut(Schema):
-    message = fields.Nested(MessageOut, required=True)
-
-
-class MessagesOut(Schema):
-    messages = fields.List(fields.Nested(MessageOut), required=True)
-
-
-class ChatOut(Schema):
-    id = fields.Integer(required=True)
-    type = fields.String(required=True, validate=validate.OneOf(["general", "direct", "group"]))
-    title = fields.String(required=True, allow_none=True)
-    description = fields.String(required=True)
-    private = fields.Boolean(required=True)
-    owner = fields.Nested(PersonOut, required=True, allow_none=True)
-    messageTtlSeconds = fields.Integer(required=True, allow_none=True)
-    createdAt = fields.String(required=True)
-    lastSeq = fields.Integer(required=True)
-    lastMessage = fields.Nested(MessageOut, required=True, allow_none=True)
-    unreadCount = fields.Integer(required=True)
-
-
-class MemberOut(Schema):
-    username = fields.String(required=True)
-    image = fields.String(required=True, allow_none=True)
-    online = fields.Boolean(required=True)
-    role = fields.String(required=True, validate=validate.OneOf(["owner", "member"]))
-
-
-class ChatDetailOut(ChatOut):
-    members = fields.List(fields.Nested(MemberOut), required=True)
-    membersCount = fields.Integer(required=True)
-
-
-class ChatEnvelopeOut(Schema):
-    chat = fields.Nested(ChatOut, required=True)
-
-
-class ChatDetailEnvelopeOut(Schema):
-    chat = fields.Nested(ChatDetailOut, required=True)
-
-
-class ChatsOut(Schema):
-    chats = fields.List(fields.Nested(ChatOut), required=True)
-    chatsCount = fields.Integer(required=True)
-
-
-class MemberEnvelopeOut(Schema):
-    member = fields.Nested(MemberOut, required=True)
-
-
-class InviteOut(Schema):
-    code = fields.String(required=True)
-    url = fields.String(required=True)
-    expiresAt = fields.String(required=True)
-
-
-class InviteEnvelopeOut(Schema):
-    invite = fields.Nested(InviteOut, required=True)
-
-
-class JoinRequestOut(Schema):
-    id = fields.Integer(required=True)
-    chatId = fields.Integer(required=True)
-    user = fields.Nested(PersonOut, required=True)
-    createdAt = fields.String(required=True)
-    status = fields.String(
-        required=True, validate=validate.OneOf(["pending", "approved", "rejected"])
-    )
-
-
-class JoinRequestEnvelopeOut(Schema):
-    joinRequest = fields.Nested(JoinRequestOut, required=True)
-
-
-class JoinRequestsOut(Schema):
-    joinRequests = fields.List(fields.Nested(JoinRequestOut), required=True)
-
-
-class ReadOut(Schema):
-    chatId = fields.Integer(required=True)
-    seq = fields.Integer(required=True)
-    unreadCount = fields.Integer(required=True)
-
-
-class ReadEnvelopeOut(Schema):
-    read = fields.Nested(ReadOut, required=True)
-
-
-class UnreadChatOut(Schema):
-    chatId = fields.Integer(required=True)
-    title = fields.String(required=True, allow_none=True)
-    type = fields.String(required=True)
-    lastSeq = fields.Integer(required=True)
-    readSeq = fields.Integer(required=True)
-    unreadCount = fields.Integer(required=True)
-    messages = fields.List(fields.Nested(MessageOut), required=True)
-
-
-class UnreadOut(Schema):
-    chats = fields.List(fields.Nested(UnreadChatOut), required=True)
-
-
-class CommentOut(Schema):
-    id = fields.Integer(required=True)
-    messageId = fields.Integer(required=True)
-    author = fields.Nested(PersonOut, required=True, allow_none=True)
-    body = fields.String(required=True)
-    createdAt = fields.String(required=True)
-
-
-class CommentEnvelopeOut(Schema):
-    comment = fields.Nested(CommentOut, required=True)
-
-
-class CommentsOut(Schema):
-    comments = fields.List(fields.Nested(CommentOut), required=True)
-
-
-class ReportOut(Schema):
-    id = fields.Integer(required=True)
-    user = fields.Nested(PersonOut, required=True)
-    reason = fields.String(required=True)
-    createdAt = fields.String(required=True)
-
-
-class ReportEnvelopeOut(Schema):
-    report = fields.Nested(ReportOut, required=True)
-
-
-class BanOut(Schema):
-    reason = fields.String(required=True)
-    startsAt = fields.String(required=True)
-    endsAt = fields.String(required=True)
-
-
-class BudgetOut(Schema):
-    limit = fields.Integer(required=True, metadata={"description": "0: no limit"})
-    remaining = fields.Integer(required=True)
-    periodSeconds = fields.Integer(required=True)
-    resetsAt = fields.String(required=True)
-
-
-class StatusChatOut(Schema):
-    chatId = fields.Integer(required=True)
-    title = fields.String(required=True, allow_none=True)
-    unreadCount = fields.Integer(required=True)
-
-
-class StatusOut(Schema):
-    bans = fields.List(fields.Nested(BanOut), required=True)
-    sendBudget = fields.Nested(BudgetOut, required=True)
-    devices = fields.Integer(required=True, metadata={"description": "my connected websockets"})
-    chats = fields.List(fields.Nested(StatusChatOut), required=True)
-
-
-class StatusEnvelopeOut(Schema):
-    status = fields.Nested(StatusOut, required=True)

@@ -78,7 +78,9 @@ class Client:
     def push(self, frame: Frame) -> None:
         """Sends a live frame, or queues it while the client is behind; a client whose
         queue is full is closed, never waited for."""
-        if self.closed:
+        if self.closed or self.transport.is_closing():
+            # A client may hang up right after the handshake, before the read loop notices:
+            # nothing reaches it any more, and writing would raise.
             return
         if not self._queue and not self.protocol.writing_paused:
             self.transport.write(frame)

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from shared.web.errors import BadGateway, ServiceUnavailable
+from shared.web.errors import ApiError, BadGateway, ServiceUnavailable
 from shared.web.middleware import REQUEST_ID
 
 if TYPE_CHECKING:
@@ -174,6 +174,16 @@ async def proxy_websocket(
     upstream.succeeded(replica)
     if status != 101:
         writer.close()
+        if 400 <= status < 500:
+            # The client's handshake or identity was refused (400, 401, 429...): theirs to
+            # fix, so it keeps its status rather than passing for the gateway's fault.
+            retry = [value for name, value in fields if name.lower() == "retry-after"]
+            refused = ApiError(
+                f"{upstream.name} refused the websocket handshake",
+                headers={"Retry-After": retry[0]} if retry else None,
+            )
+            refused.status = status
+            raise refused
         raise BadGateway(f"{upstream.name} refused the websocket ({status})")
     # From here on the connection is upgraded: a failure closes it, nothing is retried.
     response = web.StreamResponse(status=101)

@@ -28,6 +28,12 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
     "additionalProperties": False,
 }
+# apispec writes a nullable nested schema as anyOf [{type: object, nullable: true}, $ref], whose
+# first branch takes any object, so an answer's nested shape was never checked. This branch
+# takes null alone: OAS 3.0.3's nullable adds null to `type`, and the enum keeps only null
+# (allOf [$ref] with nullable would not do: the nullable of OAS 3.0.3 does not reach into a $ref).
+NULL_ONLY: dict[str, Any] = {"type": "object", "nullable": True, "enum": [None]}
+_ANY_OBJECT_OR_NULL = {"type": "object", "nullable": True}
 RETRY_AFTER = {
     "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}
 }
@@ -71,11 +77,54 @@ def _error_statuses(operation: dict[str, Any], method: str, has_path_params: boo
     return statuses
 
 
+# RFC 6455's opening handshake, which an operation answering 101 requires: without it the
+# request is malformed (400). Clients send these headers themselves (browsers always do).
+# Connection: Upgrade is left out: it is hop-by-hop, and the gateway writes its own.
+HANDSHAKE: list[dict[str, Any]] = [
+    {"in": "header", "name": name, "required": True, "schema": schema}
+    for name, schema in (
+        ("Upgrade", {"type": "string", "enum": ["websocket"]}),
+        ("Sec-WebSocket-Version", {"type": "string", "enum": ["13"]}),
+        # 16 random bytes in base64.
+        ("Sec-WebSocket-Key", {"type": "string", "pattern": "^[A-Za-z0-9+/]{21}[AQgw]==$"}),
+    )
+]
+
+
+def _websockets(operations: dict[str, Any]) -> None:
+    """A websocket is opened by a GET with the handshake's headers; aiohttp's HEAD beside it
+    answers no handshake, so it is not an operation of the document."""
+    get = operations.get("get")
+    if get is None or "101" not in {str(status) for status in get.get("responses", {})}:
+        return
+    operations.pop("head", None)
+    parameters = get.setdefault("parameters", [])
+    present = {(p.get("in"), p.get("name")) for p in parameters}
+    parameters.extend(p for p in HANDSHAKE if (p["in"], p["name"]) not in present)
+
+
+def _strict_nullable(node: Any) -> None:
+    if isinstance(node, dict):
+        branches = node.get("anyOf")
+        if isinstance(branches, list) and _ANY_OBJECT_OR_NULL in branches:
+            node["anyOf"] = [
+                *(branch for branch in branches if branch != _ANY_OBJECT_OR_NULL),
+                dict(NULL_ONLY),
+            ]
+        for value in node.values():
+            _strict_nullable(value)
+    elif isinstance(node, list):
+        for item in node:
+            _strict_nullable(item)
+
+
 def complete_document(document: dict[str, Any]) -> None:
     """Makes apigami's document valid OpenAPI 3 (it leaves Swagger 2's `produces` behind and
     omits path parameters) and documents the error answers of every operation."""
     document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    _strict_nullable(document)
     for path, operations in document.get("paths", {}).items():
+        _websockets(operations)
         declared = re.findall(r"{([^}:]+)", path)
         for method, operation in operations.items():
             if method not in _OPERATIONS:
