@@ -167,7 +167,13 @@ def _field_path(path: tuple[str, ...], enveloped: bool) -> str:
 def check_json_value(document: Any) -> None:
     """Refuses what PostgreSQL cannot store and what would recurse too deep: NUL characters
     in strings or keys, nesting beyond MAX_JSON_DEPTH, integers beyond 64 bits."""
-    enveloped = isinstance(document, dict) and len(document) == 1
+    # API.md's envelopes ({"article": {...}}) are named without their key; a body of one
+    # plain field ({"seq": 3}) is not an envelope.
+    enveloped = (
+        isinstance(document, dict)
+        and len(document) == 1
+        and isinstance(next(iter(document.values())), dict)
+    )
     stack: list[tuple[Any, tuple[str, ...]]] = [(document, ())]
     while stack:
         value, path = stack.pop()
