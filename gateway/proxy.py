@@ -19,7 +19,7 @@ from gateway.routing import Kind
 from gateway.settings import GatewaySettings
 from gateway.tokens import InvalidToken, TokenVerifier, token_from_header
 from gateway.upstreams import Replica, Upstream
-from gateway.websocket import proxy_websocket
+from gateway.websocket import SessionSockets, proxy_websocket
 from shared.contracts.revocation import Revocations
 from shared.transport import http1
 from shared.web.errors import (
@@ -85,6 +85,8 @@ class Proxy:
         self.settings = settings
         self.upstreams = upstreams
         self.admission = Admission(settings, verifier, revocations, limiter, metrics)
+        self.sockets = SessionSockets()
+        revocations.listeners.append(self.sockets.end)
         self.metrics = metrics
         self.headers = ResponseHeaders(settings.cors_origins)
         self.session: aiohttp.ClientSession | None = None  # uploads and websockets

@@ -41,6 +41,36 @@ _RETURNED = frozenset(
 )
 
 
+class SessionSockets:
+    """The open tunnels of each session, so that ending a session (sign-out, a password
+    change, a deleted account) closes its websockets at once, as it refuses its requests.
+
+    The tunnel is closed, not sent a close frame: its bytes pass unread, so the gateway cannot
+    tell where a frame of the replica's ends. The client sees the connection drop, and its
+    reconnection is refused with 401.
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[str, set[_ToUpstream]] = {}
+
+    def add(self, session_id: str, tunnel: _ToUpstream) -> None:
+        self._open.setdefault(session_id, set()).add(tunnel)
+
+    def discard(self, session_id: str, tunnel: _ToUpstream) -> None:
+        tunnels = self._open.get(session_id)
+        if tunnels is not None:
+            tunnels.discard(tunnel)
+            if not tunnels:
+                del self._open[session_id]
+
+    def end(self, session_id: str) -> None:
+        for tunnel in self._open.pop(session_id, ()):
+            tunnel.ended.set()
+
+    def __len__(self) -> int:
+        return sum(len(tunnels) for tunnels in self._open.values())
+
+
 class _ToUpstream:
     """Takes the place of aiohttp's websocket reader on the client's connection: what the
     client sends goes on to the replica unread."""
@@ -202,10 +232,15 @@ async def proxy_websocket(
     request.protocol.set_parser(to_upstream)  # type: ignore[arg-type]
     request.protocol.keep_alive(False)
     replica.outstanding += 1
+    session = context.identity.session_id if context.identity is not None else None
+    if session is not None:
+        proxy.sockets.add(session, to_upstream)
     to_client = asyncio.create_task(_to_client(reader, request, to_upstream.ended))
     try:
         await to_upstream.ended.wait()
     finally:
+        if session is not None:
+            proxy.sockets.discard(session, to_upstream)
         replica.outstanding -= 1
         to_client.cancel()
         with contextlib.suppress(asyncio.CancelledError):

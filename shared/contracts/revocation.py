@@ -113,6 +113,15 @@ class Revocations:
         self._cursor: str | None = None
         self._stopping = False
         self.ready = asyncio.Event()  # set once the whole list has been loaded
+        # Called with each session id as it becomes revoked here (open websockets close).
+        self.listeners: list[Callable[[str], None]] = []
+
+    def _revoke(self, session_id: str, expires_at: float) -> None:
+        known = session_id in self._revoked
+        self._revoked[session_id] = expires_at
+        if not known:
+            for listener in self.listeners:
+                listener(session_id)
 
     def is_revoked(self, session_id: str) -> bool:
         expires_at = self._revoked.get(session_id)
@@ -126,7 +135,7 @@ class Revocations:
     def _add(self, message: str) -> None:
         session_id, _, expires = message.partition(" ")
         try:
-            self._revoked[session_id] = float(expires)
+            self._revoke(session_id, float(expires))
         except ValueError:
             log.warning("malformed revocation message ignored")
 
@@ -140,7 +149,7 @@ class Revocations:
         while True:
             page = await self._load(cursor)
             for item in page.ended:
-                self._revoked[item.session_id] = item.expires_at
+                self._revoke(item.session_id, item.expires_at)
             if page.cursor is None:
                 break
             cursor = newest = page.cursor

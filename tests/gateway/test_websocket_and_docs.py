@@ -5,10 +5,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import WSMsgType
 from openapi_spec_validator import validate
 
 from gateway.docs import merge_documents
+from shared.contracts.revocation import Ended, announce
 from tests.gateway.conftest import Echo, GatewayFactory
 from tests.typing import AppClient
 
@@ -136,3 +138,26 @@ async def test_docs_page_and_static_files_are_served(gateway: AppClient) -> None
     assert page.status == 200 and "swagger-ui" in await page.text()
     assert (await gateway.get("/api/docs/static/swagger-ui-bundle.js")).status == 200
     assert (await gateway.get("/api/docs/static/init.js")).status == 200
+
+
+async def test_ending_a_session_closes_its_open_websockets(
+    gateway: AppClient, echoes: dict[str, Echo], redis: aioredis.Redis
+) -> None:
+    ended = echoes["auth"].keys.issue(7, "jake", "ending")
+    other = echoes["auth"].keys.issue(7, "jake", "staying")
+    async with (
+        gateway.ws_connect(f"/api/chat/ws?token={ended.token}") as closing,
+        gateway.ws_connect(f"/api/chat/ws?token={other.token}") as staying,
+    ):
+        await closing.send_str("hello")
+        assert (await closing.receive()).data == "echo:hello"
+        await announce(redis, [Ended("ending", ended.expires_at)])
+        # Signed out: the connection goes at once, not when the client next sends.
+        message = await closing.receive(timeout=5)
+        assert message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.ERROR)
+        # Another session of the same user keeps its socket.
+        await staying.send_str("still")
+        assert (await staying.receive(timeout=5)).data == "echo:still"
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await gateway.ws_connect(f"/api/chat/ws?token={ended.token}")
+    assert refused.value.status == 401
