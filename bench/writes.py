@@ -52,7 +52,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 import uvloop
-from shared.h1 import Client
+from shared.transport.http1 import Client
 
 from bench import loadgen
 from bench.harness import Bench, bench_environment
