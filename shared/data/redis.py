@@ -39,13 +39,18 @@ COMMAND_TIMEOUT = 0.5
 _BLOCKING = frozenset({"XREAD", "XREADGROUP", "BLPOP", "BRPOP", "BLMOVE", "BZPOPMIN", "BZPOPMAX"})
 
 
+def _word(arg: Any) -> str:
+    # redis-py spells some keywords as bytes (b"BLOCK"); str() of those would be "b'BLOCK'".
+    return (arg.decode("latin-1") if isinstance(arg, bytes) else str(arg)).upper()
+
+
 def _deadline(args: tuple[Any, ...]) -> float:
     """The command deadline, plus the time a blocking read may legitimately wait."""
-    name = str(args[0]).upper() if args else ""
+    name = _word(args[0]) if args else ""
     if name not in _BLOCKING:
         return COMMAND_TIMEOUT
     if name in ("XREAD", "XREADGROUP"):
-        words = [str(arg).upper() for arg in args]
+        words = [_word(arg) for arg in args]
         if "BLOCK" in words:
             return COMMAND_TIMEOUT + int(args[words.index("BLOCK") + 1]) / 1000
         return COMMAND_TIMEOUT
