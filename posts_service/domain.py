@@ -20,7 +20,7 @@ from posts_service.compose import (
 )
 from posts_service.reads import ArticleReads
 from posts_service.slugs import slugify, with_suffix
-from shared.contracts.social_facts import Counts
+from shared.contracts.social_facts import Counts, LikeCount
 from shared.events import record_event
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
 from shared.web.idempotency import Seal, no_seal
@@ -88,7 +88,11 @@ class Articles(ArticleReads):
             await seal(connection, 201, created)
         # Pages only: no copy of a new slug is cached (a load that found nothing stores
         # nothing, and the deletion of an article with this slug changed its version).
-        await self._changed()
+        # Its like count is published as zero at version 0, below any social_service
+        # writes (its versions start at 1), so that pages showing it need no call to social.
+        await asyncio.gather(
+            self._changed(), self.facts.publish(likes=[LikeCount(article_id, 0, 0)])
+        )
         return created
 
     async def _own(

@@ -5,8 +5,10 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import redis.asyncio as aioredis
 
 from tests.posts_service.test_articles import create
+from tests.redis_text import text
 from tests.services import Users
 from tests.typing import AppClient
 
@@ -154,3 +156,17 @@ async def test_a_cached_article_outlives_other_articles_writes(
     )
     fresh = await get_json(posts, f"/api/articles/{slug}")
     assert (fresh["article"]["description"], fresh["article"]["body"]) == ("changed", "Simmer.")
+
+
+async def test_a_new_articles_zero_likes_are_published_below_socials_versions(
+    posts: AppClient, users: Users, redis: aioredis.Redis, db: asyncpg.Connection
+) -> None:
+    await users.add("jake", "anna")
+    slug = (await create(posts, users["jake"]))["slug"]
+    article_id = await db.fetchval("SELECT id FROM posts.articles WHERE slug = $1", slug)
+    assert await text(redis, f"sf:likes:{article_id}") == "0:0"
+    # social's first count replaces it.
+    liked = await posts.post(f"/api/articles/{slug}/favorite", headers=users["anna"])
+    assert (await liked.json())["article"]["favoritesCount"] == 1
+    version, likes = (await text(redis, f"sf:likes:{article_id}")).split(":")
+    assert (int(version) > 0, likes) == (True, "1")
