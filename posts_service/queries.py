@@ -200,11 +200,13 @@ async def list_by_tag(
     args: list[Any] = [tag, limit, offset]
     where = _keyset("at.created_at, at.article_id", before, args, "AND")
     total = "(SELECT article_count FROM tags WHERE name = $1)"
+    # The tag's id as a constant (not a join), so that the page is read in the order of
+    # article_tags_by_tag: with a join the planner sorted every article of the tag.
     return await _page(
         connection,
         f"""SELECT {LIST_COLUMNS}, {total} AS total FROM (
-                SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id
-                WHERE t.name = $1 {where}
+                SELECT at.article_id FROM article_tags at
+                WHERE at.tag_id = (SELECT id FROM tags WHERE name = $1) {where}
                 ORDER BY at.created_at DESC, at.article_id DESC
                 LIMIT $2 OFFSET $3
             ) page JOIN articles a ON a.id = page.article_id
