@@ -11,9 +11,10 @@ article cache, profiles, the social facts in Redis) and the tables analysed.
 
 At each size it measures through the gateway, with wrk at a small fixed concurrency, median
 and p99 latency and req/s of: the 20-article list, a deep page (offset=10000, where there are
-that many articles, and the same page by its keyset cursor, `before=`), a tag, the feed of a user who follows 10 and one who follows 500 authors,
-full-text search, one article, and the history of a chat of CHAT_MESSAGES messages (the same
-chat at every size; another chat grows with the data). Each route is measured with the
+that many articles, and the same page by its keyset cursor, `before=`), a tag, the feed of a
+user who follows 10 and one who follows 500 authors, full-text search, one article, and the
+history of a chat of CHAT_MESSAGES messages (the same chat at every size; another chat grows
+with the data). Each route is measured with the
 article cache as served (warm: pages are cached until an article changes) and with it off
 (posts_service restarted with ARTICLE_CACHE=false: what a page costs after a write, since every
 write makes every cached page stale), and each figure is printed with its ratio to the

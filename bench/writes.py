@@ -52,10 +52,10 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 import uvloop
-from shared.transport.http1 import Client
 
 from bench import loadgen
 from bench.harness import Bench, bench_environment
+from shared.transport.http1 import Client
 
 USERS = 16
 SEED_ARTICLES = 400
