@@ -11,14 +11,15 @@ article cache, profiles, the social facts in Redis) and the tables analysed.
 
 At each size it measures through the gateway, with wrk at a small fixed concurrency, median
 and p99 latency and req/s of: the 20-article list, a deep page (offset=10000, where there are
-that many articles), a tag, the feed of a user who follows 10 and one who follows 500 authors,
-full-text search, one article, and the history of a chat of CHAT_MESSAGES messages (the same
-chat at every size; another chat grows with the data). Each route is measured with the
+that many articles, and the same page by its keyset cursor, `before=`), a tag, the feed of a
+user who follows 10 and one who follows 500 authors, full-text search, one article, and the
+history of a chat of CHAT_MESSAGES messages (the same chat at every size; another chat grows
+with the data). Each route is measured with the
 article cache as served (warm: pages are cached until an article changes) and with it off
 (posts_service restarted with ARTICLE_CACHE=false: what a page costs after a write, since every
 write makes every cached page stale), and each figure is printed with its ratio to the
 smallest size. Routes slower than TARGET_RATIO x at the largest size get their statements'
-EXPLAIN ANALYZE.
+EXPLAIN ANALYZE (every route with `--explain`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from bench import loadgen
 from bench.harness import Bench, bench_environment
 from bench.seed import TAGS
 from chat_service.queries.columns import MESSAGE_COLUMNS, MESSAGE_FROM
-from posts_service.queries import LIST_COLUMNS
+from posts_service import queries
 
 DEFAULT_SIZES = (3000, 30000, 300000)
 USERS_PER_ARTICLE = 0.1  # the standard set: 50 users... here at least MIN_USERS
@@ -404,6 +405,11 @@ async def grow(database_url: str, loaded: Loaded, articles: int, password_hash: 
                 GROUP BY 1;
             UPDATE posts.tags t SET article_count =
                 (SELECT count(*) FROM posts.article_tags at WHERE at.tag_id = t.id);
+            TRUNCATE posts.article_totals, posts.author_totals;
+            INSERT INTO posts.article_totals (slot, articles)
+                SELECT 0, count(*) FROM posts.articles;
+            INSERT INTO posts.author_totals (author_id, articles)
+                SELECT author_id, count(*) FROM posts.articles GROUP BY 1;
             """
         )
         # Versions above any the services published before: Redis is emptied anyway.
@@ -459,6 +465,13 @@ def login(gateway: str, user_id: int) -> str:
         return str(json.load(response)["user"]["token"])
 
 
+def deep_cursor(api: str) -> str:
+    """The cursor that starts the same page as offset=DEEP_OFFSET."""
+    url = f"{api}/articles?limit=20&offset={DEEP_OFFSET - 20}"
+    with urllib.request.urlopen(url) as response:  # noqa: S310 - local URL
+        return str(json.load(response)["nextCursor"])
+
+
 def routes(gateway: str, loaded: Loaded) -> list[tuple[str, str, dict[str, str] | None]]:
     api = f"{gateway}/api"
     feed10 = {"Authorization": f"Token {login(gateway, FEED_10)}"}
@@ -471,6 +484,8 @@ def routes(gateway: str, loaded: Loaded) -> list[tuple[str, str, dict[str, str] 
         cases.append(
             ("articles offset=10000", f"{api}/articles?limit=20&offset={DEEP_OFFSET}", None)
         )
+        cursor = deep_cursor(api)
+        cases.append(("articles before=(10000 deep)", f"{api}/articles?before={cursor}", None))
     cases += [
         (f"articles?tag={TAGS[0]}", f"{api}/articles?tag={TAGS[0]}", None),
         ("feed, follows 10", f"{api}/articles/feed", feed10),
@@ -482,56 +497,47 @@ def routes(gateway: str, loaded: Loaded) -> list[tuple[str, str, dict[str, str] 
     return cases
 
 
-def explain_statements(loaded: Loaded) -> dict[str, list[tuple[str, str, list[Any]]]]:
-    """Per route, the statements its page runs (as posts_service and chat_service write
-    them), with the schema and parameters of the measured request."""
+class _Recorder:
+    """Stands in for a connection: keeps each statement posts_service's queries send (with
+    no rows back, so that a page's count is asked for on its own too)."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, str, list[Any]]] = []
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        self.statements.append(("posts", sql, list(args)))
+        return []
+
+    async def fetchval(self, sql: str, *args: Any) -> int:
+        self.statements.append(("posts", sql, list(args)))
+        return 0
+
+
+def _posts(call: Any) -> list[tuple[str, str, list[Any]]]:
+    recorder = _Recorder()
+    asyncio.run(call(recorder))
+    return recorder.statements
+
+
+def explain_statements(
+    loaded: Loaded, database_url: str
+) -> dict[str, list[tuple[str, str, list[Any]]]]:
+    """Per route, the statements its page runs (posts_service's own queries, recorded; chat's
+    as chat_service writes them), with the schema and parameters of the measured request."""
     tag = TAGS[0]
+    deep = asyncio.run(_deep_position(database_url))
     return {
-        "articles?limit=20": [
-            (
-                "posts",
-                f"SELECT {LIST_COLUMNS} FROM articles a ORDER BY a.created_at DESC, "
-                "a.id DESC LIMIT $1 OFFSET $2",
-                [20, 0],
-            ),
-            ("posts", "SELECT count(*) FROM articles", []),
-        ],
-        "articles offset=10000": [
-            (
-                "posts",
-                f"SELECT {LIST_COLUMNS} FROM articles a ORDER BY a.created_at DESC, "
-                "a.id DESC LIMIT $1 OFFSET $2",
-                [20, DEEP_OFFSET],
-            ),
-        ],
-        f"articles?tag={tag}": [
-            (
-                "posts",
-                f"""SELECT {LIST_COLUMNS} FROM (
-                SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id
-                WHERE t.name = $1 ORDER BY at.created_at DESC, at.article_id DESC
-                LIMIT $2 OFFSET $3) page JOIN articles a ON a.id = page.article_id
-                ORDER BY a.created_at DESC, a.id DESC""",
-                [tag, 20, 0],
-            ),
-        ],
-        "feed, follows 10": _feed(FEED_10),
-        "feed, follows 500": _feed(FEED_500),
-        f"search q={SEARCH_WORD}": [
-            (
-                "posts",
-                f"""SELECT {LIST_COLUMNS} FROM articles a,
-                websearch_to_tsquery('english', $1) query WHERE a.search @@ query
-                ORDER BY ts_rank(a.search, query) DESC, a.created_at DESC, a.id DESC
-                LIMIT $2 OFFSET $3""",
-                [SEARCH_WORD, 20, 0],
-            ),
-            (
-                "posts",
-                "SELECT count(*) FROM articles WHERE search @@ websearch_to_tsquery('english', $1)",
-                [SEARCH_WORD],
-            ),
-        ],
+        "articles?limit=20": _posts(lambda c: queries.list_recent(c, 20, 0)),
+        "articles offset=10000": _posts(lambda c: queries.list_recent(c, 20, DEEP_OFFSET)),
+        "articles before=(10000 deep)": _posts(lambda c: queries.list_recent(c, 20, 0, deep)),
+        f"articles?tag={tag}": _posts(lambda c: queries.list_by_tag(c, tag, 20, 0)),
+        "feed, follows 10": _posts(
+            lambda c: queries.list_by_authors(c, list(range(10, 20)), 20, 0)
+        ),
+        "feed, follows 500": _posts(
+            lambda c: queries.list_by_authors(c, list(range(10, 510)), 20, 0)
+        ),
+        f"search q={SEARCH_WORD}": _posts(lambda c: queries.search(c, SEARCH_WORD, 20, 0)),
         f"chat history ({CHAT_MESSAGES:,} msgs)": [
             (
                 "chat",
@@ -545,18 +551,18 @@ def explain_statements(loaded: Loaded) -> dict[str, list[tuple[str, str, list[An
     }
 
 
-def _feed(user_id: int) -> list[tuple[str, str, list[Any]]]:
-    authors = "(SELECT array_agg(followee_id) FROM social.follows WHERE follower_id = {})"
-    ids = authors.format(user_id)
-    return [
-        (
-            "posts",
-            f"SELECT {LIST_COLUMNS} FROM articles a WHERE a.author_id = ANY({ids}) "
-            "ORDER BY a.created_at DESC, a.id DESC LIMIT 20 OFFSET 0",
-            [],
-        ),
-        ("posts", f"SELECT count(*) FROM articles WHERE author_id = ANY({ids})", []),
-    ]
+async def _deep_position(database_url: str) -> queries.Position:
+    """Where the page at offset=DEEP_OFFSET starts (the last article before it)."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        row = await connection.fetchrow(
+            """SELECT created_at, id FROM posts.articles ORDER BY created_at DESC, id DESC
+               LIMIT 1 OFFSET $1""",
+            DEEP_OFFSET - 1,
+        )
+    finally:
+        await connection.close()
+    return row["created_at"], row["id"]
 
 
 async def explain(database_url: str, statements: list[tuple[str, str, list[Any]]]) -> str:
@@ -613,6 +619,9 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--explain", action="store_true", help="EXPLAIN ANALYZE every route at the largest size"
+    )
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     loadgen.require_wrk()
@@ -642,11 +651,11 @@ def main() -> None:
             restart_posts(bench, ports, cache=True)
             by_size[size] = results
         largest = sizes[-1]
-        statements = explain_statements(loaded)
+        statements = explain_statements(loaded, database_url)
         for (mode, name), result in by_size[largest].items():
             base = next(by_size[s][(mode, name)] for s in sizes if (mode, name) in by_size[s])
             slow = mode == "cache off" and result.median_ms / base.median_ms > TARGET_RATIO
-            if slow and name in statements and name not in plans:
+            if (slow or args.explain) and name in statements and name not in plans:
                 plans[name] = asyncio.run(explain(database_url, statements[name]))
     print(
         f"\nwrk at {args.connections} connections, {args.seconds:.0f} s per figure; ratios "
@@ -673,7 +682,8 @@ def main() -> None:
                     + (f"  {r.errors} errors" if r.errors else "")
                 )
     if plans:
-        print(f"\nEXPLAIN ANALYZE at {largest:,} articles of the routes over {TARGET_RATIO}x:")
+        which = "every route" if args.explain else f"the routes over {TARGET_RATIO}x"
+        print(f"\nEXPLAIN ANALYZE at {largest:,} articles of {which}:")
         for name, plan in plans.items():
             print(f"\n{name}:\n{plan}")
 

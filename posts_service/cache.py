@@ -1,21 +1,37 @@
 """The viewer-independent article cache: pages, single articles and the tag list.
 
-Every article write (and every change of an author's profile) increments one version number;
-a cached page remembers the version it was loaded under and is served only while that is
-still the current one, so one write makes every page stale without scanning keys, and a read
-costs one Redis round trip (the version and the page in one MGET). A single article is also
-deleted by slug. Concurrent misses on one key load once; with Redis down everything is read
-from PostgreSQL.
+Pages: every article write (and every change of an author's profile) increments one version
+number; a cached page remembers the version it was loaded under and is served only while that
+is still the current one, so one write makes every page stale without scanning keys, and a
+read costs one Redis round trip (the version and the page in one MGET).
+
+Single articles are versioned each on its own, so that writes to other articles (a new one
+above all) leave them valid: a write to an article gives its slug a new random version
+token, and a cached article is served only while its slug's token and the version of author
+profiles (moved by profile changes only) are the ones it was loaded under. A token is never
+reused, so one that expires only costs a miss; an article is never stored under a missing
+token (a load first sets one, and stores nothing if a write set one meanwhile).
+
+Concurrent misses on one key load once; with Redis down everything is read from PostgreSQL.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
 
 from posts_service.compose import CACHE_FORMAT, Article, Fragments
 from shared.data.cache import JsonCache, SingleFlight
+from shared.logs import ThrottledWarning
+from shared.transport.jsoncodec import dumps
+
+log = logging.getLogger(__name__)
 
 VERSION_KEY = "articles:version"
+PROFILES_VERSION_KEY = "articles:profiles-version"
 TAGS_KEY = "articles:tags"
 
 Page = tuple[Fragments, int]  # a page's articles, the number of all that match
@@ -25,11 +41,18 @@ def article_key(slug: str) -> str:
     return f"articles:slug:{CACHE_FORMAT}:{slug}"
 
 
+def _article_version_key(slug: str) -> str:
+    return f"articles:slug-version:{slug}"
+
+
 class ArticleCache:
     def __init__(self, cache: JsonCache, enabled: bool = True) -> None:
         self.cache = cache
         self.enabled = enabled
         self.flight = SingleFlight()
+        # Longer than the copies a token tags, so that they seldom miss for its expiry.
+        self._token_ttl = 2 * cache.ttl
+        self._failed = ThrottledWarning(log, "article cache not invalidated")
 
     async def page(
         self,
@@ -38,12 +61,15 @@ class ArticleCache:
         offset: int,
         load: Callable[[], Awaitable[Page]],
         also: str | None = None,
+        before: str | None = None,
     ) -> Page:
         """A page, cached until any article changes; `also` is one more version the page
-        depends on (the feed's: whom the viewer follows), compared like the first."""
+        depends on (the feed's: whom the viewer follows), compared like the first; `before`
+        the cursor a keyset page starts after."""
         if not self.enabled:
             return await load()
-        key = f"articles:page:{CACHE_FORMAT}:{kind}:{limit}:{offset}"
+        place = f"{offset}" if before is None else f"b{before}"
+        key = f"articles:page:{CACHE_FORMAT}:{kind}:{limit}:{place}"
         version, cached = await self.cache.get_many([VERSION_KEY, key])
         if cached is not None and cached["version"] == version and cached.get("also") == also:
             return Fragments(*cached["articles"]), cached["count"]
@@ -65,19 +91,36 @@ class ArticleCache:
     ) -> Article | None:
         if not self.enabled:
             return await load(slug)
-        key = article_key(slug)
-        version, cached = await self.cache.get_many([VERSION_KEY, key])
-        if cached is not None and cached["version"] == version:
+        key, version_key = article_key(slug), _article_version_key(slug)
+        profiles, token, cached = await self.cache.get_many(
+            [PROFILES_VERSION_KEY, version_key, key]
+        )
+        if token is not None and cached is not None and cached["version"] == [profiles, token]:
             return Article.from_stored(cached["article"])
 
         async def load_and_store() -> Article | None:
+            version = token
+            if version is None:
+                version = secrets.token_hex(8)
+                if not await self._set_if_missing(version_key, version):
+                    version = None  # a write (or another reader) set one: store nothing
             article = await load(slug)
-            if article is not None:
-                # Versioned like pages: a load that raced with a write is never served.
-                await self.cache.set(key, {"version": version, "article": article.stored()})
+            if article is not None and version is not None:
+                # Tagged with the versions read before loading: if a write lands meanwhile,
+                # the token changes and this copy is never served.
+                await self.cache.set(
+                    key, {"version": [profiles, version], "article": article.stored()}
+                )
             return article
 
         return await self.flight.do(key, load_and_store)
+
+    async def _set_if_missing(self, key: str, value: str) -> bool:
+        try:
+            return bool(await self.cache.redis.set(key, dumps(value), ex=self._token_ttl, nx=True))
+        except (aioredis.RedisError, OSError) as exc:
+            self._failed(exc)
+            return False
 
     async def tags(self, load: Callable[[], Awaitable[list[str]]]) -> list[str]:
         if not self.enabled:
@@ -93,7 +136,22 @@ class ArticleCache:
 
         return await self.flight.do(TAGS_KEY, load_and_store)
 
-    async def invalidate(self, *slugs: str) -> None:
-        """After an article write: every page is stale, and so are these articles."""
-        await self.cache.incr(VERSION_KEY)
-        await self.cache.delete(TAGS_KEY, *(article_key(slug) for slug in slugs))
+    async def invalidate(self, *slugs: str, profiles: bool = False) -> None:
+        """After an article write: every page is stale, and so are these articles; with
+        `profiles` (an author's profile changed), every article too. One round trip."""
+        try:
+            async with self.cache.redis.pipeline(transaction=False) as pipe:
+                pipe.incr(VERSION_KEY)
+                if profiles:
+                    pipe.incr(PROFILES_VERSION_KEY)
+                for slug in slugs:
+                    pipe.set(
+                        _article_version_key(slug),
+                        dumps(secrets.token_hex(8)),
+                        ex=self._token_ttl,
+                    )
+                pipe.delete(TAGS_KEY, *(article_key(slug) for slug in slugs))
+                await pipe.execute()
+        except (aioredis.RedisError, OSError) as exc:
+            # As with any cache write that fails: copies may be served until their TTL.
+            self._failed(exc)

@@ -70,7 +70,7 @@ DELETED_AUTHOR: PublicProfile = {"username": "[deleted]", "bio": None, "image": 
 
 # Bumped by hand when a field keeps its name but changes its form; a change of the field
 # list changes CACHE_FORMAT by itself, so a release never reads what an older one cached.
-LAYOUT = 3
+LAYOUT = 4
 CACHE_FORMAT = "f{}-{:08x}".format(
     LAYOUT,
     zlib.crc32(",".join([*ArticleFields.__annotations__, *AuthorOut.__annotations__]).encode()),
@@ -164,15 +164,17 @@ class Fragments(NamedTuple):
     article_ids: list[int]
     author_ids: list[int]
     texts: list[str]
+    last: str | None = None  # the keyset cursor of the last article (see cursors.py)
 
 
-def fragments(articles: Sequence[Article]) -> Fragments:
+def fragments(articles: Sequence[Article], last: str | None = None) -> Fragments:
     # The author last, so that the fields the viewer changes all come at the end of the text;
     # each text ends without the two closing braces.
     return Fragments(
         [article.id for article in articles],
         [article.author_id for article in articles],
         [dumps({**article.fields, "author": article.author})[:-2] for article in articles],
+        last,
     )
 
 

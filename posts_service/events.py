@@ -35,6 +35,6 @@ def handlers(profiles: Profiles, cache: ArticleCache) -> dict[str, Handler]:
     async def user_updated(connection: asyncpg.Connection, event: Event) -> None:
         # Cached pages embed author profiles: they go stale with the profile.
         await profiles.invalidate(int(event.data["id"]), event.data.get("username"))
-        await cache.invalidate()
+        await cache.invalidate(profiles=True)
 
     return {"user.deleted": user_deleted, "user.updated": user_updated}

@@ -35,10 +35,10 @@ from shared.web.timefmt import iso
 @querystring_schema(ArticlesQuery)
 @response_schema(ArticlesOut, 200)
 async def list_articles(request: web.Request) -> web.Response:
-    articles, total = await request.app[ARTICLES].list_articles(
+    articles, total, cursor = await request.app[ARTICLES].list_articles(
         request["querystring"], current_user(request)
     )
-    return articles_response(articles, total)
+    return articles_response(articles, total, cursor)
 
 
 @docs(tags=["articles"], summary="Articles by authors the caller follows", security=TOKEN_AUTH)
@@ -46,15 +46,17 @@ async def list_articles(request: web.Request) -> web.Response:
 @response_schema(ArticlesOut, 200)
 async def get_feed(request: web.Request) -> web.Response:
     query = request["querystring"]
-    articles, total = await request.app[ARTICLES].feed(
-        require_user(request), query["limit"], query["offset"]
+    articles, total, cursor = await request.app[ARTICLES].feed(
+        require_user(request), query["limit"], query["offset"], query.get("before")
     )
-    return articles_response(articles, total)
+    return articles_response(articles, total, cursor)
 
 
-def articles_response(articles: str, total: int) -> web.Response:
+def articles_response(articles: str, total: int, cursor: str | None) -> web.Response:
     """A list of articles whose JSON text is already composed (see Articles.compose_items)."""
-    body = f'{{"articles":{articles},"articlesCount":{int(total)}}}'.encode()
+    # The cursor is digits and a dot: nothing to escape. Absent on the last page.
+    after = "" if cursor is None else f',"nextCursor":"{cursor}"'
+    body = f'{{"articles":{articles},"articlesCount":{int(total)}{after}}}'.encode()
     return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
@@ -13,16 +14,25 @@ LIST_COLUMNS = """a.id, a.slug, a.title, a.description, a.author_id, a.complexit
     ARRAY(SELECT t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id
           WHERE at.article_id = a.id ORDER BY t.name) AS tag_list"""
 FULL_COLUMNS = LIST_COLUMNS + ", a.body"
+# What an insert returns: a new article has no tags yet, its caller knows them.
+_INSERTED = """id, slug, title, description, body, author_id, complexity, cooking_minutes,
+    ingredients, media, created_at, updated_at"""
+# The number of all articles: the slots of the counter that 003_article_counters keeps.
+_ALL_ARTICLES = "(SELECT coalesce(sum(articles), 0) FROM article_totals)"
+
+# A keyset position in a newest-first list: (created_at, id) of the last article shown.
+Position = tuple[datetime, int]
 
 
 async def insert_article(
     connection: asyncpg.Connection, slug: str, author_id: int, fields: dict[str, Any]
-) -> int:
-    """Raises asyncpg.UniqueViolationError when the slug is taken."""
-    article_id: int = await connection.fetchval(
-        """INSERT INTO articles (slug, title, description, body, author_id, complexity,
+) -> asyncpg.Record | None:
+    """The new article's row, or None when the slug is taken (no error, so no savepoint)."""
+    return await connection.fetchrow(
+        f"""INSERT INTO articles (slug, title, description, body, author_id, complexity,
                cooking_minutes, ingredients, media)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id""",
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (slug) DO NOTHING RETURNING {_INSERTED}""",
         slug,
         fields["title"],
         fields["description"],
@@ -33,7 +43,6 @@ async def insert_article(
         fields.get("ingredients") or [],
         fields.get("media") or [],
     )
-    return article_id
 
 
 _UPDATABLE = {
@@ -50,16 +59,25 @@ _UPDATABLE = {
 
 async def update_article(
     connection: asyncpg.Connection, article_id: int, changes: dict[str, Any]
-) -> None:
+) -> asyncpg.Record:
+    """Applies the changes and returns the article as it now is (tags included: they are
+    set before, in the same transaction)."""
     columns = [(_UPDATABLE[k], v) for k, v in changes.items() if k in _UPDATABLE]
-    if not columns:
-        return
-    assignments = ", ".join(f"{column} = ${i}" for i, (column, _) in enumerate(columns, start=2))
-    await connection.execute(
-        f"UPDATE articles SET {assignments}, updated_at = now() WHERE id = $1",
+    assignments = "".join(f"{column} = ${i}, " for i, (column, _) in enumerate(columns, start=2))
+    row: asyncpg.Record = await connection.fetchrow(
+        f"""UPDATE articles a SET {assignments}updated_at = now() WHERE a.id = $1
+            RETURNING {FULL_COLUMNS}""",
         article_id,
         *(value for _, value in columns),
     )
+    return row
+
+
+async def slug_taken(connection: asyncpg.Connection, slug: str) -> bool:
+    taken: bool = await connection.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM articles WHERE slug = $1)", slug
+    )
+    return taken
 
 
 async def lock_article_by_slug(connection: asyncpg.Connection, slug: str) -> asyncpg.Record | None:
@@ -74,29 +92,31 @@ async def delete_article(connection: asyncpg.Connection, article_id: int) -> Non
 
 
 async def set_tags(
-    connection: asyncpg.Connection, article_id: int, created_at: Any, names: Sequence[str]
+    connection: asyncpg.Connection,
+    article_id: int,
+    created_at: Any,
+    names: Sequence[str],
+    new: bool = False,
 ) -> None:
-    """Replaces an article's tags, keeping every tag's article count exact."""
-    await _release_tags(connection, article_id)
+    """Replaces an article's tags (a `new` article has none to release), keeping every
+    tag's article count exact."""
+    if not new:
+        await _release_tags(connection, article_id)
     if not names:
         return
-    # Tags are created in name order so that concurrent articles cannot deadlock on them.
-    await connection.execute(
-        """INSERT INTO tags (name) SELECT unnest($1::text[]) ORDER BY 1
-           ON CONFLICT (name) DO NOTHING""",
-        sorted(names),
-    )
+    # One statement: each tag created or counted by the upsert, in name order so that
+    # concurrent articles lock shared tags in the same order and cannot deadlock on them.
     await connection.execute(
         """WITH chosen AS (
-               SELECT id FROM tags WHERE name = ANY($2::text[]) ORDER BY id FOR UPDATE
-           ), linked AS (
-               INSERT INTO article_tags (article_id, tag_id, created_at)
-               SELECT $1, id, $3 FROM chosen RETURNING tag_id
+               INSERT INTO tags AS t (name, article_count)
+               SELECT name, 1 FROM unnest($2::text[]) AS name ORDER BY 1
+               ON CONFLICT (name) DO UPDATE SET article_count = t.article_count + 1
+               RETURNING id
            )
-           UPDATE tags SET article_count = article_count + 1
-           WHERE id IN (SELECT tag_id FROM linked)""",
+           INSERT INTO article_tags (article_id, tag_id, created_at)
+           SELECT $1, id, $3 FROM chosen""",
         article_id,
-        list(names),
+        sorted(set(names)),
         created_at,
     )
 
@@ -124,47 +144,102 @@ async def get_article_by_id(
     )
 
 
-async def list_recent(
-    connection: asyncpg.Connection, limit: int, offset: int
+async def _page(
+    connection: asyncpg.Connection, sql: str, args: Sequence[Any], total: str, *total_args: Any
 ) -> tuple[list[asyncpg.Record], int]:
-    rows = await connection.fetch(
-        f"""SELECT {LIST_COLUMNS} FROM articles a
-            ORDER BY a.created_at DESC, a.id DESC LIMIT $1 OFFSET $2""",
-        limit,
-        offset,
+    """A page whose statement carries the number of all matches in a `total` column
+    (computed once, as an InitPlan); only an empty page asks for it on its own."""
+    rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
+    if rows:
+        return rows, int(rows[0]["total"])
+    return rows, int(await connection.fetchval(f"SELECT {total}", *total_args) or 0)
+
+
+def _keyset(columns: str, before: Position | None, args: list[Any], prefix: str = "WHERE") -> str:
+    """The condition that starts a newest-first list after `before` (appending its values
+    to `args`), or nothing."""
+    if before is None:
+        return ""
+    args.extend(before)
+    return f"{prefix} ({columns}) < (${len(args) - 1}, ${len(args)})"
+
+
+# Page ids are chosen first, from the index alone, and the columns (with the tag subquery)
+# read only for the rows of the page: with OFFSET, rows skipped cost an index entry each.
+
+
+async def list_recent(
+    connection: asyncpg.Connection, limit: int, offset: int, before: Position | None = None
+) -> tuple[list[asyncpg.Record], int]:
+    args: list[Any] = [limit, offset]
+    where = _keyset("created_at, id", before, args)
+    return await _page(
+        connection,
+        f"""SELECT {LIST_COLUMNS}, {_ALL_ARTICLES} AS total FROM (
+                SELECT id FROM articles {where}
+                ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2
+            ) page JOIN articles a ON a.id = page.id
+            ORDER BY a.created_at DESC, a.id DESC""",
+        args,
+        _ALL_ARTICLES,
     )
-    total: int = await connection.fetchval("SELECT count(*) FROM articles")
-    return rows, total
+
+
+async def count_all(connection: asyncpg.Connection) -> int:
+    total: int = await connection.fetchval(f"SELECT {_ALL_ARTICLES}")
+    return total
 
 
 async def list_by_tag(
-    connection: asyncpg.Connection, tag: str, limit: int, offset: int
+    connection: asyncpg.Connection,
+    tag: str,
+    limit: int,
+    offset: int,
+    before: Position | None = None,
 ) -> tuple[list[asyncpg.Record], int]:
-    rows = await connection.fetch(
-        f"""SELECT {LIST_COLUMNS} FROM (
-                SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id
-                WHERE t.name = $1 ORDER BY at.created_at DESC, at.article_id DESC
+    args: list[Any] = [tag, limit, offset]
+    where = _keyset("at.created_at, at.article_id", before, args, "AND")
+    total = "(SELECT article_count FROM tags WHERE name = $1)"
+    # The tag's id as a constant (not a join), so that the page is read in the order of
+    # article_tags_by_tag: with a join the planner sorted every article of the tag.
+    return await _page(
+        connection,
+        f"""SELECT {LIST_COLUMNS}, {total} AS total FROM (
+                SELECT at.article_id FROM article_tags at
+                WHERE at.tag_id = (SELECT id FROM tags WHERE name = $1) {where}
+                ORDER BY at.created_at DESC, at.article_id DESC
                 LIMIT $2 OFFSET $3
             ) page JOIN articles a ON a.id = page.article_id
             ORDER BY a.created_at DESC, a.id DESC""",
+        args,
+        total,
         tag,
-        limit,
-        offset,
     )
-    total = await connection.fetchval("SELECT article_count FROM tags WHERE name = $1", tag)
-    return rows, total or 0
 
 
 async def list_by_authors(
-    connection: asyncpg.Connection, author_ids: Sequence[int], limit: int, offset: int
+    connection: asyncpg.Connection,
+    author_ids: Sequence[int],
+    limit: int,
+    offset: int,
+    before: Position | None = None,
 ) -> tuple[list[asyncpg.Record], int]:
-    return await _list_where_any(connection, "author_id", author_ids, limit, offset)
+    # Each author's count is kept by 003_article_counters: a feed of 500 authors sums 500
+    # rows instead of counting their articles.
+    total = "(SELECT coalesce(sum(articles), 0) FROM author_totals WHERE author_id = ANY($1))"
+    return await _list_where_any(connection, "author_id", author_ids, limit, offset, before, total)
 
 
 async def list_by_ids(
-    connection: asyncpg.Connection, article_ids: Sequence[int], limit: int, offset: int
+    connection: asyncpg.Connection,
+    article_ids: Sequence[int],
+    limit: int,
+    offset: int,
+    before: Position | None = None,
 ) -> tuple[list[asyncpg.Record], int]:
-    return await _list_where_any(connection, "id", article_ids, limit, offset)
+    # At most the ids social lists (MAX_IDS), counted from the primary key.
+    total = "(SELECT count(*) FROM articles WHERE id = ANY($1))"
+    return await _list_where_any(connection, "id", article_ids, limit, offset, before, total)
 
 
 async def _list_where_any(
@@ -173,37 +248,50 @@ async def _list_where_any(
     values: Sequence[int],
     limit: int,
     offset: int,
+    before: Position | None,
+    total: str,
 ) -> tuple[list[asyncpg.Record], int]:
     """Articles whose `column` is one of `values`, newest first, and how many there are."""
-    rows = await connection.fetch(
-        f"""SELECT {LIST_COLUMNS} FROM articles a WHERE a.{column} = ANY($1::bigint[])
-            ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3""",
+    args: list[Any] = [list(values), limit, offset]
+    where = _keyset("created_at, id", before, args, "AND")
+    return await _page(
+        connection,
+        f"""SELECT {LIST_COLUMNS}, {total} AS total FROM (
+                SELECT id FROM articles WHERE {column} = ANY($1::bigint[]) {where}
+                ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
+            ) page JOIN articles a ON a.id = page.id
+            ORDER BY a.created_at DESC, a.id DESC""",
+        args,
+        total.replace("$1", "$1::bigint[]"),
         list(values),
-        limit,
-        offset,
     )
-    total: int = await connection.fetchval(
-        f"SELECT count(*) FROM articles WHERE {column} = ANY($1::bigint[])", list(values)
-    )
-    return rows, total
+
+
+# Search ranks the SEARCH_CANDIDATES newest matches, not every match: ranking reads each
+# match's whole search vector, which grew with the data (76 ms for 6,000 matches at 300,000
+# articles). articlesCount counts the same candidates, so it and the pages agree.
+SEARCH_CANDIDATES = 500
 
 
 async def search(
     connection: asyncpg.Connection, text: str, limit: int, offset: int
 ) -> tuple[list[asyncpg.Record], int]:
-    rows = await connection.fetch(
-        f"""SELECT {LIST_COLUMNS} FROM articles a, websearch_to_tsquery('english', $1) query
-            WHERE a.search @@ query
-            ORDER BY ts_rank(a.search, query) DESC, a.created_at DESC, a.id DESC
-            LIMIT $2 OFFSET $3""",
+    candidates = f"""SELECT id, created_at, search FROM articles
+                     WHERE search @@ websearch_to_tsquery('english', $1)
+                     ORDER BY created_at DESC, id DESC LIMIT {SEARCH_CANDIDATES}"""
+    return await _page(
+        connection,
+        f"""SELECT {LIST_COLUMNS}, page.total FROM (
+                SELECT c.id, ts_rank(c.search, websearch_to_tsquery('english', $1)) AS rank,
+                       count(*) OVER () AS total
+                FROM ({candidates}) c
+                ORDER BY rank DESC, c.created_at DESC, c.id DESC LIMIT $2 OFFSET $3
+            ) page JOIN articles a ON a.id = page.id
+            ORDER BY page.rank DESC, a.created_at DESC, a.id DESC""",
+        [text, limit, offset],
+        f"(SELECT count(*) FROM ({candidates}) c)",
         text,
-        limit,
-        offset,
     )
-    total: int = await connection.fetchval(
-        "SELECT count(*) FROM articles WHERE search @@ websearch_to_tsquery('english', $1)", text
-    )
-    return rows, total
 
 
 async def popular_tags(connection: asyncpg.Connection, limit: int) -> list[str]:
@@ -215,13 +303,20 @@ async def popular_tags(connection: asyncpg.Connection, limit: int) -> list[str]:
     return [row["name"] for row in rows]
 
 
+async def article_id(connection: asyncpg.Connection, slug: str) -> int | None:
+    found: int | None = await connection.fetchval("SELECT id FROM articles WHERE slug = $1", slug)
+    return found
+
+
 async def insert_comment(
-    connection: asyncpg.Connection, article_id: int, author_id: int, body: str
-) -> asyncpg.Record:
+    connection: asyncpg.Connection, slug: str, author_id: int, body: str
+) -> asyncpg.Record | None:
+    """The new comment, or None when no article has this slug: one statement either way."""
     return await connection.fetchrow(
-        """INSERT INTO comments (article_id, author_id, body) VALUES ($1, $2, $3)
+        """INSERT INTO comments (article_id, author_id, body)
+           SELECT id, $2, $3 FROM articles WHERE slug = $1
            RETURNING id, author_id, body, created_at, updated_at""",
-        article_id,
+        slug,
         author_id,
         body,
     )

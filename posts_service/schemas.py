@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from posts_service.cursors import Cursor
 from shared.web.schemas import MAX_PAGE, ProfileOut, StrictSchema
 
 TAG = fields.String(validate=validate.Length(max=40))  # empty ones are dropped
@@ -41,18 +44,37 @@ class UpdateArticleEnvelope(StrictSchema):
     article = fields.Nested(ArticleFields, required=True)
 
 
-class ArticlesQuery(StrictSchema):
-    tag = fields.String(validate=validate.Length(min=1, max=40))
-    author = fields.String(validate=validate.Length(min=1, max=64))
-    favorited = fields.String(validate=validate.Length(min=1, max=64))
-    q = fields.String(validate=validate.Length(min=1, max=200))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+BEFORE_DOC = (
+    "Keyset paging: the `nextCursor` of the previous page; the page starts after its last "
+    "article, at a cost that does not grow with the depth (unlike `offset`). "
+    "Not with `offset` or `q`."
+)
 
 
 class FeedQuery(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+    before = Cursor(metadata={"description": BEFORE_DOC})
+
+    @validates_schema
+    def _one_way_of_paging(self, data: dict[str, Any], **_: Any) -> None:
+        if "before" in data and data["offset"]:
+            raise ValidationError("cannot be combined with offset", "before")
+        if "before" in data and "q" in data:
+            raise ValidationError("cannot be combined with q (results are ranked)", "before")
+
+
+class ArticlesQuery(FeedQuery):
+    tag = fields.String(validate=validate.Length(min=1, max=40))
+    author = fields.String(validate=validate.Length(min=1, max=64))
+    favorited = fields.String(validate=validate.Length(min=1, max=64))
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "Full-text search: the 500 newest matches, most relevant first "
+            "(articlesCount counts those)"
+        },
+    )
 
 
 class NewCommentIn(StrictSchema):
@@ -92,6 +114,12 @@ class ArticleEnvelopeOut(Schema):
 class ArticlesOut(Schema):
     articles = fields.List(fields.Nested(ArticleOut), required=True)
     articlesCount = fields.Integer(required=True)
+    nextCursor = fields.String(
+        metadata={
+            "description": "Pass as `before` for the next page; absent on the last page "
+            "and for search"
+        },
+    )
 
 
 class CommentOut(Schema):

@@ -1,6 +1,7 @@
 """Every list query is served by an index: EXPLAIN on 10,000 articles shows no sequential scan
 of the articles table."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -54,6 +55,8 @@ async def many_articles(db: asyncpg.Connection) -> asyncpg.Connection:
 LIST_QUERIES: list[tuple[str, Any]] = [
     ("recent", lambda c: queries.list_recent(c, 20, 0)),
     ("recent, deep page", lambda c: queries.list_recent(c, 20, 2000)),
+    ("recent, by cursor", lambda c: queries.list_recent(c, 20, 0, (datetime.now(UTC), 5000))),
+    ("by tag, by cursor", lambda c: queries.list_by_tag(c, "tag7", 20, 0, (datetime.now(UTC), 1))),
     ("by tag", lambda c: queries.list_by_tag(c, "tag7", 20, 0)),
     ("by author", lambda c: queries.list_by_authors(c, [42], 20, 0)),
     ("feed of 30 authors", lambda c: queries.list_by_authors(c, list(range(1, 31)), 20, 0)),
@@ -73,3 +76,17 @@ async def test_list_queries_never_scan_the_articles_table(
         assert explaining.plans, name
         for plan in explaining.plans:
             assert "Seq Scan on articles" not in plan, f"{name}:\n{plan}"
+
+
+async def test_skipped_and_tagged_rows_are_read_from_indexes_in_order(
+    many_articles: asyncpg.Connection,
+) -> None:
+    # A deep page skips index entries only (the columns and tags are read for its 20 rows),
+    # and a tag's page is read in index order rather than sorted.
+    deep = Explaining(many_articles)
+    await queries.list_recent(deep, 20, 2000)
+    assert "Index Only Scan using articles_newest" in deep.plans[0], deep.plans[0]
+    tagged = Explaining(many_articles)
+    await queries.list_by_tag(tagged, "tag7", 20, 0)
+    assert "Sort Key: at.created_at" not in tagged.plans[0], tagged.plans[0]
+    assert "article_tags_by_tag" in tagged.plans[0], tagged.plans[0]
