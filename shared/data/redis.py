@@ -41,15 +41,20 @@ _BLOCKING = frozenset({"XREAD", "XREADGROUP", "BLPOP", "BRPOP", "BLMOVE", "BZPOP
 
 def _deadline(args: tuple[Any, ...]) -> float:
     """The command deadline, plus the time a blocking read may legitimately wait."""
-    name = str(args[0]).upper() if args else ""
+    name = _word(args[0]) if args else ""
     if name not in _BLOCKING:
         return COMMAND_TIMEOUT
     if name in ("XREAD", "XREADGROUP"):
-        words = [str(arg).upper() for arg in args]
+        # redis-py passes the keywords of XREAD as bytes (b"BLOCK"), the command name as str.
+        words = [_word(arg) for arg in args]
         if "BLOCK" in words:
             return COMMAND_TIMEOUT + int(args[words.index("BLOCK") + 1]) / 1000
         return COMMAND_TIMEOUT
     return COMMAND_TIMEOUT + float(args[-1])
+
+
+def _word(arg: Any) -> str:
+    return (arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)).upper()
 
 
 async def _guarded(breaker: CircuitBreaker, deadline: float, call: Any) -> Any:
