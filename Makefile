@@ -23,9 +23,13 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Fault drills against a stack of their own (kills, Redis and PostgreSQL outages), with figures.
+# Fault drills against a stack of their own (kills, Redis and PostgreSQL outages), with figures,
+# then the long schemathesis run (50 examples per operation: about 3 minutes on 2 cores).
+SCHEMATHESIS_EXAMPLES ?= 50
 test-drills: install
 	$(BIN)/python -m pytest -m drill -s -p no:cacheprovider tests/drills $(PYTEST_ARGS)
+	SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) $(BIN)/python -m pytest -p no:cacheprovider \
+		-o timeout=600 tests/hardening/test_schemathesis.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -69,6 +69,7 @@ _NOT_FORWARDED = HOP_BY_HOP | {
 }
 _NOT_RETURNED = HOP_BY_HOP | {"content-length", "server", "date"}
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+IDEMPOTENCY_KEY = "Idempotency-Key"
 BUFFERED_RESPONSE_LIMIT = 256 * 1024
 
 
@@ -215,6 +216,11 @@ class Proxy:
                 continue
             try:
                 upstream.succeeded(replica)
+                if _going_away(response):
+                    # Our servers refuse to keep a connection only while they shut down
+                    # (shared/service/deadlines.py): new requests go to the other replicas.
+                    upstream.eject(replica)
+                    self.metrics.ejections.labels(upstream.name).inc()
                 upstream_seconds = time.perf_counter() - sent_at
                 self.metrics.answered(upstream.name, response.status, upstream_seconds)
                 return await self.relay(request, response, context, upstream_seconds)
@@ -290,14 +296,15 @@ class Proxy:
         if isinstance(
             exc, http1.Disconnected | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError
         ):
-            # The request may have been processed: only an idempotent one is sent again, once.
-            # This is also the race of reusing a keep-alive socket that the replica is closing:
-            # either way it is ejected, as a replica going away closes its sockets first.
+            # The request may have been processed: only one that may be repeated is sent
+            # again, once. This is also the race of reusing a keep-alive socket that the
+            # replica is closing: either way it is ejected, as a replica going away closes
+            # its sockets first.
             upstream.eject(replica)
             self.metrics.ejections.labels(name).inc()
             self.metrics.errors.labels(name, "disconnect").inc()
             replayable = body is None or isinstance(body, bytes)
-            if request.method in IDEMPOTENT and replayable and not disconnect_retried:
+            if _repeatable(request) and replayable and not disconnect_retried:
                 if len(upstream.replicas) == 1:
                     tried.remove(replica)  # the only replica: a fresh socket to it
                 return "disconnect"
@@ -342,3 +349,20 @@ class Proxy:
             await response.write(chunk)
         await response.write_eof()
         return response
+
+
+def _repeatable(request: web.Request) -> bool:
+    """Whether a request that may have been processed can be sent again: an idempotent
+    method, or a POST with an `Idempotency-Key`, which the service answers from its first
+    run (shared/web/idempotency.py; the OpenAPI document names the routes that honour it)."""
+    return request.method in IDEMPOTENT or (
+        request.method == "POST" and IDEMPOTENCY_KEY in request.headers
+    )
+
+
+def _going_away(answer: Answer) -> bool:
+    """Whether the replica said `Connection: close` (checked only when it did not keep the
+    connection: the header is not read on every answer)."""
+    if not isinstance(answer, http1.Response) or answer.keep_alive:
+        return False
+    return "close" in (answer.header("Connection") or "").lower()

@@ -11,7 +11,8 @@ would wait `socket_timeout` and then retry (8.x retries timeouts 10 times by def
   as XREADGROUP BLOCK get their block time on top);
 - a timeout or connection failure opens a circuit breaker shared with the pipelined reads
   (shared/transport/redis_pipeline.py): for `open_for` seconds every call fails at once, as
-  a dead server would, then one call probes the server and closes the breaker if it answers.
+  a dead server would, then one call probes the server and closes the breaker if it answers
+  (an error reply is an answer too; a probe cancelled on its way lets the next call probe).
   Callers already treat a failure as a cache miss (or fail open), so requests go on without
   Redis; background loops (outbox relay, consumers) see the same errors and retry later.
 """
@@ -28,6 +29,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.keys import REDIS, REDIS_READS, SETTINGS
@@ -69,6 +71,14 @@ async def _guarded(breaker: CircuitBreaker, deadline: float, call: Any) -> Any:
         raise RedisTimeoutError(f"Redis did not answer within {deadline:.1f} s") from exc
     except (RedisConnectionError, RedisTimeoutError, OSError):
         breaker.failed()
+        raise
+    except ResponseError:
+        # An error reply (NOGROUP after a restart emptied it, WRONGTYPE): the server answered.
+        breaker.succeeded()
+        raise
+    except BaseException:
+        # Cancelled, or refused before anything was sent: no verdict on the server.
+        breaker.abandoned()
         raise
     breaker.succeeded()
     return result

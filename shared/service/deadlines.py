@@ -15,6 +15,14 @@ its handler for as long as it likes (slowloris). Here each connection gets one t
 
 The timer is re-armed only when it fires, never per packet: a body's bytes cost one clock
 read each, which matters at the gateway, where every request passes through here.
+
+The same server drains on shutdown. aiohttp stops listening, then closes every idle
+keep-alive connection at once: a request that a client (the gateway) is sending on one at
+that moment is lost, and only a retry can save it, which a POST without a key does not get.
+Here idle connections stay open for `drain_grace` seconds instead; a request that comes on
+one (or was in flight) is answered with `Connection: close`, so the client uses that socket
+no more and, finding the port refused, sends the rest elsewhere. What is still idle after
+the grace is closed: by then the clients have noticed the replica going away.
 """
 
 from __future__ import annotations
@@ -27,12 +35,16 @@ from typing import Any
 from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from shared.settings import Env
 from shared.web.errors import RequestTimeout
 from shared.web.protocol import ApiRequestHandler
 
 log = logging.getLogger(__name__)
+
+DRAIN_GRACE = 2.0  # seconds idle keep-alive connections stay open on shutdown
+_DRAIN_POLL = 0.05
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ class DeadlineProtocol(ApiRequestHandler):
     """The connection handler of every server: the API's error format (shared/web/protocol.py)
     and the two read deadlines."""
 
-    __slots__ = ("_body", "_body_at", "_deadlines", "_timer")
+    __slots__ = ("_body", "_body_at", "_deadlines", "_draining", "_timer")
 
     def __init__(self, manager: web.Server, deadlines: ReadDeadlines, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
@@ -61,6 +73,18 @@ class DeadlineProtocol(ApiRequestHandler):
         self._timer: asyncio.TimerHandle | None = None
         self._body: StreamReader | None = None  # the body on its way, if one is
         self._body_at = 0.0  # when its last bytes came
+        self._draining = False
+
+    def drain(self) -> None:
+        """The server is shutting down: every answer from now on closes the connection."""
+        self._draining = True
+
+    async def finish_response(
+        self, request: BaseRequest, resp: web.StreamResponse, start_time: float | None
+    ) -> tuple[web.StreamResponse, bool]:
+        if self._draining and not resp.prepared:
+            resp.force_close()  # "Connection: close": the client must not reuse this socket
+        return await super().finish_response(request, resp, start_time)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -153,24 +177,61 @@ class DeadlineProtocol(ApiRequestHandler):
 
 
 class DeadlineServer(web.Server):
-    """aiohttp's server, making connections with read deadlines."""
+    """aiohttp's server, making connections with read deadlines, draining on shutdown."""
 
-    def __init__(self, *args: Any, deadlines: ReadDeadlines, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        deadlines: ReadDeadlines,
+        drain_grace: float = DRAIN_GRACE,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.deadlines = deadlines
+        self.drain_grace = drain_grace
+        self.draining = False
 
     def __call__(self) -> RequestHandler:
-        return DeadlineProtocol(self, self.deadlines, loop=self._loop, **self._kwargs)
+        protocol = DeadlineProtocol(self, self.deadlines, loop=self._loop, **self._kwargs)
+        if self.draining:
+            protocol.drain()  # accepted just before the socket stopped listening
+        return protocol
+
+    def pre_shutdown(self) -> None:
+        # Called once the socket no longer listens; aiohttp's closes the idle connections here.
+        self.draining = True
+        for connection in self._connections:
+            if isinstance(connection, DeadlineProtocol):
+                connection.drain()
+
+    async def shutdown(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 (aiohttp's)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.drain_grace
+        # Connections close themselves after their next answer; the idle rest after the grace.
+        # aiohttp forgets a connection in a task's done callback: no event says "all gone".
+        while self._connections and loop.time() < until:  # noqa: ASYNC110
+            await asyncio.sleep(_DRAIN_POLL)
+        for connection in list(self._connections):
+            connection.close()
+        await super().shutdown(timeout)
 
 
 class DeadlineRunner(web.AppRunner):
     """An AppRunner whose server applies `deadlines` to every connection."""
 
-    __slots__ = ("_deadlines",)
+    __slots__ = ("_deadlines", "_drain_grace")
 
-    def __init__(self, app: web.Application, deadlines: ReadDeadlines, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        deadlines: ReadDeadlines,
+        *,
+        drain_grace: float = DRAIN_GRACE,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(app, **kwargs)
         self._deadlines = deadlines
+        self._drain_grace = drain_grace
 
     async def _make_server(self) -> web.Server:
         # aiohttp's own server (it runs the app's startup), re-made with our connections.
@@ -181,6 +242,7 @@ class DeadlineRunner(web.AppRunner):
             handler_cancellation=server.handler_cancellation,
             loop=asyncio.get_running_loop(),
             deadlines=self._deadlines,
+            drain_grace=self._drain_grace,
             **server._kwargs,
         )
 
@@ -192,12 +254,14 @@ async def start_server(
     deadlines: ReadDeadlines,
     *,
     shutdown_timeout: float = 10.0,
+    drain_grace: float = DRAIN_GRACE,
     handle_signals: bool = False,
 ) -> DeadlineRunner:
     """Starts `app` listening on host:port; `await runner.cleanup()` stops it gracefully."""
     runner = DeadlineRunner(
         app,
         deadlines,
+        drain_grace=drain_grace,
         handle_signals=handle_signals,
         access_log=None,
         shutdown_timeout=shutdown_timeout,

@@ -65,6 +65,11 @@ class CircuitBreaker:
         self._tripped = False
         self._probing = False
 
+    def abandoned(self) -> None:
+        """A call let through ended without a verdict (cancelled): if it was the probe, the
+        next call probes instead; otherwise every call would be skipped from now on."""
+        self._probing = False
+
 
 class _Protocol(asyncio.Protocol):
     def __init__(self, on_lost: collections.abc.Callable[[_Protocol], None]) -> None:
@@ -144,6 +149,9 @@ class RedisReads:
             reply = await self._send(command)
         except OSError:
             self.breaker.failed()
+            raise
+        except BaseException:
+            self.breaker.abandoned()
             raise
         self.breaker.succeeded()
         if isinstance(reply, hiredis.ReplyError):

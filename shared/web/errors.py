@@ -233,6 +233,11 @@ def _database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.InterfaceError):
         # The one InterfaceError a correct program meets: a connection the server closed.
         return "connection is closed" in str(exc) or "connection was closed" in str(exc)
+    if isinstance(exc, asyncpg.InternalClientError):
+        # A pooled connection whose server went away mid-operation can be left in a state
+        # that refuses the next query ("cannot switch to state 12; another operation (2) is
+        # in progress"): seen in the PostgreSQL restart drill; the pool replaces it.
+        return "cannot switch to state" in str(exc)
     # The pool connecting anew while the server is down (refused, unreachable): an OSError
     # raised inside asyncpg, told apart from a file error of a handler by where it arose.
     return isinstance(exc, OSError) and _raised_in_asyncpg(exc)

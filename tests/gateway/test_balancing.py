@@ -1,9 +1,10 @@
 """Balancing over replicas, ejection, and which failures are retried."""
 
 import asyncio
+import contextlib
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from aiohttp import web
@@ -117,3 +118,103 @@ async def test_stopping_a_replica_during_a_stream_loses_no_idempotent_request(
     assert two_auth_replicas[0][0].wait(10) == 0  # it stopped gracefully
     assert len(statuses) == 240
     assert set(statuses) == {200}
+
+
+class Dropper:
+    """A replica that reads each request and closes the connection without a byte back."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.server: asyncio.Server | None = None
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            self.requests += 1
+        writer.close()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+
+@pytest.fixture
+async def dropper() -> AsyncIterator[Dropper]:
+    replica = Dropper()
+    replica.server = await asyncio.start_server(replica.serve, "127.0.0.1", 0)
+    try:
+        yield replica
+    finally:
+        replica.server.close()
+        await replica.server.wait_closed()
+
+
+async def posts_until_dropped(
+    gateway: AppClient, dropper: Dropper, headers: Callable[[int], dict[str, str]]
+) -> list[int]:
+    """POSTs until one has gone to the dropping replica (turns alternate: within two)."""
+    statuses = []
+    for attempt in range(4):
+        response = await gateway.post(
+            "/api/articles", json={"article": {}}, headers=headers(attempt)
+        )
+        statuses.append(response.status)
+        if dropper.requests:
+            break
+    assert dropper.requests == 1
+    return statuses
+
+
+async def test_a_keyed_post_whose_connection_dropped_is_retried_on_another_replica(
+    make_gateway: GatewayFactory, echoes: dict[str, Echo], dropper: Dropper
+) -> None:
+    gateway = await make_gateway(POSTS_URL=f"{dropper.url},{url_of(echoes['posts'])}")
+    token = echoes["auth"].keys.issue(7, "jake", "s").token
+
+    def keyed(attempt: int) -> dict[str, str]:
+        return {"Authorization": f"Token {token}", "Idempotency-Key": f"soup-{attempt}"}
+
+    statuses = await posts_until_dropped(gateway, dropper, keyed)
+    assert set(statuses) == {200}
+    # The one that went to the dropping replica first reached the other with its key.
+    assert [seen["headers"]["Idempotency-Key"] for seen in echoes["posts"].seen] == [
+        f"soup-{attempt}" for attempt in range(len(statuses))
+    ]
+
+
+async def test_a_post_without_a_key_whose_connection_dropped_is_not_sent_again(
+    make_gateway: GatewayFactory, echoes: dict[str, Echo], dropper: Dropper
+) -> None:
+    gateway = await make_gateway(POSTS_URL=f"{dropper.url},{url_of(echoes['posts'])}")
+    token = echoes["auth"].keys.issue(7, "jake", "s").token
+    statuses = await posts_until_dropped(
+        gateway, dropper, lambda attempt: {"Authorization": f"Token {token}"}
+    )
+    # It may have been processed: the client is told, and decides.
+    assert statuses[-1] == 502
+    assert len(echoes["posts"].seen) == len(statuses) - 1
+
+
+async def test_a_replica_answering_connection_close_gets_no_new_requests(
+    make_gateway: GatewayFactory, echoes: dict[str, Echo]
+) -> None:
+    closing = Echo("posts-2", echoes["posts"].keys)
+
+    async def going_away(request: web.Request) -> web.StreamResponse:
+        response = await closing.handle(request)
+        response.force_close()  # what a replica that is shutting down answers
+        return response
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", going_away)
+    closing.server = TestServer(app)
+    await closing.server.start_server()
+    try:
+        gateway = await make_gateway(POSTS_URL=f"{url_of(echoes['posts'])},{url_of(closing)}")
+        for _ in range(6):
+            assert (await gateway.get("/api/tags")).status == 200
+        assert len(closing.seen) == 1
+        assert len(echoes["posts"].seen) == 5
+    finally:
+        await closing.server.close()

@@ -2,8 +2,8 @@
 user, with every check on: no 5xx, no answer outside its schema or its documented statuses,
 no schema-valid request refused.
 
-`make test` runs a few examples per operation with a fixed seed; the fault drills run more
-with `SCHEMATHESIS_EXAMPLES=200` (any count) and may vary the seed with `SCHEMATHESIS_SEED`.
+`make test` runs a few examples per operation with a fixed seed; `make test-drills` runs more
+(`SCHEMATHESIS_EXAMPLES`, 50 there) and may vary the seed with `SCHEMATHESIS_SEED`.
 """
 
 from __future__ import annotations

@@ -21,6 +21,10 @@ from shared.web.openapi import complete_document
         asyncpg.TooManyConnectionsError("sorry, too many clients already"),
         asyncpg.AdminShutdownError("terminating connection due to administrator command"),
         asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+        # What a pooled connection broken by a PostgreSQL restart raises on its next query.
+        asyncpg.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        ),
     ],
 )
 def test_a_database_outage_is_a_503_with_retry_after(exc: Exception) -> None:
