@@ -26,7 +26,7 @@ from shared.transport.jsoncodec import json_response
 from shared.web.errors import BadRequest
 from shared.web.identity import require_user
 from shared.web.openapi import errors
-from shared.web.schemas import TOKEN_AUTH
+from shared.web.schemas import FILE_UPLOAD, TOKEN_AUTH
 
 # Scheduled messages.
 
@@ -57,19 +57,7 @@ async def cancel_scheduled(request: web.Request) -> web.Response:
     tags=["attachments"],
     summary="Upload a file (multipart, a part named `file`) to attach to a message",
     security=TOKEN_AUTH,
-    requestBody={
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "additionalProperties": False,
-                }
-            }
-        },
-    },
+    requestBody=FILE_UPLOAD,
 )
 @response_schema(AttachmentEnvelopeOut, 201)
 async def upload_attachment(request: web.Request) -> web.Response:

@@ -27,7 +27,7 @@ from shared.transport.jsoncodec import json_response
 from shared.web.errors import BadRequest, NotFound
 from shared.web.idempotency import IDEMPOTENCY_KEY, Seal, enveloped
 from shared.web.identity import current_user, require_user
-from shared.web.schemas import TOKEN_AUTH, path_id
+from shared.web.schemas import FILE_UPLOAD, TOKEN_AUTH, path_id
 from shared.web.timefmt import iso
 
 
@@ -171,19 +171,7 @@ async def list_tags(request: web.Request) -> web.Response:
     tags=["media"],
     summary="Upload an image (multipart, field 'file')",
     security=TOKEN_AUTH,
-    requestBody={
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "additionalProperties": False,
-                }
-            }
-        },
-    },
+    requestBody=FILE_UPLOAD,
 )
 @response_schema(MediaEnvelopeOut, 201)
 async def upload_media(request: web.Request) -> web.Response:

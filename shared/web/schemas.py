@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
 
 MAX_PAGE = 100
@@ -9,6 +11,20 @@ MAX_PAGE = 100
 MAX_BIGINT = 2**63 - 1
 # The OpenAPI security requirement of routes that need a token.
 TOKEN_AUTH: list[dict[str, list[str]]] = [{"Token": []}]
+# The body of an upload route, as OpenAPI describes it: one multipart part named `file`.
+FILE_UPLOAD: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "additionalProperties": False,
+            }
+        }
+    },
+}
 
 
 class StrictSchema(Schema):
