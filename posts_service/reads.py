@@ -27,7 +27,7 @@ from shared.contracts.profiles import Profiles
 from shared.contracts.social_facts import Counts, SocialFacts
 from shared.events import OutboxRelay
 from shared.transport.internal import InternalClient
-from shared.web.errors import BadGateway, NotFound
+from shared.web.errors import BadGateway, NotFound, ServiceUnavailable
 from shared.web.identity import Caller
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class ArticleReads:
                 },
                 idempotent=True,  # a read, sent as POST for its id lists: safe to send again
             )
-        except BadGateway:
+        except (BadGateway, ServiceUnavailable):
             if not degrade:
                 raise
             log.warning("social_service unavailable; counts answered as zero")

@@ -14,7 +14,7 @@ from shared.service.tasks import stop_task, supervise
 from shared.transport import http1
 from shared.transport.balancer import Balancer, Replica, Resolver
 from shared.transport.jsoncodec import dumps_bytes, loads
-from shared.web.errors import ApiError, BadGateway
+from shared.web.errors import ApiError, BadGateway, ServiceUnavailable
 from shared.web.middleware import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,13 @@ def _may_retry(method: str, replayable: bool, failure: _Failed) -> bool:
     )
 
 
+RETRY_SOON = {"Retry-After": "1"}
+
+
 def _answer(target: str, status: int, raw: bytes) -> Any:
+    if status == 503:
+        # It asks to be tried again (its database restarting, say): so does our answer.
+        raise ServiceUnavailable(f"{target} is unavailable; try again", headers=RETRY_SOON)
     if status >= 500:
         raise BadGateway(f"{target} answered {status}")
     try:

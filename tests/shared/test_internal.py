@@ -10,7 +10,7 @@ import pytest
 
 from devstack.embedded import free_port
 from shared.transport.internal import InternalClient
-from shared.web.errors import BadGateway
+from shared.web.errors import BadGateway, ServiceUnavailable
 from tests.waiting import until
 
 
@@ -66,6 +66,10 @@ class Peer:
                 if self.mode == "hang":
                     await self._released.wait()
                     return
+                if self.mode == "busy":
+                    writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+                    await writer.drain()
+                    continue
                 body = json.dumps({"replica": self.name}).encode()
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -226,3 +230,15 @@ async def test_a_name_with_several_addresses_spreads_calls_over_them() -> None:
         await client.close()
         for peer in replicas:
             await peer.stop()
+
+
+async def test_a_busy_service_is_a_503_to_retry_not_a_bad_gateway(
+    peers: list[Peer], client: InternalClient
+) -> None:
+    # A callee that says "try again" (its database restarting, say) is passed on as such.
+    for peer in peers:
+        peer.mode = "busy"
+    with pytest.raises(ServiceUnavailable) as busy:
+        await client.request("POST", "social", "/internal/thing")
+    assert busy.value.status == 503
+    assert busy.value.headers["Retry-After"] == "1"
