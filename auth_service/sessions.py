@@ -11,6 +11,7 @@ shared/contracts/revocation.py).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -25,12 +26,22 @@ import redis.asyncio as aioredis
 from auth_service import queries
 from auth_service.settings import AuthSettings
 from auth_service.signing import KeyRing
-from shared.contracts.revocation import Ended, Page, announce, make_cursor, parse_cursor
+from shared.contracts.revocation import (
+    RESYNC_SECONDS,
+    Ended,
+    Page,
+    announce,
+    make_cursor,
+    parse_cursor,
+)
 from shared.web.errors import Unauthorized, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 REVOKED_PAGE = 5000
+# An announcement Redis refused is tried again after these pauses (doubling up to the max).
+ANNOUNCE_RETRY_FIRST = 0.25
+ANNOUNCE_RETRY_MAX = 2.0
 # Ended sessions are kept a little past their end, then forgotten by the clean-up job.
 KEEP_ENDED = timedelta(hours=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -62,6 +73,7 @@ class Sessions:
         self.settings = settings
         self.redis = redis
         self.keys = keys
+        self._retrying: set[asyncio.Task[None]] = set()
 
     async def start(
         self,
@@ -151,11 +163,28 @@ class Sessions:
 
     async def announce(self, revoked: list[Ended]) -> None:
         """Tells the gateways now. The database already holds the revocation, so a failure
-        here only delays it to the gateways' next read of the list (RESYNC_SECONDS)."""
+        only delays it: the announcement is tried again in the background while Redis is
+        away (a moment, usually: its circuit breaker), and the gateways' next read of the
+        list (RESYNC_SECONDS) brings it anyway."""
         try:
             await announce(self.redis, revoked)
         except (aioredis.RedisError, OSError, TimeoutError) as exc:
-            log.warning("revocation not announced", extra={"error": repr(exc)})
+            log.warning("revocation not announced yet; retrying", extra={"error": repr(exc)})
+            task = asyncio.create_task(self._announce_later(revoked))
+            self._retrying.add(task)
+            task.add_done_callback(self._retrying.discard)
+
+    async def _announce_later(self, revoked: list[Ended]) -> None:
+        delay, waited = ANNOUNCE_RETRY_FIRST, 0.0
+        while waited < RESYNC_SECONDS:
+            await asyncio.sleep(delay)
+            waited += delay
+            try:
+                await announce(self.redis, revoked)
+                return
+            except (aioredis.RedisError, OSError, TimeoutError):
+                delay = min(delay * 2, ANNOUNCE_RETRY_MAX)
+        log.warning("revocation not announced; gateways read it from the list")
 
     @staticmethod
     async def revoked_page(connection: asyncpg.Connection, cursor: str | None) -> Page:

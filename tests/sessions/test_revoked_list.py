@@ -10,8 +10,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from auth_service.sessions import Sessions
+from auth_service.settings import AuthSettings
+from shared.contracts.revocation import CHANNEL, Ended
+from shared.data.redis import CircuitBreaker, create_redis
+from shared.settings import Env
 from tests.auth_service.conftest import as_user, claims, register
+from tests.gateway.conftest import make_keys
 from tests.infra import Infra
+from tests.waiting import until
 
 
 async def cursor_of(db: asyncpg.Connection, session_id: str) -> str:
@@ -88,3 +94,30 @@ async def test_ended_sessions_are_forgotten_an_hour_after_their_end(
         await pool.close()
     left = {row["id"] for row in await db.fetch("SELECT id FROM auth.sessions")}
     assert left == {recent, live}
+
+
+async def test_an_announcement_redis_refused_goes_out_once_redis_answers(
+    infra: Infra,
+) -> None:
+    # Redis skipped for a moment (its breaker open after a failure): the ending still reaches
+    # the gateways within moments, not only at their next read of the list.
+    breaker = CircuitBreaker(open_for=0.5)
+    redis = create_redis(infra.redis_url, breaker)
+    listener = create_redis(infra.redis_url)
+    pubsub = listener.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(CHANNEL)
+    settings = AuthSettings.from_env(Env(infra.env()))
+    sessions = Sessions(settings, redis, make_keys(infra))
+    try:
+        breaker.failed()
+        await sessions.announce([Ended("gone-session", 2_000_000_000.0)])
+
+        async def announced() -> str | None:
+            message = await pubsub.get_message(timeout=0.1)
+            return str(message["data"]) if message else None
+
+        assert await until(announced, timeout=5) == "gone-session 2000000000"
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await listener.aclose()
+        await redis.aclose()
