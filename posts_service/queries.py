@@ -274,23 +274,35 @@ SEARCH_CANDIDATES = 500
 
 
 async def search(
-    connection: asyncpg.Connection, text: str, limit: int, offset: int
+    connection: asyncpg.Connection,
+    text: str,
+    limit: int,
+    offset: int,
+    before: Position | None = None,
 ) -> tuple[list[asyncpg.Record], int]:
-    candidates = f"""SELECT id, created_at, search FROM articles
-                     WHERE search @@ websearch_to_tsquery('english', $1)
-                     ORDER BY created_at DESC, id DESC LIMIT {SEARCH_CANDIDATES}"""
+    """The most relevant of the newest matches (older than `before`, when given)."""
+    args: list[Any] = [text, limit, offset]
+    older = _keyset("created_at, id", before, args, "AND")
+    count_args: list[Any] = [text]
+    count_older = _keyset("created_at, id", before, count_args, "AND")
+
+    def candidates(keyset: str) -> str:
+        return f"""SELECT id, created_at, search FROM articles
+                   WHERE search @@ websearch_to_tsquery('english', $1) {keyset}
+                   ORDER BY created_at DESC, id DESC LIMIT {SEARCH_CANDIDATES}"""
+
     return await _page(
         connection,
         f"""SELECT {LIST_COLUMNS}, page.total FROM (
                 SELECT c.id, ts_rank(c.search, websearch_to_tsquery('english', $1)) AS rank,
                        count(*) OVER () AS total
-                FROM ({candidates}) c
+                FROM ({candidates(older)}) c
                 ORDER BY rank DESC, c.created_at DESC, c.id DESC LIMIT $2 OFFSET $3
             ) page JOIN articles a ON a.id = page.id
             ORDER BY page.rank DESC, a.created_at DESC, a.id DESC""",
-        [text, limit, offset],
-        f"(SELECT count(*) FROM ({candidates}) c)",
-        text,
+        args,
+        f"(SELECT count(*) FROM ({candidates(count_older)}) c)",
+        *count_args,
     )
 
 

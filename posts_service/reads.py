@@ -161,7 +161,8 @@ class ArticleReads:
                 f"q:{query['q']}",
                 limit,
                 offset,
-                lambda: self._load(queries.search, query["q"], limit, offset),
+                lambda: self._load(queries.search, query["q"], limit, offset, before),
+                before=at,
             )
             return await self.compose_items(page, viewer), total, None
         else:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from marshmallow import Schema, fields, validate
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-
-from posts_service.cursors import Cursor
+from posts_service.cursors import CURSOR_PATTERN, Cursor
 from shared.web.schemas import MAX_PAGE, ProfileOut, StrictSchema
 
 TAG = fields.String(validate=validate.Length(max=40))  # empty ones are dropped
@@ -46,22 +44,15 @@ class UpdateArticleEnvelope(StrictSchema):
 
 BEFORE_DOC = (
     "Keyset paging: the `nextCursor` of the previous page; the page starts after its last "
-    "article, at a cost that does not grow with the depth (unlike `offset`). "
-    "Not with `offset` or `q`."
+    "article, at a cost that does not grow with the depth (unlike `offset`, which counts "
+    "from the cursor when both are given). With `q`: the matches older than the cursor."
 )
 
 
 class FeedQuery(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
-    before = Cursor(metadata={"description": BEFORE_DOC})
-
-    @validates_schema
-    def _one_way_of_paging(self, data: dict[str, Any], **_: Any) -> None:
-        if "before" in data and data["offset"]:
-            raise ValidationError("cannot be combined with offset", "before")
-        if "before" in data and "q" in data:
-            raise ValidationError("cannot be combined with q (results are ranked)", "before")
+    before = Cursor(metadata={"description": BEFORE_DOC, "pattern": CURSOR_PATTERN})
 
 
 class ArticlesQuery(FeedQuery):
