@@ -101,6 +101,9 @@ _RENEW = """
 UPDATE idempotency_keys SET lease_until = now() + make_interval(secs => $4)
 WHERE user_id = $1 AND key = $2 AND token = $3 AND status IS NULL
 """
+_SEALED = """
+SELECT status IS NOT NULL FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND token = $3
+"""
 _RELEASE = """
 DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND token = $3 AND status IS NULL
 """
@@ -151,11 +154,12 @@ class Idempotency:
         try:
             status, body = await produce(self._seal_of(claim))
         except Exception:
-            if claim.sealed is None:
+            # Sealed and committed: a failure after the write must not hide it (the retry
+            # would get this very answer anyway). Sealed but not committed (the COMMIT
+            # itself failed): nothing was written, and the key is free again.
+            if claim.sealed is None or not await self._committed(claim):
                 await self._release(claim)
                 raise
-            # Committed: a failure after the write must not hide it (the retry would get
-            # this very answer anyway).
             log.warning("a step after an idempotent write failed", exc_info=True)
             status, body = claim.sealed
         finally:
@@ -213,6 +217,15 @@ class Idempotency:
             await connection.execute(
                 _SEAL, claim.user_id, claim.key, claim.token, status, dumps(body)
             )
+
+    async def _committed(self, claim: _Claim) -> bool:
+        """Whether the claim's seal is stored; False when the database cannot tell."""
+        try:
+            async with self.pool.acquire() as connection:
+                stored = await connection.fetchval(_SEALED, claim.user_id, claim.key, claim.token)
+        except (asyncpg.PostgresError, OSError):
+            return False
+        return bool(stored)
 
     async def _release(self, claim: _Claim) -> None:
         try:

@@ -14,11 +14,14 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient
 
 from devstack.embedded import free_port
 from posts_service.app import create_app as create_posts
 from posts_service.settings import PostsSettings
 from shared.settings import Env
+from shared.web.idempotency import Idempotency, Seal
 from tests.infra import Infra
 from tests.services import FAST_EVENTS, Users, base_url, serving
 from tests.typing import AppClient
@@ -208,3 +211,39 @@ async def test_the_key_of_a_replica_killed_mid_request_is_free_again_within_seco
         assert retry.status == 201, await retry.text()
         assert time.monotonic() - started < 10
     assert await article_count(db) == 1
+
+
+async def test_a_sealed_write_whose_commit_failed_is_not_answered_as_done(
+    infra: Infra, posts: AppClient, aiohttp_client: AiohttpClient
+) -> None:
+    # The seal is written inside the write's transaction; if that transaction then fails to
+    # commit, nothing happened: the client must not be told it did, and the key is free.
+    pool = await asyncpg.create_pool(
+        infra.database_url, min_size=1, max_size=2, server_settings={"search_path": "posts"}
+    )
+    keys = Idempotency(pool, ttl=60)
+    attempts: list[int] = []
+
+    async def produce(seal: Seal) -> tuple[int, Any]:
+        attempts.append(1)
+        async with pool.acquire() as connection, connection.transaction():
+            await seal(connection, 201, {"made": len(attempts)})
+            if len(attempts) == 1:
+                raise ConnectionResetError("the connection dropped at COMMIT")
+        return 201, {"made": len(attempts)}
+
+    async def handler(request: web.Request) -> web.Response:
+        return await keys.run(request, 7, produce)
+
+    app = web.Application()
+    app.router.add_post("/things", handler)
+    client = await aiohttp_client(app)
+    try:
+        first = await client.post("/things", json={}, headers={"Idempotency-Key": "commit-1"})
+        assert first.status == 500
+        again = await client.post("/things", json={}, headers={"Idempotency-Key": "commit-1"})
+        assert again.status == 201
+        assert await again.json() == {"made": 2}
+        assert "Idempotent-Replay" not in again.headers
+    finally:
+        await pool.close()
