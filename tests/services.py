@@ -27,8 +27,9 @@ FAST_EVENTS = {"block_ms": 50, "retry_delay_ms": 50, "claim_idle_ms": 1000}
 async def serving(app: web.Application) -> AsyncIterator[AppClient]:
     """A client whose server is the app on a real socket; closing the client closes both."""
     client = TestClient(TestServer(app))
-    await client.start_server()
     try:
+        # Inside: an app that fails to start must not leave the client's session open.
+        await client.start_server()
         yield client
     finally:
         await client.close()

@@ -37,7 +37,11 @@ from shared.transport.redis_pipeline import CircuitBreaker, RedisReads
 
 __all__ = ["COMMAND_TIMEOUT", "CircuitBreaker", "GuardedRedis", "create_redis", "redis_ctx"]
 
-COMMAND_TIMEOUT = 0.5
+# A second, as promised above: long enough that a busy machine (a process not scheduled for a
+# few hundred milliseconds) is not taken for a stalled Redis, short enough to degrade fast.
+COMMAND_TIMEOUT = 1.0
+# How long a starting service waits for Redis to answer its first PING.
+STARTUP_WAIT = 10.0
 _BLOCKING = frozenset({"XREAD", "XREADGROUP", "BLPOP", "BRPOP", "BLMOVE", "BZPOPMIN", "BZPOPMAX"})
 
 
@@ -130,11 +134,26 @@ def create_redis(url: str, breaker: CircuitBreaker | None = None) -> aioredis.Re
     return client
 
 
+async def _first_ping(client: aioredis.Redis) -> None:
+    """The first PING, tried again for a while: Redis may be starting beside this service
+    (the breaker makes the tries in between fail at once, so this is a few round trips)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_WAIT
+    while True:
+        try:
+            await client.ping()
+            return
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.25)
+
+
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     url = app[SETTINGS].redis_url.get()
     breaker = CircuitBreaker()
     client = create_redis(url, breaker)
-    await client.ping()
+    await _first_ping(client)
     app[REDIS] = client
     # The pipelined reads speak plain TCP or a Unix socket; over TLS, redis-py does it all.
     reads = None if url.startswith("rediss://") else RedisReads(url, breaker=breaker)

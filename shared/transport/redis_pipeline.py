@@ -113,8 +113,8 @@ class RedisReads:
         self,
         url: str,
         *,
-        connect_timeout: float = 0.5,
-        timeout: float = 0.5,
+        connect_timeout: float = 1.0,
+        timeout: float = 1.0,
         breaker: CircuitBreaker | None = None,
     ) -> None:
         options = parse_url(url)
