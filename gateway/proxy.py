@@ -32,6 +32,7 @@ from shared.web.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
+from shared.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.web.identity import (
     CLIENT_IP_HEADER,
     IDENTITY_HEADERS,
@@ -69,7 +70,6 @@ _NOT_FORWARDED = HOP_BY_HOP | {
 }
 _NOT_RETURNED = HOP_BY_HOP | {"content-length", "server", "date"}
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-IDEMPOTENCY_KEY = "Idempotency-Key"
 BUFFERED_RESPONSE_LIMIT = 256 * 1024
 
 
@@ -356,7 +356,7 @@ def _repeatable(request: web.Request) -> bool:
     method, or a POST with an `Idempotency-Key`, which the service answers from its first
     run (shared/web/idempotency.py; the OpenAPI document names the routes that honour it)."""
     return request.method in IDEMPOTENT or (
-        request.method == "POST" and IDEMPOTENCY_KEY in request.headers
+        request.method == "POST" and IDEMPOTENCY_HEADER in request.headers
     )
 
 
