@@ -6,6 +6,8 @@ import base64
 import hashlib
 import json
 import logging
+import os
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -56,21 +58,32 @@ def _load_publics(pems: str) -> list[Ed25519PublicKey]:
 
 
 def _development_key(data_dir: Path | None) -> Ed25519PrivateKey:
-    """A key kept in the data folder, so tokens survive restarts of `make run`."""
+    """A key kept in the data folder, so tokens survive restarts of `make run`.
+
+    Replicas that start together race for the file: each writes its own key to a private
+    temporary file and links it into place, the link fails for every one but the first, and
+    the others read the winner's key, so every replica signs with the same one."""
     if data_dir is None:
         return Ed25519PrivateKey.generate()
     path = data_dir / "jwt" / "signing.pem"
     if path.exists():
         return _load_private(path.read_text())
-    key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.touch(mode=0o600)
-    path.write_bytes(pem)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".signing-")
+    try:
+        with os.fdopen(descriptor, "wb") as file:  # mkstemp creates it with mode 0600
+            file.write(pem)
+        os.link(temporary, path)
+    except FileExistsError:
+        return _load_private(path.read_text())
+    finally:
+        os.unlink(temporary)
     return key
 
 
