@@ -1,9 +1,9 @@
 """Writes through the gateway, against a bare asyncpg yardstick on the same database server.
 
-`python -m bench.writes [seconds] [--roundtrips] [--profile DIR] [--mix-seconds N]` starts the
-stack (embedded PostgreSQL and Valkey unless DATABASE_URL / REDIS_URL are set), registers
-USERS users through the API, publishes SEED_ARTICLES articles through the API and inserts
-TARGETS users straight into auth's table (people to follow), then measures at USERS
+`python -m bench.writes [seconds] [--roundtrips] [--profile DIR] [--cpu] [--mix-seconds N]`
+starts the stack (embedded PostgreSQL and Valkey unless DATABASE_URL / REDIS_URL are set),
+registers USERS users through the API, publishes SEED_ARTICLES articles through the API and
+inserts TARGETS users straight into auth's table (people to follow), then measures at USERS
 connections, one signed-in user per connection, each in a closed loop:
 
 - the yardstick: a bare asyncpg loop of USERS connections, one small transaction per operation
@@ -22,7 +22,9 @@ copy in Redis) equals a recount from the tables, every comment and article that 
 exists once. `--roundtrips` adds, per operation, the PostgreSQL statements (from the server's
 log with `log_statement = all`), Redis commands (INFO commandstats) and HTTP requests per
 service (their /metrics), per request, background activity subtracted. `--profile DIR` runs
-the mix for `--mix-seconds` (default 30) under `py-spy record` on every process.
+the mix for `--mix-seconds` (default 30) under `py-spy record` on every process; `--cpu` runs
+it alone and prints the CPU each process (and PostgreSQL, Redis and the whole machine) spent
+per request, the figure least moved by a noisy machine.
 
 The load comes from this process (the http1 client, uvloop) on the same cores as what it
 measures, and so does the yardstick's: compare ratios, not absolute numbers.
@@ -672,6 +674,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / 100.0  # utime + stime, in clock ticks
 
 
+def servers_cpu_seconds() -> dict[str, float]:
+    """CPU used so far by every PostgreSQL and Redis (Valkey) process of the machine."""
+    used = {"postgres": 0.0, "redis": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name = (entry / "comm").read_text().strip()
+            seconds = cpu_seconds(int(entry.name))
+        except OSError:  # the process ended meanwhile
+            continue
+        if name.startswith("postgres"):
+            used["postgres"] += seconds
+        elif name.startswith(("redis", "valkey")):
+            used["redis"] += seconds
+    return used
+
+
+def machine_cpu_seconds() -> float:
+    """CPU used so far by the whole machine (every process, the kernel included)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / 100.0
+
+
 # The run.
 
 
@@ -698,26 +725,33 @@ async def run(
     bencher = await setup(api, database_url)
     gateway = f"http://127.0.0.1:{ports['gateway']}"
 
-    if args.profile:
-        folder = Path(args.profile)
+    if args.profile or args.cpu:
         pids = {
             next(a for a in p.args if a.endswith("_service") or a == "gateway"): p.pid
             for p in bench.processes
             if isinstance(p.args, list)
             and any(a.endswith("_service") or a == "gateway" for a in p.args)
         }
-        print(f"profiling the mix for {args.mix_seconds:.0f} s into {folder}", flush=True)
         await bencher.loop(2, bencher.mix_turn)
-        spies = start_profilers(bench, folder, args.mix_seconds)
+        spies = []
+        if args.profile:
+            folder = Path(args.profile)
+            print(f"profiling the mix for {args.mix_seconds:.0f} s into {folder}", flush=True)
+            spies = start_profilers(bench, folder, args.mix_seconds)
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        servers_before, machine_before = servers_cpu_seconds(), machine_cpu_seconds()
         stats = await bencher.loop(args.mix_seconds, bencher.mix_turn)
         cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        servers_after, machine_after = servers_cpu_seconds(), machine_cpu_seconds()
         for spy in spies:
             spy.wait(60)
         requests = len(stats.latencies_ms)
         print(f"mix: {requests} requests, {stats.rate:.0f}/s, errors {dict(stats.errors)}")
-        for name in pids:
-            used = cpu_after[name] - cpu_before[name]
+        used_by = {name: cpu_after[name] - cpu_before[name] for name in pids}
+        for name, before in servers_before.items():
+            used_by[name] = servers_after.get(name, before) - before
+        used_by["whole machine"] = machine_after - machine_before
+        for name, used in used_by.items():
             print(
                 f"  {name:14} CPU {used:6.1f} s = {used / stats.seconds:4.2f} core, "
                 f"{used / requests * 1e6:6.0f} us per request"
@@ -823,6 +857,7 @@ def main() -> None:
     parser.add_argument("seconds", nargs="?", type=float, default=5.0)
     parser.add_argument("--roundtrips", action="store_true")
     parser.add_argument("--profile", metavar="DIR")
+    parser.add_argument("--cpu", action="store_true", help="CPU per request of the mix")
     parser.add_argument("--mix-seconds", type=float, default=30.0)
     args = parser.parse_args()
     loadgen.require_wrk()

@@ -20,7 +20,7 @@ from shared.data.cache import JsonCache
 from shared.data.files import LocalStorage
 from shared.events import consumer_ctx, relay_ctx
 from shared.events.outbox import RELAY
-from shared.keys import PG_POOL, REDIS, REDIS_READS
+from shared.keys import PG_POOL, PIPELINED_REDIS, REDIS
 from shared.service.app import create_service_app
 from shared.transport.internal import InternalClient
 from shared.web.idempotency import Idempotency
@@ -37,7 +37,7 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
     )
 
     async def posts_ctx(app: web.Application) -> AsyncIterator[None]:
-        reads = app.get(REDIS_READS)
+        reads = app.get(PIPELINED_REDIS)
         profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL, reads), client)
         cache = ArticleCache(
             JsonCache(app[REDIS], settings.page_cache_ttl, reads), settings.page_cache

@@ -23,7 +23,7 @@ from posts_service.slugs import slugify, with_suffix
 from shared.contracts.social_facts import Counts, LikeCount
 from shared.events import record_event
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
-from shared.web.idempotency import Seal, no_seal
+from shared.web.idempotency import Seal, no_seal, sealed_write
 from shared.web.identity import Caller
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ class Articles(ArticleReads):
         # The author's part first, outside the transaction: nobody follows themselves, so
         # it needs no viewer.
         author = (await self._authors([caller.id], None, degrade=True))[caller.id]
-        async with self.pool.acquire() as connection, connection.transaction():
+        async with self.pool.acquire() as connection, sealed_write(connection, seal):
             row = await queries.insert_comment(connection, slug, caller.id, body)
             if row is None:
                 raise NotFound(f"article {slug} not found")

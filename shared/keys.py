@@ -11,10 +11,10 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from shared.settings import CommonSettings
-from shared.transport.redis_pipeline import RedisReads
+from shared.transport.redis_pipeline import PipelinedRedis
 
 SETTINGS: web.AppKey[CommonSettings] = web.AppKey("settings", CommonSettings)
 PG_POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pg_pool", asyncpg.Pool)
 REDIS: web.AppKey[aioredis.Redis] = web.AppKey("redis", aioredis.Redis)
 # Hot cache reads (GET, MGET) over one pipelined connection; see shared/transport/redis_pipeline.py.
-REDIS_READS: web.AppKey[RedisReads] = web.AppKey("redis_reads", RedisReads)
+PIPELINED_REDIS: web.AppKey[PipelinedRedis] = web.AppKey("pipelined_redis", PipelinedRedis)

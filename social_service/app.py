@@ -13,7 +13,7 @@ from shared.contracts.social_facts import SocialFacts
 from shared.data.cache import JsonCache
 from shared.events import consumer_ctx, relay_ctx
 from shared.events.outbox import RELAY
-from shared.keys import PG_POOL, REDIS
+from shared.keys import PG_POOL, PIPELINED_REDIS, REDIS
 from shared.service.app import create_service_app
 from shared.transport.internal import InternalClient
 from social_service import events
@@ -32,7 +32,8 @@ def create_app(settings: SocialSettings, **consumer_options: Any) -> web.Applica
 
     async def social_ctx(app: web.Application) -> AsyncIterator[None]:
         profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL), client)
-        app[SOCIAL] = Social(app[PG_POOL], profiles, app[RELAY], SocialFacts(app[REDIS]))
+        facts = SocialFacts(app[REDIS], app.get(PIPELINED_REDIS))
+        app[SOCIAL] = Social(app[PG_POOL], profiles, app[RELAY], facts)
         try:
             yield
         finally:

@@ -32,6 +32,7 @@ published (its readers ask social).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from typing import cast
 import redis.asyncio as aioredis
 
 from shared.logs import ThrottledWarning
-from shared.transport.redis_pipeline import RedisReads
+from shared.transport.redis_pipeline import PipelinedRedis
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +165,11 @@ def _padded(version: int) -> str:
 
 
 class SocialFacts:
-    def __init__(self, redis: aioredis.Redis, reads: RedisReads | None = None) -> None:
+    def __init__(self, redis: aioredis.Redis, reads: PipelinedRedis | None = None) -> None:
         self._redis = redis
         self._reads = reads
         self._publish = redis.register_script(_PUBLISH)
+        self._publish_sha = hashlib.sha1(_PUBLISH.encode()).hexdigest()  # noqa: S324 (Redis' name)
         self._failed = ThrottledWarning(log, "social counters in Redis unavailable")
 
     async def publish(
@@ -211,10 +213,12 @@ class SocialFacts:
                     ]
         if not keys and not patches:
             return
+        args = [str(TTL_SECONDS), str(len(keys)), *values, *patch_args]
         try:
-            await self._publish(
-                keys=keys + patches, args=[TTL_SECONDS, len(keys), *values, *patch_args]
-            )
+            if self._reads is not None:
+                await self._reads.evalsha(self._publish_sha, _PUBLISH, keys + patches, args)
+            else:
+                await self._publish(keys=keys + patches, args=args)
         except (aioredis.RedisError, OSError) as exc:
             self._failed(exc)
 

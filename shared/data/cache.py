@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from shared.logs import ThrottledWarning
 from shared.transport.jsoncodec import dumps, loads
-from shared.transport.redis_pipeline import RedisReads
+from shared.transport.redis_pipeline import PipelinedRedis
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ class SingleFlight:
 class JsonCache:
     """Redis as a cache of JSON values; every Redis failure is a miss, never an error."""
 
-    def __init__(self, redis: aioredis.Redis, ttl: int, reads: RedisReads | None = None) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, ttl: int, reads: PipelinedRedis | None = None
+    ) -> None:
         self.redis = redis
         self.ttl = ttl
         self.reads = reads  # a faster path for reads, when the service has one

@@ -32,8 +32,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from shared.keys import REDIS, REDIS_READS, SETTINGS
-from shared.transport.redis_pipeline import CircuitBreaker, RedisReads
+from shared.keys import PIPELINED_REDIS, REDIS, SETTINGS
+from shared.transport.redis_pipeline import CircuitBreaker, PipelinedRedis
 
 __all__ = ["COMMAND_TIMEOUT", "CircuitBreaker", "GuardedRedis", "create_redis", "redis_ctx"]
 
@@ -156,9 +156,9 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     await _first_ping(client)
     app[REDIS] = client
     # The pipelined reads speak plain TCP or a Unix socket; over TLS, redis-py does it all.
-    reads = None if url.startswith("rediss://") else RedisReads(url, breaker=breaker)
+    reads = None if url.startswith("rediss://") else PipelinedRedis(url, breaker=breaker)
     if reads is not None:
-        app[REDIS_READS] = reads
+        app[PIPELINED_REDIS] = reads
     try:
         yield
     finally:

@@ -24,8 +24,9 @@ from aiohttp import web
 
 from shared.data.migrations import migrate
 from shared.events.envelope import MIGRATIONS_TABLE, Event, stream_name
-from shared.keys import PG_POOL, REDIS
+from shared.keys import PG_POOL, PIPELINED_REDIS, REDIS
 from shared.service.tasks import cancel_requested, stop_task, supervise
+from shared.transport.redis_pipeline import PipelinedRedis, encode_command
 from shared.web.middleware import METRICS, Metrics
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,10 @@ class OutboxRelay:
         *,
         batch_size: int = 100,
         poll_interval: float = 0.5,
-        coalesce_seconds: float = 0.002,
+        coalesce_seconds: float = 0.010,
         stream_max_length: int = 100_000,
         retention_seconds: float = 24 * 3600,
+        pipelined: PipelinedRedis | None = None,
     ) -> None:
         self.pool = pool
         self.redis = redis
@@ -76,6 +78,7 @@ class OutboxRelay:
         self.coalesce_seconds = coalesce_seconds
         self.stream_max_length = stream_max_length
         self.retention_seconds = retention_seconds
+        self.pipelined = pipelined
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -94,26 +97,49 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for row in sorted(rows, key=lambda row: int(row["id"])):  # RETURNING has no order
-                    event = Event(
-                        id=str(row["event_id"]),
-                        type=row["type"],
-                        occurred_at=row["occurred_at"].isoformat(),
-                        producer=self.producer,
-                        version=row["version"],
-                        data=row["data"],
-                    )
-                    pipe.xadd(
-                        self.stream,
-                        event.to_fields(),  # type: ignore[arg-type]
-                        maxlen=self.stream_max_length,
-                        approximate=True,
-                    )
-                await pipe.execute()
+            events = [
+                Event(
+                    id=str(row["event_id"]),
+                    type=row["type"],
+                    occurred_at=row["occurred_at"].isoformat(),
+                    producer=self.producer,
+                    version=row["version"],
+                    data=row["data"],
+                )
+                for row in sorted(rows, key=lambda row: int(row["id"]))  # RETURNING has no order
+            ]
+            await self._xadd(events)
         if self.metrics is not None:
             self.metrics.events_published.labels(self.producer).inc(len(rows))
         return len(rows)
+
+    async def _xadd(self, events: list[Event]) -> None:
+        """Appends the events to the stream in one round trip."""
+        if self.pipelined is not None:
+            await self.pipelined.execute_many(
+                [
+                    encode_command(
+                        "XADD",
+                        self.stream,
+                        "MAXLEN",
+                        "~",
+                        str(self.stream_max_length),
+                        "*",
+                        *(part for pair in event.to_fields().items() for part in pair),
+                    )
+                    for event in events
+                ]
+            )
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                pipe.xadd(
+                    self.stream,
+                    event.to_fields(),  # type: ignore[arg-type]
+                    maxlen=self.stream_max_length,
+                    approximate=True,
+                )
+            await pipe.execute()
 
     async def any_pending(self) -> bool:
         """Whether a row waits: the poll's question, one statement where a claim costs three."""
@@ -170,7 +196,14 @@ def relay_ctx(producer: str, **options: Any) -> Callable[[web.Application], Asyn
     """Creates the event tables, then runs the relay for the app's lifetime."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        relay = OutboxRelay(app[PG_POOL], app[REDIS], producer, app[METRICS], **options)
+        relay = OutboxRelay(
+            app[PG_POOL],
+            app[REDIS],
+            producer,
+            app[METRICS],
+            pipelined=app.get(PIPELINED_REDIS),
+            **options,
+        )
         app[RELAY] = relay
         task = asyncio.create_task(
             supervise(f"relay:{producer}", relay.run), name=f"relay:{producer}"

@@ -1,16 +1,21 @@
-"""Cache reads (GET, MGET) over one pipelined connection, parsed by hiredis.
+"""Redis commands of the hot paths over one pipelined connection, parsed by hiredis.
 
 Reading a cached page and its counters takes two Redis round trips per request, and
 redis-py's asyncio client spends about 90 microseconds of CPU on each (connection pool,
-health checks, retry wrappers), more than the rest of serving the page. These reads are
-sent here instead: every command of the process goes down one connection and the replies
-come back in order (Redis answers a connection's commands first come, first served), so a
-read costs a write and a parse. Writes, scripts and pub/sub stay on redis-py.
+health checks, retry wrappers), more than the rest of serving the page. The hot paths send
+their commands here instead: every command of the process goes down one connection and the
+replies come back in order (Redis answers a connection's commands first come, first served),
+so a command costs a write and a parse. That is the cache reads (GET, MGET), the social
+facts' script (EVALSHA) that every like and follow runs, and the outbox relay's XADD batches,
+written together. Blocking reads, transactions and pub/sub stay on redis-py: a blocked
+command would hold up every command behind it on the shared connection.
 
-Failures raise OSError (ConnectionError or TimeoutError), which the callers treat as a
-cache miss. A failure (a refused connection, or a server that stalls and lets a read time
+Failures raise OSError (ConnectionError or TimeoutError), or redis-py's ResponseError for an
+error reply. A failure (a refused connection, or a server that stalls and lets a command time
 out) opens a `CircuitBreaker`, shared with the service's redis-py client: calls then fail at
-once for a moment, so that an outage costs requests nothing while it lasts.
+once for a moment, so that an outage costs requests nothing while it lasts. A write that
+timed out may or may not have been applied, as with any client: the callers' writes are safe
+to repeat (versioned facts, events that consumers take once by their id).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from redis.exceptions import ResponseError
 Reply = Any
 
 
-def _encode(*parts: str) -> bytes:
+def encode_command(*parts: str) -> bytes:
     chunks = [b"*%d\r\n" % len(parts)]
     for part in parts:
         data = part.encode()
@@ -108,7 +113,7 @@ def _expire(waiter: asyncio.Future[Reply]) -> None:
         waiter.set_exception(TimeoutError("Redis did not answer in time"))
 
 
-class RedisReads:
+class PipelinedRedis:
     def __init__(
         self,
         url: str,
@@ -125,9 +130,9 @@ class RedisReads:
         if options.get("password"):
             username = options.get("username")
             credentials = [username] if username else []
-            self._setup.append(_encode("AUTH", *credentials, options["password"]))
+            self._setup.append(encode_command("AUTH", *credentials, options["password"]))
         if int(options.get("db", 0)):
-            self._setup.append(_encode("SELECT", str(options["db"])))
+            self._setup.append(encode_command("SELECT", str(options["db"])))
         self._connect_timeout = connect_timeout
         self._timeout = timeout
         self.breaker = breaker or CircuitBreaker()
@@ -135,18 +140,40 @@ class RedisReads:
         self._connecting: asyncio.Future[_Protocol] | None = None
 
     async def get(self, key: str) -> str | None:
-        reply: str | None = await self._call(_encode("GET", key))
+        reply: str | None = await self._call(encode_command("GET", key))
         return reply
 
     async def mget(self, keys: list[str]) -> list[str | None]:
-        replies: list[str | None] = await self._call(_encode("MGET", *keys))
+        replies: list[str | None] = await self._call(encode_command("MGET", *keys))
         return replies
 
-    async def _call(self, command: bytes) -> Reply:
+    async def evalsha(self, sha: str, script: str, keys: list[str], args: list[str]) -> Reply:
+        """Runs a Lua script by its SHA1, sending its text once when Redis does not know it
+        (after a restart or SCRIPT FLUSH)."""
+        tail = [str(len(keys)), *keys, *args]
+        try:
+            return await self._call(encode_command("EVALSHA", sha, *tail))
+        except ResponseError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+        return await self._call(encode_command("EVAL", script, *tail))
+
+    async def execute_many(self, commands: list[bytes]) -> list[Reply]:
+        """Sends the commands (from `encode_command`) in one write and returns their replies
+        in order; raises ResponseError when any of them failed, once all have answered."""
+        replies = await self._call(b"".join(commands), len(commands))
+        for reply in replies:
+            if isinstance(reply, hiredis.ReplyError):
+                raise ResponseError(str(reply))
+        return cast(list[Reply], replies)
+
+    async def _call(self, command: bytes, count: int = 0) -> Reply:
+        """One command's reply, or with `count`, the list of replies of that many commands
+        sent together."""
         if not self.breaker.allow():
             raise ConnectionError("Redis is skipped for a moment: it failed just now")
         try:
-            reply = await self._send(command)
+            reply = await self._send(command, count)
         except OSError:
             self.breaker.failed()
             raise
@@ -158,23 +185,26 @@ class RedisReads:
             raise ResponseError(str(reply))
         return reply
 
-    async def _send(self, command: bytes) -> Reply:
+    async def _send(self, command: bytes, count: int) -> Reply:
         protocol = self._protocol or await self._connect()
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[Reply] = loop.create_future()
-        protocol.waiting.append(waiter)
+        waiters: list[asyncio.Future[Reply]] = [loop.create_future() for _ in range(count or 1)]
+        protocol.waiting.extend(waiters)
         assert protocol.transport is not None
         protocol.transport.write(command)
-        timer = loop.call_later(self._timeout, _expire, waiter)
+        last = waiters[-1]  # replies come in order: when the last is in, all are
+        timer = loop.call_later(self._timeout, _expire, last)
         try:
-            reply = await waiter
+            await last
         except TimeoutError:
             # A late reply would be matched with the next command: start over.
             protocol.close()
             raise
         finally:
             timer.cancel()
-        return reply
+        if not count:
+            return last.result()
+        return [waiter.result() for waiter in waiters]
 
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()

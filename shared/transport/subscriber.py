@@ -22,7 +22,7 @@ import hiredis
 from redis.asyncio.connection import parse_url
 
 from shared.service.tasks import cancel_requested
-from shared.transport.redis_pipeline import _encode
+from shared.transport.redis_pipeline import encode_command
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class Subscriber:
             waiter: asyncio.Future[None] = loop.create_future()
             self._confirmations.setdefault(channel, []).append(waiter)
             waiters.append(waiter)
-        writer.write(_encode("SUBSCRIBE", *wanted))
+        writer.write(encode_command("SUBSCRIBE", *wanted))
         try:
             async with asyncio.timeout(self._timeout):
                 await asyncio.gather(*waiters)
@@ -107,7 +107,7 @@ class Subscriber:
             return
         self.channels.difference_update(gone)
         if self._writer is not None:
-            self._writer.write(_encode("UNSUBSCRIBE", *gone))
+            self._writer.write(encode_command("UNSUBSCRIBE", *gone))
 
     def _drop(self, writer: asyncio.StreamWriter) -> None:
         """Closes a connection judged dead; `run` notices and reconnects."""
@@ -175,7 +175,7 @@ class Subscriber:
                 reader, writer = await asyncio.open_connection(self._host, self._port)
             try:
                 if self._auth:
-                    writer.write(_encode("AUTH", *self._auth))
+                    writer.write(encode_command("AUTH", *self._auth))
                     parser = hiredis.Reader(encoding="utf-8", errors="surrogateescape")
                     while (reply := parser.gets()) is False:
                         data = await reader.read(4096)
@@ -197,7 +197,7 @@ class Subscriber:
         while True:
             now = loop.time()
             if now - last_ping >= self._ping_interval:
-                writer.write(_encode("PING"))
+                writer.write(encode_command("PING"))
                 last_ping = now
             wait = max(0.05, last_ping + self._ping_interval - now)
             try:

@@ -34,7 +34,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from aiohttp import web
@@ -68,8 +68,22 @@ async def no_seal(connection: asyncpg.Connection, status: int, body: Any) -> Non
     """The seal of a request without a key: nothing to record."""
 
 
+def sealed_write(
+    connection: asyncpg.Connection, seal: Seal
+) -> contextlib.AbstractAsyncContextManager[Any]:
+    """What a write of one statement runs in: without a key, nothing (the statement commits
+    by itself, which saves the BEGIN and COMMIT round trips); with one, a transaction, since
+    the seal must commit with the write or not at all."""
+    if seal is no_seal:
+        return contextlib.nullcontext()
+    return cast(contextlib.AbstractAsyncContextManager[Any], connection.transaction())
+
+
 def enveloped(seal: Seal, name: str) -> Seal:
-    """The seal of a domain function that returns the object the route wraps in `name`."""
+    """The seal of a domain function that returns the object the route wraps in `name`
+    (`no_seal` stays itself, so that a write can tell it has no key to seal)."""
+    if seal is no_seal:
+        return no_seal
 
     async def wrapped(connection: asyncpg.Connection, status: int, body: Any) -> None:
         await seal(connection, status, {name: body})

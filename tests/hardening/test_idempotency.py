@@ -21,7 +21,7 @@ from devstack.embedded import free_port
 from posts_service.app import create_app as create_posts
 from posts_service.settings import PostsSettings
 from shared.settings import Env
-from shared.web.idempotency import Idempotency, Seal
+from shared.web.idempotency import Idempotency, Seal, enveloped, no_seal, sealed_write
 from tests.infra import Infra
 from tests.services import FAST_EVENTS, Users, base_url, serving
 from tests.typing import AppClient
@@ -247,3 +247,17 @@ async def test_a_sealed_write_whose_commit_failed_is_not_answered_as_done(
         assert "Idempotent-Replay" not in again.headers
     finally:
         await pool.close()
+
+
+async def test_a_write_without_a_key_runs_bare_and_one_with_a_key_in_a_transaction(
+    db: asyncpg.Connection,
+) -> None:
+    async def seal(connection: asyncpg.Connection, status: int, body: Any) -> None:
+        """A key's seal (stands for Idempotency's own)."""
+
+    assert enveloped(no_seal, "comment") is no_seal
+    async with sealed_write(db, enveloped(no_seal, "comment")):
+        assert not db.is_in_transaction()  # one statement commits by itself
+    async with sealed_write(db, enveloped(seal, "comment")):
+        assert db.is_in_transaction()  # the seal commits with the write or not at all
+    assert not db.is_in_transaction()

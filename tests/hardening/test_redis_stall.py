@@ -20,7 +20,7 @@ from posts_service.cache import article_key
 from posts_service.settings import PostsSettings
 from shared.data.redis import CircuitBreaker, create_redis
 from shared.settings import Env
-from shared.transport.redis_pipeline import RedisReads
+from shared.transport.redis_pipeline import PipelinedRedis
 from tests.infra import Infra
 from tests.services import FAST_EVENTS, Users, base_url, serving
 from tests.typing import AppClient
@@ -122,7 +122,7 @@ async def test_reads_and_writes_answer_quickly_while_redis_is_stalled_and_recove
 async def test_a_stalled_redis_is_skipped_after_one_timeout(valkey: PrivateValkey) -> None:
     breaker = CircuitBreaker(open_for=30)
     client = create_redis(valkey.url, breaker=breaker)
-    reads = RedisReads(valkey.url, breaker=breaker)
+    reads = PipelinedRedis(valkey.url, breaker=breaker)
     try:
         await client.set("k", "v")
         valkey.stall()

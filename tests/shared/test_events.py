@@ -18,6 +18,7 @@ from shared.data.redis import create_redis
 from shared.events import Event, EventConsumer, OutboxRelay, record_event
 from shared.events.envelope import dead_letter_stream, stream_name
 from shared.events.outbox import install_event_tables
+from shared.transport.redis_pipeline import PipelinedRedis
 from shared.web.middleware import Metrics
 from tests import redis_text
 from tests.infra import Infra
@@ -364,3 +365,28 @@ async def test_a_malformed_entry_is_dead_lettered_not_retried(
     assert await replica.read_new() == 1
     assert await redis.xlen(dead_letter_stream(stream_name("test"))) == 1
     assert await _no_pending(redis)
+
+
+async def test_over_the_pipelined_connection_a_batch_goes_out_in_order_or_stays_pending(
+    pool: asyncpg.Pool, redis: aioredis.Redis, infra: Infra
+) -> None:
+    await write_events(pool, 5)
+    unreachable = PipelinedRedis("redis://127.0.0.1:1/0")
+    try:
+        with pytest.raises(OSError):
+            await OutboxRelay(pool, redis, "test", pipelined=unreachable).publish_pending()
+    finally:
+        await unreachable.close()
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 5
+    pipelined = PipelinedRedis(infra.redis_url)
+    try:
+        relay = OutboxRelay(pool, redis, "test", batch_size=3, pipelined=pipelined)
+        assert [await relay.publish_pending() for _ in range(3)] == [3, 2, 0]
+    finally:
+        await pipelined.close()
+    entries = await redis_text.entries(redis, stream_name("test"))
+    events = [Event.from_fields(fields) for _, fields in entries]
+    assert [event.data["number"] for event in events] == [0, 1, 2, 3, 4]
+    assert {(event.type, event.producer, event.version) for event in events} == {
+        ("dish.cooked", "test", 1)
+    }

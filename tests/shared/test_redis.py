@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from shared.data.redis import COMMAND_TIMEOUT, CircuitBreaker, GuardedRedis, create_redis
-from shared.transport.redis_pipeline import RedisReads
+from shared.transport.redis_pipeline import PipelinedRedis
 from tests.infra import Infra
 
 
@@ -78,7 +78,7 @@ async def test_a_cancelled_probe_lets_the_next_call_probe(infra: Infra) -> None:
 
 async def test_a_cancelled_pipelined_read_lets_the_next_call_probe(infra: Infra) -> None:
     breaker = tripped()
-    reads = RedisReads(infra.redis_url, breaker=breaker)
+    reads = PipelinedRedis(infra.redis_url, breaker=breaker)
     try:
         probe = asyncio.create_task(reads.get("dish"))
         await asyncio.sleep(0)  # let it start

@@ -1,15 +1,16 @@
-"""Pipelined cache reads against the real Redis of the test run."""
+"""Pipelined Redis commands (cache reads, scripts, batches) against the real Redis of the test run."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from shared.transport.redis_pipeline import CircuitBreaker, RedisReads
+from shared.transport.redis_pipeline import CircuitBreaker, PipelinedRedis, encode_command
 from tests.infra import Infra
 
 
@@ -21,7 +22,7 @@ def with_db(url: str, db: int) -> str:
 async def test_get_and_mget_answer_what_redis_holds(infra: Infra, redis: aioredis.Redis) -> None:
     await redis.set("a", "plain")
     await redis.set("b", "ünïcode ✓")
-    reads = RedisReads(infra.redis_url)
+    reads = PipelinedRedis(infra.redis_url)
     try:
         assert await reads.get("a") == "plain"
         assert await reads.get("missing") is None
@@ -34,7 +35,7 @@ async def test_concurrent_reads_each_get_their_own_reply(
     infra: Infra, redis: aioredis.Redis
 ) -> None:
     await redis.mset({f"k{i}": f"v{i}" for i in range(200)})
-    reads = RedisReads(infra.redis_url)
+    reads = PipelinedRedis(infra.redis_url)
     try:
         replies = await asyncio.gather(
             *(reads.mget([f"k{i}", f"k{(i + 1) % 200}"]) for i in range(200))
@@ -45,7 +46,7 @@ async def test_concurrent_reads_each_get_their_own_reply(
 
 
 async def test_an_error_reply_is_raised_and_the_connection_goes_on(infra: Infra) -> None:
-    reads = RedisReads(infra.redis_url)
+    reads = PipelinedRedis(infra.redis_url)
     try:
         with pytest.raises(ResponseError):
             await reads.mget([])  # MGET needs a key
@@ -58,7 +59,10 @@ async def test_the_database_of_the_url_is_selected(infra: Infra, redis: aioredis
     key = f"only-here-{uuid.uuid4().hex}"
     await redis.set(key, "yes")
     db = int(infra.redis_url.rpartition("/")[2] or 0)
-    same, other = RedisReads(infra.redis_url), RedisReads(with_db(infra.redis_url, (db + 1) % 16))
+    same, other = (
+        PipelinedRedis(infra.redis_url),
+        PipelinedRedis(with_db(infra.redis_url, (db + 1) % 16)),
+    )
     try:
         assert await same.get(key) == "yes"
         assert await other.get(key) is None  # read only: another database is not ours
@@ -69,7 +73,7 @@ async def test_the_database_of_the_url_is_selected(infra: Infra, redis: aioredis
 
 async def test_a_refused_password_is_a_connection_error(infra: Infra) -> None:
     host_part = infra.redis_url.split("://", 1)[1]
-    reads = RedisReads(f"redis://:wrong-password@{host_part}")
+    reads = PipelinedRedis(f"redis://:wrong-password@{host_part}")
     try:
         with pytest.raises(ConnectionError):
             await reads.get("a")
@@ -78,7 +82,7 @@ async def test_a_refused_password_is_a_connection_error(infra: Infra) -> None:
 
 
 async def test_unreachable_redis_fails_fast_while_it_stays_down() -> None:
-    reads = RedisReads("redis://127.0.0.1:1/0", breaker=CircuitBreaker(open_for=30))
+    reads = PipelinedRedis("redis://127.0.0.1:1/0", breaker=CircuitBreaker(open_for=30))
     try:
         with pytest.raises(ConnectionError):
             await reads.get("a")
@@ -89,3 +93,44 @@ async def test_unreachable_redis_fails_fast_while_it_stays_down() -> None:
         assert loop.time() - started < 0.1
     finally:
         await reads.close()
+
+
+SCRIPT = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+
+
+async def test_a_script_runs_by_its_sha_and_is_sent_again_after_a_flush(
+    infra: Infra, redis: aioredis.Redis
+) -> None:
+    key = f"counter-{uuid.uuid4().hex}"
+    sha = hashlib.sha1(SCRIPT.encode()).hexdigest()  # noqa: S324 (Redis' name for a script)
+    pipelined = PipelinedRedis(infra.redis_url)
+    try:
+        await redis.script_flush()
+        assert await pipelined.evalsha(sha, SCRIPT, [key], ["2"]) == 2  # NOSCRIPT, then EVAL
+        assert (await redis.script_exists(sha)) == [True]
+        assert await pipelined.evalsha(sha, SCRIPT, [key], ["3"]) == 5
+        with pytest.raises(ResponseError):
+            await pipelined.evalsha(sha, SCRIPT, [key], ["not a number"])
+    finally:
+        await pipelined.close()
+
+
+async def test_commands_sent_together_answer_in_order_and_an_error_is_raised(
+    infra: Infra, redis: aioredis.Redis
+) -> None:
+    stream = f"stream-{uuid.uuid4().hex}"
+    pipelined = PipelinedRedis(infra.redis_url)
+    try:
+        adds = [encode_command("XADD", stream, "*", "n", str(i)) for i in range(50)]
+        ids = await pipelined.execute_many(adds)
+        entries = await redis.xrange(stream)
+        assert [entry_id for entry_id, _ in entries] == ids
+        assert [fields["n"] for _, fields in entries] == [str(i) for i in range(50)]
+        with pytest.raises(ResponseError):
+            await pipelined.execute_many(
+                [encode_command("XADD", stream, "*", "n", "50"), encode_command("MGET")]
+            )
+        assert await redis.xlen(stream) == 51  # the good command of the batch was applied
+        assert await pipelined.get("missing") is None  # and the connection goes on
+    finally:
+        await pipelined.close()
