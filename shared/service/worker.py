@@ -13,7 +13,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.worker import GunicornUVLoopWebWorker
 
+from shared.service.app import settle_garbage_collector
 from shared.service.deadlines import DeadlineRunner, ReadDeadlines
+
+
+async def _settle_garbage_collector(app: web.Application) -> None:
+    settle_garbage_collector()
 
 
 class ServiceWorker(GunicornUVLoopWebWorker):
@@ -22,6 +27,7 @@ class ServiceWorker(GunicornUVLoopWebWorker):
 
         async def runner() -> web.AppRunner:
             app = factory if isinstance(factory, web.Application) else await factory()
+            app.on_startup.append(_settle_garbage_collector)  # after the app's own startup
             return DeadlineRunner(
                 app,
                 ReadDeadlines.from_env(),

@@ -1,5 +1,6 @@
 """The app factory's behaviour that every service inherits: errors, request ids, health, metrics."""
 
+import gc
 from typing import Any
 
 import asyncpg
@@ -9,7 +10,7 @@ from aiohttp_apigami import docs, request_schema
 from marshmallow import Schema, fields, validate
 from pytest_aiohttp import AiohttpClient
 
-from shared.service.app import create_service_app
+from shared.service.app import GC_THRESHOLDS, create_service_app, settle_garbage_collector
 from shared.settings import CommonSettings, Env
 from shared.web.errors import Conflict, NotFound, ValidationFailed
 from tests.infra import Infra, _with_database
@@ -204,3 +205,18 @@ def test_a_field_named_body_leaves_the_sentences_in_place() -> None:
             "title": ["is required"],
         }
     }
+
+
+def test_a_started_service_freezes_what_lives_and_spaces_the_collector_passes() -> None:
+    before = gc.get_threshold()
+    try:
+        settle_garbage_collector()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+        young = []
+        young.append(young)  # a cycle made after startup is still collected
+        del young
+        assert gc.collect() >= 1
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
