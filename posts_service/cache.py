@@ -139,19 +139,15 @@ class ArticleCache:
     async def invalidate(self, *slugs: str, profiles: bool = False) -> None:
         """After an article write: every page is stale, and so are these articles; with
         `profiles` (an author's profile changed), every article too. One round trip."""
+        commands: list[tuple[str, ...]] = [("INCR", VERSION_KEY)]
+        if profiles:
+            commands.append(("INCR", PROFILES_VERSION_KEY))
+        for slug in slugs:
+            token = dumps(secrets.token_hex(8))
+            commands.append(("SET", _article_version_key(slug), token, "EX", str(self._token_ttl)))
+        commands.append(("DEL", TAGS_KEY, *(article_key(slug) for slug in slugs)))
         try:
-            async with self.cache.redis.pipeline(transaction=False) as pipe:
-                pipe.incr(VERSION_KEY)
-                if profiles:
-                    pipe.incr(PROFILES_VERSION_KEY)
-                for slug in slugs:
-                    pipe.set(
-                        _article_version_key(slug),
-                        dumps(secrets.token_hex(8)),
-                        ex=self._token_ttl,
-                    )
-                pipe.delete(TAGS_KEY, *(article_key(slug) for slug in slugs))
-                await pipe.execute()
+            await self.cache.write(commands)
         except (aioredis.RedisError, OSError) as exc:
             # As with any cache write that fails: copies may be served until their TTL.
             self._failed(exc)

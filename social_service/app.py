@@ -31,8 +31,9 @@ def create_app(settings: SocialSettings, **consumer_options: Any) -> web.Applica
     client = InternalClient({"auth": settings.auth_urls}, timeout=settings.internal_timeout)
 
     async def social_ctx(app: web.Application) -> AsyncIterator[None]:
-        profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL), client)
-        facts = SocialFacts(app[REDIS], app.get(PIPELINED_REDIS))
+        pipelined = app.get(PIPELINED_REDIS)
+        profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL, pipelined), client)
+        facts = SocialFacts(app[REDIS], pipelined)
         app[SOCIAL] = Social(app[PG_POOL], profiles, app[RELAY], facts)
         try:
             yield

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from shared.logs import ThrottledWarning
 from shared.transport.jsoncodec import dumps, loads
-from shared.transport.redis_pipeline import PipelinedRedis
+from shared.transport.redis_pipeline import PipelinedRedis, encode_command
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +49,19 @@ class JsonCache:
     """Redis as a cache of JSON values; every Redis failure is a miss, never an error."""
 
     def __init__(
-        self, redis: aioredis.Redis, ttl: int, reads: PipelinedRedis | None = None
+        self, redis: aioredis.Redis, ttl: int, pipelined: PipelinedRedis | None = None
     ) -> None:
         self.redis = redis
         self.ttl = ttl
-        self.reads = reads  # a faster path for reads, when the service has one
+        self.pipelined = pipelined  # the faster path, when the service has one
         self._warn = ThrottledWarning(log, "cache unavailable; reading the source")
 
     async def get_many(self, keys: Sequence[str]) -> list[Any | None]:
         if not keys:
             return []
         try:
-            if self.reads is not None:
-                raw = await self.reads.mget(list(keys))
+            if self.pipelined is not None:
+                raw = await self.pipelined.mget(list(keys))
             else:
                 raw = cast(list[str | None], await self.redis.mget(keys))
         except (aioredis.RedisError, OSError) as exc:
@@ -75,13 +75,24 @@ class JsonCache:
     async def set_many(self, values: dict[str, Any], ttl: int | None = None) -> None:
         if not values:
             return
+        seconds = str(ttl or self.ttl)
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key, value in values.items():
-                    pipe.set(key, dumps(value), ex=ttl or self.ttl)
-                await pipe.execute()
+            await self.write(
+                [("SET", key, dumps(value), "EX", seconds) for key, value in values.items()]
+            )
         except (aioredis.RedisError, OSError) as exc:
             self._warn(exc)
+
+    async def write(self, commands: list[tuple[str, ...]]) -> None:
+        """Sends the commands in one round trip (on the pipelined connection when there is
+        one); raises what Redis or the connection raised."""
+        if self.pipelined is not None:
+            await self.pipelined.execute_many([encode_command(*command) for command in commands])
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            await pipe.execute()
 
     async def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         await self.set_many({key: value}, ttl)
