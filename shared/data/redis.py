@@ -9,7 +9,7 @@ would wait `socket_timeout` and then retry (8.x retries timeouts 10 times by def
   connection), never a timeout;
 - every command and pipeline runs under a deadline (`COMMAND_TIMEOUT`; blocking reads such
   as XREADGROUP BLOCK get their block time on top);
-- a timeout or connection failure opens a circuit breaker shared with the pipelined reads
+- a timeout or connection failure opens a circuit breaker shared with the pipelined connection
   (shared/transport/redis_pipeline.py): for `open_for` seconds every call fails at once, as
   a dead server would, then one call probes the server and closes the breaker if it answers
   (an error reply is an answer too; a probe cancelled on its way lets the next call probe).
