@@ -738,6 +738,7 @@ async def run(
             folder = Path(args.profile)
             print(f"profiling the mix for {args.mix_seconds:.0f} s into {folder}", flush=True)
             spies = start_profilers(bench, folder, args.mix_seconds)
+        yard_first = await yardstick(database_url, 3) if args.cpu else None
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         servers_before, machine_before = servers_cpu_seconds(), machine_cpu_seconds()
         stats = await bencher.loop(args.mix_seconds, bencher.mix_turn)
@@ -746,7 +747,14 @@ async def run(
         for spy in spies:
             spy.wait(60)
         requests = len(stats.latencies_ms)
-        print(f"mix: {requests} requests, {stats.rate:.0f}/s, errors {dict(stats.errors)}")
+        print(
+            f"mix: {requests} requests, {stats.rate:.0f}/s, p50 {stats.percentile(0.5):.2f} ms, "
+            f"p99 {stats.percentile(0.99):.2f} ms, errors {dict(stats.errors)}"
+        )
+        if yard_first is not None:
+            yard_last = await yardstick(database_url, 3)
+            yard_rate = (yard_first.rate + yard_last.rate) / 2
+            print(f"yardstick {yard_rate:.0f}/s: the mix at {stats.rate / yard_rate:.3f} of it")
         used_by = {name: cpu_after[name] - cpu_before[name] for name in pids}
         for name, before in servers_before.items():
             used_by[name] = servers_after.get(name, before) - before

@@ -213,7 +213,7 @@ def test_a_started_service_freezes_what_lives_and_spaces_the_collector_passes() 
         settle_garbage_collector()
         assert gc.get_threshold() == GC_THRESHOLDS
         assert gc.get_freeze_count() > 0
-        young = []
+        young: list[object] = []
         young.append(young)  # a cycle made after startup is still collected
         del young
         assert gc.collect() >= 1

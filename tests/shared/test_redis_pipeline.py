@@ -10,7 +10,13 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from shared.transport.redis_pipeline import CircuitBreaker, PipelinedRedis, encode_command
+from shared.transport.redis_pipeline import (
+    CircuitBreaker,
+    PipelinedRedis,
+    _Protocol,
+    encode_command,
+)
+from tests import redis_text
 from tests.infra import Infra
 
 
@@ -123,7 +129,7 @@ async def test_commands_sent_together_answer_in_order_and_an_error_is_raised(
     try:
         adds = [encode_command("XADD", stream, "*", "n", str(i)) for i in range(50)]
         ids = await pipelined.execute_many(adds)
-        entries = await redis.xrange(stream)
+        entries = await redis_text.entries(redis, stream)
         assert [entry_id for entry_id, _ in entries] == ids
         assert [fields["n"] for _, fields in entries] == [str(i) for i in range(50)]
         with pytest.raises(ResponseError):
@@ -134,3 +140,35 @@ async def test_commands_sent_together_answer_in_order_and_an_error_is_raised(
         assert await pipelined.get("missing") is None  # and the connection goes on
     finally:
         await pipelined.close()
+
+
+class RecordingTransport(asyncio.Transport):
+    """Stands in for the socket: records each write the protocol makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+
+async def test_commands_queued_in_one_turn_of_the_loop_go_out_in_one_write() -> None:
+    protocol = _Protocol(lambda _: None)
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    commands = [encode_command("GET", f"k{i}") for i in range(3)]
+    for command in commands:
+        protocol.send(command)
+    assert transport.writes == []  # nothing yet: the turn is not over
+    await asyncio.sleep(0)
+    assert transport.writes == [b"".join(commands)]
+    protocol.send(commands[0])
+    await asyncio.sleep(0)
+    assert transport.writes[1:] == [commands[0]]  # a later turn writes again
