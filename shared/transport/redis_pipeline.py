@@ -3,20 +3,21 @@
 Reading a cached page and its counters takes two Redis round trips per request, and
 redis-py's asyncio client spends about 90 microseconds of CPU on each (connection pool,
 health checks, retry wrappers), more than the rest of serving the page. The hot paths send
-their commands here instead: every command of the process goes down one connection, those
-queued in one turn of the event loop (by one request or by many) in one write, and the
-replies come back in order (Redis answers a connection's commands first come, first served),
-so a command costs a share of a write and a parse. That is the cache reads (GET, MGET), the social
-facts' script (EVALSHA) that every like and follow runs, and the outbox relay's XADD batches,
-written together. Blocking reads, transactions and pub/sub stay on redis-py: a blocked
-command would hold up every command behind it on the shared connection.
+their commands here instead: the cache's reads and writes, the social facts' script
+(EVALSHA) that every like and follow runs, and the outbox relay's XADD batches. Every
+command of the process goes down one connection, those queued in one turn of the event loop
+(by one request or by many) in one write, and the replies come back in order (Redis answers
+a connection's commands first come, first served), so a command costs a share of a write
+and a parse. Blocking reads, transactions and pub/sub stay on redis-py: a blocked command
+would hold up every command behind it on the shared connection.
 
 Failures raise OSError (ConnectionError or TimeoutError), or redis-py's ResponseError for an
 error reply. A failure (a refused connection, or a server that stalls and lets a command time
 out) opens a `CircuitBreaker`, shared with the service's redis-py client: calls then fail at
 once for a moment, so that an outage costs requests nothing while it lasts. A write that
-timed out may or may not have been applied, as with any client: the callers' writes are safe
-to repeat (versioned facts, events that consumers take once by their id).
+timed out may or may not have been applied, as with any client, and is never sent again from
+here: the facts' script ignores a version it has already seen, and a batch of events the
+relay sends again is taken once by consumers (`processed_events`).
 """
 
 from __future__ import annotations
