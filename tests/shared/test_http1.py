@@ -269,3 +269,31 @@ async def test_pool_limit_queues_requests_instead_of_failing(echo_server: TestSe
         assert max(body["connections"] for body in bodies) <= 2
     finally:
         await client.close()
+
+
+async def test_a_host_whose_connections_are_all_gone_is_forgotten_when_a_new_one_appears(
+    echo_server: TestServer,
+) -> None:
+    async def server() -> TestServer:
+        started = TestServer(web.Application(), host="127.0.0.1")
+        await started.start_server()
+        return started
+
+    gone, kept = await server(), await server()
+    client = http1.Client()
+    try:
+        for port in (gone.port, kept.port):
+            response = await client.request("127.0.0.1", port or 0, "GET", "/", [], time_limit=5)
+            await response.read()
+        await gone.close()  # a replica that left: its kept-alive connection closes
+        await asyncio.sleep(0.1)
+        response = await client.request(
+            "127.0.0.1", echo_server.port or 0, "GET", "/", [], time_limit=5
+        )
+        await response.read()
+        known = {port for _, port in client._pools}
+        # The departed host's entry is dropped; one with a connection kept alive stays.
+        assert known == {kept.port, echo_server.port}
+    finally:
+        await client.close()
+        await kept.close()

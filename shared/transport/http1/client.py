@@ -39,6 +39,7 @@ class Client:
         deadline = loop.time() + time_limit
         pool = self._pools.get((host, port))
         if pool is None:
+            self._forget_unused()
             pool = self._pools[(host, port)] = HostPool(
                 host, port, self._limit, self._keepalive, self._connect_timeout
             )
@@ -62,6 +63,14 @@ class Client:
             connection.close()
             raise
         return response
+
+    def _forget_unused(self) -> None:
+        """Drops the pools that hold no connection and no waiter: replicas come and go (a
+        scaled service, a rolling update), and each new address would otherwise leave an
+        entry behind for the life of the process. Runs only when a new host appears."""
+        for key, pool in list(self._pools.items()):
+            if not pool.open and not pool.waiters:
+                del self._pools[key]
 
     async def close(self) -> None:
         for pool in self._pools.values():
