@@ -37,13 +37,13 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
     )
 
     async def posts_ctx(app: web.Application) -> AsyncIterator[None]:
-        reads = app.get(PIPELINED_REDIS)
-        profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL, reads), client)
+        pipelined = app.get(PIPELINED_REDIS)
+        profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL, pipelined), client)
         cache = ArticleCache(
-            JsonCache(app[REDIS], settings.page_cache_ttl, reads), settings.page_cache
+            JsonCache(app[REDIS], settings.page_cache_ttl, pipelined), settings.page_cache
         )
         app[ARTICLES] = Articles(
-            app[PG_POOL], profiles, client, cache, app[RELAY], SocialFacts(app[REDIS], reads)
+            app[PG_POOL], profiles, client, cache, app[RELAY], SocialFacts(app[REDIS], pipelined)
         )
         app[IDEMPOTENCY] = Idempotency(
             app[PG_POOL], settings.idempotency_ttl, settings.idempotency_lease

@@ -16,5 +16,5 @@ from shared.transport.redis_pipeline import PipelinedRedis
 SETTINGS: web.AppKey[CommonSettings] = web.AppKey("settings", CommonSettings)
 PG_POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pg_pool", asyncpg.Pool)
 REDIS: web.AppKey[aioredis.Redis] = web.AppKey("redis", aioredis.Redis)
-# Hot cache reads (GET, MGET) over one pipelined connection; see shared/transport/redis_pipeline.py.
+# The hot paths' Redis commands on one pipelined connection (shared/transport/redis_pipeline.py).
 PIPELINED_REDIS: web.AppKey[PipelinedRedis] = web.AppKey("pipelined_redis", PipelinedRedis)

@@ -165,9 +165,9 @@ def _padded(version: int) -> str:
 
 
 class SocialFacts:
-    def __init__(self, redis: aioredis.Redis, reads: PipelinedRedis | None = None) -> None:
+    def __init__(self, redis: aioredis.Redis, pipelined: PipelinedRedis | None = None) -> None:
         self._redis = redis
-        self._reads = reads
+        self._pipelined = pipelined
         self._publish = redis.register_script(_PUBLISH)
         self._publish_sha = hashlib.sha1(_PUBLISH.encode()).hexdigest()  # noqa: S324 (Redis' name)
         self._failed = ThrottledWarning(log, "social counters in Redis unavailable")
@@ -215,8 +215,8 @@ class SocialFacts:
             return
         args = [str(TTL_SECONDS), str(len(keys)), *values, *patch_args]
         try:
-            if self._reads is not None:
-                await self._reads.evalsha(self._publish_sha, _PUBLISH, keys + patches, args)
+            if self._pipelined is not None:
+                await self._pipelined.evalsha(self._publish_sha, _PUBLISH, keys + patches, args)
             else:
                 await self._publish(keys=keys + patches, args=args)
         except (aioredis.RedisError, OSError) as exc:
@@ -233,8 +233,8 @@ class SocialFacts:
         if not keys:
             return Counts({}, {})
         try:
-            if self._reads is not None:
-                found = await self._reads.mget(keys)
+            if self._pipelined is not None:
+                found = await self._pipelined.mget(keys)
             else:
                 found = cast(list[str | None], await self._redis.mget(keys))
         except (aioredis.RedisError, OSError) as exc:
@@ -260,7 +260,7 @@ class SocialFacts:
         """The users someone follows, with the set's version; None when not published."""
         try:
             key = f"{FOLLOWING}{user_id}"
-            value = await (self._reads or self._redis).get(key)
+            value = await (self._pipelined or self._redis).get(key)
         except (aioredis.RedisError, OSError) as exc:
             self._failed(exc)
             return None

@@ -155,13 +155,13 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     client = create_redis(url, breaker)
     await _first_ping(client)
     app[REDIS] = client
-    # The pipelined reads speak plain TCP or a Unix socket; over TLS, redis-py does it all.
-    reads = None if url.startswith("rediss://") else PipelinedRedis(url, breaker=breaker)
-    if reads is not None:
-        app[PIPELINED_REDIS] = reads
+    # The pipelined connection speaks plain TCP or a Unix socket; over TLS, redis-py does it all.
+    pipelined = None if url.startswith("rediss://") else PipelinedRedis(url, breaker=breaker)
+    if pipelined is not None:
+        app[PIPELINED_REDIS] = pipelined
     try:
         yield
     finally:
-        if reads is not None:
-            await reads.close()
+        if pipelined is not None:
+            await pipelined.close()
         await client.aclose()
