@@ -56,9 +56,11 @@ class Articles(ArticleReads):
         commit and sealed with the write (see shared.web.idempotency), so that a retry of a
         stored article always gets it back.
 
-        The answer is built from what the insert returns: a new article has no likes, and
-        its author's profile and follow counts are read (from Redis, mostly) before the
-        transaction opens, so that it holds its locks for its statements only."""
+        The article, its tags and its event are one statement (queries.insert_article), in a
+        transaction only when an Idempotency-Key's seal must commit with it. The answer is
+        built from what the insert returns: a new article has no likes, and its author's
+        profile and follow counts are read (from Redis, mostly) before the write, so that it
+        holds its locks for its statement only."""
         tags = normalize_tags(fields.get("tagList") or [])
         media = fields.get("media") or []
         slug = slugify(fields["title"])
@@ -66,21 +68,19 @@ class Articles(ArticleReads):
             self.profiles.by_ids([author.id]),
             self._counts([], [author.id], None, degrade=True),
         )
-        async with self.pool.acquire() as connection, connection.transaction():
+        async with self.pool.acquire() as connection, sealed_write(connection, seal):
             if media:
                 await self._check_media(connection, author, media)
             for _ in range(SLUG_ATTEMPTS):
-                row = await queries.insert_article(connection, slug, author.id, fields)
+                row = await queries.insert_article(
+                    connection, slug, author.id, fields, tags, ARTICLE_CREATED
+                )
                 if row is not None:
                     break
                 slug = with_suffix(slugify(fields["title"]))
             else:
                 raise ValidationFailed(fields={"title": ["could not be made into a unique slug"]})
             article_id = row["id"]
-            await queries.set_tags(connection, article_id, row["created_at"], tags, new=True)
-            await record_event(
-                connection, ARTICLE_CREATED, {"id": article_id, "slug": slug, "authorId": author.id}
-            )
             article = Article.from_row(
                 {**dict(row.items()), "tag_list": tags}, public_profile(profiles.get(author.id))
             )

@@ -24,15 +24,47 @@ _ALL_ARTICLES = "(SELECT coalesce(sum(articles), 0) FROM article_totals)"
 Position = tuple[datetime, int]
 
 
+# A new article is one statement of data-modifying CTEs, so its own transaction: the row, its
+# tags (each created or counted by the upsert, in name order so that concurrent articles lock
+# shared tags in the same order), their links and the outbox row (as shared/events'
+# record_event writes it). A taken slug inserts nothing at all, and the caller tries another.
+_CREATE = f"""
+WITH article AS (
+    INSERT INTO articles (slug, title, description, body, author_id, complexity,
+        cooking_minutes, ingredients, media)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    ON CONFLICT (slug) DO NOTHING RETURNING {_INSERTED}
+), chosen AS (
+    INSERT INTO tags AS t (name, article_count)
+    SELECT name, 1 FROM unnest($10::text[]) AS name
+    WHERE EXISTS (SELECT FROM article) ORDER BY 1
+    ON CONFLICT (name) DO UPDATE SET article_count = t.article_count + 1
+    RETURNING id
+), linked AS (
+    INSERT INTO article_tags (article_id, tag_id, created_at)
+    SELECT article.id, chosen.id, article.created_at FROM article, chosen
+), event AS (
+    INSERT INTO outbox (event_id, type, data)
+    SELECT gen_random_uuid(), $11,
+           jsonb_build_object('id', id, 'slug', slug, 'authorId', author_id)
+    FROM article
+)
+SELECT * FROM article
+"""
+
+
 async def insert_article(
-    connection: asyncpg.Connection, slug: str, author_id: int, fields: dict[str, Any]
+    connection: asyncpg.Connection,
+    slug: str,
+    author_id: int,
+    fields: dict[str, Any],
+    tags: Sequence[str],
+    event_type: str,
 ) -> asyncpg.Record | None:
-    """The new article's row, or None when the slug is taken (no error, so no savepoint)."""
+    """The new article's row, stored with its tags and its event, or None when the slug is
+    taken (no error, so no savepoint)."""
     return await connection.fetchrow(
-        f"""INSERT INTO articles (slug, title, description, body, author_id, complexity,
-               cooking_minutes, ingredients, media)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           ON CONFLICT (slug) DO NOTHING RETURNING {_INSERTED}""",
+        _CREATE,
         slug,
         fields["title"],
         fields["description"],
@@ -42,6 +74,8 @@ async def insert_article(
         fields.get("cookingMinutes"),
         fields.get("ingredients") or [],
         fields.get("media") or [],
+        sorted(set(tags)),
+        event_type,
     )
 
 
@@ -92,16 +126,10 @@ async def delete_article(connection: asyncpg.Connection, article_id: int) -> Non
 
 
 async def set_tags(
-    connection: asyncpg.Connection,
-    article_id: int,
-    created_at: Any,
-    names: Sequence[str],
-    new: bool = False,
+    connection: asyncpg.Connection, article_id: int, created_at: Any, names: Sequence[str]
 ) -> None:
-    """Replaces an article's tags (a `new` article has none to release), keeping every
-    tag's article count exact."""
-    if not new:
-        await _release_tags(connection, article_id)
+    """Replaces an article's tags, keeping every tag's article count exact."""
+    await _release_tags(connection, article_id)
     if not names:
         return
     # One statement: each tag created or counted by the upsert, in name order so that

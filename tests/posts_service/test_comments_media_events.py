@@ -215,3 +215,33 @@ async def test_every_route_still_answers_with_redis_down(
         assert fresh["article"]["body"] == "New"
     finally:
         await dead.aclose()
+
+
+async def test_a_new_article_is_stored_with_its_tags_and_one_event_even_when_its_slug_was_taken(
+    posts: AppClient, users: Users, redis: aioredis.Redis, db: asyncpg.Connection
+) -> None:
+    await users.add("jake")
+    first = await create(posts, users["jake"], title="Pea soup", tagList=["soup", "green"])
+    second = await create(posts, users["jake"], title="Pea soup", tagList=["soup"])
+    assert first["slug"] == "pea-soup" and second["slug"] != "pea-soup"  # taken: retried
+    counts = dict(await db.fetch("SELECT name, article_count FROM posts.tags"))
+    assert counts == {"soup": 2, "green": 1}
+    linked = await db.fetchval(
+        """SELECT count(*) FROM posts.article_tags l JOIN posts.articles a ON a.id = l.article_id
+           WHERE l.created_at = a.created_at"""
+    )
+    assert linked == 3
+    rows = await db.fetch("SELECT id, slug FROM posts.articles ORDER BY id")
+    expected = [
+        {"id": row["id"], "slug": row["slug"], "authorId": users.ids["jake"]} for row in rows
+    ]
+    for _ in range(100):  # the relay publishes what the insert recorded, once per article
+        created = [
+            Event.from_fields(f).data
+            for _, f in await entries(redis, "events:posts")
+            if f["type"] == "article.created"
+        ]
+        if len(created) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    assert created == expected
