@@ -23,8 +23,8 @@ exists once. `--roundtrips` adds, per operation, the PostgreSQL statements (from
 log with `log_statement = all`), Redis commands (INFO commandstats) and HTTP requests per
 service (their /metrics), per request, background activity subtracted. `--profile DIR` runs
 the mix for `--mix-seconds` (default 30) under `py-spy record` on every process; `--cpu` runs
-it alone and prints the CPU each process (and PostgreSQL, Redis and the whole machine) spent
-per request, the figure least moved by a noisy machine.
+it alone between two yardstick runs and prints the CPU each process (and PostgreSQL, Redis
+and the whole machine) spent per request, the figure least moved by a noisy machine.
 
 The load comes from this process (the http1 client, uvloop) on the same cores as what it
 measures, and so does the yardstick's: compare ratios, not absolute numbers.
@@ -733,12 +733,12 @@ async def run(
             and any(a.endswith("_service") or a == "gateway" for a in p.args)
         }
         await bencher.loop(2, bencher.mix_turn)
+        yard_first = await yardstick(database_url, 3) if args.cpu else None
         spies = []
         if args.profile:
             folder = Path(args.profile)
             print(f"profiling the mix for {args.mix_seconds:.0f} s into {folder}", flush=True)
             spies = start_profilers(bench, folder, args.mix_seconds)
-        yard_first = await yardstick(database_url, 3) if args.cpu else None
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         servers_before, machine_before = servers_cpu_seconds(), machine_cpu_seconds()
         stats = await bencher.loop(args.mix_seconds, bencher.mix_turn)
