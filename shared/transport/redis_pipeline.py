@@ -211,9 +211,13 @@ class PipelinedRedis:
         timer = loop.call_later(self._timeout, _expire, last)
         try:
             await last
-        except TimeoutError:
-            # A late reply would be matched with the next command: start over.
-            protocol.close()
+        except BaseException as exc:
+            if isinstance(exc, TimeoutError):
+                # A late reply would be matched with the next command: start over.
+                protocol.close()
+            for waiter in waiters:  # the batch shares the outcome of its last reply
+                if not waiter.cancel() and not waiter.cancelled():
+                    waiter.exception()  # retrieved: nobody else awaits it
             raise
         finally:
             timer.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import uuid
 
@@ -172,3 +173,28 @@ async def test_commands_queued_in_one_turn_of_the_loop_go_out_in_one_write() -> 
     protocol.send(commands[0])
     await asyncio.sleep(0)
     assert transport.writes[1:] == [commands[0]]  # a later turn writes again
+
+
+async def test_a_batch_that_times_out_fails_whole_and_leaves_no_unretrieved_error() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(1 << 16):  # a stalled server: takes the commands, never
+            pass  # answers, and ends when the client hangs up
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: unhandled.append(context))
+    pipelined = PipelinedRedis(f"redis://127.0.0.1:{port}/0", timeout=0.2)
+    try:
+        with pytest.raises(TimeoutError):
+            await pipelined.execute_many([encode_command("GET", "a"), encode_command("GET", "b")])
+        await asyncio.sleep(0.05)  # the connection's loss reaches the protocol
+        gc.collect()
+        assert unhandled == []
+    finally:
+        loop.set_exception_handler(None)
+        await pipelined.close()
+        server.close()
+        await server.wait_closed()
