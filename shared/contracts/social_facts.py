@@ -32,7 +32,6 @@ published (its readers ask social).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -169,7 +168,6 @@ class SocialFacts:
         self._redis = redis
         self._pipelined = pipelined
         self._publish = redis.register_script(_PUBLISH)
-        self._publish_sha = hashlib.sha1(_PUBLISH.encode()).hexdigest()  # noqa: S324 (Redis' name)
         self._failed = ThrottledWarning(log, "social counters in Redis unavailable")
 
     async def publish(
@@ -216,7 +214,7 @@ class SocialFacts:
         args = [str(TTL_SECONDS), str(len(keys)), *values, *patch_args]
         try:
             if self._pipelined is not None:
-                await self._pipelined.evalsha(self._publish_sha, _PUBLISH, keys + patches, args)
+                await self._pipelined.evalsha(self._publish.sha, _PUBLISH, keys + patches, args)
             else:
                 await self._publish(keys=keys + patches, args=args)
         except (aioredis.RedisError, OSError) as exc:

@@ -10,9 +10,10 @@ from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 
+from shared.data.redis import send_commands
 from shared.logs import ThrottledWarning
 from shared.transport.jsoncodec import dumps, loads
-from shared.transport.redis_pipeline import PipelinedRedis, encode_command
+from shared.transport.redis_pipeline import PipelinedRedis
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +85,8 @@ class JsonCache:
             self._warn(exc)
 
     async def write(self, commands: list[tuple[str, ...]]) -> None:
-        """Sends the commands in one round trip (on the pipelined connection when there is
-        one); raises what Redis or the connection raised."""
-        if self.pipelined is not None:
-            await self.pipelined.execute_many([encode_command(*command) for command in commands])
-            return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for command in commands:
-                pipe.execute_command(*command)
-            await pipe.execute()
+        """Sends the commands in one round trip; raises what Redis or the connection raised."""
+        await send_commands(self.redis, self.pipelined, commands)
 
     async def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         await self.set_many({key: value}, ttl)

@@ -33,9 +33,16 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.keys import PIPELINED_REDIS, REDIS, SETTINGS
-from shared.transport.redis_pipeline import CircuitBreaker, PipelinedRedis
+from shared.transport.redis_pipeline import CircuitBreaker, PipelinedRedis, encode_command
 
-__all__ = ["COMMAND_TIMEOUT", "CircuitBreaker", "GuardedRedis", "create_redis", "redis_ctx"]
+__all__ = [
+    "COMMAND_TIMEOUT",
+    "CircuitBreaker",
+    "GuardedRedis",
+    "create_redis",
+    "redis_ctx",
+    "send_commands",
+]
 
 # A second, as promised above: long enough that a busy machine (a process not scheduled for a
 # few hundred milliseconds) is not taken for a stalled Redis, short enough to degrade fast.
@@ -132,6 +139,21 @@ def create_redis(url: str, breaker: CircuitBreaker | None = None) -> aioredis.Re
     )
     client.breaker = breaker or CircuitBreaker()
     return client
+
+
+async def send_commands(
+    redis: aioredis.Redis, pipelined: PipelinedRedis | None, commands: list[tuple[str, ...]]
+) -> None:
+    """Sends the commands in one round trip: on the pipelined connection when the service has
+    one, else in a redis-py pipeline (over TLS). Raises what Redis or the connection raised,
+    once all have answered."""
+    if pipelined is not None:
+        await pipelined.execute_many([encode_command(*command) for command in commands])
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for command in commands:
+            pipe.execute_command(*command)
+        await pipe.execute()
 
 
 async def _first_ping(client: aioredis.Redis) -> None:

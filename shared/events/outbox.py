@@ -18,6 +18,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,11 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from shared.data.migrations import migrate
+from shared.data.redis import send_commands
 from shared.events.envelope import MIGRATIONS_TABLE, Event, stream_name
 from shared.keys import PG_POOL, PIPELINED_REDIS, REDIS
 from shared.service.tasks import cancel_requested, stop_task, supervise
-from shared.transport.redis_pipeline import PipelinedRedis, encode_command
+from shared.transport.redis_pipeline import PipelinedRedis
 from shared.web.middleware import METRICS, Metrics
 
 log = logging.getLogger(__name__)
@@ -111,38 +113,18 @@ class OutboxRelay:
                 )
                 for row in sorted(rows, key=lambda row: int(row["id"]))  # RETURNING has no order
             ]
-            await self._xadd(events)
+            trim = ("MAXLEN", "~", str(self.stream_max_length))
+            await send_commands(
+                self.redis,
+                self.pipelined,
+                [
+                    ("XADD", self.stream, *trim, "*", *chain(*event.to_fields().items()))
+                    for event in events
+                ],
+            )
         if self.metrics is not None:
             self.metrics.events_published.labels(self.producer).inc(len(rows))
         return len(rows)
-
-    async def _xadd(self, events: list[Event]) -> None:
-        """Appends the events to the stream in one round trip."""
-        if self.pipelined is not None:
-            await self.pipelined.execute_many(
-                [
-                    encode_command(
-                        "XADD",
-                        self.stream,
-                        "MAXLEN",
-                        "~",
-                        str(self.stream_max_length),
-                        "*",
-                        *(part for pair in event.to_fields().items() for part in pair),
-                    )
-                    for event in events
-                ]
-            )
-            return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                pipe.xadd(
-                    self.stream,
-                    event.to_fields(),  # type: ignore[arg-type]
-                    maxlen=self.stream_max_length,
-                    approximate=True,
-                )
-            await pipe.execute()
 
     async def any_pending(self) -> bool:
         """Whether a row waits: the poll's question, one statement where a claim costs three."""
