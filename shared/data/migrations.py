@@ -50,6 +50,59 @@ def _lock_key(schema: str) -> int:
     return zlib.crc32(f"migrations:{schema}".encode())
 
 
+@dataclass(frozen=True)
+class MigrationState:
+    """What a schema's record says of a folder of migrations."""
+
+    pending: list[Migration]
+    # One line per applied migration whose file differs from what was applied, naming it.
+    changed: list[str]
+
+
+async def inspect_migrations(
+    connection: asyncpg.Connection,
+    schema: str,
+    directory: Path,
+    *,
+    table: str = "schema_migrations",
+) -> MigrationState:
+    """Compares the files with the record without changing anything.
+
+    A recorded version without a file is fine: an earlier release (a rollback, the old half of
+    a rolling upgrade) runs on a schema that a later one migrated further.
+    """
+    for identifier in (schema, table):
+        if not _SCHEMA.match(identifier):
+            raise MigrationError(f"invalid identifier {identifier!r}")
+    migrations = load_migrations(directory)
+    recorded: dict[int, tuple[str, str]] = {}
+    if await connection.fetchval("SELECT to_regclass($1)", f"{schema}.{table}") is not None:
+        rows = await connection.fetch(f"SELECT version, name, checksum FROM {schema}.{table}")
+        recorded = {row["version"]: (row["name"], row["checksum"]) for row in rows}
+    pending: list[Migration] = []
+    changed: list[str] = []
+    for migration in migrations:
+        if migration.version not in recorded:
+            pending.append(migration)
+            continue
+        name, checksum = recorded[migration.version]
+        if checksum != migration.checksum:
+            changed.append(
+                f"{directory / migration.name} changed after it was applied to schema "
+                f"{schema} (as {name})"
+            )
+    return MigrationState(pending, changed)
+
+
+def refuse_changed(changed: list[str]) -> None:
+    """Raises MigrationError naming every changed migration, if there is any."""
+    if changed:
+        raise MigrationError(
+            "; ".join(changed) + ". A migration never changes once applied: restore the "
+            "applied text and add a new migration instead. Nothing was migrated."
+        )
+
+
 async def migrate(
     connection: asyncpg.Connection,
     schema: str,
@@ -60,8 +113,10 @@ async def migrate(
     """Applies what is new and returns the names applied; safe to run from many replicas at once.
 
     `table` records what was applied; a shared mechanism (the event tables) keeps its own.
-    Each migration runs in its own transaction that first takes a transaction-level advisory
-    lock, so concurrent runners apply each file exactly once and nothing is left locked.
+    Every applied migration is checked against its file before any pending one runs, so a
+    refused upgrade leaves the schema as it was. Each migration runs in its own transaction
+    that first takes a transaction-level advisory lock, so concurrent runners apply each file
+    exactly once and nothing is left locked.
     """
     for identifier in (schema, table):
         if not _SCHEMA.match(identifier):
@@ -70,6 +125,9 @@ async def migrate(
     applied: list[str] = []
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(schema))
+        refuse_changed(
+            (await inspect_migrations(connection, schema, directory, table=table)).changed
+        )
         # Only when it is missing: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on
         # the database even when the schema exists, and a deployment's role owns its schema
         # without holding that privilege.

@@ -130,7 +130,5 @@ async def test_this_release_writes_its_sessions_as_before(auth_db: asyncpg.Conne
     session = await session_of(auth_db, session_id)
     assert session is not None and session["expires_at"] == expires
     # Ending it still reports it as ended now (the triggers do not end it first).
-    assert [row["id"] for row in await queries.revoke_session(auth_db, session_id)] == [
-        session_id
-    ]
+    assert [row["id"] for row in await queries.revoke_session(auth_db, session_id)] == [session_id]
     assert await queries.revoke_session(auth_db, session_id) == []

@@ -6,7 +6,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.data.migrations import MigrationError, migrate
+from shared.data.migrations import MigrationError, inspect_migrations, migrate
 from tests.infra import Infra
 
 
@@ -105,3 +105,39 @@ async def test_a_role_that_owns_only_its_schema_can_migrate_it(
     finally:
         await db.execute(f"DROP SCHEMA {fresh_schema} CASCADE")
         await db.execute(f"DROP ROLE {role}")
+
+
+async def test_every_applied_migration_is_checked_before_any_pending_one_runs(
+    db: asyncpg.Connection, migrations_dir: Path, fresh_schema: str
+) -> None:
+    await migrate(db, fresh_schema, migrations_dir)
+    (migrations_dir / "001_things.sql").write_text("CREATE TABLE things (id bigint PRIMARY KEY);")
+    (migrations_dir / "003_pending.sql").write_text("CREATE TABLE pending (id int);")
+
+    with pytest.raises(MigrationError) as refused:
+        await migrate(db, fresh_schema, migrations_dir)
+
+    assert str(migrations_dir / "001_things.sql") in str(refused.value)
+    assert "002_more.sql" not in str(refused.value)
+    assert await db.fetchval("SELECT to_regclass('migtest.pending')") is None
+    assert await db.fetchval("SELECT count(*) FROM migtest.schema_migrations") == 2
+
+
+async def test_a_migration_applied_by_a_later_release_is_no_reason_to_refuse(
+    db: asyncpg.Connection, migrations_dir: Path, fresh_schema: str
+) -> None:
+    # A rollback: the earlier release runs on the schema the later one migrated further.
+    await migrate(db, fresh_schema, migrations_dir)
+    (migrations_dir / "002_more.sql").unlink()
+
+    assert await migrate(db, fresh_schema, migrations_dir) == []
+
+
+async def test_inspecting_a_schema_that_was_never_migrated_lists_everything_as_pending(
+    db: asyncpg.Connection, migrations_dir: Path, fresh_schema: str
+) -> None:
+    state = await inspect_migrations(db, fresh_schema, migrations_dir)
+
+    assert [m.name for m in state.pending] == ["001_things.sql", "002_more.sql"]
+    assert state.changed == []
+    assert await db.fetchval("SELECT to_regnamespace('migtest')") is None
