@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 # Replica counts and ports reach `make run` from the command line, e.g. `make run POSTS_REPLICAS=2`.
 export AUTH_REPLICAS POSTS_REPLICAS SOCIAL_REPLICAS CHAT_REPLICAS GATEWAY_PORT
 
-.PHONY: install run test test-drills lint format seed bench clean
+.PHONY: install run test test-drills test-upgrade lint format seed bench clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,11 @@ test-drills: install
 	$(BIN)/python -m pytest -m drill -s -p no:cacheprovider tests/drills $(PYTEST_ARGS)
 	SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) $(BIN)/python -m pytest -p no:cacheprovider \
 		-o timeout=600 tests/hardening/test_schemathesis.py $(PYTEST_ARGS)
+
+# The reference release (tests/upgrade/reference.py) writes a data set, this checkout runs on
+# it, and the reference release runs again on the upgraded schema (see the README's "Upgrading").
+test-upgrade: install
+	$(BIN)/python -m pytest -m upgrade -p no:cacheprovider tests/upgrade $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
