@@ -171,6 +171,21 @@ def test_every_app_starts_after_the_stores_it_uses_are_healthy(service: str) -> 
         assert depends_on[store]["condition"] == "service_healthy"
 
 
+@pytest.mark.parametrize("package", list(SCHEMA_OF))
+def test_no_service_migrates_before_every_services_migrations_were_checked(package: str) -> None:
+    depends_on = services()[package]["depends_on"]
+    assert depends_on["migrations_check"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_migrations_check_reads_every_schema_and_changes_nothing() -> None:
+    check = services()["migrations_check"]
+    assert check["entrypoint"] == ["python", "-m", "devstack.migrate", "--check"]
+    assert check["restart"] == "no"
+    assert check["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # Only the owner of the database reads every service's schema.
+    assert urlsplit(check["environment"]["DATABASE_URL"]).username == "postgres"
+
+
 def test_gateway_starts_after_every_service_is_healthy() -> None:
     depends_on = services()["gateway"]["depends_on"]
     for service in URL_TARGETS.values():

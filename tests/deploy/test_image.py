@@ -59,3 +59,11 @@ def test_dockerignore_keeps_data_virtualenvs_tests_and_secrets_out() -> None:
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     for entry in (".data", ".venv", "tests", ".env", "deploy/secrets"):
         assert entry in ignored
+
+
+def test_the_image_carries_the_check_of_every_services_migrations() -> None:
+    text = DOCKERFILE.read_text()
+    assert "COPY devstack/__init__.py devstack/migrate.py devstack/" in text
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ignored.index("!devstack/migrate.py") > ignored.index("devstack")
+    assert ignored.index("!devstack/__init__.py") > ignored.index("devstack")

@@ -89,3 +89,19 @@ def test_the_ingress_sends_everything_to_the_gateway_with_websocket_timeouts(tre
     (rule,) = ingress["spec"]["rules"]
     backends = {path["backend"]["service"]["name"] for path in rule["http"]["paths"]}
     assert backends == {"gateway"}
+
+
+@pytest.mark.parametrize("tree", list(TREES))
+def test_no_service_pod_migrates_before_every_services_migrations_were_checked(tree: str) -> None:
+    deployments = objects(tree, "Deployment")
+    for name in INTERNAL:
+        (check,) = deployments[name]["spec"]["template"]["spec"]["initContainers"]
+        assert check["command"] == ["python", "-m", "devstack.migrate", "--check"]
+        (url,) = check["env"]
+        assert url["name"] == "DATABASE_URL"
+        secret = url["valueFrom"]["secretKeyRef"]
+        # The overlay's generator suffixes the secret's name with a hash of its content.
+        assert secret["name"].startswith("chopchop-secrets")
+        assert secret["key"] == "MIGRATIONS_CHECK_DATABASE_URL"
+        assert check["resources"]["limits"]
+    assert "initContainers" not in deployments["gateway"]["spec"]["template"]["spec"]
