@@ -12,8 +12,10 @@ import asyncio
 import contextlib
 import functools
 import os
+import subprocess
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,6 +27,8 @@ from tests.drills.conftest import Population
 from tests.drills.load import ATTEMPT_TIMEOUT, Figures, Ledger, Load
 from tests.drills.stack import DrillStack
 from tests.mail import clear_mailbox
+from tests.upgrade.reference import UPGRADE_REFERENCE
+from tests.upgrade.releases import Release, check_out, python_for
 from tests.waiting import until
 
 pytestmark = [pytest.mark.drill, pytest.mark.timeout(180)]
@@ -34,6 +38,8 @@ SERVICES = ("auth", "posts", "social", "chat")
 REDIS_STALL = float(os.environ.get("DRILL_REDIS_STALL", "20"))
 WARM_UP = 2.0
 SETTLE = 4.0
+# How long the rolling-upgrade drill serves from both releases at once.
+MIXED = 8.0
 
 
 def report(name: str, figures: Figures, restored_at: float | None = None) -> None:
@@ -223,4 +229,65 @@ async def test_sigterm_to_a_replica_under_load_lets_requests_in_flight_finish(
     assert codes == dict.fromkeys(codes, 0), codes
     # A draining replica finishes what it has and the gateway sends the rest elsewhere:
     # not a single request may fail, retried or not.
+    assert figures.errors == {}, figures.errors
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Release:
+    root = Path(tmp_path_factory.mktemp("reference"))
+    tree = check_out(UPGRADE_REFERENCE, root / "tree")
+    return Release("reference", tree, python_for(tree, root / "venvs"))
+
+
+def start_reference(drill: DrillStack, name: str, release: Release) -> None:
+    """Replica `name` as the reference release runs it: its own code, the same settings."""
+    spec = drill.specs[name]
+    env = {**os.environ, **spec.env, "PYTHONPATH": str(release.tree), "PYTHONUNBUFFERED": "1"}
+    with (drill.log_dir / f"{name}-{release.name}.log").open("ab") as output:
+        drill.processes[name] = subprocess.Popen(
+            [release.python, "-m", spec.module],
+            cwd=release.tree,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def test_a_rolling_upgrade_with_the_reference_release_beside_this_one_loses_nothing(
+    drill: DrillStack,
+    population: Population,
+    session: aiohttp.ClientSession,
+    reference: Release,
+) -> None:
+    since, known = await baseline(drill)
+    traffic = load(session, population, seed=7)
+    mixed = [f"{service}-2" for service in SERVICES]
+    on_reference: set[str] = set()
+    try:
+        async with traffic.running() as figures:
+            await asyncio.sleep(WARM_UP)
+            # Half of every service goes back to the reference release, one replica at a
+            # time as a rollout replaces them (drained with SIGTERM); the gateway is this
+            # checkout's. Both releases serve the load side by side on this schema...
+            for name in mixed:
+                await asyncio.to_thread(drill.terminate, name)
+                start_reference(drill, name, reference)
+                on_reference.add(name)
+                await drill.wait_ready(name)
+            await asyncio.sleep(MIXED)
+            # ...then the rollout goes on: the same replicas come back as this checkout.
+            for name in mixed:
+                await asyncio.to_thread(drill.terminate, name)
+                on_reference.discard(name)
+                await drill.restart(name)
+            restored = time.monotonic()
+            await asyncio.sleep(SETTLE)
+    finally:
+        # A drill that failed half-way leaves no replica of the reference release behind.
+        for name in sorted(on_reference):
+            drill.processes[name].kill()
+            drill.processes[name].wait(10)
+            await drill.restart(name)
+    report(f"rolling upgrade: {UPGRADE_REFERENCE} beside this checkout", figures, restored)
+    await verify(drill, traffic, since, known)
     assert figures.errors == {}, figures.errors
