@@ -18,8 +18,7 @@ from pathlib import Path
 import asyncpg
 
 from shared.data.migrations import MigrationError, inspect_migrations, migrate, refuse_changed
-from shared.events.envelope import MIGRATIONS_TABLE as EVENTS_TABLE
-from shared.events.outbox import EVENTS_MIGRATIONS, install_event_tables
+from shared.events.outbox import inspect_event_tables, install_event_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,9 +41,7 @@ async def check_all(connection: asyncpg.Connection) -> dict[str, list[str]]:
         pending[schema] = [migration.name for migration in state.pending]
         changed += state.changed
         if events:
-            state = await inspect_migrations(
-                connection, schema, EVENTS_MIGRATIONS, table=EVENTS_TABLE
-            )
+            state = await inspect_event_tables(connection, schema)
             pending[schema] += [f"events/{migration.name}" for migration in state.pending]
             changed += state.changed
     refuse_changed(changed)

@@ -26,7 +26,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from shared.data.migrations import migrate
+from shared.data.migrations import MigrationState, inspect_migrations, migrate
 from shared.data.redis import send_commands
 from shared.events.envelope import MIGRATIONS_TABLE, Event, stream_name
 from shared.keys import PG_POOL, PIPELINED_REDIS, REDIS
@@ -41,6 +41,10 @@ EVENTS_MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def install_event_tables(connection: asyncpg.Connection, schema: str) -> None:
     await migrate(connection, schema, EVENTS_MIGRATIONS, table=MIGRATIONS_TABLE)
+
+
+async def inspect_event_tables(connection: asyncpg.Connection, schema: str) -> MigrationState:
+    return await inspect_migrations(connection, schema, EVENTS_MIGRATIONS, table=MIGRATIONS_TABLE)
 
 
 async def record_event(

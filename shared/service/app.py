@@ -14,10 +14,10 @@ from aiohttp import web
 from aiohttp_apigami import setup_aiohttp_apispec, validation_middleware
 from aiohttp_apigami.constants import SWAGGER_DICT
 
-from shared.data.migrations import migrate
+from shared.data.migrations import inspect_migrations, migrate, refuse_changed
 from shared.data.postgres import create_pool
 from shared.data.redis import redis_ctx
-from shared.events.outbox import install_event_tables
+from shared.events.outbox import inspect_event_tables, install_event_tables
 from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.logs import setup_logging
 from shared.service.deadlines import ReadDeadlines, start_server
@@ -48,6 +48,15 @@ def database_ctx(schema: str, migrations: Path | None, events: bool = False) -> 
         pool = await create_pool(app[SETTINGS], schema)
         try:
             await pool.fetchval("SELECT 1")
+            # Every applied migration, the event tables' too, against its file before any
+            # pending one runs: a refused start leaves the schema as it was.
+            async with pool.acquire() as connection:
+                changed = []
+                if migrations is not None:
+                    changed += (await inspect_migrations(connection, schema, migrations)).changed
+                if events:
+                    changed += (await inspect_event_tables(connection, schema)).changed
+                refuse_changed(changed)
             if migrations is not None:
                 async with pool.acquire() as connection:
                     await migrate(connection, schema, migrations)

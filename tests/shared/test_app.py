@@ -1,6 +1,7 @@
 """The app factory's behaviour that every service inherits: errors, request ids, health, metrics."""
 
 import gc
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -10,6 +11,7 @@ from aiohttp_apigami import docs, request_schema
 from marshmallow import Schema, fields, validate
 from pytest_aiohttp import AiohttpClient
 
+from shared.data.migrations import MigrationError
 from shared.service.app import GC_THRESHOLDS, create_service_app, settle_garbage_collector
 from shared.settings import CommonSettings, Env
 from shared.web.errors import Conflict, NotFound, ValidationFailed
@@ -220,3 +222,35 @@ def test_a_started_service_freezes_what_lives_and_spaces_the_collector_passes() 
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_a_service_refuses_to_start_on_a_changed_migration_and_applies_none(
+    infra: Infra, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    await db.execute("DROP SCHEMA IF EXISTS kitchen_upgrade CASCADE")
+    (tmp_path / "001_dishes.sql").write_text("CREATE TABLE dishes (id int);")
+    settings = CommonSettings.from_env("kitchen", 0, Env(infra.env()))
+
+    def kitchen() -> web.Application:
+        return create_service_app(
+            settings,
+            title="Kitchen",
+            routes=[],
+            schema="kitchen_upgrade",
+            migrations=tmp_path,
+            events=True,
+        )
+
+    # Started once: its migrations and the event tables' are applied.
+    runner = web.AppRunner(kitchen())
+    await runner.setup()
+    await runner.cleanup()
+    # The event tables' migration as if its file had changed since, and a new one pending.
+    await db.execute("UPDATE kitchen_upgrade.events_migrations SET checksum = 'other'")
+    (tmp_path / "002_plates.sql").write_text("CREATE TABLE plates (id int);")
+
+    with pytest.raises(MigrationError, match=r"events/migrations/001_events\.sql changed"):
+        await web.AppRunner(kitchen()).setup()
+
+    assert await db.fetchval("SELECT to_regclass('kitchen_upgrade.plates')") is None
+    await db.execute("DROP SCHEMA kitchen_upgrade CASCADE")
