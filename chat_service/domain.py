@@ -10,9 +10,12 @@ from typing import Any
 
 import asyncpg
 
-from chat_service import queries, render
-from chat_service.presence import Presence
-from chat_service.publishing import Publisher
+from chat_service import compose
+from chat_service.live.presence import Presence
+from chat_service.live.publisher import Publisher
+from chat_service.queries import chats as q_chats
+from chat_service.queries import invites as q_invites
+from chat_service.queries import users as q_users
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
@@ -50,10 +53,10 @@ class Chats:
         self, connection: asyncpg.Connection, chat_id: int, caller: Caller, *, lock: bool = False
     ) -> asyncpg.Record:
         """The chat as the caller belongs to it; 404 for a chat that is not theirs."""
-        find = queries.lock_membership if lock else queries.membership
+        find = q_chats.lock_membership if lock else q_chats.membership
         row = await find(connection, chat_id, caller.id)
         if row is None:
-            if not await queries.user_exists(connection, caller.id):
+            if not await q_users.user_exists(connection, caller.id):
                 await self.users.ensure(caller, connection)
             # Look again either way: the user's registration (auth's event, handled by any
             # replica) may have committed between the two reads above.
@@ -68,29 +71,29 @@ class Chats:
             raise Forbidden(f"only the chat's owner can {action}")
 
     async def view(self, connection: asyncpg.Connection, chat_id: int, user_id: int) -> JSON:
-        row = await queries.chat_for_member(connection, chat_id, user_id)
-        return render.chat(row, self.settings.general_ttl)
+        row = await q_chats.chat_for_member(connection, chat_id, user_id)
+        return compose.chat(row, self.settings.general_ttl)
 
     # Lists and single chats.
 
     async def list_mine(self, caller: Caller, limit: int, offset: int) -> JSON:
         async with self.pool.acquire() as connection:
-            total = await queries.count_chats_of(connection, caller.id)
+            total = await q_chats.count_chats_of(connection, caller.id)
             if total == 0:
-                if not await queries.user_exists(connection, caller.id):
+                if not await q_users.user_exists(connection, caller.id):
                     await self.users.ensure(caller, connection)
                 # Again either way: the registration may have committed meanwhile.
-                total = await queries.count_chats_of(connection, caller.id)
-            rows = await queries.chats_of(connection, caller.id, limit, offset)
+                total = await q_chats.count_chats_of(connection, caller.id)
+            rows = await q_chats.chats_of(connection, caller.id, limit, offset)
         general_ttl = self.settings.general_ttl
-        return {"chats": [render.chat(row, general_ttl) for row in rows], "chatsCount": total}
+        return {"chats": [compose.chat(row, general_ttl) for row in rows], "chatsCount": total}
 
     async def get(self, caller: Caller, chat_id: int) -> JSON:
         async with self.pool.acquire() as connection:
             await self.member(connection, chat_id, caller)
             chat = await self.view(connection, chat_id, caller.id)
-            members = await queries.members_of(connection, chat_id, self.settings.members_limit)
-            count = await queries.count_members(connection, chat_id)
+            members = await q_chats.members_of(connection, chat_id, self.settings.members_limit)
+            count = await q_chats.count_members(connection, chat_id)
         online = await self.presence.online([row["id"] for row in members])
         chat["members"] = [
             {
@@ -109,14 +112,14 @@ class Chats:
     async def create_group(self, caller: Caller, fields: JSON, seal: Seal = no_seal) -> JSON:
         await self.users.ensure(caller)
         async with self.pool.acquire() as connection, connection.transaction():
-            chat_id = await queries.create_group(
+            chat_id = await q_chats.create_group(
                 connection,
                 caller.id,
                 fields["title"],
                 fields.get("description", ""),
                 fields.get("private", False),
             )
-            await queries.add_member(connection, chat_id, caller.id, "owner")
+            await q_chats.add_member(connection, chat_id, caller.id, "owner")
             chat = await self.view(connection, chat_id, caller.id)
             await seal(connection, 201, chat)
         me = await self._person(caller.id)
@@ -124,7 +127,7 @@ class Chats:
             caller.id,
             chat_id,
             0,
-            render.membership_event("chat.member_joined", chat_id, me["username"], me["image"]),
+            compose.membership_event("chat.member_joined", chat_id, me["username"], me["image"]),
         )
         return chat
 
@@ -140,12 +143,12 @@ class Chats:
                     "you cannot open a direct chat with yourself",
                     fields={"username": ["is yourself"]},
                 )
-            chat_id, created = await queries.get_or_create_direct(
+            chat_id, created = await q_chats.get_or_create_direct(
                 connection, caller.id, other["id"]
             )
             if created:
-                await queries.add_member(connection, chat_id, caller.id, "member")
-                await queries.add_member(connection, chat_id, other["id"], "member")
+                await q_chats.add_member(connection, chat_id, caller.id, "member")
+                await q_chats.add_member(connection, chat_id, other["id"], "member")
             chat = await self.view(connection, chat_id, caller.id)
             await seal(connection, 201 if created else 200, chat)
         if created:
@@ -154,7 +157,7 @@ class Chats:
                 (caller.id, me["username"], me["image"]),
                 (other["id"], other["username"], other["image"]),
             ):
-                text = render.membership_event("chat.member_joined", chat_id, name, image)
+                text = compose.membership_event("chat.member_joined", chat_id, name, image)
                 await self.publisher.joined(user_id, chat_id, 0, text)
         return (201 if created else 200), chat
 
@@ -164,7 +167,7 @@ class Chats:
             if row["kind"] != "group":
                 raise Forbidden(f"a {row['kind']} chat cannot be changed")
             self.require_owner(row, "change it")
-            await queries.update_chat(connection, chat_id, changes)
+            await q_chats.update_chat(connection, chat_id, changes)
             return await self.view(connection, chat_id, caller.id)
 
     async def delete(self, caller: Caller, chat_id: int) -> None:
@@ -173,15 +176,15 @@ class Chats:
             if row["kind"] != "group":
                 raise Forbidden(f"a {row['kind']} chat cannot be deleted")
             self.require_owner(row, "delete it")
-            await queries.delete_chat(connection, chat_id)
-        await self.publisher.chat_gone(chat_id, render.event("chat.deleted", {"chatId": chat_id}))
+            await q_chats.delete_chat(connection, chat_id)
+        await self.publisher.chat_gone(chat_id, compose.event("chat.deleted", {"chatId": chat_id}))
 
     # Members.
 
     async def announce_join(
         self, chat_id: int, user_id: int, username: str, image: str | None, from_seq: int
     ) -> None:
-        text = render.membership_event("chat.member_joined", chat_id, username, image)
+        text = compose.membership_event("chat.member_joined", chat_id, username, image)
         await self.publisher.joined(user_id, chat_id, from_seq, text)
         await self.publisher.chat_event(chat_id, text, skip_user=user_id)
 
@@ -192,7 +195,7 @@ class Chats:
                 raise Forbidden(f"nobody can be added to a {row['kind']} chat")
             self.require_owner(row, "add members")
             user = await self.users.by_username(connection, username)
-            added = await queries.add_member(connection, chat_id, user["id"], "member")
+            added = await q_chats.add_member(connection, chat_id, user["id"], "member")
             role = "owner" if user["id"] == row["owner_id"] else "member"
         member = {
             "username": user["username"],
@@ -215,17 +218,19 @@ class Chats:
                 raise Forbidden(f"nobody can leave a {row['kind']} chat")
             if not leaving:
                 self.require_owner(row, "remove members")
-            user = await queries.user_by_username(connection, username)
-            if user is None or not await queries.remove_member(connection, chat_id, user["id"]):
+            user = await q_users.user_by_username(connection, username)
+            if user is None or not await q_chats.remove_member(connection, chat_id, user["id"]):
                 raise NotFound(f"{username} is not a member of this chat")
             if leaving and row["role"] == "owner":
                 # The chat lives on under its longest-standing member, or ends with its owner.
-                successor = await queries.oldest_other_member(connection, chat_id, caller.id)
+                successor = await q_chats.oldest_other_member(connection, chat_id, caller.id)
                 if successor is None:
-                    await queries.delete_chat(connection, chat_id)
+                    await q_chats.delete_chat(connection, chat_id)
                 else:
-                    await queries.transfer_ownership(connection, chat_id, successor)
-        text = render.membership_event("chat.member_left", chat_id, user["username"], user["image"])
+                    await q_chats.transfer_ownership(connection, chat_id, successor)
+        text = compose.membership_event(
+            "chat.member_left", chat_id, user["username"], user["image"]
+        )
         await self.publisher.left(user["id"], chat_id, text)
         await self.publisher.chat_event(chat_id, text, skip_user=user["id"])
 
@@ -244,7 +249,7 @@ class Chats:
             if row["kind"] != "group":
                 raise Forbidden(f"a {row['kind']} chat has no invite links")
             self.require_owner(row, "create invite links")
-            await queries.create_invite(
+            await q_invites.create_invite(
                 connection, _code_hash(code), chat_id, caller.id, expires_at
             )
         return {
@@ -257,24 +262,24 @@ class Chats:
         """Enters a public chat at once (200 chat), or files a request for a private one (202)."""
         await self.users.ensure(caller)
         async with self.pool.acquire() as connection, connection.transaction():
-            target = await queries.chat_of_invite(connection, _code_hash(code))
+            target = await q_invites.chat_of_invite(connection, _code_hash(code))
             if target is None:
                 raise NotFound("this invite link is wrong or has expired")
             chat_id = target["id"]
-            if await queries.membership(connection, chat_id, caller.id) is not None:
+            if await q_chats.membership(connection, chat_id, caller.id) is not None:
                 return 200, {"chat": await self.view(connection, chat_id, caller.id)}
             if target["private"]:
-                request = render.join_request(
-                    await queries.file_join_request(connection, chat_id, caller.id)
+                request = compose.join_request(
+                    await q_invites.file_join_request(connection, chat_id, caller.id)
                 )
             else:
-                last_seq = (await queries.last_seqs(connection, [chat_id]))[chat_id]
-                await queries.add_member(connection, chat_id, caller.id, "member")
+                last_seq = (await q_chats.last_seqs(connection, [chat_id]))[chat_id]
+                await q_chats.add_member(connection, chat_id, caller.id, "member")
                 chat = await self.view(connection, chat_id, caller.id)
                 request = None
         if request is not None:
             await self.publisher.user_event(
-                target["owner_id"], render.event("chat.join_requested", request)
+                target["owner_id"], compose.event("chat.join_requested", request)
             )
             return 202, {"joinRequest": request}
         me = await self._person(caller.id)
@@ -283,38 +288,38 @@ class Chats:
 
     async def _person(self, user_id: int) -> JSON:
         async with self.pool.acquire() as connection:
-            rows = await queries.users_by_ids(connection, [user_id])
+            rows = await q_users.users_by_ids(connection, [user_id])
         if not rows:
             raise NotFound("user not found")
         return {"username": rows[0]["username"], "image": rows[0]["image"]}
 
     async def _owned(self, connection: asyncpg.Connection, chat_id: int, caller: Caller) -> None:
         # Join requests are the owner's business only: to anyone else they do not exist.
-        row = await queries.membership(connection, chat_id, caller.id)
+        row = await q_chats.membership(connection, chat_id, caller.id)
         if row is None or row["role"] != "owner":
             raise chat_not_found()
 
     async def join_requests(self, caller: Caller, chat_id: int) -> list[JSON]:
         async with self.pool.acquire() as connection:
             await self._owned(connection, chat_id, caller)
-            rows = await queries.pending_join_requests(connection, chat_id)
-        return [render.join_request(row) for row in rows]
+            rows = await q_invites.pending_join_requests(connection, chat_id)
+        return [compose.join_request(row) for row in rows]
 
     async def decide(self, caller: Caller, chat_id: int, request_id: int, approve: bool) -> JSON:
         status = "approved" if approve else "rejected"
         async with self.pool.acquire() as connection, connection.transaction():
             await self._owned(connection, chat_id, caller)
-            row = await queries.decide_join_request(connection, chat_id, request_id, status)
+            row = await q_invites.decide_join_request(connection, chat_id, request_id, status)
             if row is None:
                 raise NotFound("join request not found")
-            last_seq = (await queries.last_seqs(connection, [chat_id]))[chat_id]
+            last_seq = (await q_chats.last_seqs(connection, [chat_id]))[chat_id]
             if approve:
-                await queries.add_member(connection, chat_id, row["user_id"], "member")
-        request = render.join_request(row)
-        decided = render.event("chat.join_decided", request)
+                await q_chats.add_member(connection, chat_id, row["user_id"], "member")
+        request = compose.join_request(row)
+        decided = compose.event("chat.join_decided", request)
         if approve:
             await self.publisher.joined(row["user_id"], chat_id, last_seq, decided)
-            joined = render.membership_event(
+            joined = compose.membership_event(
                 "chat.member_joined", chat_id, row["username"], row["image"]
             )
             await self.publisher.chat_event(chat_id, joined, skip_user=row["user_id"])
@@ -326,6 +331,6 @@ class Chats:
 
     async def prune(self, batch_size: int) -> int:
         async with self.pool.acquire() as connection, connection.transaction():
-            invites = await queries.delete_expired_invites(connection, batch_size)
-            requests = await queries.delete_old_join_requests(connection, batch_size, 30 * 86400)
+            invites = await q_invites.delete_expired_invites(connection, batch_size)
+            requests = await q_invites.delete_old_join_requests(connection, batch_size, 30 * 86400)
         return max(invites, requests)

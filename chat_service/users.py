@@ -13,7 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from chat_service import queries
+from chat_service.queries import chats as q_chats
+from chat_service.queries import users as q_users
 from shared.transport.internal import InternalClient
 from shared.web.errors import ApiError, NotFound
 from shared.web.identity import Caller
@@ -32,9 +33,9 @@ class Directory:
         self, connection: asyncpg.Connection, user_id: int, username: str, image: Any
     ) -> int:
         """Stores a user and makes them a member of the general chat; returns its id."""
-        await queries.upsert_user(connection, user_id, username, image)
-        general = await queries.ensure_general(connection)
-        await queries.add_member(connection, general, user_id, "member")
+        await q_users.upsert_user(connection, user_id, username, image)
+        general = await q_chats.ensure_general(connection)
+        await q_chats.add_member(connection, general, user_id, "member")
         return general
 
     async def ensure(self, caller: Caller, connection: asyncpg.Connection | None = None) -> None:
@@ -43,14 +44,14 @@ class Directory:
         A caller that holds a connection passes it: taking a second one from the pool while
         holding the first deadlocks once a burst of first requests holds them all."""
         if connection is not None:
-            if not await queries.user_exists(connection, caller.id):
+            if not await q_users.user_exists(connection, caller.id):
                 user = await self._fetch(caller.id)
                 async with connection.transaction():
                     await self.register(connection, caller.id, user["username"], user["image"])
                 log.info("user added on first use", extra={"user_id": caller.id})
             return
         async with self.pool.acquire() as own:
-            if await queries.user_exists(own, caller.id):
+            if await q_users.user_exists(own, caller.id):
                 return
         user = await self._fetch(caller.id)
         async with self.pool.acquire() as own, own.transaction():
@@ -70,7 +71,7 @@ class Directory:
         """The user by name, asking auth_service for one chat has not heard of; 404 if none."""
         if not _USERNAME.match(username):
             raise NotFound(f"user {username} not found", fields={"username": ["not found"]})
-        row = await queries.user_by_username(connection, username)
+        row = await q_users.user_by_username(connection, username)
         if row is not None:
             return row
         try:
@@ -85,7 +86,7 @@ class Directory:
             raise
         user = body["user"]
         await self.register(connection, int(user["id"]), user["username"], user["image"])
-        row = await queries.user_by_username(connection, username)
+        row = await q_users.user_by_username(connection, username)
         if row is None:
             raise NotFound(f"user {username} not found", fields={"username": ["not found"]})
         return row

@@ -17,10 +17,10 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from chat_service import queries
 from chat_service.keys import HUB
-from chat_service.presence import Presence
-from chat_service.publishing import Channels
+from chat_service.live.presence import Presence
+from chat_service.live.wire import MessageCreated, Wire
+from chat_service.queries import messages as q_messages
 from devstack.embedded import start_valkey
 from shared.data.redis import create_redis
 from shared.transport.jsoncodec import dumps
@@ -158,16 +158,16 @@ async def test_messages_published_out_of_order_are_delivered_in_seq_order(
     jake = await sockets(chat, users["jake"])
     await db.execute("SET search_path TO chat")
     rows = [
-        await queries.insert_message(db, general, users.ids["anna"], f"m{n}", None, 0)
+        await q_messages.insert_message(db, general, users.ids["anna"], f"m{n}", None, 0)
         for n in range(1, 4)
     ]
-    channel = Channels(infra.redis_url).chat(general)
+    wire = Wire(infra.redis_url)
     redis = create_redis(infra.redis_url)
     try:
         # Two replicas committed seqs 1-3 and their publishes crossed: 3, 1, 2.
         for row in (rows[2], rows[0], rows[1]):
             text = dumps({"type": "message.created", "data": {"seq": row["seq"]}})
-            await redis.publish(channel, f'{{"k":"m","s":{row["seq"]}}}\n{text}')
+            await redis.publish(*wire.encode(MessageCreated(general, row["seq"], text)))
     finally:
         await redis.aclose()
 
@@ -185,7 +185,7 @@ async def test_a_message_whose_publish_never_came_is_delivered_from_the_database
     await db.execute("SET search_path TO chat")
 
     # Stored by a replica that died before it could publish.
-    stored = await queries.insert_message(db, general, users.ids["anna"], "orphan", None, 0)
+    stored = await q_messages.insert_message(db, general, users.ids["anna"], "orphan", None, 0)
 
     (received,) = await jake.messages(1, timeout=5.0)
     assert (received["seq"], received["body"]) == (stored["seq"], "orphan")
@@ -257,7 +257,7 @@ async def test_a_slow_client_is_closed_without_delaying_the_others(
         for _ in range(250):
             await send(replica, users["jake"], general, body)
         assert seqs(await reading) == list(range(1, 251))
-        await until(lambda: users.ids["slow"] not in hub.clients)  # closed, its queue gone
+        await until(lambda: users.ids["slow"] not in hub.registry.clients)  # closed, its queue gone
         # The server ended the connection: a close frame (1013) when the stalled socket still
         # took one, else a cut. Reading to the end would time out if it were still open.
         await asyncio.to_thread(_drain, slow)
@@ -450,8 +450,8 @@ async def test_a_client_that_answers_no_ping_is_disconnected(
     hub = replica.app[HUB]
     dead = await asyncio.to_thread(_raw_socket_that_never_reads, replica, users["jake"])
     try:
-        await until(lambda: users.ids["jake"] in hub.clients)
-        await until(lambda: users.ids["jake"] not in hub.clients, timeout=10)
+        await until(lambda: users.ids["jake"] in hub.registry.clients)
+        await until(lambda: users.ids["jake"] not in hub.registry.clients, timeout=10)
     finally:
         dead.close()
 

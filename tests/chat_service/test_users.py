@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from chat_service import queries
+from chat_service.queries import users as q_users
 from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import general_id, group, send
 from tests.infra import Infra
@@ -221,7 +221,7 @@ async def test_one_user_stored_from_two_places_at_once_is_stored_once(
 
             async def store(connection: asyncpg.Connection, user_id: int = user_id) -> None:
                 async with connection.transaction():
-                    await queries.upsert_user(connection, user_id, f"cook{user_id}", None)
+                    await q_users.upsert_user(connection, user_id, f"cook{user_id}", None)
 
             await asyncio.gather(store(first), store(second))
     finally:
