@@ -11,12 +11,15 @@ from aiohttp import web
 
 from chat_service import events
 from chat_service.attachments import Attachments
-from chat_service.domain import Chats
+from chat_service.chats import Chats
+from chat_service.clients import AuthUsers
+from chat_service.invites import Invites
 from chat_service.keys import (
     ATTACHMENTS,
     CHATS,
     HUB,
     IDEMPOTENCY,
+    INVITES,
     MESSAGES,
     MODERATION,
     SESSIONS,
@@ -50,12 +53,12 @@ BATCH = 500
 
 
 def _jobs(app: web.Application) -> list[Job]:
-    chats = app[CHATS]
+    invites = app[INVITES]
     presence = app[SESSIONS].presence
     hub = app[HUB]
 
     async def prune() -> int:
-        return await chats.prune(BATCH)
+        return await invites.prune(BATCH)
 
     async def renew_presence() -> int:
         await presence.renew(hub.devices())
@@ -76,7 +79,7 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         await _ensure_general(app)
         publisher = Publisher(app[REDIS], app[HUB].wire)
         presence = Presence(app[REDIS], settings.presence_ttl)
-        directory = Directory(pool, client)
+        directory = Directory(pool, AuthUsers(client))
         chats = Chats(pool, settings, directory, publisher, presence)
         attachments = Attachments(
             pool, LocalStorage(settings.attachments_dir), settings.max_attachment_bytes
@@ -93,6 +96,7 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
             presence=presence,
         )
         app[CHATS] = chats
+        app[INVITES] = Invites(pool, settings, chats)
         app[MESSAGES] = messages
         app[ATTACHMENTS] = attachments
         app[MODERATION] = moderation

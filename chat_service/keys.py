@@ -10,7 +10,8 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from chat_service.attachments import Attachments
-    from chat_service.domain import Chats
+    from chat_service.chats import Chats
+    from chat_service.invites import Invites
     from chat_service.live.hub import Hub
     from chat_service.live.session import Sessions
     from chat_service.messages import Messages
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from shared.web.idempotency import Idempotency
 
 CHATS: web.AppKey[Chats] = web.AppKey("chats")
+INVITES: web.AppKey[Invites] = web.AppKey("invites")
 MESSAGES: web.AppKey[Messages] = web.AppKey("messages")
 IDEMPOTENCY: web.AppKey[Idempotency] = web.AppKey("idempotency")
 ATTACHMENTS: web.AppKey[Attachments] = web.AppKey("attachments")

@@ -11,7 +11,7 @@ import asyncpg
 
 from chat_service import compose
 from chat_service.attachments import Attachments
-from chat_service.domain import Chats
+from chat_service.chats import Chats
 from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
 from chat_service.moderation import Moderation, SendLimit
@@ -21,6 +21,7 @@ from chat_service.queries import comments as q_comments
 from chat_service.queries import messages as q_messages
 from chat_service.queries import scheduled as q_scheduled
 from chat_service.settings import ChatSettings
+from chat_service.users import first_use
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
 from shared.web.idempotency import Seal, no_seal
 from shared.web.identity import Caller
@@ -48,12 +49,14 @@ class Messages:
         self.pool = pool
         self.settings = settings
         self.chats = chats
+        self.users = chats.users
         self.publisher = publisher
         self.limit = limit
         self.moderation = moderation
         self.attachments = attachments
         self.presence = presence
 
+    @first_use
     async def history(self, caller: Caller, chat_id: int, query: JSON) -> list[JSON]:
         """One page, oldest to newest: before or after a message id, after a seq, or the last."""
         limit = query.get("limit") or self.settings.history_limit
@@ -94,6 +97,7 @@ class Messages:
             raise ValidationFailed(fields={"sendAt": [f"must be at most {limit} s ahead"]})
         return send_at
 
+    @first_use
     async def send(self, caller: Caller, chat_id: int, fields: JSON, seal: Seal = no_seal) -> JSON:
         """Sends now, or schedules for `sendAt`. A ban refuses it (403); in the general chat
         it takes one message of the period's budget (429 beyond)."""
@@ -145,6 +149,7 @@ class Messages:
         await self.publisher.message(chat_id, row["seq"], compose.event("message.created", message))
         return message
 
+    @first_use
     async def scheduled(self, caller: Caller, chat_id: int) -> list[JSON]:
         """My messages in the chat waiting for their time, soonest first."""
         async with self.pool.acquire() as connection:
@@ -152,6 +157,7 @@ class Messages:
             rows = await q_scheduled.scheduled_of(connection, chat_id, caller.id)
         return [compose.message(row) for row in rows]
 
+    @first_use
     async def cancel(self, caller: Caller, chat_id: int, message_id: int) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await self.chats.member(connection, chat_id, caller)
@@ -172,6 +178,7 @@ class Messages:
             raise message_not_found()
         return chat, row
 
+    @first_use
     async def edit(self, caller: Caller, chat_id: int, message_id: int, body: str) -> JSON:
         async with self.pool.acquire() as connection, connection.transaction():
             _chat, row = await self._own(connection, chat_id, message_id, caller)
@@ -184,6 +191,7 @@ class Messages:
         await self.publisher.chat_event(chat_id, compose.event("message.updated", message))
         return message
 
+    @first_use
     async def delete(self, caller: Caller, chat_id: int, message_id: int) -> None:
         """The author or the chat's owner turns a message into a tombstone (seq and id stay)."""
         async with self.pool.acquire() as connection, connection.transaction():
@@ -200,6 +208,7 @@ class Messages:
 
     # Read markers and unread messages.
 
+    @first_use
     async def mark_read(self, caller: Caller, chat_id: int, seq: int) -> JSON:
         async with self.pool.acquire() as connection, connection.transaction():
             await self.chats.member(connection, chat_id, caller)
@@ -237,6 +246,7 @@ class Messages:
 
     # Comments on messages.
 
+    @first_use
     async def comments(
         self, caller: Caller, chat_id: int, message_id: int, limit: int, offset: int
     ) -> list[JSON]:
@@ -245,6 +255,7 @@ class Messages:
             rows = await q_comments.comments_of(connection, message_id, limit, offset)
         return [compose.comment(row) for row in rows]
 
+    @first_use
     async def comment(self, caller: Caller, chat_id: int, message_id: int, body: str) -> JSON:
         async with self.pool.acquire() as connection, connection.transaction():
             _chat, message = await self._own(connection, chat_id, message_id, caller)
@@ -266,7 +277,7 @@ class Messages:
     # A user's standing.
 
     async def status(self, caller: Caller) -> JSON:
-        await self.chats.users.ensure(caller)
+        await self.users.ensure(caller)
         async with self.pool.acquire() as connection:
             bans = await self.moderation.bans_of(connection, caller.id)
             rows = await q_chats.chats_of(connection, caller.id, 10_000, 0)

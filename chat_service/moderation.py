@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from chat_service import compose
 from chat_service.queries import moderation as q_moderation
 from chat_service.settings import ChatSettings
-from chat_service.users import Directory
+from chat_service.users import Directory, first_use
 from shared.logs import ThrottledWarning
 from shared.web.errors import Conflict, Forbidden, TooManyRequests, ValidationFailed
 from shared.web.identity import Caller
@@ -116,6 +116,7 @@ class Moderation:
         if until is not None:
             raise Forbidden(f"you are banned from sending messages until {iso(until)}")
 
+    @first_use
     async def report(self, caller: Caller, username: str, reason: str) -> dict[str, Any]:
         """Files a report; the `ban_reports`-th from different people within a ban period
         bans the reported user from sending for a ban period."""

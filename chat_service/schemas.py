@@ -1,5 +1,4 @@
-"""Marshmallow schemas of chat_service, the OpenAPI source: XxxIn (and XxxQuery, XxxEnvelope)
-loads a request, XxxOut documents an answer."""
+"""Marshmallow schemas of chat_service, the OpenAPI source: XxxIn loads, XxxOut answers."""
 
 from __future__ import annotations
 
@@ -66,9 +65,6 @@ def _only(kind: str, required: str, allowed: tuple[str, ...]) -> dict[str, Any]:
         "required": ["type", required],
         "additionalProperties": False,
     }
-
-
-# Requests.
 
 
 class ChatsQuery(PageQuery):

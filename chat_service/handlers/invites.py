@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp_apigami import docs, request_schema, response_schema
 
 from chat_service.handlers.paths import chat_id_of, id_of
-from chat_service.keys import CHATS
+from chat_service.keys import INVITES
 from chat_service.schemas import (
     ChatEnvelopeOut,
     InviteEnvelope,
@@ -24,7 +24,7 @@ from shared.web.schemas import TOKEN_AUTH
 @response_schema(InviteEnvelopeOut, 201)
 async def create_invite(request: web.Request) -> web.Response:
     data = request.get("data") or {}
-    invite = await request.app[CHATS].create_invite(
+    invite = await request.app[INVITES].create_invite(
         require_user(request),
         chat_id_of(request),
         (data.get("invite") or {}).get("expiresInSeconds"),
@@ -40,19 +40,21 @@ async def create_invite(request: web.Request) -> web.Response:
 @response_schema(ChatEnvelopeOut, 200)
 @response_schema(JoinRequestEnvelopeOut, 202)
 async def join_by_code(request: web.Request) -> web.Response:
-    status, body = await request.app[CHATS].join(require_user(request), request.match_info["code"])
+    status, body = await request.app[INVITES].join(
+        require_user(request), request.match_info["code"]
+    )
     return json_response(body, status=status)
 
 
 @docs(tags=["invites"], summary="Pending join requests (owner)", security=TOKEN_AUTH)
 @response_schema(JoinRequestsOut, 200)
 async def list_join_requests(request: web.Request) -> web.Response:
-    requests = await request.app[CHATS].join_requests(require_user(request), chat_id_of(request))
+    requests = await request.app[INVITES].join_requests(require_user(request), chat_id_of(request))
     return json_response({"joinRequests": requests})
 
 
 async def _decide(request: web.Request, approve: bool) -> web.Response:
-    decided = await request.app[CHATS].decide(
+    decided = await request.app[INVITES].decide(
         require_user(request),
         chat_id_of(request),
         id_of(request, "request_id", "join request"),

@@ -1,11 +1,8 @@
-"""Chats and who is in them: general, direct and group chats, members, invite links and join
-requests. Only members see a chat; to anyone else it does not exist (404, never 403)."""
+"""Chats and who is in them: general, direct and group chats and their members. Only members
+see a chat; to anyone else it does not exist (404, never 403)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -14,24 +11,18 @@ from chat_service import compose
 from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
 from chat_service.queries import chats as q_chats
-from chat_service.queries import invites as q_invites
 from chat_service.queries import users as q_users
 from chat_service.settings import ChatSettings
-from chat_service.users import Directory
+from chat_service.users import Directory, UnknownToChat, first_use
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
 from shared.web.idempotency import Seal, no_seal
 from shared.web.identity import Caller
-from shared.web.timefmt import iso
 
 JSON = dict[str, Any]
 
 
 def chat_not_found() -> NotFound:
     return NotFound("chat not found")
-
-
-def _code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
 
 
 class Chats:
@@ -52,14 +43,15 @@ class Chats:
     async def member(
         self, connection: asyncpg.Connection, chat_id: int, caller: Caller, *, lock: bool = False
     ) -> asyncpg.Record:
-        """The chat as the caller belongs to it; 404 for a chat that is not theirs."""
+        """The chat as the caller belongs to it; 404 for a chat that is not theirs, and
+        `UnknownToChat` for a caller chat has not heard of (the method is `first_use`)."""
         find = q_chats.lock_membership if lock else q_chats.membership
         row = await find(connection, chat_id, caller.id)
         if row is None:
             if not await q_users.user_exists(connection, caller.id):
-                await self.users.ensure(caller, connection)
-            # Look again either way: the user's registration (auth's event, handled by any
-            # replica) may have committed between the two reads above.
+                raise UnknownToChat(user_id=caller.id)  # the method runs again (first_use)
+            # Look again: the user's registration (auth's event, handled by any replica) may
+            # have committed between the two reads above.
             row = await find(connection, chat_id, caller.id)
         if row is None:
             raise chat_not_found()
@@ -76,18 +68,20 @@ class Chats:
 
     # Lists and single chats.
 
+    @first_use
     async def list_mine(self, caller: Caller, limit: int, offset: int) -> JSON:
         async with self.pool.acquire() as connection:
             total = await q_chats.count_chats_of(connection, caller.id)
             if total == 0:
                 if not await q_users.user_exists(connection, caller.id):
-                    await self.users.ensure(caller, connection)
-                # Again either way: the registration may have committed meanwhile.
+                    raise UnknownToChat(user_id=caller.id)  # the method runs again (first_use)
+                # Again: the registration may have committed meanwhile.
                 total = await q_chats.count_chats_of(connection, caller.id)
             rows = await q_chats.chats_of(connection, caller.id, limit, offset)
         general_ttl = self.settings.general_ttl
         return {"chats": [compose.chat(row, general_ttl) for row in rows], "chatsCount": total}
 
+    @first_use
     async def get(self, caller: Caller, chat_id: int) -> JSON:
         async with self.pool.acquire() as connection:
             await self.member(connection, chat_id, caller)
@@ -122,7 +116,7 @@ class Chats:
             await q_chats.add_member(connection, chat_id, caller.id, "owner")
             chat = await self.view(connection, chat_id, caller.id)
             await seal(connection, 201, chat)
-        me = await self._person(caller.id)
+        me = await self.person(caller.id)
         await self.publisher.joined(
             caller.id,
             chat_id,
@@ -131,6 +125,7 @@ class Chats:
         )
         return chat
 
+    @first_use
     async def open_direct(
         self, caller: Caller, username: str, seal: Seal = no_seal
     ) -> tuple[int, JSON]:
@@ -152,7 +147,7 @@ class Chats:
             chat = await self.view(connection, chat_id, caller.id)
             await seal(connection, 201 if created else 200, chat)
         if created:
-            me = await self._person(caller.id)
+            me = await self.person(caller.id)
             for user_id, name, image in (
                 (caller.id, me["username"], me["image"]),
                 (other["id"], other["username"], other["image"]),
@@ -161,6 +156,7 @@ class Chats:
                 await self.publisher.joined(user_id, chat_id, 0, text)
         return (201 if created else 200), chat
 
+    @first_use
     async def update(self, caller: Caller, chat_id: int, changes: JSON) -> JSON:
         async with self.pool.acquire() as connection, connection.transaction():
             row = await self.member(connection, chat_id, caller, lock=True)
@@ -170,6 +166,7 @@ class Chats:
             await q_chats.update_chat(connection, chat_id, changes)
             return await self.view(connection, chat_id, caller.id)
 
+    @first_use
     async def delete(self, caller: Caller, chat_id: int) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             row = await self.member(connection, chat_id, caller, lock=True)
@@ -188,6 +185,7 @@ class Chats:
         await self.publisher.joined(user_id, chat_id, from_seq, text)
         await self.publisher.chat_event(chat_id, text, skip_user=user_id)
 
+    @first_use
     async def add_member(self, caller: Caller, chat_id: int, username: str) -> tuple[int, JSON]:
         async with self.pool.acquire() as connection, connection.transaction():
             row = await self.member(connection, chat_id, caller, lock=True)
@@ -209,6 +207,7 @@ class Chats:
             )
         return (201 if added else 200), member
 
+    @first_use
     async def remove_member(self, caller: Caller, chat_id: int, username: str) -> None:
         """The owner removes a member, or a member leaves (their own name)."""
         async with self.pool.acquire() as connection, connection.transaction():
@@ -234,103 +233,9 @@ class Chats:
         await self.publisher.left(user["id"], chat_id, text)
         await self.publisher.chat_event(chat_id, text, skip_user=user["id"])
 
-    # Invite links and join requests.
-
-    async def create_invite(self, caller: Caller, chat_id: int, expires_in: int | None) -> JSON:
-        seconds = expires_in or self.settings.invite_ttl
-        if seconds > self.settings.invite_max_ttl:
-            raise ValidationFailed(
-                fields={"expiresInSeconds": [f"must be at most {self.settings.invite_max_ttl}"]}
-            )
-        code = secrets.token_urlsafe(24)
-        expires_at = datetime.now(UTC) + timedelta(seconds=seconds)
-        async with self.pool.acquire() as connection, connection.transaction():
-            row = await self.member(connection, chat_id, caller)
-            if row["kind"] != "group":
-                raise Forbidden(f"a {row['kind']} chat has no invite links")
-            self.require_owner(row, "create invite links")
-            await q_invites.create_invite(
-                connection, _code_hash(code), chat_id, caller.id, expires_at
-            )
-        return {
-            "code": code,
-            "url": f"{self.settings.public_url}/api/chats/join/{code}",
-            "expiresAt": iso(expires_at),
-        }
-
-    async def join(self, caller: Caller, code: str) -> tuple[int, JSON]:
-        """Enters a public chat at once (200 chat), or files a request for a private one (202)."""
-        await self.users.ensure(caller)
-        async with self.pool.acquire() as connection, connection.transaction():
-            target = await q_invites.chat_of_invite(connection, _code_hash(code))
-            if target is None:
-                raise NotFound("this invite link is wrong or has expired")
-            chat_id = target["id"]
-            if await q_chats.membership(connection, chat_id, caller.id) is not None:
-                return 200, {"chat": await self.view(connection, chat_id, caller.id)}
-            if target["private"]:
-                request = compose.join_request(
-                    await q_invites.file_join_request(connection, chat_id, caller.id)
-                )
-            else:
-                last_seq = (await q_chats.last_seqs(connection, [chat_id]))[chat_id]
-                await q_chats.add_member(connection, chat_id, caller.id, "member")
-                chat = await self.view(connection, chat_id, caller.id)
-                request = None
-        if request is not None:
-            await self.publisher.user_event(
-                target["owner_id"], compose.event("chat.join_requested", request)
-            )
-            return 202, {"joinRequest": request}
-        me = await self._person(caller.id)
-        await self.announce_join(chat_id, caller.id, me["username"], me["image"], last_seq)
-        return 200, {"chat": chat}
-
-    async def _person(self, user_id: int) -> JSON:
+    async def person(self, user_id: int) -> JSON:
         async with self.pool.acquire() as connection:
             rows = await q_users.users_by_ids(connection, [user_id])
         if not rows:
             raise NotFound("user not found")
         return {"username": rows[0]["username"], "image": rows[0]["image"]}
-
-    async def _owned(self, connection: asyncpg.Connection, chat_id: int, caller: Caller) -> None:
-        # Join requests are the owner's business only: to anyone else they do not exist.
-        row = await q_chats.membership(connection, chat_id, caller.id)
-        if row is None or row["role"] != "owner":
-            raise chat_not_found()
-
-    async def join_requests(self, caller: Caller, chat_id: int) -> list[JSON]:
-        async with self.pool.acquire() as connection:
-            await self._owned(connection, chat_id, caller)
-            rows = await q_invites.pending_join_requests(connection, chat_id)
-        return [compose.join_request(row) for row in rows]
-
-    async def decide(self, caller: Caller, chat_id: int, request_id: int, approve: bool) -> JSON:
-        status = "approved" if approve else "rejected"
-        async with self.pool.acquire() as connection, connection.transaction():
-            await self._owned(connection, chat_id, caller)
-            row = await q_invites.decide_join_request(connection, chat_id, request_id, status)
-            if row is None:
-                raise NotFound("join request not found")
-            last_seq = (await q_chats.last_seqs(connection, [chat_id]))[chat_id]
-            if approve:
-                await q_chats.add_member(connection, chat_id, row["user_id"], "member")
-        request = compose.join_request(row)
-        decided = compose.event("chat.join_decided", request)
-        if approve:
-            await self.publisher.joined(row["user_id"], chat_id, last_seq, decided)
-            joined = compose.membership_event(
-                "chat.member_joined", chat_id, row["username"], row["image"]
-            )
-            await self.publisher.chat_event(chat_id, joined, skip_user=row["user_id"])
-        else:
-            await self.publisher.user_event(row["user_id"], decided)
-        return request
-
-    # Housekeeping, run by the background jobs of every replica.
-
-    async def prune(self, batch_size: int) -> int:
-        async with self.pool.acquire() as connection, connection.transaction():
-            invites = await q_invites.delete_expired_invites(connection, batch_size)
-            requests = await q_invites.delete_old_join_requests(connection, batch_size, 30 * 86400)
-        return max(invites, requests)
