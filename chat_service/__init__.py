@@ -1,1 +1,1 @@
-"""chat_service: general, direct and group chats with real-time delivery (skeleton for now)."""
+"""chat_service: general, direct and group chats, delivered live over websockets across replicas."""

@@ -2,56 +2,63 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from chat_service import events, queries
+from chat_service import events
 from chat_service.attachments import Attachments
-from chat_service.domain import Chats
-from chat_service.hub import hub_ctx
+from chat_service.chats import Chats
+from chat_service.clients import AuthUsers
+from chat_service.invites import Invites
 from chat_service.keys import (
     ATTACHMENTS,
     CHATS,
     HUB,
     IDEMPOTENCY,
+    INVITES,
     MESSAGES,
     MODERATION,
-    REALTIME,
+    SESSIONS,
     TIMED,
 )
+from chat_service.live.hub import Hub
+from chat_service.live.presence import Presence
+from chat_service.live.publisher import Publisher
+from chat_service.live.session import Sessions
 from chat_service.messages import Messages
 from chat_service.moderation import Moderation, SendLimit
-from chat_service.presence import Presence
-from chat_service.publishing import Publisher
-from chat_service.realtime import Realtime
+from chat_service.queries import chats as q_chats
 from chat_service.routes import ROUTES
 from chat_service.scheduling import Timed
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
 from shared.data.files import LocalStorage
 from shared.events import consumer_ctx
-from shared.keys import PG_POOL, REDIS
+from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.service.app import create_service_app
 from shared.service.jobs import Job, jobs_ctx
+from shared.service.tasks import stop_task, supervise
 from shared.transport.internal import InternalClient
 from shared.web.idempotency import Idempotency
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 # Producers whose streams chat_service reads.
 CONSUMED = ("auth",)
 BATCH = 500
 
 
 def _jobs(app: web.Application) -> list[Job]:
-    chats = app[CHATS]
-    presence = app[REALTIME].presence
+    invites = app[INVITES]
+    presence = app[SESSIONS].presence
     hub = app[HUB]
 
     async def prune() -> int:
-        return await chats.prune(BATCH)
+        return await invites.prune(BATCH)
 
     async def renew_presence() -> int:
         await presence.renew(hub.devices())
@@ -70,9 +77,9 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
     async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
         pool = app[PG_POOL]
         await _ensure_general(app)
-        publisher = Publisher(app[REDIS], app[HUB].channels)
+        publisher = Publisher(app[REDIS], app[HUB].wire)
         presence = Presence(app[REDIS], settings.presence_ttl)
-        directory = Directory(pool, client)
+        directory = Directory(pool, AuthUsers(client))
         chats = Chats(pool, settings, directory, publisher, presence)
         attachments = Attachments(
             pool, LocalStorage(settings.attachments_dir), settings.max_attachment_bytes
@@ -89,11 +96,12 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
             presence=presence,
         )
         app[CHATS] = chats
+        app[INVITES] = Invites(pool, settings, chats)
         app[MESSAGES] = messages
         app[ATTACHMENTS] = attachments
         app[MODERATION] = moderation
         app[TIMED] = Timed(pool, settings, publisher, attachments)
-        app[REALTIME] = Realtime(settings, chats, messages, publisher, presence)
+        app[SESSIONS] = Sessions(pool, settings, app[HUB], directory, messages, publisher, presence)
         app[IDEMPOTENCY] = Idempotency(
             app[PG_POOL], settings.idempotency_ttl, settings.idempotency_lease
         )
@@ -125,6 +133,30 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
     )
 
 
+def hub_ctx(gap_wait: float, gap_check_interval: float) -> CleanupCtx:
+    """Runs the replica's hub: its subscription and its gap checks, for the app's lifetime."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        hub = Hub(
+            app[PG_POOL],
+            app[SETTINGS].redis_url.get(),
+            gap_wait=gap_wait,
+            gap_check_interval=gap_check_interval,
+        )
+        app[HUB] = hub
+        reader = asyncio.create_task(supervise("chat:pubsub", hub.subscriber.run))
+        checker = asyncio.create_task(supervise("chat:gaps", hub.check_loop))
+        await hub.subscriber.wait_connected(2.0)
+        try:
+            yield
+        finally:
+            await hub.close()
+            await stop_task(checker)
+            await stop_task(reader)
+
+    return ctx
+
+
 async def create_app_from_env() -> web.Application:
     """gunicorn's entry point (`chat_service.app:create_app_from_env`, see deploy/): the app
     `python -m chat_service` serves, built from the environment in each worker. Async because
@@ -134,4 +166,4 @@ async def create_app_from_env() -> web.Application:
 
 async def _ensure_general(app: web.Application) -> None:
     async with app[PG_POOL].acquire() as connection:
-        await queries.ensure_general(connection)
+        await q_chats.ensure_general(connection)

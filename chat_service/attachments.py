@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote
 import asyncpg
 from aiohttp import MultipartReader
 
-from chat_service import queries
+from chat_service.queries import attachments as q_attachments
 from shared.data.files import Storage, new_file_id, receive_file
 from shared.web.errors import NotFound
 from shared.web.identity import Caller
@@ -96,7 +96,7 @@ class Attachments:
         try:
             await self.storage.save(file_id, received.path)
             async with self.pool.acquire() as connection:
-                row = await queries.insert_attachment(
+                row = await q_attachments.insert_attachment(
                     connection,
                     file_id,
                     caller.id,
@@ -114,7 +114,7 @@ class Attachments:
         if not file_id.isalnum():
             raise NotFound("attachment not found")
         async with self.pool.acquire() as connection:
-            row = await queries.visible_attachment(connection, file_id, caller.id)
+            row = await q_attachments.visible_attachment(connection, file_id, caller.id)
         if row is None:
             raise NotFound("attachment not found")
         return Download(
@@ -131,6 +131,8 @@ class Attachments:
     async def remove_orphans(self, age_seconds: int, batch_size: int) -> int:
         """Deletes files uploaded long ago and shown by no message; each by one replica."""
         async with self.pool.acquire() as connection, connection.transaction():
-            gone = await queries.delete_orphan_attachments(connection, age_seconds, batch_size)
+            gone = await q_attachments.delete_orphan_attachments(
+                connection, age_seconds, batch_size
+            )
         await self.remove_files(gone)
         return len(gone)

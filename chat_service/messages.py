@@ -9,13 +9,19 @@ from typing import Any
 
 import asyncpg
 
-from chat_service import queries, render
+from chat_service import compose
 from chat_service.attachments import Attachments
-from chat_service.domain import Chats
+from chat_service.chats import Chats
+from chat_service.live.presence import Presence
+from chat_service.live.publisher import Publisher
 from chat_service.moderation import Moderation, SendLimit
-from chat_service.presence import Presence
-from chat_service.publishing import Publisher
+from chat_service.queries import attachments as q_attachments
+from chat_service.queries import chats as q_chats
+from chat_service.queries import comments as q_comments
+from chat_service.queries import messages as q_messages
+from chat_service.queries import scheduled as q_scheduled
 from chat_service.settings import ChatSettings
+from chat_service.users import first_use
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
 from shared.web.idempotency import Seal, no_seal
 from shared.web.identity import Caller
@@ -43,12 +49,14 @@ class Messages:
         self.pool = pool
         self.settings = settings
         self.chats = chats
+        self.users = chats.users
         self.publisher = publisher
         self.limit = limit
         self.moderation = moderation
         self.attachments = attachments
         self.presence = presence
 
+    @first_use
     async def history(self, caller: Caller, chat_id: int, query: JSON) -> list[JSON]:
         """One page, oldest to newest: before or after a message id, after a seq, or the last."""
         limit = query.get("limit") or self.settings.history_limit
@@ -61,19 +69,21 @@ class Messages:
         async with self.pool.acquire() as connection:
             await self.chats.member(connection, chat_id, caller)
             if "afterSeq" in query:
-                rows = await queries.messages_after(connection, chat_id, query["afterSeq"], limit)
+                rows = await q_messages.messages_after(
+                    connection, chat_id, query["afterSeq"], limit
+                )
             elif cursors:
                 name = cursors[0]
-                seq = await queries.seq_of(connection, chat_id, query[name])
+                seq = await q_messages.seq_of(connection, chat_id, query[name])
                 if seq is None:
                     raise NotFound(f"message {query[name]} not found in this chat")
                 if name == "after":
-                    rows = await queries.messages_after(connection, chat_id, seq, limit)
+                    rows = await q_messages.messages_after(connection, chat_id, seq, limit)
                 else:
-                    rows = await queries.messages_before(connection, chat_id, seq, limit)
+                    rows = await q_messages.messages_before(connection, chat_id, seq, limit)
             else:
-                rows = await queries.messages_before(connection, chat_id, None, limit)
-        return [render.message(row) for row in rows]
+                rows = await q_messages.messages_before(connection, chat_id, None, limit)
+        return [compose.message(row) for row in rows]
 
     def _send_at(self, fields: JSON) -> datetime | None:
         send_at: datetime | None = fields.get("sendAt")
@@ -87,6 +97,7 @@ class Messages:
             raise ValidationFailed(fields={"sendAt": [f"must be at most {limit} s ahead"]})
         return send_at
 
+    @first_use
     async def send(self, caller: Caller, chat_id: int, fields: JSON, seal: Seal = no_seal) -> JSON:
         """Sends now, or schedules for `sendAt`. A ban refuses it (403); in the general chat
         it takes one message of the period's budget (429 beyond)."""
@@ -99,11 +110,11 @@ class Messages:
                 reply_to = fields.get("replyTo")
                 if (
                     reply_to is not None
-                    and await queries.seq_of(connection, chat_id, reply_to) is None
+                    and await q_messages.seq_of(connection, chat_id, reply_to) is None
                 ):
                     raise ValidationFailed(fields={"replyTo": ["is not a message of this chat"]})
                 attachment = fields.get("attachmentId")
-                if attachment is not None and not await queries.claim_attachment(
+                if attachment is not None and not await q_attachments.claim_attachment(
                     connection, attachment, caller.id
                 ):
                     raise ValidationFailed(fields={"attachmentId": ["is not an upload of yours"]})
@@ -112,13 +123,13 @@ class Messages:
                     counted = True
                 body = fields.get("body") or ""
                 if send_at is not None:
-                    row = await queries.schedule_message(
+                    row = await q_scheduled.schedule_message(
                         connection, chat_id, caller.id, body, reply_to, attachment, send_at
                     )
-                    scheduled = render.message(row)
+                    scheduled = compose.message(row)
                     await seal(connection, 201, scheduled)
                     return scheduled
-                row = await queries.insert_message(
+                row = await q_messages.insert_message(
                     connection,
                     chat_id,
                     caller.id,
@@ -128,43 +139,46 @@ class Messages:
                     attachment,
                 )
                 # Writing is reading: the sender's own message is never unread to them.
-                await queries.advance_read(connection, chat_id, caller.id, row["seq"])
-                message = render.message(row)
+                await q_messages.advance_read(connection, chat_id, caller.id, row["seq"])
+                message = compose.message(row)
                 await seal(connection, 201, message)
         except BaseException:
             if counted:
                 await self.limit.give_back(caller.id)
             raise
-        await self.publisher.message(chat_id, row["seq"], render.event("message.created", message))
+        await self.publisher.message(chat_id, row["seq"], compose.event("message.created", message))
         return message
 
+    @first_use
     async def scheduled(self, caller: Caller, chat_id: int) -> list[JSON]:
         """My messages in the chat waiting for their time, soonest first."""
         async with self.pool.acquire() as connection:
             await self.chats.member(connection, chat_id, caller)
-            rows = await queries.scheduled_of(connection, chat_id, caller.id)
-        return [render.message(row) for row in rows]
+            rows = await q_scheduled.scheduled_of(connection, chat_id, caller.id)
+        return [compose.message(row) for row in rows]
 
+    @first_use
     async def cancel(self, caller: Caller, chat_id: int, message_id: int) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await self.chats.member(connection, chat_id, caller)
-            found, attachment = await queries.cancel_scheduled(
+            found, attachment = await q_scheduled.cancel_scheduled(
                 connection, chat_id, caller.id, message_id
             )
             if not found:
                 raise NotFound("scheduled message not found (it may have been sent)")
-            gone = await queries.unreferenced(connection, [attachment]) if attachment else []
+            gone = await q_attachments.unreferenced(connection, [attachment]) if attachment else []
         await self.attachments.remove_files(gone)
 
     async def _own(
         self, connection: asyncpg.Connection, chat_id: int, message_id: int, caller: Caller
     ) -> tuple[asyncpg.Record, asyncpg.Record]:
         chat = await self.chats.member(connection, chat_id, caller)
-        row = await queries.message_in_chat(connection, chat_id, message_id)
+        row = await q_messages.message_in_chat(connection, chat_id, message_id)
         if row is None:
             raise message_not_found()
         return chat, row
 
+    @first_use
     async def edit(self, caller: Caller, chat_id: int, message_id: int, body: str) -> JSON:
         async with self.pool.acquire() as connection, connection.transaction():
             _chat, row = await self._own(connection, chat_id, message_id, caller)
@@ -172,11 +186,12 @@ class Messages:
                 raise Forbidden("only its author can edit a message")
             if row["deleted"]:
                 raise message_not_found()
-            row = await queries.edit_message(connection, chat_id, message_id, body)
-        message = render.message(row)
-        await self.publisher.chat_event(chat_id, render.event("message.updated", message))
+            row = await q_messages.edit_message(connection, chat_id, message_id, body)
+        message = compose.message(row)
+        await self.publisher.chat_event(chat_id, compose.event("message.updated", message))
         return message
 
+    @first_use
     async def delete(self, caller: Caller, chat_id: int, message_id: int) -> None:
         """The author or the chat's owner turns a message into a tombstone (seq and id stay)."""
         async with self.pool.acquire() as connection, connection.transaction():
@@ -185,36 +200,37 @@ class Messages:
                 raise Forbidden("only its author or the chat's owner can delete a message")
             if row["deleted"]:
                 return
-            attachment = await queries.tombstone_message(connection, chat_id, message_id)
-            gone = await queries.unreferenced(connection, [attachment]) if attachment else []
+            attachment = await q_messages.tombstone_message(connection, chat_id, message_id)
+            gone = await q_attachments.unreferenced(connection, [attachment]) if attachment else []
         await self.attachments.remove_files(gone)
         data = {"chatId": chat_id, "id": message_id, "seq": row["seq"]}
-        await self.publisher.chat_event(chat_id, render.event("message.deleted", data))
+        await self.publisher.chat_event(chat_id, compose.event("message.deleted", data))
 
     # Read markers and unread messages.
 
+    @first_use
     async def mark_read(self, caller: Caller, chat_id: int, seq: int) -> JSON:
         async with self.pool.acquire() as connection, connection.transaction():
             await self.chats.member(connection, chat_id, caller)
-            read_seq = await queries.advance_read(connection, chat_id, caller.id, seq)
-            unread = await queries.unread_count(connection, chat_id, caller.id)
+            read_seq = await q_messages.advance_read(connection, chat_id, caller.id, seq)
+            unread = await q_messages.unread_count(connection, chat_id, caller.id)
         marker = {"chatId": chat_id, "seq": read_seq, "unreadCount": unread}
         # Every device of the reader, on whatever replica, shows the same count.
-        await self.publisher.user_event(caller.id, render.event("chat.read", marker))
+        await self.publisher.user_event(caller.id, compose.event("chat.read", marker))
         return marker
 
     async def unread(self, caller: Caller, limit: int) -> list[JSON]:
         """Per chat with unread messages, the first `limit` of them after the marker."""
         async with self.pool.acquire() as connection:
-            rows = await queries.chats_of(connection, caller.id, 10_000, 0)
+            rows = await q_chats.chats_of(connection, caller.id, 10_000, 0)
             result = []
             for row in rows:
                 if row["unread_count"] == 0:
                     continue
-                messages = await queries.messages_after(
+                messages = await q_messages.messages_after(
                     connection, row["id"], row["read_seq"], limit
                 )
-                chat = render.chat(row, self.settings.general_ttl)
+                chat = compose.chat(row, self.settings.general_ttl)
                 result.append(
                     {
                         "chatId": row["id"],
@@ -223,29 +239,31 @@ class Messages:
                         "lastSeq": row["last_seq"],
                         "readSeq": row["read_seq"],
                         "unreadCount": row["unread_count"],
-                        "messages": [render.message(m) for m in messages],
+                        "messages": [compose.message(m) for m in messages],
                     }
                 )
         return result
 
     # Comments on messages.
 
+    @first_use
     async def comments(
         self, caller: Caller, chat_id: int, message_id: int, limit: int, offset: int
     ) -> list[JSON]:
         async with self.pool.acquire() as connection:
             await self._own(connection, chat_id, message_id, caller)
-            rows = await queries.comments_of(connection, message_id, limit, offset)
-        return [render.comment(row) for row in rows]
+            rows = await q_comments.comments_of(connection, message_id, limit, offset)
+        return [compose.comment(row) for row in rows]
 
+    @first_use
     async def comment(self, caller: Caller, chat_id: int, message_id: int, body: str) -> JSON:
         async with self.pool.acquire() as connection, connection.transaction():
             _chat, message = await self._own(connection, chat_id, message_id, caller)
             if message["deleted"]:
                 raise message_not_found()
             await self.moderation.check_not_banned(connection, caller.id)
-            comment = render.comment(
-                await queries.insert_comment(connection, message_id, caller.id, body)
+            comment = compose.comment(
+                await q_comments.insert_comment(connection, message_id, caller.id, body)
             )
         data = {
             "chatId": chat_id,
@@ -253,21 +271,21 @@ class Messages:
             "messageId": message_id,
             "comment": comment,
         }
-        await self.publisher.chat_event(chat_id, render.event("comment.created", data))
+        await self.publisher.chat_event(chat_id, compose.event("comment.created", data))
         return comment
 
     # A user's standing.
 
     async def status(self, caller: Caller) -> JSON:
-        await self.chats.users.ensure(caller)
+        await self.users.ensure(caller)
         async with self.pool.acquire() as connection:
             bans = await self.moderation.bans_of(connection, caller.id)
-            rows = await queries.chats_of(connection, caller.id, 10_000, 0)
+            rows = await q_chats.chats_of(connection, caller.id, 10_000, 0)
         general_ttl = self.settings.general_ttl
         chats = [
             {
                 "chatId": row["id"],
-                "title": render.chat(row, general_ttl)["title"],
+                "title": compose.chat(row, general_ttl)["title"],
                 "unreadCount": row["unread_count"],
             }
             for row in rows
@@ -291,10 +309,10 @@ class Messages:
             self.pool.acquire() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
-            positions = await queries.positions_of(connection, user_id)
+            positions = await q_chats.positions_of(connection, user_id)
             general = [p["chat_id"] for p in positions if p["kind"] == "general"]
             recent = (
-                await queries.messages_before(
+                await q_messages.messages_before(
                     connection, general[0], None, self.settings.history_limit
                 )
                 if general
@@ -304,7 +322,7 @@ class Messages:
             {"chatId": p["chat_id"], "lastSeq": p["last_seq"], "unreadCount": p["unread_count"]}
             for p in positions
         ]
-        hello = render.event(
-            "hello", {"general": [render.message(row) for row in recent], "chats": chats}
+        hello = compose.event(
+            "hello", {"general": [compose.message(row) for row in recent], "chats": chats}
         )
         return {p["chat_id"]: p["last_seq"] for p in positions}, hello

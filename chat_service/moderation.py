@@ -13,9 +13,10 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-from chat_service import queries, render
+from chat_service import compose
+from chat_service.queries import moderation as q_moderation
 from chat_service.settings import ChatSettings
-from chat_service.users import Directory
+from chat_service.users import Directory, first_use
 from shared.logs import ThrottledWarning
 from shared.web.errors import Conflict, Forbidden, TooManyRequests, ValidationFailed
 from shared.web.identity import Caller
@@ -111,10 +112,11 @@ class Moderation:
         self.users = users
 
     async def check_not_banned(self, connection: asyncpg.Connection, user_id: int) -> None:
-        until = await queries.banned_until(connection, user_id)
+        until = await q_moderation.banned_until(connection, user_id)
         if until is not None:
             raise Forbidden(f"you are banned from sending messages until {iso(until)}")
 
+    @first_use
     async def report(self, caller: Caller, username: str, reason: str) -> dict[str, Any]:
         """Files a report; the `ban_reports`-th from different people within a ban period
         bans the reported user from sending for a ban period."""
@@ -127,17 +129,17 @@ class Moderation:
                     "you cannot report yourself", fields={"username": ["is yourself"]}
                 )
             # The reported user's row orders concurrent reports about them.
-            await queries.lock_user(connection, reported["id"])
-            since = await queries.report_window_start(connection, reported["id"], period)
-            if await queries.has_reported(connection, caller.id, reported["id"], since):
+            await q_moderation.lock_user(connection, reported["id"])
+            since = await q_moderation.report_window_start(connection, reported["id"], period)
+            if await q_moderation.has_reported(connection, caller.id, reported["id"], since):
                 raise Conflict(f"you have already reported {reported['username']}")
-            row = await queries.insert_report(connection, caller.id, reported["id"], reason)
-            reporters = await queries.count_reporters(connection, reported["id"], since)
+            row = await q_moderation.insert_report(connection, caller.id, reported["id"], reason)
+            reporters = await q_moderation.count_reporters(connection, reported["id"], since)
             banned_until = None
             if reporters >= self.settings.ban_reports and (
-                await queries.banned_until(connection, reported["id"]) is None
+                await q_moderation.banned_until(connection, reported["id"]) is None
             ):
-                banned_until = await queries.insert_ban(
+                banned_until = await q_moderation.insert_ban(
                     connection,
                     reported["id"],
                     f"reported by {reporters} people",
@@ -147,13 +149,13 @@ class Moderation:
             log.info("user banned", extra={"user_id": reported["id"], "until": iso(banned_until)})
         return {
             "id": row["id"],
-            "user": render.person(reported["username"], reported["image"]),
+            "user": compose.person(reported["username"], reported["image"]),
             "reason": row["reason"],
             "createdAt": iso(row["created_at"]),
         }
 
     async def bans_of(self, connection: asyncpg.Connection, user_id: int) -> list[dict[str, Any]]:
-        rows = await queries.active_bans(connection, user_id)
+        rows = await q_moderation.active_bans(connection, user_id)
         return [
             {
                 "reason": row["reason"],

@@ -1,50 +1,71 @@
-"""Every URL of chat_service."""
+"""Every URL of chat_service, named `<subject>.<action>`."""
 
 from aiohttp import web
 
-from chat_service import handlers as h
-from chat_service import handlers_rules as r
-from chat_service.realtime import chat_socket
+from chat_service.handlers import (
+    attachments,
+    chats,
+    comments,
+    invites,
+    messages,
+    moderation,
+    scheduled,
+    socket,
+)
 
 CHAT = "/api/chats/{chat_id}"
 MESSAGE = CHAT + "/messages/{message_id}"
+JOIN_REQUEST = CHAT + "/join-requests/{request_id}"
 
 ROUTES = [
-    web.get("/api/chats", h.list_chats, name="chats.list"),
-    web.post("/api/chats", h.create_chat, name="chats.create"),
-    web.get("/api/chats/unread", h.list_unread, name="chats.unread"),
-    web.post("/api/chats/join/{code}", h.join_by_code, name="chats.join"),
-    web.get(CHAT, h.get_chat, name="chats.get"),
-    web.patch(CHAT, h.update_chat, name="chats.update"),
-    web.delete(CHAT, h.delete_chat, name="chats.delete"),
-    web.post(CHAT + "/members", h.add_member, name="chats.members.add"),
-    web.delete(CHAT + "/members/{username}", h.remove_member, name="chats.members.remove"),
-    web.post(CHAT + "/invites", h.create_invite, name="chats.invites.create"),
-    web.get(CHAT + "/join-requests", h.list_join_requests, name="chats.join_requests"),
+    # Before CHAT, which would take "unread" for a chat id (the first route that matches wins).
+    web.get("/api/chats/unread", messages.list_unread, name="chats.unread"),
+    # Chats and members.
+    web.get("/api/chats", chats.list_chats, name="chats.list"),
+    web.post("/api/chats", chats.create_chat, name="chats.create"),
+    web.get(CHAT, chats.get_chat, name="chats.get"),
+    web.patch(CHAT, chats.update_chat, name="chats.update"),
+    web.delete(CHAT, chats.delete_chat, name="chats.delete"),
+    web.post(CHAT + "/members", chats.add_member, name="chats.members.add"),
+    web.delete(CHAT + "/members/{username}", chats.remove_member, name="chats.members.remove"),
+    # Invite links and join requests.
+    web.post(CHAT + "/invites", invites.create_invite, name="chats.invites.create"),
+    web.post("/api/chats/join/{code}", invites.join_by_code, name="chats.join"),
+    web.get(CHAT + "/join-requests", invites.list_join_requests, name="chats.join_requests"),
     web.post(
-        CHAT + "/join-requests/{request_id}/approve",
-        h.approve_join_request,
+        JOIN_REQUEST + "/approve",
+        invites.approve_join_request,
         name="chats.join_requests.approve",
     ),
     web.post(
-        CHAT + "/join-requests/{request_id}/reject",
-        h.reject_join_request,
-        name="chats.join_requests.reject",
+        JOIN_REQUEST + "/reject", invites.reject_join_request, name="chats.join_requests.reject"
     ),
-    web.get(CHAT + "/messages", h.list_messages, name="messages.list"),
-    web.post(CHAT + "/messages", h.send_message, name="messages.send"),
-    web.patch(MESSAGE, h.edit_message, name="messages.edit"),
-    web.delete(MESSAGE, h.delete_message, name="messages.delete"),
-    web.get(CHAT + "/messages/scheduled", r.list_scheduled, name="messages.scheduled"),
+    # Messages, read markers and unread messages.
+    web.get(CHAT + "/messages", messages.list_messages, name="messages.list"),
+    web.post(CHAT + "/messages", messages.send_message, name="messages.send"),
+    web.patch(MESSAGE, messages.edit_message, name="messages.edit"),
+    web.delete(MESSAGE, messages.delete_message, name="messages.delete"),
+    web.post(CHAT + "/read", messages.mark_read, name="chats.read"),
+    # Scheduled messages.
+    web.get(CHAT + "/messages/scheduled", scheduled.list_scheduled, name="messages.scheduled"),
     web.delete(
-        CHAT + "/messages/scheduled/{message_id}", r.cancel_scheduled, name="messages.cancel"
+        CHAT + "/messages/scheduled/{message_id}",
+        scheduled.cancel_scheduled,
+        name="messages.cancel",
     ),
-    web.get(MESSAGE + "/comments", r.list_comments, name="comments.list"),
-    web.post(MESSAGE + "/comments", r.add_comment, name="comments.add"),
-    web.post(CHAT + "/read", h.mark_read, name="chats.read"),
-    web.post("/api/chat/attachments", r.upload_attachment, name="attachments.upload"),
-    web.get("/api/chat/attachments/{attachment_id}", r.download_attachment, name="attachments.get"),
-    web.get("/api/chat/status", r.chat_status, name="chat.status"),
-    web.post("/api/users/{username}/report", r.report_user, name="users.report"),
-    web.get("/api/chat/ws", chat_socket, name="chat.ws"),
+    # Comments on messages.
+    web.get(MESSAGE + "/comments", comments.list_comments, name="comments.list"),
+    web.post(MESSAGE + "/comments", comments.add_comment, name="comments.add"),
+    # Files.
+    web.post("/api/chat/attachments", attachments.upload_attachment, name="attachments.upload"),
+    web.get(
+        "/api/chat/attachments/{attachment_id}",
+        attachments.download_attachment,
+        name="attachments.get",
+    ),
+    # Reports and a user's standing.
+    web.post("/api/users/{username}/report", moderation.report_user, name="users.report"),
+    web.get("/api/chat/status", moderation.chat_status, name="chat.status"),
+    # The websocket.
+    web.get("/api/chat/ws", socket.chat_socket, name="chat.ws"),
 ]

@@ -8,9 +8,14 @@ import logging
 
 import asyncpg
 
-from chat_service import queries, render
+from chat_service import compose
 from chat_service.attachments import Attachments
-from chat_service.publishing import Publisher
+from chat_service.live.publisher import Publisher
+from chat_service.queries import attachments as q_attachments
+from chat_service.queries import chats as q_chats
+from chat_service.queries import messages as q_messages
+from chat_service.queries import moderation as q_moderation
+from chat_service.queries import scheduled as q_scheduled
 from chat_service.settings import ChatSettings
 from shared.service.jobs import Job
 
@@ -37,27 +42,27 @@ class Timed:
         sent: list[asyncpg.Record] = []
         dropped: list[str] = []
         async with self.pool.acquire() as connection, connection.transaction():
-            due = await queries.take_due(connection, BATCH)
+            due = await q_scheduled.take_due(connection, BATCH)
             for row in due:
-                if await queries.membership(connection, row["chat_id"], row["author_id"]) is None:
+                if await q_chats.membership(connection, row["chat_id"], row["author_id"]) is None:
                     # The author left the chat meanwhile: nobody is there to send it for.
-                    attachment = await queries.drop_message(connection, row["id"])
+                    attachment = await q_scheduled.drop_message(connection, row["id"])
                     if attachment is not None:
                         dropped.append(attachment)
                     continue
-                until = await queries.banned_until(connection, row["author_id"])
+                until = await q_moderation.banned_until(connection, row["author_id"])
                 if until is not None:
-                    await queries.postpone(connection, row["id"], until)  # sent when it ends
+                    await q_scheduled.postpone(connection, row["id"], until)  # sent when it ends
                     continue
                 sent.append(
-                    await queries.deliver_scheduled(
+                    await q_scheduled.deliver_scheduled(
                         connection, row["id"], row["chat_id"], self.settings.general_ttl
                     )
                 )
-            gone = await queries.unreferenced(connection, dropped) if dropped else []
+            gone = await q_attachments.unreferenced(connection, dropped) if dropped else []
         await self.attachments.remove_files(gone)
         for message in sent:
-            text = render.event("message.created", render.message(message))
+            text = compose.event("message.created", compose.message(message))
             await self.publisher.message(message["chat_id"], message["seq"], text)
         if sent:
             log.info("scheduled messages sent", extra={"count": len(sent)})
@@ -66,9 +71,9 @@ class Timed:
     async def expire(self) -> int:
         """Removes expired messages, and the files that only they showed."""
         async with self.pool.acquire() as connection, connection.transaction():
-            rows = await queries.delete_expired(connection, BATCH)
+            rows = await q_messages.delete_expired(connection, BATCH)
             files = [row["attachment_id"] for row in rows if row["attachment_id"] is not None]
-            gone = await queries.unreferenced(connection, files) if files else []
+            gone = await q_attachments.unreferenced(connection, files) if files else []
         await self.attachments.remove_files(gone)
         return len(rows)
 

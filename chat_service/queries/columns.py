@@ -20,7 +20,7 @@ MESSAGE_FROM = f"messages m {MESSAGE_JOINS}"
 LIVE = "(m.seq IS NOT NULL AND (m.expires_at IS NULL OR m.expires_at > now()))"
 
 
-def _ttl(general_ttl: str) -> str:
+def message_ttl(general_ttl: str) -> str:
     """A new message's lifetime in its chat: the owner's setting, or for the general chat
     the service's (the parameter `general_ttl`); none for other chats."""
     return (

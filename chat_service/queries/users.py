@@ -1,4 +1,4 @@
-"""Chat's copy of the users auth owns."""
+"""Chat's copy of the users auth owns, and what a user belongs to."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Chats: who may see and change them, group and direct chats, my chat list, validation."""
+"""Chats on a real replica: owner rules, direct and group chats, my chat list, and bad input."""
 
 from __future__ import annotations
 
@@ -6,34 +6,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 import pytest
 
 from chat_service.schemas import MAX_DESCRIPTION, MAX_TITLE
 from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import Socket, general_id, group, send
+from tests.chat_service.helpers import add, status_of
 from tests.services import Users
 from tests.typing import AppClient
 
 OpenSocket = Callable[[AppClient, dict[str, str]], Awaitable[Socket]]
-
-CHAT_NOT_FOUND = {"errors": {"body": ["chat not found"]}}
-
-
-async def add(client: AppClient, owner: dict[str, str], chat_id: int, *names: str) -> None:
-    for name in names:
-        response = await client.post(
-            f"/api/chats/{chat_id}/members", json={"username": name}, headers=owner
-        )
-        assert response.status == 201, await response.text()
-
-
-async def invite_code(client: AppClient, owner: dict[str, str], chat_id: int) -> str:
-    response = await client.post(
-        f"/api/chats/{chat_id}/invites", json={"invite": {}}, headers=owner
-    )
-    assert response.status == 201, await response.text()
-    return (await response.json())["invite"]["code"]  # type: ignore[no-any-return]
 
 
 async def direct(
@@ -43,141 +25,6 @@ async def direct(
         "/api/chats", json={"chat": {"type": "direct", "username": username}}, headers=headers
     )
     return response.status, await response.json()
-
-
-async def status_of(
-    client: AppClient,
-    method: str,
-    path: str,
-    headers: dict[str, str] | None = None,
-    body: Any = None,
-) -> int:
-    response = await client.request(method, path, json=body, headers=headers or {})
-    return response.status
-
-
-# Every route about one chat, with a valid body, so that only who asks decides the answer.
-# {chat}, {message} and {request} are a private group chat, a message in it and a pending
-# join request to it.
-CHAT_ROUTES: list[tuple[str, str, Any]] = [
-    ("GET", "/api/chats/{chat}", None),
-    ("PATCH", "/api/chats/{chat}", {"chat": {"title": "Mine now"}}),
-    ("DELETE", "/api/chats/{chat}", None),
-    ("POST", "/api/chats/{chat}/members", {"username": "anna"}),
-    ("DELETE", "/api/chats/{chat}/members/jake", None),
-    ("POST", "/api/chats/{chat}/invites", {"invite": {}}),
-    ("GET", "/api/chats/{chat}/join-requests", None),
-    ("POST", "/api/chats/{chat}/join-requests/{request}/approve", None),
-    ("POST", "/api/chats/{chat}/join-requests/{request}/reject", None),
-    ("GET", "/api/chats/{chat}/messages", None),
-    ("POST", "/api/chats/{chat}/messages", {"message": {"body": "let me in"}}),
-    ("PATCH", "/api/chats/{chat}/messages/{message}", {"message": {"body": "mine"}}),
-    ("DELETE", "/api/chats/{chat}/messages/{message}", None),
-    ("POST", "/api/chats/{chat}/read", {"seq": 1}),
-]
-ROUTE_IDS = [f"{method} {path}" for method, path, _ in CHAT_ROUTES]
-
-
-async def private_world(chat: AppClient, users: Users) -> dict[str, int]:
-    """jake's private group with one message and bob's pending join request; anna is outside."""
-    await users.add("jake", "anna", "bob")
-    secret = await group(chat, users["jake"], "Secret", private=True)
-    message = await send(chat, users["jake"], secret["id"], "the recipe")
-    code = await invite_code(chat, users["jake"], secret["id"])
-    response = await chat.post(f"/api/chats/join/{code}", headers=users["bob"])
-    assert response.status == 202, await response.text()
-    request = (await response.json())["joinRequest"]
-    return {"chat": secret["id"], "message": message["id"], "request": request["id"]}
-
-
-@pytest.mark.parametrize(("method", "path", "body"), CHAT_ROUTES, ids=ROUTE_IDS)
-async def test_a_chat_i_am_not_in_answers_404_as_if_it_did_not_exist(
-    chat: AppClient, users: Users, method: str, path: str, body: Any
-) -> None:
-    ids = await private_world(chat, users)
-    response = await chat.request(method, path.format(**ids), json=body, headers=users["anna"])
-    assert response.status == 404
-    assert await response.json() == CHAT_NOT_FOUND
-    missing = path.format(chat=ids["chat"] + 1000, message=ids["message"], request=ids["request"])
-    response = await chat.request(method, missing, json=body, headers=users["jake"])
-    assert response.status == 404
-    assert await response.json() == CHAT_NOT_FOUND
-
-
-async def test_what_a_stranger_tried_changed_nothing(chat: AppClient, users: Users) -> None:
-    ids = await private_world(chat, users)
-    for method, path, body in CHAT_ROUTES:
-        await chat.request(method, path.format(**ids), json=body, headers=users["anna"])
-    response = await chat.get(f"/api/chats/{ids['chat']}", headers=users["jake"])
-    detail = (await response.json())["chat"]
-    assert (detail["title"], detail["membersCount"]) == ("Secret", 1)
-    response = await chat.get(f"/api/chats/{ids['chat']}/messages", headers=users["jake"])
-    assert [m["body"] for m in (await response.json())["messages"]] == ["the recipe"]
-    response = await chat.get(f"/api/chats/{ids['chat']}/join-requests", headers=users["jake"])
-    assert [r["status"] for r in (await response.json())["joinRequests"]] == ["pending"]
-
-
-@pytest.mark.parametrize(("method", "path", "body"), CHAT_ROUTES, ids=ROUTE_IDS)
-async def test_every_chat_route_needs_the_caller(
-    chat: AppClient, users: Users, method: str, path: str, body: Any
-) -> None:
-    ids = await private_world(chat, users)
-    response = await chat.request(method, path.format(**ids), json=body)
-    assert response.status == 401
-    assert "body" in (await response.json())["errors"]
-
-
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "/api/chats"),
-        ("POST", "/api/chats"),
-        ("GET", "/api/chats/unread"),
-        ("POST", "/api/chats/join/somecode"),
-    ],
-)
-async def test_the_routes_about_my_chats_need_the_caller(
-    chat: AppClient, method: str, path: str
-) -> None:
-    body = {"chat": {"type": "group", "title": "Soups"}} if method == "POST" else None
-    assert await status_of(chat, method, path, body=body) == 401
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        # A word where the chat id goes.
-        ("GET", "/api/chats/soups", None),
-        ("PATCH", "/api/chats/soups", {"chat": {"title": "x"}}),
-        ("DELETE", "/api/chats/soups", None),
-        ("GET", "/api/chats/soups/messages", None),
-        ("POST", "/api/chats/soups/messages", {"message": {"body": "hi"}}),
-        ("POST", "/api/chats/soups/read", {"seq": 1}),
-        # Ids that no row can have: zero, negative, beyond bigint.
-        ("GET", "/api/chats/0", None),
-        ("GET", "/api/chats/-1", None),
-        ("GET", f"/api/chats/{2**63}", None),
-        # A word where the message id goes.
-        ("PATCH", "/api/chats/{chat}/messages/first", {"message": {"body": "x"}}),
-        ("DELETE", "/api/chats/{chat}/messages/first", None),
-        # A word where the join request id goes.
-        ("POST", "/api/chats/{chat}/join-requests/first/approve", None),
-        ("POST", "/api/chats/{chat}/join-requests/first/reject", None),
-    ],
-)
-async def test_a_non_numeric_id_names_nothing(
-    chat: AppClient, users: Users, method: str, path: str, body: Any
-) -> None:
-    await users.add("jake")
-    soups = await group(chat, users["jake"])
-    response = await chat.request(
-        method, path.format(chat=soups["id"]), json=body, headers=users["jake"]
-    )
-    assert response.status == 404
-    assert "body" in (await response.json())["errors"]
-
-
-# Owner rules.
 
 
 @pytest.mark.parametrize(
@@ -253,126 +100,6 @@ async def test_the_owner_deletes_a_group_chat_and_it_is_gone_for_everyone(
         assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users[name]) == 404
 
 
-async def test_adding_a_member_makes_them_a_member_at_once(chat: AppClient, users: Users) -> None:
-    await users.add("jake", "anna")
-    soups = await group(chat, users["jake"])
-    response = await chat.post(
-        f"/api/chats/{soups['id']}/members", json={"username": "anna"}, headers=users["jake"]
-    )
-    assert response.status == 201
-    assert await response.json() == {
-        "member": {"username": "anna", "image": DEFAULT_IMAGE, "online": False, "role": "member"}
-    }
-    assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users["anna"]) == 200
-
-
-async def test_adding_a_member_twice_answers_200_and_keeps_one_membership(
-    chat: AppClient, users: Users
-) -> None:
-    await users.add("jake", "anna")
-    soups = await group(chat, users["jake"])
-    await add(chat, users["jake"], soups["id"], "anna")
-    response = await chat.post(
-        f"/api/chats/{soups['id']}/members", json={"username": "anna"}, headers=users["jake"]
-    )
-    assert response.status == 200
-    response = await chat.get(f"/api/chats/{soups['id']}", headers=users["jake"])
-    assert (await response.json())["chat"]["membersCount"] == 2
-
-
-async def test_adding_someone_who_does_not_exist_is_404(chat: AppClient, users: Users) -> None:
-    await users.add("jake")
-    soups = await group(chat, users["jake"])
-    response = await chat.post(
-        f"/api/chats/{soups['id']}/members", json={"username": "nobody"}, headers=users["jake"]
-    )
-    assert response.status == 404
-    assert (await response.json())["errors"]["username"] == ["not found"]
-
-
-async def test_the_owner_removes_a_member_who_then_stops_seeing_the_chat(
-    chat: AppClient, users: Users
-) -> None:
-    await users.add("jake", "anna")
-    soups = await group(chat, users["jake"])
-    await add(chat, users["jake"], soups["id"], "anna")
-    response = await chat.delete(f"/api/chats/{soups['id']}/members/anna", headers=users["jake"])
-    assert response.status == 204
-    assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users["anna"]) == 404
-
-
-async def test_removing_someone_who_is_not_a_member_is_404(chat: AppClient, users: Users) -> None:
-    await users.add("jake", "anna")
-    soups = await group(chat, users["jake"])
-    response = await chat.delete(f"/api/chats/{soups['id']}/members/anna", headers=users["jake"])
-    assert response.status == 404
-
-
-async def test_a_member_leaves_with_their_own_name_and_stops_seeing_the_chat(
-    chat: AppClient, users: Users
-) -> None:
-    await users.add("jake", "anna")
-    soups = await group(chat, users["jake"])
-    await add(chat, users["jake"], soups["id"], "anna")
-    response = await chat.delete(f"/api/chats/{soups['id']}/members/anna", headers=users["anna"])
-    assert response.status == 204
-    assert await status_of(chat, "GET", f"/api/chats/{soups['id']}", users["anna"]) == 404
-    response = await chat.get("/api/chats", headers=users["anna"])
-    assert soups["id"] not in [c["id"] for c in (await response.json())["chats"]]
-    response = await chat.get(f"/api/chats/{soups['id']}", headers=users["jake"])
-    assert [m["username"] for m in (await response.json())["chat"]["members"]] == ["jake"]
-
-
-async def test_the_owner_leaving_passes_ownership_to_the_oldest_member(
-    chat: AppClient, users: Users
-) -> None:
-    await users.add("jake", "anna", "bob")
-    soups = await group(chat, users["jake"])
-    await add(chat, users["jake"], soups["id"], "anna", "bob")
-    response = await chat.delete(f"/api/chats/{soups['id']}/members/jake", headers=users["jake"])
-    assert response.status == 204
-    response = await chat.get(f"/api/chats/{soups['id']}", headers=users["bob"])
-    detail = (await response.json())["chat"]
-    assert detail["owner"] == {"username": "anna", "image": DEFAULT_IMAGE}
-    assert [(m["username"], m["role"]) for m in detail["members"]] == [
-        ("anna", "owner"),
-        ("bob", "member"),
-    ]
-    response = await chat.patch(
-        f"/api/chats/{soups['id']}", json={"chat": {"title": "Anna's"}}, headers=users["anna"]
-    )
-    assert response.status == 200
-
-
-async def test_the_owner_and_their_successor_leaving_at_once_leave_the_chat_an_owner(
-    chat: AppClient, users: Users
-) -> None:
-    await users.add("jake", "anna", "bob")
-    # The race is lost or won by milliseconds: a few rounds make it show.
-    for _ in range(5):
-        soups = await group(chat, users["jake"])
-        await add(chat, users["jake"], soups["id"], "anna", "bob")
-        leaving = await asyncio.gather(
-            chat.delete(f"/api/chats/{soups['id']}/members/jake", headers=users["jake"]),
-            chat.delete(f"/api/chats/{soups['id']}/members/anna", headers=users["anna"]),
-        )
-        assert [r.status for r in leaving] == [204, 204]
-        response = await chat.get(f"/api/chats/{soups['id']}", headers=users["bob"])
-        detail = (await response.json())["chat"]
-        assert detail["owner"] == {"username": "bob", "image": DEFAULT_IMAGE}
-        assert [(m["username"], m["role"]) for m in detail["members"]] == [("bob", "owner")]
-
-
-async def test_the_last_member_leaving_ends_the_chat(
-    chat: AppClient, users: Users, db: asyncpg.Connection
-) -> None:
-    await users.add("jake")
-    soups = await group(chat, users["jake"])
-    response = await chat.delete(f"/api/chats/{soups['id']}/members/jake", headers=users["jake"])
-    assert response.status == 204
-    assert await db.fetchval("SELECT count(*) FROM chat.chats WHERE id = $1", soups["id"]) == 0
-
-
 @pytest.mark.parametrize(
     ("kind", "method", "path", "body"),
     [
@@ -403,9 +130,6 @@ async def test_general_and_direct_chats_cannot_be_changed(
     )
     assert response.status == 403
     assert await status_of(chat, "GET", f"/api/chats/{chat_id}", users["jake"]) == 200
-
-
-# Direct chats.
 
 
 async def test_opening_a_direct_chat_creates_it_the_first_time(
@@ -472,9 +196,6 @@ async def test_a_direct_chat_with_someone_who_does_not_exist_is_404(
     status, body = await direct(chat, users["jake"], "nobody")
     assert status == 404
     assert body["errors"]["username"] == ["not found"]
-
-
-# Group chats and my chat list.
 
 
 async def test_creating_a_group_chat_answers_it_with_me_as_owner(
@@ -591,9 +312,6 @@ async def test_a_member_with_a_connected_device_is_online(
     assert online == {"jake": False, "anna": True}
 
 
-# Validation.
-
-
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
@@ -671,29 +389,6 @@ async def test_changing_a_chat_with_bad_fields_is_422_naming_the_field(
     soups = await group(chat, users["jake"])
     response = await chat.patch(
         f"/api/chats/{soups['id']}", json={"chat": changes}, headers=users["jake"]
-    )
-    assert response.status == 422
-    assert field in (await response.json())["errors"]
-
-
-@pytest.mark.parametrize(
-    ("payload", "field"),
-    [
-        # No username.
-        ({}, "username"),
-        # An empty one.
-        ({"username": ""}, "username"),
-        # A field the API does not know.
-        ({"username": "anna", "role": "owner"}, "role"),
-    ],
-)
-async def test_adding_a_member_with_bad_fields_is_422(
-    chat: AppClient, users: Users, payload: dict[str, Any], field: str
-) -> None:
-    await users.add("jake", "anna")
-    soups = await group(chat, users["jake"])
-    response = await chat.post(
-        f"/api/chats/{soups['id']}/members", json=payload, headers=users["jake"]
     )
     assert response.status == 422
     assert field in (await response.json())["errors"]

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web
 
-from chat_service import queries
+from chat_service.queries import users as q_users
 from tests.auth_service.conftest import DEFAULT_IMAGE
-from tests.chat_service.conftest import general_id, group, send
+from tests.chat_service.conftest import chat_app, general_id, group, send
 from tests.infra import Infra
-from tests.services import Users
+from tests.services import Users, base_url, serving
 from tests.typing import AppClient
 from tests.waiting import until
 
@@ -221,10 +224,67 @@ async def test_one_user_stored_from_two_places_at_once_is_stored_once(
 
             async def store(connection: asyncpg.Connection, user_id: int = user_id) -> None:
                 async with connection.transaction():
-                    await queries.upsert_user(connection, user_id, f"cook{user_id}", None)
+                    await q_users.upsert_user(connection, user_id, f"cook{user_id}", None)
 
             await asyncio.gather(store(first), store(second))
     finally:
         await first.close()
         await second.close()
     assert await db.fetchval("SELECT count(*) FROM chat.users") == 200
+
+
+@pytest.fixture
+async def watched_auth(
+    auth_client: AppClient, db: asyncpg.Connection
+) -> AsyncIterator[tuple[AppClient, list[int]]]:
+    """auth behind a proxy that counts, at each call it passes on, chat's transactions left
+    open meanwhile."""
+    open_transactions: list[int] = []
+
+    async def forward(request: web.Request) -> web.Response:
+        open_transactions.append(
+            await db.fetchval(
+                """SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chat'
+                     AND state LIKE 'idle in transaction%'"""
+            )
+        )
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                request.method, f"{base_url(auth_client)}{request.path_qs}", headers=headers
+            ) as answer,
+        ):
+            return web.Response(
+                status=answer.status, body=await answer.read(), content_type=answer.content_type
+            )
+
+    proxy = web.Application()
+    proxy.router.add_route("*", "/{path:.*}", forward)
+    async with serving(proxy) as client:
+        yield client, open_transactions
+
+
+async def test_auth_is_asked_about_unknown_people_with_no_transaction_open(
+    infra: Infra,
+    users: Users,
+    db: asyncpg.Connection,
+    watched_auth: tuple[AppClient, list[int]],
+) -> None:
+    proxy, open_transactions = watched_auth
+    async with serving(chat_app(infra, proxy)) as chat:
+        await users.add("jake", "anna")
+        jake, anna = users.ids["jake"], users.ids["anna"]
+        assert await until(lambda: known_to_chat(db, jake))
+        assert await until(lambda: known_to_chat(db, anna))
+        general = await db.fetchval("SELECT id FROM chat.chats WHERE kind = 'general'")
+        soups = await group(chat, users["anna"])
+        await forget(db, jake)
+        # An unknown person named (auth asked by name), then an unknown sender (by id).
+        added = await chat.post(
+            f"/api/chats/{soups['id']}/members", json={"username": "jake"}, headers=users["anna"]
+        )
+        assert added.status == 201, await added.text()
+        await forget(db, jake)
+        await send(chat, users["jake"], general, "first words")
+    assert open_transactions == [0, 0]

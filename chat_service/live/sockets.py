@@ -178,6 +178,11 @@ class Client:
             window.high = seq
         self.push(frame)
 
+    def forget(self, chat_id: int) -> None:
+        """The socket's user is no longer in the chat."""
+        self.chats.discard(chat_id)
+        self.windows.pop(chat_id, None)
+
     def begin_replay(self, chat_id: int) -> None:
         self.replaying.setdefault(chat_id, [])
 

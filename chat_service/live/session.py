@@ -1,0 +1,162 @@
+"""The websocket of a device: hello, live events, resume, typing, presence and heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import asyncpg
+import marshmallow
+from aiohttp import WSMsgType, web
+
+from chat_service import compose
+from chat_service.live.hub import Hub
+from chat_service.live.presence import Presence
+from chat_service.live.publisher import Publisher
+from chat_service.live.sockets import Client, text_frame
+from chat_service.messages import Messages
+from chat_service.queries import users as q_users
+from chat_service.schemas import ClientEventIn
+from chat_service.settings import ChatSettings
+from chat_service.users import Directory
+from shared.transport.jsoncodec import loads
+from shared.web.errors import flatten_messages
+from shared.web.identity import Caller
+
+_EVENT = ClientEventIn()
+
+
+def error_event(message: str, fields: dict[str, list[str]] | None = None) -> str:
+    data: dict[str, Any] = {"message": message}
+    if fields:
+        data["fields"] = fields
+    return compose.event("error", data)
+
+
+class Sessions:
+    """What a socket needs besides the hub: the hello, presence and typing."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: ChatSettings,
+        hub: Hub,
+        users: Directory,
+        messages: Messages,
+        publisher: Publisher,
+        presence: Presence,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.hub = hub
+        self.users = users
+        self.messages = messages
+        self.publisher = publisher
+        self.presence = presence
+
+    async def serve(self, request: web.Request, caller: Caller) -> web.WebSocketResponse:
+        """Upgrades the request and serves the device until it hangs up."""
+        settings = self.settings
+        await self.users.ensure(caller)
+        # No compression: events go out as frames built once for every socket (sockets.py).
+        ws = web.WebSocketResponse(
+            heartbeat=settings.ws_heartbeat,
+            max_msg_size=settings.ws_max_message_bytes,
+            compress=False,
+        )
+        await ws.prepare(request)
+        assert request.transport is not None
+        client = Client(
+            ws,
+            request.transport,
+            request.protocol,
+            caller.id,
+            caller.username,
+            settings.ws_queue_size,
+        )
+        writer = asyncio.create_task(client.write_loop())
+        replays: set[asyncio.Task[None]] = set()
+        try:
+            # Subscribed first, then the snapshot: what is published meanwhile waits in the
+            # client and is sent after the hello, without what the hello already covers.
+            await self.hub.attach(client)
+            positions, hello = await self.messages.hello(caller.id)
+            client.start(positions, text_frame(hello))
+            if await self.presence.connect(caller.id, client.device_id):
+                await self.announce_presence(client, True)
+            last_typing: dict[int, float] = {}
+            async for frame in ws:
+                if frame.type is WSMsgType.TEXT:
+                    await self._handle(frame.data, client, last_typing, replays)
+                elif frame.type is WSMsgType.BINARY:
+                    client.send(error_event("frames must be JSON text"))
+                elif frame.type is WSMsgType.ERROR:
+                    break
+        finally:
+            self.hub.detach(client)
+            for task in replays:
+                task.cancel()
+            client.closed = True
+            client.ready.set()
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            with contextlib.suppress(Exception):
+                if await self.presence.disconnect(caller.id, client.device_id):
+                    await self.announce_presence(client, False)
+        return ws
+
+    async def announce_presence(self, client: Client, online: bool) -> None:
+        """Tells the user's direct and group chats; the general chat's thousands of members
+        see presence where they look for it (the chat's member list)."""
+        async with self.pool.acquire() as connection:
+            chat_ids = await q_users.member_chat_ids(connection, client.user_id, general=False)
+        for chat_id in chat_ids:
+            data = {"chatId": chat_id, "username": client.username, "online": online}
+            await self.publisher.chat_event(
+                chat_id, compose.event("presence", data), skip_user=client.user_id
+            )
+
+    async def _handle(
+        self,
+        text: str,
+        client: Client,
+        last_typing: dict[int, float],
+        replays: set[asyncio.Task[None]],
+    ) -> None:
+        """One frame a client sent."""
+        try:
+            event = _EVENT.load(loads(text))
+        except ValueError:
+            client.send(error_event("frames must be JSON objects"))
+            return
+        except marshmallow.ValidationError as exc:
+            fields = flatten_messages(exc.messages)
+            client.send(error_event("the event is not valid", fields))
+            return
+        kind = event["type"]
+        if kind == "ping":
+            client.send(compose.event("pong", {}))
+            return
+        chat_id = event["chatId"]
+        if chat_id not in client.chats:
+            client.send(error_event("chat not found", {"chatId": ["not found"]}))
+            return
+        if kind == "typing":
+            now = time.monotonic()
+            if now - last_typing.get(chat_id, -1e9) < self.settings.typing_interval:
+                return  # throttled: one typing event per chat and interval
+            last_typing[chat_id] = now
+            data = {"chatId": chat_id, "username": client.username}
+            await self.publisher.chat_event(
+                chat_id, compose.event("typing", data), skip_user=client.user_id
+            )
+        elif kind == "resume":
+            # Off the read loop: a long replay must not hold pings and other events.
+            task = asyncio.create_task(
+                self.hub.replay(client, chat_id, event["afterSeq"], announce=True)
+            )
+            replays.add(task)
+            task.add_done_callback(replays.discard)

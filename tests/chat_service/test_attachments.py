@@ -1,0 +1,82 @@
+"""Files in chats: the size limit, who may download and attach them, and orphans removed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.chat_service.conftest import general_id, group, send
+from tests.chat_service.helpers import Replicas, attachment, upload
+from tests.services import Users
+from tests.typing import AppClient
+from tests.waiting import until
+
+
+async def test_an_upload_over_the_limit_is_413_and_leaves_no_file(
+    replicas: Replicas, users: Users, tmp_path: Path
+) -> None:
+    files = tmp_path / "attachments"
+    (chat,) = await replicas(1, CHAT_ATTACHMENTS_DIR=str(files))
+    await users.add("jake")
+    limit = 5 * 1024 * 1024
+
+    too_big = await upload(chat, users["jake"], b"\0" * (limit + 1), name="big.bin")
+    exact = await upload(chat, users["jake"], b"\0" * limit, name="fits.bin")
+
+    assert too_big.status == 413
+    assert (await too_big.json())["errors"]["body"]
+    assert exact.status == 201
+    stored = [p for p in files.rglob("*") if p.is_file()]
+    assert [p.name for p in stored] == [(await exact.json())["attachment"]["id"]]
+
+
+async def test_a_file_is_downloaded_by_members_only_as_an_attachment(
+    chat: AppClient, users: Users
+) -> None:
+    await users.add("jake", "anna", "eve")
+    soups = await group(chat, users["jake"], private=True, members=["anna"])
+    page = b"<script>alert(1)</script>"
+    file = await attachment(chat, users["jake"], page, name='ré"sumé.html', kind="text/html")
+    message = await send(chat, users["jake"], soups["id"], "", attachmentId=file["id"])
+
+    by_anna = await chat.get(f"/api/chat/attachments/{file['id']}", headers=users["anna"])
+    by_eve = await chat.get(f"/api/chat/attachments/{file['id']}", headers=users["eve"])
+    unknown = await chat.get("/api/chat/attachments/0123abcd", headers=users["anna"])
+
+    assert message["attachment"] == file
+    assert file["filename"] == "ré_sumé.html"
+    assert by_anna.status == 200
+    assert await by_anna.read() == page
+    assert by_anna.headers["Content-Type"].startswith("application/octet-stream")
+    assert by_anna.headers["X-Content-Type-Options"] == "nosniff"
+    disposition = by_anna.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="r_')
+    assert "filename*=UTF-8''r%C3%A9_sum%C3%A9.html" in disposition
+    assert (by_eve.status, unknown.status) == (404, 404)
+
+
+async def test_only_the_uploader_can_attach_a_file(chat: AppClient, users: Users) -> None:
+    await users.add("jake", "anna")
+    general = await general_id(chat, users["jake"])
+    file = await attachment(chat, users["jake"], b"mine")
+    response = await chat.post(
+        f"/api/chats/{general}/messages",
+        json={"message": {"body": "look", "attachmentId": file["id"]}},
+        headers=users["anna"],
+    )
+    assert response.status == 422
+    assert "attachmentId" in (await response.json())["errors"]
+
+
+async def test_a_file_never_attached_is_removed_after_a_while(
+    replicas: Replicas, users: Users, tmp_path: Path
+) -> None:
+    files = tmp_path / "attachments"
+    (chat,) = await replicas(1, CHAT_ATTACHMENTS_DIR=str(files), CHAT_ATTACHMENT_ORPHAN_TTL="1")
+    await users.add("jake")
+    general = await general_id(chat, users["jake"])
+    orphan = await attachment(chat, users["jake"], b"forgotten")
+    kept = await attachment(chat, users["jake"], b"posted")
+    await send(chat, users["jake"], general, "with a file", attachmentId=kept["id"])
+
+    await until(lambda: not (files / orphan["id"]).exists(), timeout=10)
+    assert (files / kept["id"]).exists()
