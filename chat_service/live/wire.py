@@ -2,9 +2,11 @@
 encoded and decoded here and nowhere else.
 
 A payload is a header line, then the event's text, which goes to each socket as it is. The
-header is the kind's tag and its numbers, separated by spaces (`m 42`: message.created with
-seq 42); the chat or user it concerns is the channel's. Replicas of one release speak the
-same wire; what a replica cannot read is logged and dropped, never raised.
+header is a small JSON object: the kind's tag under "k" and its numbers (`{"k":"m","s":42}`:
+message.created with seq 42); the chat or user it concerns is the channel's. The header is the
+one the release of 2026-12-06 speaks, so that during a rolling upgrade old and new replicas
+hear each other: change it only by expand, then contract (read a new form one release before
+writing it). What a replica cannot read is logged and dropped, never raised.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import orjson
 from redis.asyncio.connection import parse_url
 
 from shared.logs import ThrottledWarning
@@ -99,21 +102,24 @@ class Wire:
 
     def encode(self, message: WireMessage) -> tuple[str, str]:
         """The channel and the payload of a message."""
+        header: dict[str, object]
         match message:
             case MessageCreated(chat_id, seq, text):
-                return self.chat_channel(chat_id), f"m {seq}\n{text}"
+                channel, header = self.chat_channel(chat_id), {"k": "m", "s": seq}
             case ChatEvent(chat_id, text, None):
-                return self.chat_channel(chat_id), f"e\n{text}"
+                channel, header = self.chat_channel(chat_id), {"k": "e"}
             case ChatEvent(chat_id, text, skip_user):
-                return self.chat_channel(chat_id), f"e {skip_user}\n{text}"
+                channel, header = self.chat_channel(chat_id), {"k": "e", "x": skip_user}
             case ChatGone(chat_id, text):
-                return self.chat_channel(chat_id), f"g\n{text}"
+                channel, header = self.chat_channel(chat_id), {"k": "drop"}
             case UserEvent(user_id, text):
-                return self.user_channel(user_id), f"u\n{text}"
+                channel, header = self.user_channel(user_id), {"k": "u"}
             case UserJoined(user_id, chat_id, from_seq, text):
-                return self.user_channel(user_id), f"j {chat_id} {from_seq}\n{text}"
+                header = {"k": "join", "c": chat_id, "s": from_seq}
+                channel = self.user_channel(user_id)
             case UserLeft(user_id, chat_id, text):
-                return self.user_channel(user_id), f"l {chat_id}\n{text}"
+                channel, header = self.user_channel(user_id), {"k": "leave", "c": chat_id}
+        return channel, f"{orjson.dumps(header).decode()}\n{text}"
 
     def decode(self, channel: str, payload: str) -> WireMessage | None:
         """The message of a payload heard on a channel; None (and a log line) for anything
@@ -132,21 +138,23 @@ class Wire:
         head, newline, text = payload.partition("\n")
         if not newline:
             raise UnreadablePayload(f"no header line on {channel!r}")
-        tag, *rest = head.split(" ")
-        numbers = [int(value) for value in rest]
-        match scope, tag, numbers:
-            case "c", "m", [seq]:
+        # Keys a reader does not know are ignored: a later release may add one (expand).
+        header = orjson.loads(head)
+        if not isinstance(header, dict):
+            raise UnreadablePayload(f"header {head[:40]!r} on {channel!r}")
+        match scope, header:
+            case "c", {"k": "m", "s": int(seq)}:
                 return MessageCreated(target, seq, text)
-            case "c", "e", []:
-                return ChatEvent(target, text)
-            case "c", "e", [skip_user]:
+            case "c", {"k": "e", "x": int(skip_user)}:
                 return ChatEvent(target, text, skip_user)
-            case "c", "g", []:
+            case "c", {"k": "e"} if "x" not in header:
+                return ChatEvent(target, text)
+            case "c", {"k": "drop"}:
                 return ChatGone(target, text)
-            case "u", "u", []:
+            case "u", {"k": "u"}:
                 return UserEvent(target, text)
-            case "u", "j", [chat_id, from_seq]:
+            case "u", {"k": "join", "c": int(chat_id), "s": int(from_seq)}:
                 return UserJoined(target, chat_id, from_seq, text)
-            case "u", "l", [chat_id]:
+            case "u", {"k": "leave", "c": int(chat_id)}:
                 return UserLeft(target, chat_id, text)
         raise UnreadablePayload(f"header {head[:40]!r} on {channel!r}")
