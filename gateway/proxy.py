@@ -143,7 +143,15 @@ class Proxy:
             token = token or request.query.get("token") or None
         context = await self.admission.admit(request, route, token, started)
         if upgrade:
-            return await proxy_websocket(request, self, context)
+            return await proxy_websocket(
+                request,
+                context,
+                self.upstreams[route.service],
+                self.upstream_headers(request, context),
+                self.settings,
+                self.headers,
+                self.sockets,
+            )
         return await self.forward(request, context)
 
     def upstream_headers(self, request: web.Request, context: Context) -> list[tuple[str, str]]:

@@ -28,7 +28,9 @@ from shared.web.middleware import REQUEST_ID
 
 if TYPE_CHECKING:
     from gateway.admission import Context
-    from gateway.proxy import Proxy
+    from gateway.headers import ResponseHeaders
+    from gateway.settings import GatewaySettings
+    from gateway.upstreams import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -158,13 +160,19 @@ async def _open(
 
 
 async def proxy_websocket(
-    request: web.Request, proxy: Proxy, context: Context
+    request: web.Request,
+    context: Context,
+    upstream: Upstream,
+    upstream_headers: list[tuple[str, str]],
+    settings: GatewaySettings,
+    headers: ResponseHeaders,
+    sockets: SessionSockets,
 ) -> web.StreamResponse:
-    upstream = proxy.upstreams[context.route.service]
+    """Tunnels the request to a replica of `upstream`; the proxy's parts are passed in
+    (the proxy imports this module)."""
     query = urlencode([(k, v) for k, v in request.query.items() if k != "token"])
     target = request.raw_path.split("?", 1)[0] + (f"?{query}" if query else "")
-    forwarded = [f"{name}: {value}" for name, value in proxy.upstream_headers(request, context)]
-    settings = proxy.settings
+    forwarded = [f"{name}: {value}" for name, value in upstream_headers]
     # A handshake that reached a replica is not sent again: it may have been accepted.
     failover = Failover(upstream, repeatable=False)
     while True:
@@ -216,7 +224,7 @@ async def proxy_websocket(
             response.headers[name] = value
     response.headers["Upgrade"] = "websocket"
     response.headers["Connection"] = "Upgrade"
-    proxy.headers.apply(request, response, request[REQUEST_ID])
+    headers.apply(request, response, request[REQUEST_ID])
     response.force_close()
     await response.prepare(request)
     transport = request.transport
@@ -228,13 +236,13 @@ async def proxy_websocket(
     replica.outstanding += 1
     session = context.identity.session_id if context.identity is not None else None
     if session is not None:
-        proxy.sockets.add(session, to_upstream)
+        sockets.add(session, to_upstream)
     to_client = asyncio.create_task(_to_client(reader, request, to_upstream.ended))
     try:
         await to_upstream.ended.wait()
     finally:
         if session is not None:
-            proxy.sockets.discard(session, to_upstream)
+            sockets.discard(session, to_upstream)
         replica.outstanding -= 1
         to_client.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 from aiohttp_apigami import setup_aiohttp_apispec, validation_middleware
 from aiohttp_apigami.constants import SWAGGER_DICT
@@ -22,8 +23,10 @@ from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.logs import setup_logging
 from shared.service.deadlines import ReadDeadlines, start_server
 from shared.settings import CommonSettings, mask_url
-from shared.transport.jsoncodec import json_response
 from shared.web.errors import error_middleware, validation_error_callback
+from shared.web.idempotency import MIGRATIONS as IDEMPOTENCY_MIGRATIONS
+from shared.web.idempotency import MIGRATIONS_TABLE as IDEMPOTENCY_MIGRATIONS_TABLE
+from shared.web.jsoncodec import json_response
 from shared.web.middleware import (
     METRICS,
     Metrics,
@@ -41,8 +44,11 @@ CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 READY_TIMEOUT = 2.0
 
 
-def database_ctx(schema: str, migrations: Path | None, events: bool = False) -> CleanupCtx:
-    """Opens the pool, checks it, applies the service's migrations, and closes it on shutdown."""
+def database_ctx(
+    schema: str, migrations: Path | None, events: bool = False, idempotency: bool = False
+) -> CleanupCtx:
+    """Opens the pool, checks it, applies the service's migrations and the shared tables it
+    uses (the event tables, the idempotency keys), and closes it on shutdown."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(app[SETTINGS], schema)
@@ -54,12 +60,20 @@ def database_ctx(schema: str, migrations: Path | None, events: bool = False) -> 
             if events:
                 async with pool.acquire() as connection:
                     await install_event_tables(connection, schema)
+            if idempotency:
+                async with pool.acquire() as connection:
+                    await install_idempotency_table(connection, schema)
             app[PG_POOL] = pool
             yield
         finally:
             await pool.close()
 
     return ctx
+
+
+async def install_idempotency_table(connection: asyncpg.Connection, schema: str) -> None:
+    """The table of `Idempotency-Key` outcomes (shared/web/idempotency.py) in `schema`."""
+    await migrate(connection, schema, IDEMPOTENCY_MIGRATIONS, table=IDEMPOTENCY_MIGRATIONS_TABLE)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -113,6 +127,7 @@ def create_service_app(
     migrations: Path | None = None,
     use_redis: bool = True,
     events: bool = False,
+    idempotency: bool = False,
     cleanup_ctx: Iterable[CleanupCtx] = (),
     client_max_size: int = 1024**2,
     ready_handler: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None,
@@ -129,7 +144,7 @@ def create_service_app(
     app[SETTINGS] = settings
     app[METRICS] = Metrics(settings.service)
     if schema is not None:
-        app.cleanup_ctx.append(database_ctx(schema, migrations, events))
+        app.cleanup_ctx.append(database_ctx(schema, migrations, events, idempotency))
     if use_redis:
         app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.extend(cleanup_ctx)

@@ -10,12 +10,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from shared.logs import request_id_var
-from shared.service.tasks import stop_task, supervise
+from shared.tasks import stop_task, supervise
 from shared.transport import http1
 from shared.transport.balancer import Balancer, Replica, Resolver
 from shared.transport.failover import Failover, Failure, failure_of, repeatable
-from shared.transport.jsoncodec import dumps_bytes, loads
 from shared.web.errors import ApiError, BadGateway, ServiceUnavailable
+from shared.web.jsoncodec import dumps_bytes, loads
 from shared.web.middleware import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)

@@ -1,33 +1,14 @@
-"""JSON through orjson: several times faster than the standard library on our payloads."""
+"""The former home of the JSON codec, now shared/web/jsoncodec.py (JSON is the web's format,
+and this room's modules import the web's, never the other way round). chat_service's modules
+still import it from here; once they import shared.web.jsoncodec, this module goes."""
 
-from __future__ import annotations
+from shared.web.jsoncodec import (
+    CONTENT_TYPE,
+    JSONDecodeError,
+    dumps,
+    dumps_bytes,
+    json_response,
+    loads,
+)
 
-from collections.abc import Mapping
-from typing import Any
-
-import orjson
-from aiohttp import web
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def dumps_bytes(value: Any) -> bytes:
-    return orjson.dumps(value)
-
-
-loads = orjson.loads
-JSONDecodeError = orjson.JSONDecodeError
-
-
-CONTENT_TYPE = "application/json; charset=utf-8"
-
-
-def json_response(
-    data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
-) -> web.Response:
-    """web.json_response, encoded by orjson."""
-    response = web.Response(body=orjson.dumps(data), status=status, headers=headers)
-    response.headers["Content-Type"] = CONTENT_TYPE
-    return response
+__all__ = ["CONTENT_TYPE", "JSONDecodeError", "dumps", "dumps_bytes", "json_response", "loads"]
