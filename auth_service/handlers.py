@@ -33,9 +33,9 @@ from auth_service.schemas import (
 from auth_service.sessions import Sessions
 from shared.contracts.revocation import page_to_json
 from shared.keys import PG_POOL
-from shared.transport.jsoncodec import json_response
 from shared.web.errors import NotFound, Unauthorized, ValidationFailed
 from shared.web.identity import client_ip, require_user
+from shared.web.jsoncodec import json_response
 from shared.web.openapi import errors
 from shared.web.schemas import TOKEN_AUTH
 

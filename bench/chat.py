@@ -21,19 +21,17 @@ import contextlib
 import multiprocessing
 import sys
 import time
-from array import array
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
-import uvloop
 
+from bench.chat_clients import OPEN_WITHIN, RoundResult, client_process
 from bench.harness import bench_environment
 from devstack import stack
 from devstack.embedded import free_port
@@ -47,8 +45,6 @@ HIGHER_RATES = (50.0, 100.0, 200.0)  # at the largest size: where each side satu
 MAX_ROUND = 250
 WARM_UP = 10  # messages sent and received before the rounds, unrecorded
 CLIENT_PROCESSES = 2
-CONNECT_CONCURRENCY = 32  # per client process
-OPEN_WITHIN = 30.0  # seconds for a client process to open its sockets; the rest are missing
 DRAIN = 10.0  # seconds a round waits, after its last send, for every socket to get everything
 # Setup is not what is measured: fewer calls at once than a chat replica has database
 # connections, so that it never queues on a pool.
@@ -62,142 +58,8 @@ STACK_ENV = {
 }
 PASSWORD = "chat-bench-1"
 FILLER = "chop the onions finely, then stir them into the pan until golden"
-MESSAGE_PREFIX = '{"type":"message.created"'
 TARGET_P99_MS = 50.0
 TARGET_SHARE = 0.5
-
-
-# The receiving clients, in their own processes.
-
-
-@dataclass
-class RoundResult:
-    delays_ms: array[float]
-    last_receipt: float
-    frame_bytes: int
-    close_codes: list[int | None]  # of every socket dropped so far
-
-
-@dataclass
-class Receiver:
-    """What the sockets of one client process received in the current round."""
-
-    live: int = 0
-    tag: str = ""
-    count: int = 0
-    got: list[int] = field(default_factory=list)
-    complete: int = 0
-    delays_ms: array[float] = field(default_factory=lambda: array("d"))
-    last_receipt: float = 0.0
-    frame_bytes: int = 0
-    close_codes: list[int | None] = field(default_factory=list)
-    stopping: bool = False
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def begin(self, tag: str, count: int) -> None:
-        self.tag, self.count, self.complete = tag, count, 0
-        self.got = [0] * len(self.got)
-        self.delays_ms = array("d")
-        self.done.clear()
-
-    def result(self) -> RoundResult:
-        return RoundResult(self.delays_ms, self.last_receipt, self.frame_bytes, self.close_codes)
-
-    def frame(self, index: int, text: str, now: float) -> None:
-        if not text.startswith(MESSAGE_PREFIX):
-            return  # presence, joins: not what is measured
-        tag, sent, _ = orjson.loads(text)["data"]["body"].split(" ", 2)
-        if tag != self.tag:
-            return  # late from an earlier round
-        self.delays_ms.append((now - float(sent)) * 1000.0)
-        self.last_receipt = now
-        self.frame_bytes = len(text)
-        self.got[index] += 1
-        if self.got[index] == self.count:
-            self.complete += 1
-            if self.complete >= self.live:
-                self.done.set()
-
-    async def listen(self, ws: aiohttp.ClientWebSocketResponse, index: int) -> None:
-        try:
-            async for message in ws:
-                if message.type is aiohttp.WSMsgType.TEXT:
-                    # Wall-clock time: the sender is another process.
-                    self.frame(index, message.data, time.time())
-        finally:
-            if not self.stopping:
-                self.close_codes.append(ws.close_code)
-                self.live -= 1
-                if self.got[index] >= self.count > 0:
-                    self.complete -= 1
-                if self.complete >= self.live:
-                    self.done.set()
-
-
-async def _open(
-    session: aiohttp.ClientSession, url: str, gate: asyncio.Semaphore, deadline: float
-) -> aiohttp.ClientWebSocketResponse:
-    async with asyncio.timeout_at(deadline), gate:
-        ws = await session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=5.0))
-        hello = await ws.receive()
-    if hello.type is not aiohttp.WSMsgType.TEXT or '"hello"' not in hello.data[:20]:
-        await ws.close()
-        raise RuntimeError(f"expected a hello, got {hello.type} {str(hello.data)[:80]}")
-    return ws
-
-
-async def _clients(conn: Connection, urls: list[str]) -> None:
-    """Opens the sockets, then runs the rounds the parent asks for until it says stop."""
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-        deadline = asyncio.get_running_loop().time() + OPEN_WITHIN
-        receiver = Receiver()
-        sockets: list[aiohttp.ClientWebSocketResponse] = []
-        listeners: list[asyncio.Task[None]] = []
-        errors: list[str] = []
-
-        async def open_one(url: str) -> None:
-            try:
-                ws = await _open(session, url, gate, deadline)
-            except aiohttp.WSServerHandshakeError as error:
-                errors.append(f"refused with {error.status}")
-                return
-            except (aiohttp.ClientError, TimeoutError, RuntimeError) as error:
-                errors.append(f"{type(error).__name__} {str(error)[:80]}".strip())
-                return
-            # Read at once: aiohttp answers pings only while a socket is read, and a server
-            # closes a socket that leaves its pings unanswered.
-            receiver.live += 1
-            receiver.got.append(0)
-            listeners.append(asyncio.create_task(receiver.listen(ws, len(sockets))))
-            sockets.append(ws)
-
-        await asyncio.gather(*(open_one(url) for url in urls))
-        conn.send((len(sockets), dict(Counter(errors))))
-        try:
-            while (command := await asyncio.to_thread(conn.recv))[0] == "round":
-                _, tag, count, seconds = command
-                receiver.begin(tag, count)
-                conn.send("armed")
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(seconds):
-                        await receiver.done.wait()
-                conn.send(receiver.result())
-        finally:
-            receiver.stopping = True
-            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-            for task in listeners:
-                task.cancel()
-            await asyncio.gather(*listeners, return_exceptions=True)
-
-
-def _client_process(conn: Connection, urls: list[str]) -> None:
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_clients(conn, urls))
-    conn.close()
-
-
-# The parent: opening, sending, the figures.
 
 
 @dataclass
@@ -316,7 +178,7 @@ async def measure(side: Side, sockets: int, rates: Sequence[float], seconds: flo
     for worker in range(CLIENT_PROCESSES):
         parent_end, child_end = context.Pipe()
         part = urls[worker::CLIENT_PROCESSES]
-        process = context.Process(target=_client_process, args=(child_end, part), daemon=True)
+        process = context.Process(target=client_process, args=(child_end, part), daemon=True)
         process.start()
         child_end.close()
         pipes.append(parent_end)

@@ -1,7 +1,10 @@
-"""Starting what a benchmark measures: the servers, the services, helper processes."""
+"""What every benchmark shares: starting what it measures (the servers, the services, helper
+processes), the CPU that each process and the machine spent, and profilers on every process."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -99,3 +102,70 @@ def bench_environment() -> Iterator[Bench]:
         finally:
             stack.stop(bench.processes)
             stop_infra(infra)
+
+
+# py-spy in a venv of its own (python3 -m venv /tmp/spy && /tmp/spy/bin/pip install py-spy)
+PY_SPY = os.environ.get("PY_SPY") or shutil.which("py-spy") or "/tmp/spy/bin/py-spy"  # noqa: S108
+
+
+def start_profilers(bench: Bench, folder: Path, seconds: float) -> list[subprocess.Popen[bytes]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    spies = []
+    for process in bench.processes:
+        args = process.args if isinstance(process.args, list) else []
+        module = next((a for a in args if a.endswith("_service") or a == "gateway"), None)
+        if module is None or process.poll() is not None:
+            continue
+        for fmt, suffix in (("raw", "txt"),):
+            spies.append(
+                subprocess.Popen(
+                    [
+                        PY_SPY,
+                        "record",
+                        "--nonblocking",
+                        "--format",
+                        fmt,
+                        "--rate",
+                        "200",
+                        "--duration",
+                        str(int(seconds)),
+                        "--pid",
+                        str(process.pid),
+                        "--output",
+                        str(folder / f"{module}.{suffix}"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+    return spies
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100.0  # utime + stime, in clock ticks
+
+
+def servers_cpu_seconds() -> dict[str, float]:
+    """CPU used so far by every PostgreSQL and Redis (Valkey) process of the machine."""
+    used = {"postgres": 0.0, "redis": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name = (entry / "comm").read_text().strip()
+            seconds = cpu_seconds(int(entry.name))
+        except OSError:  # the process ended meanwhile
+            continue
+        if name.startswith("postgres"):
+            used["postgres"] += seconds
+        elif name.startswith(("redis", "valkey")):
+            used["redis"] += seconds
+    return used
+
+
+def machine_cpu_seconds() -> float:
+    """CPU used so far by the whole machine (every process, the kernel included)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / 100.0

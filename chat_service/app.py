@@ -41,7 +41,7 @@ from shared.events import consumer_ctx
 from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.service.app import create_service_app
 from shared.service.jobs import Job, jobs_ctx
-from shared.service.tasks import stop_task, supervise
+from shared.tasks import stop_task, supervise
 from shared.transport.internal import InternalClient
 from shared.web.idempotency import Idempotency
 
@@ -116,6 +116,7 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         routes=ROUTES,
         schema="chat",
         migrations=MIGRATIONS,
+        idempotency=True,
         events=True,
         cleanup_ctx=[
             hub_ctx(settings.gap_wait, settings.gap_check_interval),

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.transport.jsoncodec import dumps
+from shared.web.jsoncodec import dumps
 from shared.web.timefmt import iso
 
 GENERAL_TITLE = "General"

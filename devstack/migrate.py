@@ -19,6 +19,7 @@ import asyncpg
 
 from shared.data.migrations import MigrationError, inspect_migrations, migrate, refuse_changed
 from shared.events.outbox import inspect_event_tables, install_event_tables
+from shared.service.app import inspect_idempotency_table, install_idempotency_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +30,8 @@ SCHEMAS: dict[str, tuple[str, bool]] = {
     "posts": ("posts_service", True),
     "chat": ("chat_service", False),
 }
+# The schemas with the shared table of Idempotency-Key outcomes.
+IDEMPOTENCY = ("posts", "chat")
 
 
 async def check_all(connection: asyncpg.Connection) -> dict[str, list[str]]:
@@ -44,6 +47,10 @@ async def check_all(connection: asyncpg.Connection) -> dict[str, list[str]]:
             state = await inspect_event_tables(connection, schema)
             pending[schema] += [f"events/{migration.name}" for migration in state.pending]
             changed += state.changed
+        if schema in IDEMPOTENCY:
+            state = await inspect_idempotency_table(connection, schema)
+            pending[schema] += [f"idempotency/{migration.name}" for migration in state.pending]
+            changed += state.changed
     refuse_changed(changed)
     return pending
 
@@ -58,6 +65,8 @@ async def migrate_all(database_url: str) -> dict[str, list[str]]:
             applied[schema] = await migrate(connection, schema, ROOT / package / "migrations")
             if events:
                 await install_event_tables(connection, schema)
+            if schema in IDEMPOTENCY:
+                await install_idempotency_table(connection, schema)
     finally:
         await connection.close()
     return applied

@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from gateway.clients import AuthClient
 from gateway.docs import DocsCache, docs_init, docs_page, docs_static
 from gateway.guard import Guard
 from gateway.headers import ResponseHeaders
@@ -21,13 +21,13 @@ from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenVerifier
 from gateway.upstreams import Resolver, Upstream, resolve_all, resolve_forever, upstreams_of
-from shared.contracts.revocation import Page, Revocations, page_from_json
+from shared.contracts.revocation import Revocations
 from shared.data.redis import redis_ctx
 from shared.keys import REDIS, SETTINGS
 from shared.service.app import health
-from shared.service.tasks import stop_task, supervise
-from shared.transport.jsoncodec import json_response
-from shared.web.errors import NotFound, ServiceUnavailable
+from shared.tasks import stop_task, supervise
+from shared.web.errors import NotFound
+from shared.web.jsoncodec import json_response
 from shared.web.middleware import METRICS, Metrics, metrics_handler
 
 log = logging.getLogger(__name__)
@@ -139,34 +139,13 @@ async def _proxy_ctx(
     app: web.Application, settings: GatewaySettings, upstreams: dict[str, Upstream]
 ) -> AsyncIterator[None]:
     metrics = GatewayMetrics(app[METRICS].registry)
-    holder: dict[str, Proxy] = {}
-
-    async def from_auth(path: str, params: dict[str, str] | None = None) -> Any:
-        proxy = holder["proxy"]
-        assert proxy.session is not None
-        replica = proxy.upstreams["auth"].pick()
-        if replica is None:
-            raise ServiceUnavailable("auth is unavailable")
-        async with proxy.session.get(
-            f"{replica.base_url}{path}", params=params, timeout=aiohttp.ClientTimeout(total=3)
-        ) as response:
-            response.raise_for_status()
-            return await response.json()
-
-    async def fetch_jwks() -> dict[str, Any]:
-        document: dict[str, Any] = await from_auth("/api/.well-known/jwks.json")
-        return document
-
-    async def fetch_revoked(cursor: str | None) -> Page:
-        params = {"after": cursor} if cursor else None
-        return page_from_json(await from_auth("/internal/sessions/revoked", params))
-
-    verifier = TokenVerifier(fetch_jwks, settings.jwt_issuer, settings.jwt_audience)
-    revocations = Revocations(app[REDIS], fetch_revoked)
+    auth = AuthClient(upstreams["auth"])
+    verifier = TokenVerifier(auth.jwks, settings.jwt_issuer, settings.jwt_audience)
+    revocations = Revocations(app[REDIS], auth.revoked)
     limiter = RateLimiter(app[REDIS], settings.rate_window, metrics.guard_failures)
     proxy = Proxy(settings, upstreams, verifier, revocations, limiter, metrics)
-    holder["proxy"] = proxy
     await proxy.start()
+    auth.session = proxy.session
     await resolve_all(upstreams)  # serve with every replica known, not the bare names
     app[PROXY] = proxy
     tasks = [

@@ -22,6 +22,7 @@ from gateway.upstreams import Replica, Upstream
 from gateway.websocket import SessionSockets, proxy_websocket
 from shared.contracts.revocation import Revocations
 from shared.transport import http1
+from shared.transport.failover import Failover, Failure, failure_of, repeatable
 from shared.web.errors import (
     ApiError,
     BadGateway,
@@ -69,7 +70,6 @@ _NOT_FORWARDED = HOP_BY_HOP | {
     *(h.lower() for h in IDENTITY_HEADERS),
 }
 _NOT_RETURNED = HOP_BY_HOP | {"content-length", "server", "date"}
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 BUFFERED_RESPONSE_LIMIT = 256 * 1024
 
 
@@ -143,7 +143,15 @@ class Proxy:
             token = token or request.query.get("token") or None
         context = await self.admission.admit(request, route, token, started)
         if upgrade:
-            return await proxy_websocket(request, self, context)
+            return await proxy_websocket(
+                request,
+                context,
+                self.upstreams[route.service],
+                self.upstream_headers(request, context),
+                self.settings,
+                self.headers,
+                self.sockets,
+            )
         return await self.forward(request, context)
 
     def upstream_headers(self, request: web.Request, context: Context) -> list[tuple[str, str]]:
@@ -193,25 +201,24 @@ class Proxy:
         upstream = self.upstreams[route.service]
         body = await self._body(request, context)
         headers = self.upstream_headers(request, context)
-        # The replicas this request went to; a retry goes to another one while any is left.
-        tried: list[Replica] = []
-        disconnect_retried = False
+        # An upload is read as it is sent: it cannot be sent twice.
+        failover = Failover(
+            upstream,
+            not isinstance(body, LimitedStream)
+            and repeatable(request.method, idempotency_key=IDEMPOTENCY_HEADER in request.headers),
+        )
         while True:
-            replica = upstream.pick(tried)
+            replica = failover.next()
             if replica is None:
                 self.metrics.errors.labels(upstream.name, "no_replica").inc()
                 raise ServiceUnavailable(f"{upstream.name} is unavailable")
-            tried.append(replica)
             replica.outstanding += 1
             sent_at = time.perf_counter()
             try:
                 response = await self._send(request, replica, headers, body)
             except Exception as exc:
                 replica.outstanding -= 1
-                retry = self._after_failure(
-                    exc, request, body, upstream, replica, tried, disconnect_retried
-                )
-                disconnect_retried = disconnect_retried or retry == "disconnect"
+                self._after_failure(exc, request, body, failover, replica)
                 self.metrics.retries.labels(upstream.name).inc()
                 continue
             try:
@@ -267,13 +274,12 @@ class Proxy:
         exc: Exception,
         request: web.Request,
         body: bytes | LimitedStream | None,
-        upstream: Upstream,
+        failover: Failover,
         replica: Replica,
-        tried: list[Replica],
-        disconnect_retried: bool,
-    ) -> str:
-        """Why a failed attempt may go to another replica ("connect", "disconnect"); else raises."""
-        name = upstream.name
+    ) -> None:
+        """Returns when the failed attempt may go to another replica (the policy of
+        shared/transport/failover.py); raises the error to answer otherwise."""
+        name = failover.balancer.name
         if isinstance(body, LimitedStream):
             if body.exceeded:
                 raise PayloadTooLarge(
@@ -283,42 +289,23 @@ class Proxy:
             stalled = request.content.exception()
             if isinstance(stalled, RequestTimeout):
                 raise stalled from None
-        if isinstance(
-            exc, http1.ConnectFailed | aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
-        ):
-            # Nothing reached the replica: any method may go to another one.
-            upstream.eject(replica)
-            self.metrics.ejections.labels(name).inc()
-            self.metrics.errors.labels(name, "connect").inc()
-            if len(tried) < len(upstream.replicas):
-                return "connect"
-            raise BadGateway(f"{name} is unreachable") from exc
-        if isinstance(
-            exc, http1.Disconnected | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError
-        ):
-            # The request may have been processed: only one that may be repeated is sent
-            # again, once. This is also the race of reusing a keep-alive socket that the
-            # replica is closing: either way it is ejected, as a replica going away closes
-            # its sockets first.
-            upstream.eject(replica)
-            self.metrics.ejections.labels(name).inc()
-            self.metrics.errors.labels(name, "disconnect").inc()
-            replayable = body is None or isinstance(body, bytes)
-            if _repeatable(request) and replayable and not disconnect_retried:
-                if len(upstream.replicas) == 1:
-                    tried.remove(replica)  # the only replica: a fresh socket to it
-                return "disconnect"
-            raise BadGateway(f"{name} closed the connection") from exc
-        if isinstance(exc, TimeoutError):
-            # Sent and unanswered: it may be running, so it is never sent again.
-            upstream.eject(replica)
-            self.metrics.ejections.labels(name).inc()
-            self.metrics.errors.labels(name, "timeout").inc()
-            raise GatewayTimeout(f"{name} did not answer in time") from exc
         if isinstance(exc, ApiError):
             raise exc
-        self.metrics.errors.labels(name, "other").inc()
-        raise BadGateway(f"{name} failed") from exc
+        failure = failure_of(exc)
+        if failure is None:
+            self.metrics.errors.labels(name, "other").inc()
+            raise BadGateway(f"{name} failed") from exc
+        self.metrics.errors.labels(name, failure.value).inc()
+        self.metrics.ejections.labels(name).inc()
+        if failover.failed(replica, failure):
+            return
+        if failure is Failure.TIMED_OUT:
+            raise GatewayTimeout(f"{name} did not answer in time") from exc
+        if failure is Failure.DROPPED:
+            raise BadGateway(f"{name} closed the connection") from exc
+        if failure is Failure.GARBLED:
+            raise BadGateway(f"{name} answered something that is not HTTP") from exc
+        raise BadGateway(f"{name} is unreachable") from exc
 
     async def relay(
         self,
@@ -349,15 +336,6 @@ class Proxy:
             await response.write(chunk)
         await response.write_eof()
         return response
-
-
-def _repeatable(request: web.Request) -> bool:
-    """Whether a request that may have been processed can be sent again: an idempotent
-    method, or a POST with an `Idempotency-Key`, which the service answers from its first
-    run (shared/web/idempotency.py; the OpenAPI document names the routes that honour it)."""
-    return request.method in IDEMPOTENT or (
-        request.method == "POST" and IDEMPOTENCY_HEADER in request.headers
-    )
 
 
 def _going_away(answer: Answer) -> bool:

@@ -21,13 +21,16 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from shared.transport import http1
+from shared.transport.failover import Failover, failure_of
 from shared.web.errors import ApiError, BadGateway, ServiceUnavailable
 from shared.web.middleware import REQUEST_ID
 
 if TYPE_CHECKING:
     from gateway.admission import Context
-    from gateway.proxy import Proxy
-    from shared.transport.balancer import Replica
+    from gateway.headers import ResponseHeaders
+    from gateway.settings import GatewaySettings
+    from gateway.upstreams import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +129,6 @@ async def _to_client(
         ended.set()
 
 
-class _ConnectFailed(Exception):
-    """No connection to the replica: nothing was sent."""
-
-
 async def _open(
     host: str, port: int, head: bytes, connect_seconds: float, answer_seconds: float
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int, list[tuple[str, str]]]:
@@ -138,7 +137,7 @@ async def _open(
         async with asyncio.timeout(connect_seconds):
             reader, writer = await asyncio.open_connection(host, port, limit=HEAD_LIMIT * 2)
     except (OSError, TimeoutError) as exc:
-        raise _ConnectFailed() from exc
+        raise http1.ConnectFailed(f"no connection to {host}:{port}") from exc
     try:
         async with asyncio.timeout(answer_seconds):
             writer.write(head)
@@ -161,19 +160,25 @@ async def _open(
 
 
 async def proxy_websocket(
-    request: web.Request, proxy: Proxy, context: Context
+    request: web.Request,
+    context: Context,
+    upstream: Upstream,
+    upstream_headers: list[tuple[str, str]],
+    settings: GatewaySettings,
+    headers: ResponseHeaders,
+    sockets: SessionSockets,
 ) -> web.StreamResponse:
-    upstream = proxy.upstreams[context.route.service]
+    """Tunnels the request to a replica of `upstream`; the proxy's parts are passed in
+    (the proxy imports this module)."""
     query = urlencode([(k, v) for k, v in request.query.items() if k != "token"])
     target = request.raw_path.split("?", 1)[0] + (f"?{query}" if query else "")
-    forwarded = [f"{name}: {value}" for name, value in proxy.upstream_headers(request, context)]
-    settings = proxy.settings
-    tried: list[Replica] = []
+    forwarded = [f"{name}: {value}" for name, value in upstream_headers]
+    # A handshake that reached a replica is not sent again: it may have been accepted.
+    failover = Failover(upstream, repeatable=False)
     while True:
-        replica = upstream.pick(tried)
+        replica = failover.next()
         if replica is None:
             raise ServiceUnavailable(f"{upstream.name} is unavailable")
-        tried.append(replica)
         lines = [
             f"GET {target} HTTP/1.1",
             f"Host: {replica.host}:{replica.port}",
@@ -187,19 +192,16 @@ async def proxy_websocket(
                 replica.host, replica.port, head, settings.connect_timeout, settings.request_timeout
             )
             break
-        except _ConnectFailed as exc:
-            # Nothing was sent: the handshake may go to another replica.
-            upstream.eject(replica)
-            if len(tried) < len(upstream.replicas):
-                continue
-            raise BadGateway(f"{upstream.name} is unreachable") from exc.__cause__
         except (
             OSError,
             TimeoutError,
+            http1.ConnectFailed,
             asyncio.IncompleteReadError,
             asyncio.LimitOverrunError,
         ) as exc:
-            upstream.eject(replica)
+            failure = failure_of(exc)
+            if failure is not None and failover.failed(replica, failure):
+                continue
             raise BadGateway(f"{upstream.name} is unreachable") from exc
     upstream.succeeded(replica)
     if status != 101:
@@ -222,7 +224,7 @@ async def proxy_websocket(
             response.headers[name] = value
     response.headers["Upgrade"] = "websocket"
     response.headers["Connection"] = "Upgrade"
-    proxy.headers.apply(request, response, request[REQUEST_ID])
+    headers.apply(request, response, request[REQUEST_ID])
     response.force_close()
     await response.prepare(request)
     transport = request.transport
@@ -234,13 +236,13 @@ async def proxy_websocket(
     replica.outstanding += 1
     session = context.identity.session_id if context.identity is not None else None
     if session is not None:
-        proxy.sockets.add(session, to_upstream)
+        sockets.add(session, to_upstream)
     to_client = asyncio.create_task(_to_client(reader, request, to_upstream.ended))
     try:
         await to_upstream.ended.wait()
     finally:
         if session is not None:
-            proxy.sockets.discard(session, to_upstream)
+            sockets.discard(session, to_upstream)
         replica.outstanding -= 1
         to_client.cancel()
         with contextlib.suppress(asyncio.CancelledError):

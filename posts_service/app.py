@@ -10,8 +10,10 @@ from aiohttp import web
 
 from posts_service import events
 from posts_service.cache import ArticleCache
+from posts_service.clients import SocialClient, internal_client
 from posts_service.domain import Articles
-from posts_service.keys import ARTICLES, IDEMPOTENCY, POSTS_SETTINGS, STORAGE
+from posts_service.keys import ARTICLES, IDEMPOTENCY, POSTS_SETTINGS, READS, STORAGE
+from posts_service.reads import ArticleReads
 from posts_service.routes import ROUTES
 from posts_service.settings import PostsSettings
 from shared.contracts.profiles import PROFILE_TTL, Profiles
@@ -22,7 +24,6 @@ from shared.events import consumer_ctx, relay_ctx
 from shared.events.outbox import RELAY
 from shared.keys import PG_POOL, PIPELINED_REDIS, REDIS
 from shared.service.app import create_service_app
-from shared.transport.internal import InternalClient
 from shared.web.idempotency import Idempotency
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,10 +32,7 @@ CONSUMED = ("auth",)
 
 
 def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Application:
-    client = InternalClient(
-        {"auth": settings.auth_urls, "social": settings.social_urls},
-        timeout=settings.internal_timeout,
-    )
+    client = internal_client(settings)
 
     async def posts_ctx(app: web.Application) -> AsyncIterator[None]:
         pipelined = app.get(PIPELINED_REDIS)
@@ -42,9 +40,12 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
         cache = ArticleCache(
             JsonCache(app[REDIS], settings.page_cache_ttl, pipelined), settings.page_cache
         )
-        app[ARTICLES] = Articles(
-            app[PG_POOL], profiles, client, cache, app[RELAY], SocialFacts(app[REDIS], pipelined)
+        social = SocialClient(client)
+        reads = ArticleReads(
+            app[PG_POOL], profiles, social, cache, SocialFacts(app[REDIS], pipelined)
         )
+        app[READS] = reads
+        app[ARTICLES] = Articles(reads, social, app[RELAY])
         app[IDEMPOTENCY] = Idempotency(
             app[PG_POOL], settings.idempotency_ttl, settings.idempotency_lease
         )
@@ -60,6 +61,7 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
         schema="posts",
         migrations=MIGRATIONS,
         events=True,
+        idempotency=True,
         # Uploads are streamed and limited by MAX_MEDIA_BYTES; JSON bodies stay small.
         client_max_size=1024**2,
         cleanup_ctx=[
@@ -68,7 +70,7 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
             consumer_ctx(
                 "posts",
                 CONSUMED,
-                lambda app: events.handlers(app[ARTICLES].profiles, app[ARTICLES].cache),
+                lambda app: events.handlers(app[READS].profiles, app[READS].cache),
                 **consumer_options,
             ),
         ],

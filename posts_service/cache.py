@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from posts_service.compose import CACHE_FORMAT, Article, Fragments
 from shared.data.cache import JsonCache, SingleFlight
 from shared.logs import ThrottledWarning
-from shared.transport.jsoncodec import dumps
+from shared.web.jsoncodec import dumps
 
 log = logging.getLogger(__name__)
 

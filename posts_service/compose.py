@@ -1,7 +1,7 @@
-"""An article's fields, defined once, and the forms made from them: the article of a response,
-the pre-encoded JSON fragments that a cached page keeps of its articles, and comments.
+"""An article's fields, defined once, and the forms composed from them: the article of a
+response, the pre-encoded JSON fragments that a cached page keeps of its articles, and comments.
 
-The fields that do not depend on the viewer are `ArticleFields`; `ArticleOut` adds the
+The fields that do not depend on the viewer are `ViewerFreeFields`; `ComposedArticle` adds the
 viewer's and the moment's (likes, follows). A single article is built as a dict and encoded
 with the response; a listed article is encoded once when its page is loaded, and every
 request only appends the viewer's fields to the cached text (see `close_fragments`).
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, NotRequired, TypedDict, cast
 
 from shared.contracts.social_facts import Counts
-from shared.transport.jsoncodec import dumps
+from shared.web.jsoncodec import dumps
 from shared.web.timefmt import iso
 
 
@@ -30,13 +30,15 @@ class PublicProfile(TypedDict):
     image: str | None
 
 
-class AuthorOut(PublicProfile):
+class ComposedAuthor(PublicProfile):
+    """An author as an answer shows it: with follow counts and the viewer's flag."""
+
     following: bool
     followersCount: int
     followingCount: int
 
 
-class ArticleFields(TypedDict):
+class ViewerFreeFields(TypedDict):
     """What anyone sees of an article, in the order the API shows it."""
 
     slug: str
@@ -52,18 +54,23 @@ class ArticleFields(TypedDict):
     body: NotRequired[str]  # single articles only: lists are read without it
 
 
-class ArticleOut(ArticleFields):
+class ComposedArticle(ViewerFreeFields):
+    """An article as an answer shows it, composed of posts', auth's and social's data (its
+    marshmallow schema, which documents it, is schemas.ArticleOut)."""
+
     favorited: bool
     favoritesCount: int
-    author: AuthorOut
+    author: ComposedAuthor
 
 
-class CommentOut(TypedDict):
+class ComposedComment(TypedDict):
+    """A comment as an answer shows it (schemas.CommentOut)."""
+
     id: int
     createdAt: str
     updatedAt: str
     body: str
-    author: AuthorOut
+    author: ComposedAuthor
 
 
 DELETED_AUTHOR: PublicProfile = {"username": "[deleted]", "bio": None, "image": None}
@@ -73,13 +80,15 @@ DELETED_AUTHOR: PublicProfile = {"username": "[deleted]", "bio": None, "image": 
 LAYOUT = 4
 CACHE_FORMAT = "f{}-{:08x}".format(
     LAYOUT,
-    zlib.crc32(",".join([*ArticleFields.__annotations__, *AuthorOut.__annotations__]).encode()),
+    zlib.crc32(
+        ",".join([*ViewerFreeFields.__annotations__, *ComposedAuthor.__annotations__]).encode()
+    ),
 )
 
 
-def article_fields(row: Mapping[str, Any]) -> ArticleFields:
+def article_fields(row: Mapping[str, Any]) -> ViewerFreeFields:
     """An article's columns (queries.LIST_COLUMNS or FULL_COLUMNS) as the API names them."""
-    fields: ArticleFields = {
+    fields: ViewerFreeFields = {
         "slug": row["slug"],
         "title": row["title"],
         "description": row["description"],
@@ -110,7 +119,7 @@ class Article:
 
     id: int
     author_id: int
-    fields: ArticleFields
+    fields: ViewerFreeFields
     author: PublicProfile
 
     @classmethod
@@ -130,12 +139,12 @@ class Article:
         return cls(
             stored["id"],
             stored["authorId"],
-            cast(ArticleFields, stored["fields"]),
+            cast(ViewerFreeFields, stored["fields"]),
             cast(PublicProfile, stored["author"]),
         )
 
 
-def author_out(profile: PublicProfile, author_id: int, counts: Counts) -> AuthorOut:
+def composed_author(profile: PublicProfile, author_id: int, counts: Counts) -> ComposedAuthor:
     """A public profile with the follow counts and whether the viewer follows it."""
     followers, following = counts.follows[author_id]
     return {
@@ -146,12 +155,12 @@ def author_out(profile: PublicProfile, author_id: int, counts: Counts) -> Author
     }
 
 
-def article_out(article: Article, counts: Counts) -> ArticleOut:
+def composed_article(article: Article, counts: Counts) -> ComposedArticle:
     return {
         **article.fields,
         "favorited": article.id in counts.liked,
         "favoritesCount": counts.likes[article.id],
-        "author": author_out(article.author, article.author_id, counts),
+        "author": composed_author(article.author, article.author_id, counts),
     }
 
 
@@ -183,7 +192,7 @@ _BOOL = {True: "true", False: "false"}
 
 def close_fragments(page: Fragments, counts: Counts) -> str:
     """A page's articles as the text of a JSON array: each fragment closed with the author's
-    follow fields (AuthorOut) and the like fields (ArticleOut), in that order.
+    follow fields (ComposedAuthor) and the like fields (ComposedArticle), in that order.
 
     Written out rather than encoded: this runs for every article of every page served from
     the cache, and building and encoding a dict per article took several times longer.
@@ -202,7 +211,7 @@ def close_fragments(page: Fragments, counts: Counts) -> str:
     return f"[{','.join(parts)}]"
 
 
-def comment_out(row: Mapping[str, Any], author: AuthorOut) -> CommentOut:
+def composed_comment(row: Mapping[str, Any], author: ComposedAuthor) -> ComposedComment:
     return {
         "id": row["id"],
         "createdAt": iso(row["created_at"]),
@@ -210,16 +219,3 @@ def comment_out(row: Mapping[str, Any], author: AuthorOut) -> CommentOut:
         "body": row["body"],
         "author": author,
     }
-
-
-def counts_from(summary: Mapping[str, Any]) -> Counts:
-    """The answer of social's summary route in the form of the facts it publishes."""
-    articles, authors = summary["articles"], summary["authors"]
-    return Counts(
-        likes={int(i): int(a["favoritesCount"]) for i, a in articles.items()},
-        follows={
-            int(i): (int(a["followersCount"]), int(a["followingCount"])) for i, a in authors.items()
-        },
-        liked=frozenset(int(i) for i, a in articles.items() if a["favorited"]),
-        following=frozenset(int(i) for i, a in authors.items() if a["following"]),
-    )

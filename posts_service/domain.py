@@ -1,4 +1,4 @@
-"""Article rules: the writes (the reads and the composition are in reads.py)."""
+"""Article rules: the writes, their answers composed by reads.ArticleReads."""
 
 from __future__ import annotations
 
@@ -10,18 +10,19 @@ from typing import Any
 import asyncpg
 
 from posts_service import queries
+from posts_service.clients import SocialClient
 from posts_service.compose import (
     Article,
-    ArticleOut,
-    CommentOut,
-    article_out,
-    comment_out,
+    ComposedArticle,
+    ComposedComment,
+    composed_article,
+    composed_comment,
     public_profile,
 )
-from posts_service.reads import ArticleReads
+from posts_service.reads import ArticleReads, existing_article_id
 from posts_service.slugs import slugify, with_suffix
 from shared.contracts.social_facts import Counts, LikeCount
-from shared.events import record_event
+from shared.events import OutboxRelay, record_event
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
 from shared.web.idempotency import Seal, no_seal, sealed_write
 from shared.web.identity import Caller
@@ -39,8 +40,15 @@ def normalize_tags(tags: Sequence[str]) -> list[str]:
     return sorted({tag.strip().lower() for tag in tags if tag.strip()})
 
 
-class Articles(ArticleReads):
-    # Writes
+class Articles:
+    """The writes on articles, comments and favorites."""
+
+    def __init__(self, reads: ArticleReads, social: SocialClient, relay: OutboxRelay) -> None:
+        self.reads = reads
+        self.social = social
+        self.relay = relay
+        self.pool = reads.pool
+        self.cache = reads.cache
 
     async def _check_media(
         self, connection: asyncpg.Connection, owner: Caller, media: Sequence[str]
@@ -51,7 +59,7 @@ class Articles(ArticleReads):
 
     async def create(
         self, author: Caller, fields: dict[str, Any], seal: Seal = no_seal
-    ) -> ArticleOut:
+    ) -> ComposedArticle:
         """Stores the article and answers it composed; the answer is composed before the
         commit and sealed with the write (see shared.web.idempotency), so that a retry of a
         stored article always gets it back.
@@ -65,8 +73,8 @@ class Articles(ArticleReads):
         media = fields.get("media") or []
         slug = slugify(fields["title"])
         profiles, counts = await asyncio.gather(
-            self.profiles.by_ids([author.id]),
-            self._counts([], [author.id], None, degrade=True),
+            self.reads.profiles.by_ids([author.id]),
+            self.reads.counts([], [author.id], None, degrade=True),
         )
         async with self.pool.acquire() as connection, sealed_write(connection, seal):
             if media:
@@ -84,14 +92,14 @@ class Articles(ArticleReads):
             article = Article.from_row(
                 {**dict(row.items()), "tag_list": tags}, public_profile(profiles.get(author.id))
             )
-            created = article_out(article, Counts({article_id: 0}, counts.follows))
+            created = composed_article(article, Counts({article_id: 0}, counts.follows))
             await seal(connection, 201, created)
         # Pages only: no copy of a new slug is cached (a load that found nothing stores
         # nothing, and the deletion of an article with this slug changed its version).
         # Its like count is published as zero at version 0, below any social_service
         # writes (its versions start at 1), so that pages showing it need no call to social.
         await asyncio.gather(
-            self._changed(), self.facts.publish(likes=[LikeCount(article_id, 0, 0)])
+            self._changed(), self.reads.facts.publish(likes=[LikeCount(article_id, 0, 0)])
         )
         return created
 
@@ -105,7 +113,7 @@ class Articles(ArticleReads):
             raise Forbidden("only the author may change this article")
         return article
 
-    async def update(self, caller: Caller, slug: str, changes: dict[str, Any]) -> ArticleOut:
+    async def update(self, caller: Caller, slug: str, changes: dict[str, Any]) -> ComposedArticle:
         async with self.pool.acquire() as connection, connection.transaction():
             article = await self._own(connection, slug, caller)
             if changes.get("media"):
@@ -131,7 +139,7 @@ class Articles(ArticleReads):
                 {"id": article["id"], "slug": new_slug, "authorId": caller.id},
             )
         await self._changed(slug, new_slug)
-        return await self.compose((await self.with_authors([row]))[0], caller)
+        return await self.reads.compose((await self.reads.with_authors([row]))[0], caller)
 
     async def delete(self, caller: Caller, slug: str) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
@@ -146,59 +154,41 @@ class Articles(ArticleReads):
         await self.cache.invalidate(*slugs)
         self.relay.wake()
 
-    async def set_favorite(self, caller: Caller, slug: str, favorite: bool) -> ArticleOut:
+    async def set_favorite(self, caller: Caller, slug: str, favorite: bool) -> ComposedArticle:
         """Records the like in social and answers from its reply (the like count and flag)
         and the cached article; the author's follow counts, which the like does not change,
         are read meanwhile."""
-        article = await self.cache.article(slug, self._load_article)
+        article = await self.cache.article(slug, self.reads.load_article)
         if article is None:
             raise NotFound(f"article {slug} not found")
-        like, counts = await asyncio.gather(
-            self.client.request(
-                "PUT" if favorite else "DELETE",
-                "social",
-                f"/internal/likes/{article.id}/{caller.id}",
-            ),
-            self._counts([], [article.author_id], caller, degrade=True),
+        (likes, favorited), counts = await asyncio.gather(
+            self.social.set_like(article.id, caller.id, favorite),
+            self.reads.counts([], [article.author_id], caller, degrade=True),
         )
-        liked = frozenset({article.id}) if like["favorited"] else frozenset()
-        answer = Counts(
-            {article.id: int(like["favoritesCount"])}, counts.follows, liked, counts.following
-        )
-        return article_out(article, answer)
+        liked = frozenset({article.id}) if favorited else frozenset()
+        answer = Counts({article.id: likes}, counts.follows, liked, counts.following)
+        return composed_article(article, answer)
 
     # Comments
 
-    async def _article_id(self, connection: asyncpg.Connection, slug: str) -> int:
-        article_id = await queries.article_id(connection, slug)
-        if article_id is None:
-            raise NotFound(f"article {slug} not found")
-        return article_id
-
     async def add_comment(
         self, caller: Caller, slug: str, body: str, seal: Seal = no_seal
-    ) -> CommentOut:
+    ) -> ComposedComment:
         # The author's part first, outside the transaction: nobody follows themselves, so
         # it needs no viewer.
-        author = (await self._authors([caller.id], None, degrade=True))[caller.id]
+        author = (await self.reads.authors([caller.id], None, degrade=True))[caller.id]
         async with self.pool.acquire() as connection, sealed_write(connection, seal):
             row = await queries.insert_comment(connection, slug, caller.id, body)
             if row is None:
                 raise NotFound(f"article {slug} not found")
-            comment = comment_out(row, author)
+            comment = composed_comment(row, author)
             await seal(connection, 200, comment)
         return comment
-
-    async def comments(self, slug: str, viewer: Caller | None) -> list[CommentOut]:
-        async with self.pool.acquire() as connection:
-            rows = await queries.list_comments(connection, await self._article_id(connection, slug))
-        authors = await self._authors([row["author_id"] for row in rows], viewer)
-        return [comment_out(row, authors[row["author_id"]]) for row in rows]
 
     async def delete_comment(self, caller: Caller, slug: str, comment_id: int) -> None:
         async with self.pool.acquire() as connection:
             comment = await queries.get_comment(
-                connection, await self._article_id(connection, slug), comment_id
+                connection, await existing_article_id(connection, slug), comment_id
             )
             if comment is None:
                 raise NotFound(f"comment {comment_id} not found")

@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
 from posts_service import queries
-from posts_service.keys import ARTICLES, IDEMPOTENCY, POSTS_SETTINGS, STORAGE
+from posts_service.keys import ARTICLES, IDEMPOTENCY, POSTS_SETTINGS, READS, STORAGE
 from posts_service.media import receive_image
 from posts_service.schemas import (
     ArticleEnvelopeOut,
@@ -23,10 +23,10 @@ from posts_service.schemas import (
 )
 from shared.data.files import new_file_id
 from shared.keys import PG_POOL
-from shared.transport.jsoncodec import json_response
 from shared.web.errors import BadRequest, NotFound
 from shared.web.idempotency import IDEMPOTENCY_KEY, Seal, enveloped
 from shared.web.identity import current_user, require_user
+from shared.web.jsoncodec import json_response
 from shared.web.schemas import FILE_UPLOAD, TOKEN_AUTH, path_id
 from shared.web.timefmt import iso
 
@@ -35,7 +35,7 @@ from shared.web.timefmt import iso
 @querystring_schema(ArticlesQuery)
 @response_schema(ArticlesOut, 200)
 async def list_articles(request: web.Request) -> web.Response:
-    articles, total, cursor = await request.app[ARTICLES].list_articles(
+    articles, total, cursor = await request.app[READS].list_articles(
         request["querystring"], current_user(request)
     )
     return articles_response(articles, total, cursor)
@@ -46,7 +46,7 @@ async def list_articles(request: web.Request) -> web.Response:
 @response_schema(ArticlesOut, 200)
 async def get_feed(request: web.Request) -> web.Response:
     query = request["querystring"]
-    articles, total, cursor = await request.app[ARTICLES].feed(
+    articles, total, cursor = await request.app[READS].feed(
         require_user(request), query["limit"], query["offset"], query.get("before")
     )
     return articles_response(articles, total, cursor)
@@ -63,7 +63,7 @@ def articles_response(articles: str, total: int, cursor: str | None) -> web.Resp
 @docs(tags=["articles"], summary="One article")
 @response_schema(ArticleEnvelopeOut, 200)
 async def get_article(request: web.Request) -> web.Response:
-    article = await request.app[ARTICLES].get(request.match_info["slug"], current_user(request))
+    article = await request.app[READS].get(request.match_info["slug"], current_user(request))
     return json_response({"article": article})
 
 
@@ -123,9 +123,7 @@ async def unfavorite_article(request: web.Request) -> web.Response:
 @docs(tags=["comments"], summary="An article's comments, oldest first")
 @response_schema(CommentsOut, 200)
 async def list_comments(request: web.Request) -> web.Response:
-    comments = await request.app[ARTICLES].comments(
-        request.match_info["slug"], current_user(request)
-    )
+    comments = await request.app[READS].comments(request.match_info["slug"], current_user(request))
     return json_response({"comments": comments})
 
 
@@ -164,7 +162,7 @@ async def delete_comment(request: web.Request) -> web.Response:
 @docs(tags=["tags"], summary="Tags, most used first")
 @response_schema(TagsOut, 200)
 async def list_tags(request: web.Request) -> web.Response:
-    return json_response({"tags": await request.app[ARTICLES].tags()})
+    return json_response({"tags": await request.app[READS].tags()})
 
 
 @docs(

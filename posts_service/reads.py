@@ -1,4 +1,6 @@
-"""Article reads, and the calls that gather an article's parts from three services' data."""
+"""Article reads: the lists, the feed, single articles, comments and tags, each composed from
+three services' data (posts' rows, auth's profiles, social's counts). The writes
+(domain.Articles) compose their answers with this same object."""
 
 from __future__ import annotations
 
@@ -10,23 +12,23 @@ import asyncpg
 
 from posts_service import queries
 from posts_service.cache import ArticleCache, Page
+from posts_service.clients import SocialClient
 from posts_service.compose import (
     Article,
-    ArticleOut,
-    AuthorOut,
+    ComposedArticle,
+    ComposedAuthor,
+    ComposedComment,
     Fragments,
-    article_out,
-    author_out,
     close_fragments,
-    counts_from,
+    composed_article,
+    composed_author,
+    composed_comment,
     fragments,
     public_profile,
 )
 from posts_service.cursors import cursor_of
 from shared.contracts.profiles import Profiles
 from shared.contracts.social_facts import Counts, SocialFacts
-from shared.events import OutboxRelay
-from shared.transport.internal import InternalClient
 from shared.web.errors import BadGateway, NotFound, ServiceUnavailable
 from shared.web.identity import Caller
 
@@ -34,22 +36,18 @@ log = logging.getLogger(__name__)
 
 
 class ArticleReads:
-    """Composition and the reads; Articles adds the writes."""
-
     def __init__(
         self,
         pool: asyncpg.Pool,
         profiles: Profiles,
-        client: InternalClient,
+        social: SocialClient,
         cache: ArticleCache,
-        relay: OutboxRelay,
         facts: SocialFacts,
     ) -> None:
         self.pool = pool
         self.profiles = profiles
-        self.client = client
+        self.social = social
         self.cache = cache
-        self.relay = relay
         self.facts = facts
 
     # Composition: one call to auth (profiles, mostly cached) and one to social per page.
@@ -61,7 +59,7 @@ class ArticleReads:
             Article.from_row(row, public_profile(profiles.get(row["author_id"]))) for row in rows
         ]
 
-    async def _counts(
+    async def counts(
         self,
         article_ids: list[int],
         author_ids: list[int],
@@ -76,56 +74,45 @@ class ArticleReads:
         if counts is not None:
             return counts
         try:
-            summary = await self.client.request(
-                "POST",
-                "social",
-                "/internal/summary",
-                json={
-                    "articleIds": article_ids,
-                    "authorIds": author_ids,
-                    "viewerId": viewer.id if viewer else None,
-                },
-                idempotent=True,  # a read, sent as POST for its id lists: safe to send again
-            )
+            return await self.social.summary(article_ids, author_ids, viewer.id if viewer else None)
         except (BadGateway, ServiceUnavailable):
             if not degrade:
                 raise
             log.warning("social_service unavailable; counts answered as zero")
             return Counts({i: 0 for i in article_ids}, {i: (0, 0) for i in author_ids})
-        return counts_from(summary)
 
     async def compose(
         self, article: Article, viewer: Caller | None, degrade: bool = False
-    ) -> ArticleOut:
-        counts = await self._counts([article.id], [article.author_id], viewer, degrade)
-        return article_out(article, counts)
+    ) -> ComposedArticle:
+        counts = await self.counts([article.id], [article.author_id], viewer, degrade)
+        return composed_article(article, counts)
 
     async def compose_items(self, page: Fragments, viewer: Caller | None) -> str:
         """A page's articles as the text of a JSON array (see compose.close_fragments)."""
         if not page.texts:
             return "[]"
-        counts = await self._counts(page.article_ids, list(set(page.author_ids)), viewer)
+        counts = await self.counts(page.article_ids, list(set(page.author_ids)), viewer)
         return close_fragments(page, counts)
 
-    async def _authors(
+    async def authors(
         self, author_ids: Sequence[int], viewer: Caller | None, degrade: bool = False
-    ) -> dict[int, AuthorOut]:
+    ) -> dict[int, ComposedAuthor]:
         ids = list(dict.fromkeys(author_ids))
         if not ids:
             return {}
         profiles = await self.profiles.by_ids(ids)
-        counts = await self._counts([], ids, viewer, degrade)
-        return {i: author_out(public_profile(profiles.get(i)), i, counts) for i in ids}
+        counts = await self.counts([], ids, viewer, degrade)
+        return {i: composed_author(public_profile(profiles.get(i)), i, counts) for i in ids}
 
     # Reads
 
-    async def get(self, slug: str, viewer: Caller | None) -> ArticleOut:
-        article = await self.cache.article(slug, self._load_article)
+    async def get(self, slug: str, viewer: Caller | None) -> ComposedArticle:
+        article = await self.cache.article(slug, self.load_article)
         if article is None:
             raise NotFound(f"article {slug} not found")
         return await self.compose(article, viewer)
 
-    async def _load_article(self, slug: str) -> Article | None:
+    async def load_article(self, slug: str) -> Article | None:
         async with self.pool.acquire() as connection:
             row = await queries.get_article_by_slug(connection, slug)
         return (await self.with_authors([row]))[0] if row else None
@@ -195,20 +182,15 @@ class ArticleReads:
         user = await self.profiles.by_username(username)
         if user is None:
             return Fragments([], [], []), 0
-        liked = await self.client.request(
-            "GET", "social", f"/internal/users/{user['id']}/liked-article-ids"
-        )
-        return await self._load(queries.list_by_ids, liked["ids"], limit, offset, before)
+        liked = await self.social.liked_article_ids(user["id"])
+        return await self._load(queries.list_by_ids, liked, limit, offset, before)
 
     async def feed(
         self, viewer: Caller, limit: int, offset: int, before: queries.Position | None = None
     ) -> tuple[str, int, str | None]:
         following = await self.facts.following_of(viewer.id)
         if following is None:
-            answer = await self.client.request(
-                "GET", "social", f"/internal/users/{viewer.id}/following-ids"
-            )
-            ids = answer["ids"]
+            ids = await self.social.following_ids(viewer.id)
             if not ids:
                 return "[]", 0, None
             page, total = await self._load(queries.list_by_authors, ids, limit, offset, before)
@@ -227,12 +209,27 @@ class ArticleReads:
             )
         return await self.compose_items(page, viewer), total, _next(page, limit)
 
+    async def comments(self, slug: str, viewer: Caller | None) -> list[ComposedComment]:
+        async with self.pool.acquire() as connection:
+            article = await existing_article_id(connection, slug)
+            rows = await queries.list_comments(connection, article)
+        authors = await self.authors([row["author_id"] for row in rows], viewer)
+        return [composed_comment(row, authors[row["author_id"]]) for row in rows]
+
     async def tags(self) -> list[str]:
         return await self.cache.tags(self._load_tags)
 
     async def _load_tags(self) -> list[str]:
         async with self.pool.acquire() as connection:
             return await queries.popular_tags(connection, 100)
+
+
+async def existing_article_id(connection: asyncpg.Connection, slug: str) -> int:
+    """The id of the article with this slug, or NotFound."""
+    found = await queries.article_id(connection, slug)
+    if found is None:
+        raise NotFound(f"article {slug} not found")
+    return found
 
 
 def _next(page: Fragments, limit: int) -> str | None:

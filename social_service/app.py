@@ -15,8 +15,8 @@ from shared.events import consumer_ctx, relay_ctx
 from shared.events.outbox import RELAY
 from shared.keys import PG_POOL, PIPELINED_REDIS, REDIS
 from shared.service.app import create_service_app
-from shared.transport.internal import InternalClient
 from social_service import events
+from social_service.clients import internal_client
 from social_service.domain import Social
 from social_service.keys import SOCIAL
 from social_service.routes import ROUTES
@@ -28,7 +28,7 @@ CONSUMED = ("auth", "posts")
 
 
 def create_app(settings: SocialSettings, **consumer_options: Any) -> web.Application:
-    client = InternalClient({"auth": settings.auth_urls}, timeout=settings.internal_timeout)
+    client = internal_client(settings)
 
     async def social_ctx(app: web.Application) -> AsyncIterator[None]:
         pipelined = app.get(PIPELINED_REDIS)

@@ -6,9 +6,9 @@ from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
 from shared.keys import PG_POOL
-from shared.transport.jsoncodec import json_response
 from shared.web.errors import NotFound
 from shared.web.identity import current_user, require_user
+from shared.web.jsoncodec import json_response
 from shared.web.schemas import TOKEN_AUTH, path_id
 from social_service import queries
 from social_service.keys import SOCIAL

@@ -16,7 +16,7 @@ from posts_service.settings import PostsSettings
 from shared.settings import Env
 from social_service.app import create_app as create_social
 from social_service.settings import SocialSettings
-from tests.auth_service.conftest import as_user, auth_settings, register
+from tests.factories import as_user, auth_settings, register
 from tests.infra import Infra
 from tests.typing import AppClient
 

@@ -14,7 +14,7 @@ import pytest
 
 from devstack import stack
 from devstack.embedded import free_port
-from tests.auth_service.conftest import FAST_HASHING
+from tests.factories import FAST_HASHING
 from tests.infra import Infra
 
 E2E_REPLICAS = {"posts": 3, "chat": 2}

@@ -24,8 +24,8 @@ from auth_service.routes import ROUTES as AUTH_ROUTES
 from chat_service.routes import ROUTES as CHAT_ROUTES
 from posts_service.routes import ROUTES as POSTS_ROUTES
 from social_service.routes import ROUTES as SOCIAL_ROUTES
-from tests.auth_service.conftest import as_user, register
 from tests.chat_service.conftest import chat_app
+from tests.factories import as_user, register
 from tests.infra import Infra
 from tests.mail import token_in, wait_for_mail
 from tests.services import Users, base_url, serving

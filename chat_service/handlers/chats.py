@@ -19,9 +19,9 @@ from chat_service.schemas import (
     MemberIn,
     NewChatEnvelope,
 )
-from shared.transport.jsoncodec import json_response
 from shared.web.idempotency import IDEMPOTENCY_KEY, Seal, enveloped
 from shared.web.identity import require_user
+from shared.web.jsoncodec import json_response
 from shared.web.openapi import errors
 from shared.web.schemas import TOKEN_AUTH
 

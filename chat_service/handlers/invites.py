@@ -14,8 +14,8 @@ from chat_service.schemas import (
     JoinRequestEnvelopeOut,
     JoinRequestsOut,
 )
-from shared.transport.jsoncodec import json_response
 from shared.web.identity import require_user
+from shared.web.jsoncodec import json_response
 from shared.web.schemas import TOKEN_AUTH
 
 

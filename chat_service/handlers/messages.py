@@ -20,9 +20,9 @@ from chat_service.schemas import (
     UnreadOut,
     UnreadQuery,
 )
-from shared.transport.jsoncodec import json_response
 from shared.web.idempotency import IDEMPOTENCY_KEY, Seal, enveloped
 from shared.web.identity import require_user
+from shared.web.jsoncodec import json_response
 from shared.web.schemas import TOKEN_AUTH
 
 

@@ -7,8 +7,8 @@ from aiohttp_apigami import docs, request_schema, response_schema
 
 from chat_service.keys import MESSAGES, MODERATION
 from chat_service.schemas import ReportEnvelopeOut, ReportIn, StatusEnvelopeOut
-from shared.transport.jsoncodec import json_response
 from shared.web.identity import require_user
+from shared.web.jsoncodec import json_response
 from shared.web.openapi import errors
 from shared.web.schemas import TOKEN_AUTH
 

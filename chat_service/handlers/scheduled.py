@@ -8,8 +8,8 @@ from aiohttp_apigami import docs, response_schema
 from chat_service.handlers.paths import chat_id_of, message_id_of
 from chat_service.keys import MESSAGES
 from chat_service.schemas import MessagesOut
-from shared.transport.jsoncodec import json_response
 from shared.web.identity import require_user
+from shared.web.jsoncodec import json_response
 from shared.web.schemas import TOKEN_AUTH
 
 

@@ -21,9 +21,9 @@ from chat_service.queries import users as q_users
 from chat_service.schemas import ClientEventIn
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
-from shared.transport.jsoncodec import loads
 from shared.web.errors import flatten_messages
 from shared.web.identity import Caller
+from shared.web.jsoncodec import loads
 
 _EVENT = ClientEventIn()
 

@@ -9,7 +9,9 @@ missing (social's summary route fills what it serves). posts_service reads a pag
 with one MGET and calls social_service only when one is missing.
 
 Ordering: every counter row carries a version drawn from a database sequence in the
-transaction that changed it, and a value replaces the one in Redis only if its version is
+transaction that changed it (social_service's `counter_versions`; its migration
+002_counter_versions.sql names this module by its former path, shared/socialfacts.py, and
+stays as it was applied), and a value replaces the one in Redis only if its version is
 higher. Writers and fills may reach Redis in any order; the latest committed value wins. If
 Redis is unreachable when a counter changes, the old value may be served until its TTL
 expires; every failure here is logged and turns into a miss, never an error.

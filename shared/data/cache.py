@@ -12,8 +12,8 @@ import redis.asyncio as aioredis
 
 from shared.data.redis import send_commands
 from shared.logs import ThrottledWarning
-from shared.transport.jsoncodec import dumps, loads
 from shared.transport.redis_pipeline import PipelinedRedis
+from shared.web.jsoncodec import dumps, loads
 
 log = logging.getLogger(__name__)
 

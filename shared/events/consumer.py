@@ -20,7 +20,7 @@ from aiohttp import web
 
 from shared.events.envelope import Event, dead_letter_stream, stream_name
 from shared.keys import PG_POOL, REDIS
-from shared.service.tasks import cancel_requested, stop_task, supervise
+from shared.tasks import cancel_requested, stop_task, supervise
 from shared.web.middleware import METRICS, Metrics
 
 log = logging.getLogger(__name__)

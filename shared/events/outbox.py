@@ -30,7 +30,7 @@ from shared.data.migrations import MigrationState, inspect_migrations, migrate
 from shared.data.redis import send_commands
 from shared.events.envelope import MIGRATIONS_TABLE, Event, stream_name
 from shared.keys import PG_POOL, PIPELINED_REDIS, REDIS
-from shared.service.tasks import cancel_requested, stop_task, supervise
+from shared.tasks import cancel_requested, stop_task, supervise
 from shared.transport.redis_pipeline import PipelinedRedis
 from shared.web.middleware import METRICS, Metrics
 

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 from aiohttp_apigami import setup_aiohttp_apispec, validation_middleware
 from aiohttp_apigami.constants import SWAGGER_DICT
 
-from shared.data.migrations import inspect_migrations, migrate, refuse_changed
+from shared.data.migrations import MigrationState, inspect_migrations, migrate, refuse_changed
 from shared.data.postgres import create_pool
 from shared.data.redis import redis_ctx
 from shared.events.outbox import inspect_event_tables, install_event_tables
@@ -22,8 +23,10 @@ from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.logs import setup_logging
 from shared.service.deadlines import ReadDeadlines, start_server
 from shared.settings import CommonSettings, mask_url
-from shared.transport.jsoncodec import json_response
 from shared.web.errors import error_middleware, validation_error_callback
+from shared.web.idempotency import MIGRATIONS as IDEMPOTENCY_MIGRATIONS
+from shared.web.idempotency import MIGRATIONS_TABLE as IDEMPOTENCY_MIGRATIONS_TABLE
+from shared.web.jsoncodec import json_response
 from shared.web.middleware import (
     METRICS,
     Metrics,
@@ -41,8 +44,11 @@ CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 READY_TIMEOUT = 2.0
 
 
-def database_ctx(schema: str, migrations: Path | None, events: bool = False) -> CleanupCtx:
-    """Opens the pool, checks it, applies the service's migrations, and closes it on shutdown."""
+def database_ctx(
+    schema: str, migrations: Path | None, events: bool = False, idempotency: bool = False
+) -> CleanupCtx:
+    """Opens the pool, checks it, applies the service's migrations and the shared tables it
+    uses (the event tables, the idempotency keys), and closes it on shutdown."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(app[SETTINGS], schema)
@@ -56,6 +62,8 @@ def database_ctx(schema: str, migrations: Path | None, events: bool = False) -> 
                     changed += (await inspect_migrations(connection, schema, migrations)).changed
                 if events:
                     changed += (await inspect_event_tables(connection, schema)).changed
+                if idempotency:
+                    changed += (await inspect_idempotency_table(connection, schema)).changed
                 refuse_changed(changed)
             if migrations is not None:
                 async with pool.acquire() as connection:
@@ -63,12 +71,26 @@ def database_ctx(schema: str, migrations: Path | None, events: bool = False) -> 
             if events:
                 async with pool.acquire() as connection:
                     await install_event_tables(connection, schema)
+            if idempotency:
+                async with pool.acquire() as connection:
+                    await install_idempotency_table(connection, schema)
             app[PG_POOL] = pool
             yield
         finally:
             await pool.close()
 
     return ctx
+
+
+async def inspect_idempotency_table(connection: asyncpg.Connection, schema: str) -> MigrationState:
+    return await inspect_migrations(
+        connection, schema, IDEMPOTENCY_MIGRATIONS, table=IDEMPOTENCY_MIGRATIONS_TABLE
+    )
+
+
+async def install_idempotency_table(connection: asyncpg.Connection, schema: str) -> None:
+    """The table of `Idempotency-Key` outcomes (shared/web/idempotency.py) in `schema`."""
+    await migrate(connection, schema, IDEMPOTENCY_MIGRATIONS, table=IDEMPOTENCY_MIGRATIONS_TABLE)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -122,6 +144,7 @@ def create_service_app(
     migrations: Path | None = None,
     use_redis: bool = True,
     events: bool = False,
+    idempotency: bool = False,
     cleanup_ctx: Iterable[CleanupCtx] = (),
     client_max_size: int = 1024**2,
     ready_handler: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None,
@@ -138,7 +161,7 @@ def create_service_app(
     app[SETTINGS] = settings
     app[METRICS] = Metrics(settings.service)
     if schema is not None:
-        app.cleanup_ctx.append(database_ctx(schema, migrations, events))
+        app.cleanup_ctx.append(database_ctx(schema, migrations, events, idempotency))
     if use_redis:
         app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.extend(cleanup_ctx)

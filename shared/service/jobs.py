@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from shared.service.tasks import stop_task, supervise
+from shared.tasks import stop_task, supervise
 
 log = logging.getLogger(__name__)
 

@@ -10,28 +10,28 @@ from typing import Any
 from urllib.parse import urlencode
 
 from shared.logs import request_id_var
-from shared.service.tasks import stop_task, supervise
+from shared.tasks import stop_task, supervise
 from shared.transport import http1
 from shared.transport.balancer import Balancer, Replica, Resolver
-from shared.transport.jsoncodec import dumps_bytes, loads
+from shared.transport.failover import Failover, Failure, failure_of, repeatable
 from shared.web.errors import ApiError, BadGateway, ServiceUnavailable
+from shared.web.jsoncodec import dumps_bytes, loads
 from shared.web.middleware import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
 # Shorter than aiohttp's server keep-alive (75 s): this side closes an idle socket first.
 KEEPALIVE = 15.0
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 class InternalClient:
     """One client for all internal calls of a service; balances over each target's replicas.
 
-    A failed attempt ejects its replica, and the call goes on to another one (never the
-    same while another is left) when sending it again is safe: after a refused connection
-    always; for a GET whatever the failure short of the deadline; for another idempotent
-    call when a kept-alive connection closed before any answer (the server was closing it).
-    Every attempt shares the call's one deadline (`timeout`).
+    A failed attempt ejects its replica, and the call goes on to another one when sending
+    it again is safe, by the policy of shared/transport/failover.py that the gateway
+    follows too: after a refused connection always; after a dropped one for a repeatable
+    call (an idempotent method, or `idempotent=True`). Every attempt shares the call's one
+    deadline (`timeout`).
     """
 
     def __init__(
@@ -108,18 +108,14 @@ class InternalClient:
             headers.append(("Content-Type", "application/json"))
         if params:
             path = f"{path}?{urlencode(params)}"
-        replayable = method in IDEMPOTENT if idempotent is None else idempotent
-        tried: list[Replica] = []
+        failover = Failover(balancer, repeatable(method) if idempotent is None else idempotent)
         failure: _Failed | None = None
         while True:
-            replica = balancer.pick(tried)
-            if replica is None and len(tried) == 1:
-                replica = tried[0]  # the only replica: once more, on another connection
+            replica = failover.next()
             if replica is None or loop.time() >= deadline:
                 if failure is None:
                     raise BadGateway(f"{target} timed out")
                 raise failure.error from failure.cause
-            tried.append(replica)
             replica.outstanding += 1
             try:
                 return await self._attempt(
@@ -127,9 +123,8 @@ class InternalClient:
                 )
             except _Failed as failed:
                 failure = failed
-                balancer.eject(replica)
-                if not _may_retry(method, replayable, failure):
-                    raise failure.error from failure.cause
+                if not failover.failed(replica, failed.kind):
+                    raise failed.error from failed.cause
                 log.info(
                     "internal call failed over",
                     extra={"target": target, "replica": replica.base_url, "error": repr(failed)},
@@ -147,52 +142,40 @@ class InternalClient:
         target: str,
         time_limit: float,
     ) -> Any:
-        answered = False
         try:
             response = await self._client.request(
                 replica.host, replica.port, method, path, headers, body, time_limit=time_limit
             )
-            answered = True  # the status line and headers have arrived
             raw = await response.read()
-        except http1.ConnectFailed as exc:
-            raise _Failed(BadGateway(f"{target} is unreachable"), exc, answered) from exc
-        except http1.Disconnected as exc:
-            raise _Failed(BadGateway(f"{target} is unreachable"), exc, answered) from exc
-        except TimeoutError as exc:
-            raise _Failed(BadGateway(f"{target} timed out"), exc, answered) from exc
-        except http1.ProtocolError as exc:
-            error = BadGateway(f"{target} answered something that is not HTTP")
-            raise _Failed(error, exc, answered) from exc
+        except (
+            http1.ConnectFailed,
+            http1.Disconnected,
+            http1.ProtocolError,
+            TimeoutError,
+        ) as exc:
+            kind = failure_of(exc)
+            assert kind is not None  # every one of these is a transport failure
+            raise _Failed(kind, target, exc) from exc
         Balancer.succeeded(replica)
         return _answer(target, response.status, raw)
 
 
+_MESSAGES = {
+    Failure.REFUSED: "{} is unreachable",
+    Failure.DROPPED: "{} is unreachable",
+    Failure.TIMED_OUT: "{} timed out",
+    Failure.GARBLED: "{} answered something that is not HTTP",
+}
+
+
 class _Failed(Exception):
-    """An attempt that got no usable answer, and what is known of how far it went."""
+    """An attempt that got no usable answer: how far it went, and the error to answer."""
 
-    def __init__(self, error: BadGateway, cause: Exception, answered: bool) -> None:
-        super().__init__(str(error))
-        self.error = error
+    def __init__(self, kind: Failure, target: str, cause: Exception) -> None:
+        self.error = BadGateway(_MESSAGES[kind].format(target))
+        super().__init__(str(self.error))
+        self.kind = kind
         self.cause = cause
-        self.answered = answered  # some of the answer had arrived
-
-
-def _may_retry(method: str, replayable: bool, failure: _Failed) -> bool:
-    cause = failure.cause
-    if isinstance(cause, TimeoutError):
-        return False  # the call's deadline is spent
-    if isinstance(cause, http1.ConnectFailed):
-        return True  # nothing was sent
-    if method == "GET":
-        return True  # a read: sending it again changes nothing
-    # The race of reusing a kept-alive socket that the server was closing: it closed before
-    # answering anything, most likely before reading the request.
-    return (
-        replayable
-        and isinstance(cause, http1.Disconnected)
-        and cause.reused
-        and not failure.answered
-    )
 
 
 RETRY_SOON = {"Retry-After": "1"}

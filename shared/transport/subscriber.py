@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import hiredis
 from redis.asyncio.connection import parse_url
 
-from shared.service.tasks import cancel_requested
+from shared.tasks import cancel_requested
 from shared.transport.redis_pipeline import encode_command
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
-from shared.transport.jsoncodec import json_response
+from shared.web.jsoncodec import json_response
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """`Idempotency-Key` for POST routes: a write made with a key happens once and answers the same.
 
 The key's state lives in PostgreSQL, in the service's table `idempotency_keys` (one row per
-user and key), because the answer must be recorded with the write or not at all:
+user and key; migrations/ beside this module), because the answer must be recorded with the
+write or not at all:
 
 - The first request claims the key with a short lease (`lease` seconds, renewed while it
   runs) and a hash of its method, path and body. The write then seals the key with its
@@ -34,18 +35,23 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
 from aiohttp import web
 
-from shared.service.tasks import stop_task
-from shared.transport.jsoncodec import dumps, json_response, loads
+from shared.tasks import stop_task
 from shared.web.errors import BadRequest, Conflict, ValidationFailed
+from shared.web.jsoncodec import dumps, json_response, loads
 
 log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
+# The table's migrations, applied in each service's schema by shared/service/app.py (with
+# `idempotency=True`) and recorded in their own table, as the event tables are.
+MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS_TABLE = "idempotency_migrations"
 _VALID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 _PRUNE_EVERY = 60.0
 

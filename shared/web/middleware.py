@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from shared.logs import request_id_var
-from shared.transport.jsoncodec import JSONDecodeError, loads
 from shared.web.errors import BadRequest, ValidationFailed
+from shared.web.jsoncodec import JSONDecodeError, loads
 from shared.web.schemas import MAX_BIGINT
 
 REQUEST_ID_HEADER = "X-Request-ID"

@@ -18,8 +18,8 @@ from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError, LineTooL
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from shared.transport.jsoncodec import CONTENT_TYPE, dumps_bytes
 from shared.web.errors import ApiError, default_message
+from shared.web.jsoncodec import CONTENT_TYPE, dumps_bytes
 from shared.web.middleware import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)

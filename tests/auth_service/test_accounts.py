@@ -7,7 +7,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from auth_service.app import create_app
-from tests.auth_service.conftest import as_user, auth_settings, claims, register
+from tests.factories import as_user, auth_settings, claims, register
 from tests.infra import Infra
 from tests.typing import AppClient
 

@@ -13,7 +13,7 @@ from pytest_aiohttp import AiohttpClient
 from auth_service.app import create_app
 from auth_service.signing import KeyRing
 from tests import redis_text
-from tests.auth_service.conftest import as_user, auth_settings, claims, register
+from tests.factories import as_user, auth_settings, claims, register
 from tests.infra import Infra
 from tests.mail import token_in, wait_for_mail
 from tests.typing import AppClient

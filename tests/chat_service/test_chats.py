@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from chat_service.schemas import MAX_DESCRIPTION, MAX_TITLE
-from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import Socket, general_id, group, send
 from tests.chat_service.helpers import add, status_of
+from tests.factories import DEFAULT_IMAGE
 from tests.services import Users
 from tests.typing import AppClient
 

@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import Socket, group
+from tests.factories import DEFAULT_IMAGE
 from tests.services import Users
 from tests.typing import AppClient
 

@@ -8,9 +8,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import group
 from tests.chat_service.helpers import add, status_of
+from tests.factories import DEFAULT_IMAGE
 from tests.services import Users
 from tests.typing import AppClient
 

@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 
 from chat_service.schemas import MAX_MESSAGE_LENGTH
-from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import general_id, send
 from tests.chat_service.helpers import Replicas, group_of, history, send_many, seqs, unread_count
+from tests.factories import DEFAULT_IMAGE
 from tests.services import Users
 from tests.typing import AppClient
 

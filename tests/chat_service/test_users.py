@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 
 from chat_service.queries import users as q_users
-from tests.auth_service.conftest import DEFAULT_IMAGE
 from tests.chat_service.conftest import chat_app, general_id, group, send
+from tests.factories import DEFAULT_IMAGE
 from tests.infra import Infra
 from tests.services import Users, base_url, serving
 from tests.typing import AppClient

@@ -18,7 +18,7 @@ from typing import Any
 from devstack import stack
 from devstack.embedded import free_port, start_mailcatcher, start_postgres, start_valkey
 from devstack.migrate import migrate_all
-from tests.auth_service.conftest import FAST_HASHING
+from tests.factories import FAST_HASHING
 
 REPLICAS = 2
 READY_TIMEOUT = 60.0

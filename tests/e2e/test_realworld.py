@@ -6,7 +6,7 @@ from typing import Any
 import aiohttp
 from openapi_spec_validator import validate
 
-from tests.auth_service.conftest import DEFAULT_IMAGE
+from tests.factories import DEFAULT_IMAGE
 from tests.stack import Stack
 
 

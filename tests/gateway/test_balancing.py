@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from devstack import stack
 from devstack.embedded import free_port
-from tests.auth_service.conftest import FAST_HASHING
+from tests.factories import FAST_HASHING
 from tests.gateway.conftest import Echo, GatewayFactory, url_of
 from tests.infra import Infra
 from tests.typing import AppClient

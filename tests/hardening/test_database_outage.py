@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from auth_service.app import create_app as create_auth
 from devstack.embedded import free_port
-from tests.auth_service.conftest import auth_settings
+from tests.factories import auth_settings
 from tests.infra import Infra
 from tests.services import serving
 

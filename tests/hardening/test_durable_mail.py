@@ -12,7 +12,7 @@ import pytest
 from auth_service.app import create_app as create_auth
 from devstack.embedded import free_port, start_mailcatcher
 from devstack.stack import wait_ready
-from tests.auth_service.conftest import auth_settings, register
+from tests.factories import auth_settings, register
 from tests.infra import Infra
 from tests.mail import token_in, wait_for_mail
 from tests.services import serving

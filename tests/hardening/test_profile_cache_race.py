@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from shared.contracts.profiles import PROFILE_TTL, Profiles
 from shared.data.cache import JsonCache
 from shared.transport.internal import InternalClient
-from tests.auth_service.conftest import as_user, register
+from tests.factories import as_user, register
 from tests.services import base_url
 from tests.typing import AppClient
 

@@ -21,7 +21,7 @@ from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from shared.service.deadlines import ReadDeadlines, start_server
 from shared.settings import Env
-from tests.auth_service.conftest import FAST_HASHING
+from tests.factories import FAST_HASHING
 from tests.gateway.conftest import Echo, url_of
 from tests.infra import Infra
 

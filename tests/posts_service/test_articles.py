@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from tests.auth_service.conftest import DEFAULT_IMAGE
+from tests.factories import DEFAULT_IMAGE
 from tests.redis_text import text
 from tests.services import Users
 from tests.typing import AppClient

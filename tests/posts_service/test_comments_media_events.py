@@ -193,13 +193,13 @@ async def test_every_route_still_answers_with_redis_down(
     slug = (await create(posts, users["jake"], tagList=["soup"]))["slug"]
     await posts.get("/api/articles")
     app = posts.app
-    from posts_service.keys import ARTICLES
+    from posts_service.keys import READS
 
     # Point the cache at a closed port: every cache call fails as with Redis down.
     dead = aioredis.from_url(
         "redis://127.0.0.1:1/0", decode_responses=True, socket_connect_timeout=0.2
     )
-    articles = app[ARTICLES]
+    articles = app[READS]
     articles.cache.cache.redis = dead
     articles.profiles.cache.redis = dead
     try:

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from posts_service.app import create_app as create_posts
-from posts_service.keys import ARTICLES
+from posts_service.keys import READS
 from posts_service.settings import PostsSettings
 from shared.settings import Env
 from social_service.app import create_app as create_social
@@ -92,7 +92,7 @@ async def test_articles_keep_answering_while_a_social_replica_is_down_and_back(
     await create(posts_on_two, users["jake"], "Tomato soup")
     await create(posts_on_two, users["jake"], "Onion soup")
     assert await list_articles(posts_on_two, redis, 6) == [200] * 6
-    balancer = posts_on_two.app[ARTICLES].client.balancers["social"]
+    balancer = posts_on_two.app[READS].social.client.balancers["social"]
     stopped = next(r for r in balancer.replicas if r.port == socials[1].port)
 
     await socials[1].stop()

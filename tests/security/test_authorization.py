@@ -6,7 +6,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.security.conftest import call, signup
+from tests.factories import call, signup
 
 
 async def article_of(api: aiohttp.ClientSession, token: str) -> str:

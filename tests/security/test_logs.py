@@ -10,10 +10,9 @@ import aiohttp
 
 from devstack import stack
 from devstack.embedded import free_port
-from tests.auth_service.conftest import FAST_HASHING
+from tests.factories import FAST_HASHING, call
 from tests.infra import Infra
 from tests.mail import token_in, wait_for_mail
-from tests.security.conftest import call
 
 PASSWORD = "Sup3r-secret-pw"
 WRONG_PASSWORD = "Wr0ng-guess-pw"

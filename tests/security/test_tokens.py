@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from yarl import URL
 
 from shared.web.identity import IDENTITY_HEADERS
-from tests.security.conftest import Stack, call, signup
+from tests.factories import call, signup
+from tests.stack import Stack
 
 
 def _b64(data: bytes) -> str:

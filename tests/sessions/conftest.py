@@ -22,7 +22,7 @@ from devstack.embedded import free_port, start_valkey
 from gateway.app import create_app as create_gateway
 from gateway.settings import GatewaySettings
 from shared.settings import Env
-from tests.auth_service.conftest import auth_settings
+from tests.factories import auth_settings
 from tests.infra import Infra
 
 PASSWORD = "jakejake1"

@@ -14,7 +14,7 @@ from auth_service.settings import AuthSettings
 from shared.contracts.revocation import CHANNEL, Ended
 from shared.data.redis import CircuitBreaker, create_redis
 from shared.settings import Env
-from tests.auth_service.conftest import as_user, claims, register
+from tests.factories import as_user, claims, register
 from tests.gateway.conftest import make_keys
 from tests.infra import Infra
 from tests.waiting import until

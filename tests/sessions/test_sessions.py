@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.tokens import JWKS_MIN_REFETCH
-from tests.auth_service.conftest import claims
+from tests.factories import claims
 from tests.infra import Infra
 from tests.mail import token_in, wait_for_mail
 from tests.sessions.conftest import SessionStack, private_pem, public_pem, started_stack

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from tests.auth_service.conftest import DEFAULT_IMAGE
+from tests.factories import DEFAULT_IMAGE
 from tests.services import Users
 from tests.typing import AppClient
 

@@ -27,7 +27,7 @@ import asyncpg
 from devstack import stack
 from devstack.embedded import free_port, start_postgres, start_valkey, valkey_pid, watch_parent
 from devstack.migrate import SCHEMAS
-from tests.auth_service.conftest import FAST_HASHING
+from tests.factories import FAST_HASHING
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 120.0

@@ -5,10 +5,21 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from shared.transport.http1.connection import Connection
+
+class Connection(Protocol):
+    """What a response needs of the connection it arrives on (connection.Connection): a
+    protocol here, so that the two modules do not import each other."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def done(self, reusable: bool) -> None: ...
+
 
 HIGH_WATER = 256 * 1024  # buffered response bytes at which reading the socket pauses
 LOW_WATER = 64 * 1024

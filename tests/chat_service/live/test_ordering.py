@@ -10,7 +10,7 @@ from chat_service.live.wire import MessageCreated, Wire
 from chat_service.queries import messages as q_messages
 from devstack.embedded import start_valkey
 from shared.data.redis import create_redis
-from shared.transport.jsoncodec import dumps
+from shared.web.jsoncodec import dumps
 from tests.chat_service.conftest import general_id, send
 from tests.chat_service.helpers import Connect, Replicas, seqs
 from tests.infra import Infra

@@ -1,0 +1,41 @@
+"""The gateway's own calls to a service (not the requests it forwards): auth_service's signing
+keys (JWKS) and the sessions ended since a cursor, over the proxy's aiohttp session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from gateway.upstreams import Upstream
+from shared.contracts.revocation import Page, page_from_json
+from shared.web.errors import ServiceUnavailable
+
+AUTH_TIMEOUT = aiohttp.ClientTimeout(total=3)
+
+
+class AuthClient:
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+        # The proxy's session, set once the proxy has started (the verifier and the
+        # revocation list that call here are built before it).
+        self.session: aiohttp.ClientSession | None = None
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        assert self.session is not None
+        replica = self.upstream.pick()
+        if replica is None:
+            raise ServiceUnavailable("auth is unavailable")
+        async with self.session.get(
+            f"{replica.base_url}{path}", params=params, timeout=AUTH_TIMEOUT
+        ) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def jwks(self) -> dict[str, Any]:
+        document: dict[str, Any] = await self._get("/api/.well-known/jwks.json")
+        return document
+
+    async def revoked(self, cursor: str | None) -> Page:
+        params = {"after": cursor} if cursor else None
+        return page_from_json(await self._get("/internal/sessions/revoked", params))
