@@ -1,7 +1,13 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from "vitest";
 
-import { ChatSocket, socketUrl, type ConnectionStatus, type SocketLike, type Timers } from './client';
-import type { ChatMessage, ServerEvent } from './events';
+import {
+  ChatSocket,
+  socketUrl,
+  type ConnectionStatus,
+  type SocketLike,
+  type Timers,
+} from "./client";
+import type { ChatMessage, ServerEvent } from "./events";
 
 /** A socket the test drives: it records what the client sends and plays the server. */
 class FakeSocket implements SocketLike {
@@ -16,7 +22,7 @@ class FakeSocket implements SocketLike {
   constructor(readonly url: string) {}
 
   send(data: string): void {
-    if (this.readyState !== 1) throw new Error('send on a socket that is not open');
+    if (this.readyState !== 1) throw new Error("send on a socket that is not open");
     this.sent.push(JSON.parse(data) as Record<string, unknown>);
   }
 
@@ -61,6 +67,13 @@ class ManualTimers implements Timers {
     return this.time;
   }
 
+  /** The delay of the soonest timer. */
+  soonest(): number {
+    const delay = this.delays()[0];
+    if (delay === undefined) throw new Error("no timer is waiting");
+    return delay;
+  }
+
   /** Delays of the timers waiting now, soonest first. */
   delays(): number[] {
     return [...this.pending.values()].map((t) => t.at - this.time).sort((a, b) => a - b);
@@ -86,11 +99,11 @@ function message(chatId: number, seq: number): ChatMessage {
     id: chatId * 1000 + seq,
     chatId,
     seq,
-    author: { username: 'ann', image: null },
+    author: { username: "ann", image: null },
     body: `message ${seq}`,
     attachment: null,
     replyTo: null,
-    createdAt: '2026-12-06T10:00:00.000Z',
+    createdAt: "2026-12-06T10:00:00.000Z",
     editedAt: null,
     deleted: false,
     expiresAt: null,
@@ -98,7 +111,7 @@ function message(chatId: number, seq: number): ChatMessage {
   };
 }
 
-describe('ChatSocket', () => {
+describe("ChatSocket", () => {
   let sockets: FakeSocket[];
   let timers: ManualTimers;
   let token: string | null;
@@ -107,26 +120,30 @@ describe('ChatSocket', () => {
   let chat: ChatSocket;
   let statuses: ConnectionStatus[];
 
-  const last = (): FakeSocket => sockets[sockets.length - 1];
+  const last = (): FakeSocket => {
+    const socket = sockets[sockets.length - 1];
+    if (socket === undefined) throw new Error("no socket was opened");
+    return socket;
+  };
   const seqsOf = (events: ServerEvent[]): (number | null)[] =>
-    events.filter((e) => e.type === 'message.created').map((e) => (e.data as ChatMessage).seq);
+    events.filter((e) => e.type === "message.created").map((e) => (e.data as ChatMessage).seq);
 
   function connected(chats: { chatId: number; lastSeq: number }[]): FakeSocket {
     const socket = last();
     socket.accept();
-    socket.push('hello', { general: [], chats: chats.map((c) => ({ ...c, unreadCount: 0 })) });
+    socket.push("hello", { general: [], chats: chats.map((c) => ({ ...c, unreadCount: 0 })) });
     return socket;
   }
 
   beforeEach(() => {
     sockets = [];
     timers = new ManualTimers();
-    token = 'jwt-1';
+    token = "jwt-1";
     probeAnswer = true;
     probes = 0;
     statuses = [];
     chat = new ChatSocket({
-      url: () => (token === null ? null : socketUrl('http://localhost:8080', token)),
+      url: () => (token === null ? null : socketUrl("http://localhost:8080", token)),
       open: (url) => {
         const socket = new FakeSocket(url);
         sockets.push(socket);
@@ -144,23 +161,25 @@ describe('ChatSocket', () => {
     chat.state.subscribe((status) => statuses.push(status));
   });
 
-  it('connects to the chat socket with the token in the query', () => {
+  it("connects to the chat socket with the token in the query", () => {
     chat.start();
     expect(sockets).toHaveLength(1);
-    expect(last().url).toBe('ws://localhost:8080/api/chat/ws?token=jwt-1');
-    expect(chat.connection.state).toBe('connecting');
+    expect(last().url).toBe("ws://localhost:8080/api/chat/ws?token=jwt-1");
+    expect(chat.connection.state).toBe("connecting");
     connected([{ chatId: 1, lastSeq: 4 }]);
-    expect(chat.connection.state).toBe('open');
+    expect(chat.connection.state).toBe("open");
     expect(chat.lastSeq(1)).toBe(4);
-    expect(socketUrl('https://chop.example', 'a b')).toBe('wss://chop.example/api/chat/ws?token=a+b');
+    expect(socketUrl("https://chop.example", "a b")).toBe(
+      "wss://chop.example/api/chat/ws?token=a+b",
+    );
   });
 
-  it('routes events to the subscribers of their type, of every event and of their chat', () => {
+  it("routes events to the subscribers of their type, of every event and of their chat", () => {
     const byType: unknown[] = [];
     const all: string[] = [];
     const ofChat2: string[] = [];
     const ofChat3: string[] = [];
-    chat.on('typing', (data) => byType.push(data));
+    chat.on("typing", (data) => byType.push(data));
     chat.onAny((event) => all.push(event.type));
     chat.onChat(2, (event) => ofChat2.push(event.type));
     const stop3 = chat.onChat(3, (event) => ofChat3.push(event.type));
@@ -169,41 +188,41 @@ describe('ChatSocket', () => {
       { chatId: 2, lastSeq: 0 },
       { chatId: 3, lastSeq: 0 },
     ]);
-    socket.push('typing', { chatId: 2, username: 'bob' });
-    socket.push('message.created', message(3, 1));
+    socket.push("typing", { chatId: 2, username: "bob" });
+    socket.push("message.created", message(3, 1));
     stop3();
-    socket.push('chat.read', { chatId: 3, seq: 1, unreadCount: 0 });
-    socket.push('chat.join_requested', { id: 1, chatId: 2, user: { username: 'cy', image: null } });
+    socket.push("chat.read", { chatId: 3, seq: 1, unreadCount: 0 });
+    socket.push("chat.join_requested", { id: 1, chatId: 2, user: { username: "cy", image: null } });
 
-    expect(byType).toEqual([{ chatId: 2, username: 'bob' }]);
-    expect(all).toEqual(['hello', 'typing', 'message.created', 'chat.read', 'chat.join_requested']);
-    expect(ofChat2).toEqual(['typing', 'chat.join_requested']);
-    expect(ofChat3).toEqual(['message.created']);
+    expect(byType).toEqual([{ chatId: 2, username: "bob" }]);
+    expect(all).toEqual(["hello", "typing", "message.created", "chat.read", "chat.join_requested"]);
+    expect(ofChat2).toEqual(["typing", "chat.join_requested"]);
+    expect(ofChat3).toEqual(["message.created"]);
   });
 
-  it('drops a message it has delivered already', () => {
+  it("drops a message it has delivered already", () => {
     const events: ServerEvent[] = [];
     chat.onChat(5, (event) => events.push(event));
     chat.start();
     const socket = connected([{ chatId: 5, lastSeq: 2 }]);
-    socket.push('message.created', message(5, 2)); // the hello counted it
-    socket.push('message.created', message(5, 3));
-    socket.push('message.created', message(5, 3));
-    socket.push('message.created', message(5, 4));
+    socket.push("message.created", message(5, 2)); // the hello counted it
+    socket.push("message.created", message(5, 3));
+    socket.push("message.created", message(5, 3));
+    socket.push("message.created", message(5, 4));
     expect(seqsOf(events)).toEqual([3, 4]);
     expect(chat.lastSeq(5)).toBe(4);
   });
 
-  it('resumes every chat that moved on from the last seq it delivered, after a reconnection', () => {
+  it("resumes every chat that moved on from the last seq it delivered, after a reconnection", () => {
     chat.start();
     let socket = connected([
       { chatId: 1, lastSeq: 3 },
       { chatId: 2, lastSeq: 7 },
     ]);
-    socket.push('message.created', message(1, 4));
-    socket.push('message.created', message(1, 5));
+    socket.push("message.created", message(1, 4));
+    socket.push("message.created", message(1, 5));
     socket.drop(1013); // too slow: reconnect and resume
-    expect(chat.connection.state).toBe('reconnecting');
+    expect(chat.connection.state).toBe("reconnecting");
 
     timers.advance(1000);
     expect(sockets).toHaveLength(2);
@@ -212,10 +231,10 @@ describe('ChatSocket', () => {
       { chatId: 2, lastSeq: 7 },
     ]);
     // Chat 2 did not move: nothing to ask for.
-    expect(socket.sent).toEqual([{ type: 'resume', chatId: 1, afterSeq: 5 }]);
+    expect(socket.sent).toEqual([{ type: "resume", chatId: 1, afterSeq: 5 }]);
   });
 
-  it('shows a resumed chat in order and once, whatever arrives live during the replay', () => {
+  it("shows a resumed chat in order and once, whatever arrives live during the replay", () => {
     const events: ServerEvent[] = [];
     chat.onChat(1, (event) => events.push(event));
     chat.start();
@@ -223,23 +242,23 @@ describe('ChatSocket', () => {
     socket.drop();
     timers.advance(1000);
     socket = connected([{ chatId: 1, lastSeq: 8 }]);
-    expect(socket.sent).toEqual([{ type: 'resume', chatId: 1, afterSeq: 5 }]);
+    expect(socket.sent).toEqual([{ type: "resume", chatId: 1, afterSeq: 5 }]);
 
-    socket.push('message.created', message(1, 9)); // live, before the replay reached the client
-    socket.push('message.created', message(1, 6));
-    socket.push('message.created', message(1, 7));
-    socket.push('message.created', message(1, 7));
-    socket.push('message.created', message(1, 8));
+    socket.push("message.created", message(1, 9)); // live, before the replay reached the client
+    socket.push("message.created", message(1, 6));
+    socket.push("message.created", message(1, 7));
+    socket.push("message.created", message(1, 7));
+    socket.push("message.created", message(1, 8));
     expect(seqsOf(events)).toEqual([]);
-    socket.push('resumed', { chatId: 1, lastSeq: 9 });
-    socket.push('message.created', message(1, 9));
-    socket.push('message.created', message(1, 10));
+    socket.push("resumed", { chatId: 1, lastSeq: 9 });
+    socket.push("message.created", message(1, 9));
+    socket.push("message.created", message(1, 10));
 
     expect(seqsOf(events)).toEqual([6, 7, 8, 9, 10]);
     expect(chat.lastSeq(1)).toBe(10);
   });
 
-  it('asks again for what a replay cut short had not delivered', () => {
+  it("asks again for what a replay cut short had not delivered", () => {
     const events: ServerEvent[] = [];
     chat.onChat(1, (event) => events.push(event));
     chat.start();
@@ -247,110 +266,114 @@ describe('ChatSocket', () => {
     socket.drop();
     timers.advance(1000);
     socket = connected([{ chatId: 1, lastSeq: 6 }]);
-    socket.push('message.created', message(1, 3));
+    socket.push("message.created", message(1, 3));
     socket.drop(); // before `resumed`: message 3 was never shown
     timers.advance(1000);
     socket = connected([{ chatId: 1, lastSeq: 6 }]);
-    expect(socket.sent).toEqual([{ type: 'resume', chatId: 1, afterSeq: 2 }]);
-    for (const seq of [3, 4, 5, 6]) socket.push('message.created', message(1, seq));
-    socket.push('resumed', { chatId: 1, lastSeq: 6 });
+    expect(socket.sent).toEqual([{ type: "resume", chatId: 1, afterSeq: 2 }]);
+    for (const seq of [3, 4, 5, 6]) socket.push("message.created", message(1, seq));
+    socket.push("resumed", { chatId: 1, lastSeq: 6 });
     expect(seqsOf(events)).toEqual([3, 4, 5, 6]);
   });
 
-  it('follows a chat joined while connected from its first replayed message', () => {
+  it("follows a chat joined while connected from its first replayed message", () => {
     const events: ServerEvent[] = [];
     chat.onChat(9, (event) => events.push(event));
     chat.start();
     const socket = connected([]);
-    socket.push('chat.member_joined', { chatId: 9, user: { username: 'me', image: null } });
-    socket.push('message.created', message(9, 1));
-    socket.push('message.created', message(9, 1));
-    socket.push('message.created', message(9, 2));
-    expect(events.map((e) => e.type)).toEqual(['chat.member_joined', 'message.created', 'message.created']);
+    socket.push("chat.member_joined", { chatId: 9, user: { username: "me", image: null } });
+    socket.push("message.created", message(9, 1));
+    socket.push("message.created", message(9, 1));
+    socket.push("message.created", message(9, 2));
+    expect(events.map((e) => e.type)).toEqual([
+      "chat.member_joined",
+      "message.created",
+      "message.created",
+    ]);
     expect(chat.lastSeq(9)).toBe(2);
   });
 
-  it('backs off exponentially with jitter, up to a ceiling, and starts over once connected', () => {
+  it("backs off exponentially with jitter, up to a ceiling, and starts over once connected", () => {
     chat.start();
     last().drop();
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 5; attempt++) {
-      delays.push(timers.delays()[0]);
-      expect(chat.connection).toMatchObject({ state: 'reconnecting', attempt });
-      timers.advance(timers.delays()[0]);
+      delays.push(timers.soonest());
+      expect(chat.connection).toMatchObject({ state: "reconnecting", attempt });
+      timers.advance(timers.soonest());
       last().drop(1006);
     }
     // random() = 0.5: three quarters of 1 s, 2 s, 4 s, then of the 8 s ceiling.
     expect(delays).toEqual([750, 1500, 3000, 6000, 6000]);
 
-    timers.advance(timers.delays()[0]);
+    timers.advance(timers.soonest());
     connected([]);
-    expect(chat.connection).toMatchObject({ state: 'open', attempt: 0, retryAt: null });
+    expect(chat.connection).toMatchObject({ state: "open", attempt: 0, retryAt: null });
     last().drop(1008);
-    expect(timers.delays()[0]).toBe(750);
+    expect(timers.soonest()).toBe(750);
   });
 
-  it('spreads the delay between half and all of the ceiling', () => {
+  it("spreads the delay between half and all of the ceiling", () => {
     const low = new ChatSocket({ url: () => null, random: () => 0, backoffBase: 1000 });
     const high = new ChatSocket({ url: () => null, random: () => 0.999999, backoffBase: 1000 });
     expect(low.backoff(3)).toBe(2000);
     expect(high.backoff(3)).toBe(4000);
   });
 
-  it('stops retrying once the probe says the session is gone', async () => {
+  it("stops retrying once the probe says the session is gone", async () => {
     chat.start();
     last().drop(); // refused handshake 1
-    timers.advance(timers.delays()[0]);
+    timers.advance(timers.soonest());
     expect(probes).toBe(0);
     probeAnswer = false;
     last().drop(); // refused handshake 2: ask
     await Promise.resolve();
     expect(probes).toBe(1);
-    expect(chat.connection.state).toBe('unauthorized');
+    expect(chat.connection.state).toBe("unauthorized");
     expect(timers.delays()).toEqual([]);
     const count = sockets.length;
     timers.advance(60_000);
     expect(sockets).toHaveLength(count);
   });
 
-  it('goes on retrying while the session stands', async () => {
+  it("goes on retrying while the session stands", async () => {
     chat.start();
     last().drop();
-    timers.advance(timers.delays()[0]);
+    timers.advance(timers.soonest());
     last().drop();
     await Promise.resolve();
     expect(probes).toBe(1);
-    expect(chat.connection.state).toBe('reconnecting');
-    timers.advance(timers.delays()[0]);
+    expect(chat.connection.state).toBe("reconnecting");
+    timers.advance(timers.soonest());
     expect(sockets).toHaveLength(3);
   });
 
-  it('treats a close code of a refused identity as the end of the session', () => {
+  it("treats a close code of a refused identity as the end of the session", () => {
     chat.start();
     connected([]);
     last().drop(4401);
-    expect(chat.connection.state).toBe('unauthorized');
+    expect(chat.connection.state).toBe("unauthorized");
     expect(timers.delays()).toEqual([]);
   });
 
-  it('pings a silent connection and replaces it when no answer comes', () => {
+  it("pings a silent connection and replaces it when no answer comes", () => {
     chat.start();
     const socket = connected([]);
     timers.advance(25_000);
-    expect(socket.sent).toEqual([{ type: 'ping' }]);
-    socket.push('pong', {});
+    expect(socket.sent).toEqual([{ type: "ping" }]);
+    socket.push("pong", {});
     timers.advance(24_000);
     expect(sockets).toHaveLength(1);
     timers.advance(1_000);
-    expect(socket.sent).toEqual([{ type: 'ping' }, { type: 'ping' }]);
+    expect(socket.sent).toEqual([{ type: "ping" }, { type: "ping" }]);
     timers.advance(10_000);
     expect(socket.closedWith).toBe(1000);
-    expect(chat.connection.state).toBe('reconnecting');
-    timers.advance(timers.delays()[0]);
+    expect(chat.connection.state).toBe("reconnecting");
+    timers.advance(timers.soonest());
     expect(sockets).toHaveLength(2);
   });
 
-  it('sends typing at most once per interval and chat', () => {
+  it("sends typing at most once per interval and chat", () => {
     chat.start();
     const socket = connected([{ chatId: 1, lastSeq: 0 }]);
     chat.typing(1);
@@ -359,18 +382,18 @@ describe('ChatSocket', () => {
     timers.advance(3000);
     chat.typing(1);
     expect(socket.sent).toEqual([
-      { type: 'typing', chatId: 1 },
-      { type: 'typing', chatId: 2 },
-      { type: 'typing', chatId: 1 },
+      { type: "typing", chatId: 1 },
+      { type: "typing", chatId: 2 },
+      { type: "typing", chatId: 1 },
     ]);
   });
 
-  it('stops for good on stop(), and does not connect without a token', () => {
+  it("stops for good on stop(), and does not connect without a token", () => {
     chat.start();
     connected([{ chatId: 1, lastSeq: 3 }]);
     chat.stop();
-    expect(sockets[0].closedWith).toBe(1000);
-    expect(chat.connection.state).toBe('idle');
+    expect(sockets[0]?.closedWith).toBe(1000);
+    expect(chat.connection.state).toBe("idle");
     expect(chat.lastSeq(1)).toBeNull();
     timers.advance(120_000);
     expect(sockets).toHaveLength(1);
@@ -378,7 +401,14 @@ describe('ChatSocket', () => {
     token = null;
     chat.start();
     expect(sockets).toHaveLength(1);
-    expect(chat.connection.state).toBe('idle');
-    expect(statuses.map((s) => s.state)).toEqual(['idle', 'connecting', 'open', 'idle', 'connecting', 'idle']);
+    expect(chat.connection.state).toBe("idle");
+    expect(statuses.map((s) => s.state)).toEqual([
+      "idle",
+      "connecting",
+      "open",
+      "idle",
+      "connecting",
+      "idle",
+    ]);
   });
 });

@@ -7,14 +7,20 @@
 // exponential back-off and jitter; a handshake that keeps failing asks `probe` whether the
 // session still stands, because a browser is not told why a websocket handshake was refused.
 
-import { chatOf, type ChatMessage, type EventType, type ServerEvent, type ServerEvents } from './events';
+import {
+  chatOf,
+  type ChatMessage,
+  type EventType,
+  type ServerEvent,
+  type ServerEvents,
+} from "./events";
 
 export type ConnectionState =
-  | 'idle' // not started, or stopped
-  | 'connecting' // the first connection of this start
-  | 'open' // hello received: live
-  | 'reconnecting' // lost; a retry is scheduled or under way
-  | 'unauthorized'; // the session is gone: no more retries until started again
+  | "idle" // not started, or stopped
+  | "connecting" // the first connection of this start
+  | "open" // hello received: live
+  | "reconnecting" // lost; a retry is scheduled or under way
+  | "unauthorized"; // the session is gone: no more retries until started again
 
 export interface ConnectionStatus {
   state: ConnectionState;
@@ -99,10 +105,11 @@ class SeqTracker {
 }
 
 export class ChatSocket {
-  private readonly options: Required<Omit<ChatSocketOptions, 'probe'>> & Pick<ChatSocketOptions, 'probe'>;
+  private readonly options: Required<Omit<ChatSocketOptions, "probe">> &
+    Pick<ChatSocketOptions, "probe">;
   private socket: SocketLike | null = null;
   private running = false;
-  private status: ConnectionStatus = { state: 'idle', attempt: 0, retryAt: null };
+  private status: ConnectionStatus = { state: "idle", attempt: 0, retryAt: null };
   private retryTimer: unknown = null;
   private pingTimer: unknown = null;
   private pongTimer: unknown = null;
@@ -139,7 +146,7 @@ export class ChatSocket {
     if (this.running) return;
     this.running = true;
     this.refused = 0;
-    this.setStatus({ state: 'connecting', attempt: 0, retryAt: null });
+    this.setStatus({ state: "connecting", attempt: 0, retryAt: null });
     this.connect();
   }
 
@@ -149,13 +156,13 @@ export class ChatSocket {
     this.teardown();
     this.seqs.clear();
     this.resuming.clear();
-    this.setStatus({ state: 'idle', attempt: 0, retryAt: null });
+    this.setStatus({ state: "idle", attempt: 0, retryAt: null });
   }
 
   /** Retries at once when a retry is waiting (the browser went online, the user asked). */
   retryNow(): void {
     if (!this.running || this.socket !== null) return;
-    this.clearTimer('retryTimer');
+    this.clearTimer("retryTimer");
     this.connect();
   }
 
@@ -185,7 +192,7 @@ export class ChatSocket {
   }
 
   onAny(handler: AnyHandler): () => void {
-    return this.addTo(this.handlers, '*', handler);
+    return this.addTo(this.handlers, "*", handler);
   }
 
   /** The events about one chat (messages, comments, read markers, typing, members...). */
@@ -200,7 +207,7 @@ export class ChatSocket {
     const now = this.options.timers.now();
     const last = this.lastTyping.get(chatId);
     if (last !== undefined && now - last < this.options.typingInterval) return;
-    if (this.send({ type: 'typing', chatId })) this.lastTyping.set(chatId, now);
+    if (this.send({ type: "typing", chatId })) this.lastTyping.set(chatId, now);
   }
 
   // The connection.
@@ -209,7 +216,7 @@ export class ChatSocket {
     const url = this.options.url();
     if (url === null) {
       this.running = false;
-      this.setStatus({ state: 'idle', attempt: 0, retryAt: null });
+      this.setStatus({ state: "idle", attempt: 0, retryAt: null });
       return;
     }
     let opened = false;
@@ -263,7 +270,7 @@ export class ChatSocket {
   private unauthorized(): void {
     this.running = false;
     this.teardown();
-    this.setStatus({ state: 'unauthorized', attempt: this.status.attempt, retryAt: null });
+    this.setStatus({ state: "unauthorized", attempt: this.status.attempt, retryAt: null });
   }
 
   /** The delay before retry number `attempt` (1, 2, ...): doubling, capped, half of it random. */
@@ -277,7 +284,7 @@ export class ChatSocket {
     const attempt = this.status.attempt + 1;
     const delay = this.backoff(attempt);
     const retryAt = this.options.timers.now() + delay;
-    this.setStatus({ state: 'reconnecting', attempt, retryAt });
+    this.setStatus({ state: "reconnecting", attempt, retryAt });
     this.retryTimer = this.options.timers.set(() => {
       this.retryTimer = null;
       if (this.running) this.connect();
@@ -285,9 +292,9 @@ export class ChatSocket {
   }
 
   private teardown(): void {
-    this.clearTimer('retryTimer');
-    this.clearTimer('pingTimer');
-    this.clearTimer('pongTimer');
+    this.clearTimer("retryTimer");
+    this.clearTimer("pingTimer");
+    this.clearTimer("pongTimer");
     const socket = this.socket;
     this.socket = null;
     this.resuming.clear(); // what waited is not marked delivered: the next resume asks again
@@ -301,7 +308,7 @@ export class ChatSocket {
     }
   }
 
-  private clearTimer(name: 'retryTimer' | 'pingTimer' | 'pongTimer'): void {
+  private clearTimer(name: "retryTimer" | "pingTimer" | "pongTimer"): void {
     if (this[name] !== null) {
       this.options.timers.clear(this[name]);
       this[name] = null;
@@ -310,11 +317,11 @@ export class ChatSocket {
 
   /** Any frame shows the connection is alive; a silent one gets a ping, then is given up. */
   private armPing(): void {
-    this.clearTimer('pingTimer');
-    this.clearTimer('pongTimer');
+    this.clearTimer("pingTimer");
+    this.clearTimer("pongTimer");
     this.pingTimer = this.options.timers.set(() => {
       this.pingTimer = null;
-      this.send({ type: 'ping' });
+      this.send({ type: "ping" });
       this.pongTimer = this.options.timers.set(() => {
         this.pongTimer = null;
         this.lost(true, 1006);
@@ -343,20 +350,20 @@ export class ChatSocket {
     } catch {
       return;
     }
-    if (typeof event !== 'object' || event === null || typeof event.type !== 'string') return;
+    if (typeof event !== "object" || event === null || typeof event.type !== "string") return;
     switch (event.type) {
-      case 'hello':
+      case "hello":
         this.hello(event.data);
         this.emit(event);
         return;
-      case 'message.created':
+      case "message.created":
         this.message(event.data);
         return;
-      case 'resumed':
+      case "resumed":
         this.resumed(event.data.chatId);
         this.emit(event);
         return;
-      case 'chat.deleted':
+      case "chat.deleted":
         this.seqs.delete(event.data.chatId);
         this.emit(event);
         return;
@@ -365,8 +372,8 @@ export class ChatSocket {
     }
   }
 
-  private hello(data: ServerEvents['hello']): void {
-    this.setStatus({ state: 'open', attempt: 0, retryAt: null });
+  private hello(data: ServerEvents["hello"]): void {
+    this.setStatus({ state: "open", attempt: 0, retryAt: null });
     for (const { chatId, lastSeq } of data.chats) {
       const known = this.seqs.get(chatId);
       if (known === undefined) {
@@ -374,7 +381,7 @@ export class ChatSocket {
         this.seqs.set(chatId, new SeqTracker(lastSeq));
       } else if (known.floor < lastSeq) {
         this.resuming.set(chatId, []);
-        this.send({ type: 'resume', chatId, afterSeq: known.floor });
+        this.send({ type: "resume", chatId, afterSeq: known.floor });
       }
     }
   }
@@ -408,11 +415,11 @@ export class ChatSocket {
       if (tracker.has(seq)) return; // shown already
       tracker.add(seq);
     }
-    this.emit({ type: 'message.created', data: message });
+    this.emit({ type: "message.created", data: message });
   }
 
   private emit(event: ServerEvent): void {
-    const lists = [this.handlers.get(event.type), this.handlers.get('*')];
+    const lists = [this.handlers.get(event.type), this.handlers.get("*")];
     const chatId = chatOf(event);
     if (chatId !== null) lists.push(this.chatHandlers.get(chatId));
     for (const list of lists) {
@@ -422,7 +429,7 @@ export class ChatSocket {
           handler(event);
         } catch (error) {
           // One screen's failure must not stop the others' events.
-          console.error('chat event handler failed', error);
+          console.error("chat event handler failed", error);
         }
       }
     }
@@ -444,8 +451,8 @@ export class ChatSocket {
 
 /** The socket's URL for a page served from `origin` (http -> ws, https -> wss). */
 export function socketUrl(origin: string, token: string): string {
-  const base = new URL('/api/chat/ws', origin);
-  base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
-  base.searchParams.set('token', token);
+  const base = new URL("/api/chat/ws", origin);
+  base.protocol = base.protocol === "https:" ? "wss:" : "ws:";
+  base.searchParams.set("token", token);
   return base.toString();
 }

@@ -8,7 +8,7 @@ export interface Person {
 }
 
 export interface Attachment {
-  id: number;
+  id: string;
   filename: string;
   contentType: string;
   size: number;
@@ -44,7 +44,7 @@ export interface JoinRequest {
   chatId: number;
   user: Person;
   createdAt: string;
-  status: 'pending' | 'approved' | 'rejected';
+  status: "pending" | "approved" | "rejected";
 }
 
 export interface ChatPosition {
@@ -56,21 +56,26 @@ export interface ChatPosition {
 /** Every server-to-client event, by its `type`. */
 export interface ServerEvents {
   hello: { general: ChatMessage[]; chats: ChatPosition[] };
-  'message.created': ChatMessage;
-  'message.updated': ChatMessage;
-  'message.deleted': { chatId: number; id: number; seq: number | null };
-  'comment.created': { chatId: number; seq: number | null; messageId: number; comment: ChatComment };
-  'chat.read': { chatId: number; seq: number; unreadCount: number };
-  'chat.member_joined': { chatId: number; user: Person | null };
-  'chat.member_left': { chatId: number; user: Person | null };
-  'chat.join_requested': JoinRequest;
-  'chat.join_decided': JoinRequest;
-  'chat.deleted': { chatId: number };
+  "message.created": ChatMessage;
+  "message.updated": ChatMessage;
+  "message.deleted": { chatId: number; id: number; seq: number | null };
+  "comment.created": {
+    chatId: number;
+    seq: number | null;
+    messageId: number;
+    comment: ChatComment;
+  };
+  "chat.read": { chatId: number; seq: number; unreadCount: number };
+  "chat.member_joined": { chatId: number; user: Person | null };
+  "chat.member_left": { chatId: number; user: Person | null };
+  "chat.join_requested": JoinRequest;
+  "chat.join_decided": JoinRequest;
+  "chat.deleted": { chatId: number };
   presence: { chatId: number; username: string; online: boolean };
   typing: { chatId: number; username: string };
-  'notification.created': Record<string, unknown>;
-  'notification.read': Record<string, unknown>;
-  'moderation.banned': Record<string, unknown>;
+  "notification.created": Record<string, unknown>;
+  "notification.read": Record<string, unknown>;
+  "moderation.banned": Record<string, unknown>;
   resumed: { chatId: number; lastSeq: number };
   pong: Record<string, never>;
   error: { message: string; fields?: Record<string, string[]> };
@@ -85,5 +90,5 @@ export type ServerEvent = {
 /** The chat an event is about, when it is about one. */
 export function chatOf(event: ServerEvent): number | null {
   const data = event.data as { chatId?: unknown };
-  return typeof data.chatId === 'number' ? data.chatId : null;
+  return typeof data.chatId === "number" ? data.chatId : null;
 }
