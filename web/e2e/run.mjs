@@ -30,6 +30,7 @@ const PHOTO = Buffer.from(
 
 mkdirSync(shots, { recursive: true });
 const watch = new Watch(base);
+const pages = new Map(); // label -> page, for a screenshot of each when the run fails
 const steps = [];
 let current = "start";
 
@@ -102,6 +103,8 @@ async function journey(browser) {
   benContext.setDefaultTimeout(TIMEOUT);
   const a = watch.page(await annaContext.newPage(), "anna");
   const b = watch.page(await benContext.newPage(), "ben");
+  pages.set("anna", a);
+  pages.set("ben", b);
 
   step("both sign up");
   await Promise.all([signUp(a, anna), signUp(b, ben)]);
@@ -202,6 +205,7 @@ async function journey(browser) {
 
   step("anna's two tabs show the unread chat; opening it in one clears the other live");
   const a2 = watch.page(await annaContext.newPage(), "anna/second-tab");
+  pages.set("anna-second-tab", a2);
   await Promise.all([a.goto(`${base}/chat`), a2.goto(`${base}/chat`)]);
   await a.getByText("1 unread").waitFor();
   await a2.getByText("1 unread").waitFor();
@@ -272,6 +276,11 @@ try {
   await journey(browser);
 } catch (error) {
   failure = error;
+  for (const [label, page] of pages) {
+    await page
+      .screenshot({ path: join(shots, `failed-${label}.png`), fullPage: true })
+      .catch(() => undefined);
+  }
 } finally {
   await browser.close();
 }
