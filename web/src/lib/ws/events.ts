@@ -1,51 +1,15 @@
 // The websocket's events (API.md, "Websocket"; the README's chat table for `resumed`, `pong`,
 // `error` and `chat.deleted`). OpenAPI does not describe websocket frames, so their shapes
 // live here; a message is the same object the REST routes answer with.
+import type { components } from "$lib/api/schema";
 
-export interface Person {
-  username: string | null;
-  image: string | null;
-}
+type Schemas = components["schemas"];
 
-export interface Attachment {
-  id: string;
-  filename: string;
-  contentType: string;
-  size: number;
-}
-
-export interface ChatMessage {
-  id: number;
-  chatId: number;
-  seq: number | null;
-  author: Person | null;
-  body: string | null;
-  attachment: Attachment | null;
-  replyTo: number | null;
-  createdAt: string | null;
-  editedAt: string | null;
-  deleted: boolean;
-  expiresAt: string | null;
-  commentsCount: number;
-  scheduled?: boolean;
-  sendAt?: string;
-}
-
-export interface ChatComment {
-  id: number;
-  messageId: number;
-  author: Person | null;
-  body: string;
-  createdAt: string;
-}
-
-export interface JoinRequest {
-  id: number;
-  chatId: number;
-  user: Person;
-  createdAt: string;
-  status: "pending" | "approved" | "rejected";
-}
+export type Person = Schemas["chat_PersonOut"];
+export type Attachment = Schemas["chat_AttachmentOut"];
+export type ChatMessage = Schemas["chat_MessageOut"];
+export type ChatComment = Schemas["chat_CommentOut"];
+export type JoinRequest = Schemas["chat_JoinRequestOut"];
 
 export interface ChatPosition {
   chatId: number;
