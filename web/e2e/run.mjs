@@ -285,6 +285,9 @@ try {
   await browser.close();
 }
 if (failure) console.error(`FAILED at "${current}": ${failure.stack ?? failure}`);
-for (const problem of watch.problems) console.error(`PROBLEM ${problem}`);
+// The first ones say what went wrong; a loop that repeats a failing request says it a thousand times.
+for (const problem of watch.problems.slice(0, 40)) console.error(`PROBLEM ${problem}`);
+if (watch.problems.length > 40)
+  console.error(`... and ${watch.problems.length - 40} more problems`);
 if (failure || watch.problems.length) process.exit(1);
 console.log(`passed: ${steps.length} steps; screenshots in ${shots}`);
