@@ -53,6 +53,7 @@ def require_browser() -> None:
     pytest.skip(reason)
 
 
+@pytest.mark.timeout(BROWSER_TIMEOUT + 90)  # and the stack's start, when this test is first
 async def test_two_people_use_the_web_client_end_to_end(running_stack: Stack, infra: Infra) -> None:
     require_browser()
     for old in SCREENSHOTS.glob("*.png"):  # only this run's pictures count
