@@ -15,6 +15,18 @@ export default defineConfig({
     strictPort: false,
     proxy: { "/api": { target: gateway, ws: true, changeOrigin: false } },
   },
+  // `npm run preview` serves the build under the same policy as the gateway, so that anything
+  // the policy would refuse shows up before it ships.
+  preview: {
+    port: 4173,
+    proxy: { "/api": { target: gateway, ws: true, changeOrigin: false } },
+    headers: {
+      "Content-Security-Policy":
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; " +
+        "frame-ancestors 'none'; form-action 'self'",
+    },
+  },
   build: {
     outDir: "dist",
     assetsDir: "assets",
