@@ -187,6 +187,12 @@ async function journey(browser) {
   step("anna sees the like and the comment");
   await a.reload();
   await a.getByText("Made it tonight, lovely.").waitFor();
+  // The count beside the button, as a screen reader reads it: "1 like".
+  await button(a, /^Like\b/)
+    .first()
+    .locator("xpath=..")
+    .getByText(/^\s*1\s*like\s*$/)
+    .waitFor();
 
   step("ben opens a direct chat from anna's profile and writes");
   await b.goto(`${base}/profile/${anna.username}`);
