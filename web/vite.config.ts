@@ -9,6 +9,8 @@ export default defineConfig({
   plugins: [svelte()],
   resolve: {
     alias: { $lib: fileURLToPath(new URL("./src/lib", import.meta.url)) },
+    // Components under test run as in the browser (Svelte's client build, not its server one).
+    ...(process.env.VITEST ? { conditions: ["browser"] } : {}),
   },
   server: {
     port: 5173,

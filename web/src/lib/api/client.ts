@@ -30,6 +30,13 @@ export interface UploadOptions {
   signal?: AbortSignal;
 }
 
+/** The name of a thrown DOMException (of whichever realm) or Error. */
+function errorName(error: unknown): string | null {
+  return error && typeof error === "object" && "name" in error && typeof error.name === "string"
+    ? error.name
+    : null;
+}
+
 export function createApi(options: ApiOptions = {}) {
   const tokens = new TokenStore(options.storage ?? null);
   const baseUrl = options.baseUrl ?? "";
@@ -102,10 +109,9 @@ export function createApi(options: ApiOptions = {}) {
       result = await pending;
     } catch (error) {
       if (error instanceof ApiError) throw error;
-      if (error instanceof DOMException && error.name === "TimeoutError") {
-        throw new ApiError(0, TIMEOUT_SENTENCE);
-      }
-      if (error instanceof DOMException && error.name === "AbortError") throw error;
+      const name = errorName(error);
+      if (name === "TimeoutError") throw new ApiError(0, TIMEOUT_SENTENCE);
+      if (name === "AbortError") throw error;
       throw parseApiError(0, null);
     }
     const { response } = result;

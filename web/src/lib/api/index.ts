@@ -9,7 +9,11 @@ function browserStorage(): Storage | null {
   }
 }
 
-export const api = createApi({ storage: browserStorage() });
+export const api = createApi({
+  storage: browserStorage(),
+  // Absolute, so that requests are the same whatever Request implementation builds them.
+  baseUrl: typeof window === "undefined" ? "" : window.location.origin,
+});
 
 /** Shorthands: `await call(client.GET("/api/tags"))`. */
 export const { client, call, upload } = api;

@@ -15,7 +15,7 @@ export interface Draft {
   tags: string;
   complexity: "" | "easy" | "medium" | "hard";
   /** As typed (a number input gives a number, or "" when empty). */
-  cookingMinutes: string | number;
+  cookingMinutes: string | number | null;
   ingredients: IngredientRow[];
   media: string[];
 }
@@ -47,14 +47,10 @@ export function sentIndex(rows: IngredientRow[], index: number): number | null {
 
 /** The request body: empty ingredient rows are left out, an empty time or complexity is null. */
 export function toPayload(draft: Draft): Schemas["posts_NewArticleIn"] {
-  const minutes =
-    typeof draft.cookingMinutes === "number" ? draft.cookingMinutes : draft.cookingMinutes.trim();
-  let cookingMinutes: number | null = null;
-  if (minutes !== "") {
-    const n = Number(minutes);
-    // Anything but a whole number goes to the API as typed, so that its message explains it.
-    cookingMinutes = Number.isFinite(n) ? n : (minutes as unknown as number);
-  }
+  const raw = draft.cookingMinutes;
+  const minutes = typeof raw === "string" ? raw.trim() : raw;
+  // The number field lets through only numbers; the API says what is wrong with one (1.5, -3).
+  const cookingMinutes = minutes === null || minutes === "" ? null : Number(minutes);
   return {
     title: draft.title.trim(),
     description: draft.description.trim(),
