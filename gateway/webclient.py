@@ -13,7 +13,8 @@ page load would spend the anonymous budget of everyone behind one address.
 
 `python -m gateway.webclient [FOLDER]` writes a gzipped copy beside each compressible file of
 a build (what `make install` does after building), which the gateway sends to clients that
-accept gzip, so the common case costs no compression at all.
+accept gzip, so the common case costs no compression at all; without copies, text is
+compressed as it is sent.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ COMPRESSIBLE = frozenset({".html", ".js", ".mjs", ".css", ".json", ".map", ".svg
 # browser asking for /favicon.ico or a stale script must not be handed HTML.
 FILE_SUFFIXES = frozenset(CONTENT_TYPES) | {".gz", ".br"}
 PRECOMPRESS_MIN_BYTES = 1024
+CONDITIONAL = ("If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Range")
 
 NOT_BUILT_PAGE = """<!doctype html>
 <html lang="en">
@@ -153,10 +155,13 @@ class WebClient:
             headers["Content-Type"] = content_type
         response = web.FileResponse(file, headers=headers)
         if file.suffix in COMPRESSIBLE:
-            # aiohttp sends a gzipped copy beside the file to clients that accept gzip. No
-            # compression on the way out: aiohttp would write a compressed empty body after a
-            # 304's head, and the build's copies cost nothing per request.
+            # aiohttp sends a gzipped copy beside the file to clients that accept gzip. A build
+            # without copies (`npm run build` alone) is compressed on the way out instead, but
+            # only a plain GET: after the head of a 304 or of a HEAD aiohttp would write a
+            # compressed empty body, and a range of compressed bytes means nothing.
             response.headers["Vary"] = "Accept-Encoding"
+            if request.method == "GET" and not any(h in request.headers for h in CONDITIONAL):
+                response.enable_compression()
         return response
 
 

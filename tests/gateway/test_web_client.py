@@ -159,15 +159,36 @@ async def test_gzip_copies_beside_the_files_are_sent_to_clients_that_accept_gzip
     assert await plain.read() == SCRIPT
 
 
-async def test_without_a_gzip_copy_the_file_is_sent_as_it_is(web: AppClient) -> None:
+async def test_without_a_gzip_copy_text_is_compressed_on_the_way_out(web: AppClient) -> None:
     response = await web.get("/assets/app-1a2b.css", headers={"Accept-Encoding": "gzip"})
-    assert "Content-Encoding" not in response.headers
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.headers["Vary"] == "Accept-Encoding"
     assert await response.read() == STYLE
-    again = await web.get(
-        "/assets/app-1a2b.css",
-        headers={"Accept-Encoding": "gzip", "If-None-Match": response.headers["ETag"]},
+    font = await web.get("/assets/font-9f8e.woff2", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in font.headers
+
+
+async def test_conditional_partial_and_head_requests_stay_whole_http(web: AppClient) -> None:
+    """Compressing on the way out must not write a body after a 304's or a HEAD's head: the
+    next request on the same connection would read it as its answer."""
+    first = await web.get("/assets/app-1a2b.css", headers={"Accept-Encoding": "gzip"})
+    etag = first.headers["ETag"]
+    for _ in range(3):  # one keep-alive connection: a stray body would break the next answer
+        again = await web.get(
+            "/assets/app-1a2b.css", headers={"Accept-Encoding": "gzip", "If-None-Match": etag}
+        )
+        assert again.status == 304
+        assert await again.read() == b""
+        head = await web.head("/assets/app-1a2b.css", headers={"Accept-Encoding": "gzip"})
+        assert head.status == 200
+        assert await head.read() == b""
+    part = await web.get(
+        "/assets/app-1a2b.css", headers={"Accept-Encoding": "gzip", "Range": "bytes=0-3"}
     )
-    assert again.status == 304
+    assert part.status == 206
+    assert await part.read() == STYLE[:4]
+    last = await web.get("/assets/app-1a2b.css", headers={"Accept-Encoding": "gzip"})
+    assert await last.read() == STYLE
 
 
 def test_precompress_writes_only_what_is_missing_or_stale(build: Path) -> None:

@@ -55,6 +55,7 @@ async function home(browser) {
   const warm = [];
   let fetched = null;
   let apiCalls = [];
+  let timeline = null;
   for (let i = 0; i < settings.loads; i++) {
     const context = await browser.newContext();
     await context.addInitScript(instrument);
@@ -69,7 +70,20 @@ async function home(browser) {
     await page.waitForFunction(() => window.__firstCard !== undefined, null, { timeout: TIMEOUT });
     cold.push(await page.evaluate(() => window.__firstCard));
     if (i === 0) {
-      apiCalls = calls;
+      apiCalls = [...calls];
+      timeline = await page.evaluate(() => {
+        const [navigation] = performance.getEntriesByType("navigation");
+        const api = performance
+          .getEntriesByType("resource")
+          .filter((entry) => new URL(entry.name).pathname.startsWith("/api/articles"));
+        return {
+          html: navigation.responseEnd,
+          scriptsRun: navigation.domContentLoadedEventEnd,
+          articlesRequested: api[0]?.startTime,
+          articlesAnswered: api[0]?.responseEnd,
+          firstCard: window.__firstCard,
+        };
+      });
       fetched = await page.evaluate(() => {
         const sum = (suffix) =>
           performance
@@ -84,7 +98,7 @@ async function home(browser) {
     warm.push(await page.evaluate(() => window.__firstCard));
     await context.close();
   }
-  return { cold: summary(cold), warm: summary(warm), fetched, apiCalls };
+  return { cold: summary(cold), warm: summary(warm), fetched, apiCalls, timeline };
 }
 
 async function signedIn(browser, person) {
@@ -107,7 +121,11 @@ async function messages(browser) {
   const receiver = await signedIn(browser, settings.receiver);
   const box = sender.page.getByRole("textbox", { name: "Message" });
   const delays = [];
+  const toRequest = [];
+  const request = [];
+  const toShown = [];
   for (let i = 0; i < settings.messages; i++) {
+    await sender.page.evaluate(() => performance.clearResourceTimings());
     await box.fill(`bench-message-${i}.`);
     await box.press("Enter");
     await receiver.page.waitForFunction((n) => window.__seen[n] !== undefined, String(i), {
@@ -116,10 +134,32 @@ async function messages(browser) {
     const sent = await sender.page.evaluate((n) => window.__sent[n], String(i));
     const seen = await receiver.page.evaluate((n) => window.__seen[n], String(i));
     delays.push(seen - sent);
+    // Where the time went: the sender's POST, from its resource timing (same clock).
+    const post = await sender.page.evaluate(() => {
+      const entry = performance
+        .getEntriesByType("resource")
+        .find((e) => /\/api\/chats\/\d+\/messages$/.test(new URL(e.name).pathname));
+      return entry
+        ? {
+            start: performance.timeOrigin + entry.startTime,
+            end: performance.timeOrigin + entry.responseEnd,
+          }
+        : null;
+    });
+    if (post) {
+      toRequest.push(post.start - sent);
+      request.push(post.end - post.start);
+      toShown.push(seen - post.end);
+    }
   }
   await sender.context.close();
   await receiver.context.close();
-  return summary(delays);
+  return {
+    ...summary(delays),
+    keyToRequest: summary(toRequest),
+    request: summary(request),
+    answeredToShown: summary(toShown),
+  };
 }
 
 const browser = await launch();
