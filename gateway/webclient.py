@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import posixpath
 import sys
 from pathlib import Path
 
@@ -93,8 +94,16 @@ NOT_BUILT_PAGE = """<!doctype html>
 
 
 def is_reserved(path: str) -> bool:
-    return path.startswith(("/health", "/metrics")) or any(
-        path == prefix or path.startswith(f"{prefix}/") for prefix in RESERVED
+    """Whether a path is, or resolves to, one the web client never answers; paths with
+    control characters are never a page either."""
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
+        return True
+    # "//internal/x" and "/x/../internal/x" name /internal as well.
+    resolved = "/" + posixpath.normpath(path).lstrip("/")
+    return any(
+        candidate.startswith(("/health", "/metrics"))
+        or any(candidate == prefix or candidate.startswith(f"{prefix}/") for prefix in RESERVED)
+        for candidate in (path, resolved)
     )
 
 

@@ -245,6 +245,18 @@ async def test_the_api_and_operational_paths_never_get_the_page(
     assert all(not echo.seen for echo in echoes.values())
 
 
+@pytest.mark.parametrize(
+    "path", ["//internal/users?ids=1", "/x/../internal/users", "///api", "/a%0Ab", "/a%7Fb"]
+)
+async def test_paths_that_resolve_to_reserved_ones_or_hold_control_characters_are_404(
+    web: AppClient, echoes: dict[str, Echo], path: str
+) -> None:
+    status, body = await raw_get(web, path)
+    assert status == 404, (path, body[:80])
+    assert b'"errors"' in body
+    assert all(not echo.seen for echo in echoes.values())
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 async def test_only_reads_reach_the_web_client(web: AppClient, method: str) -> None:
     response = await web.request(method, "/settings")
