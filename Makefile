@@ -7,9 +7,42 @@ export PYTHONPATH := $(CURDIR)
 # Replica counts and ports reach `make run` from the command line, e.g. `make run POSTS_REPLICAS=2`.
 export AUTH_REPLICAS POSTS_REPLICAS SOCIAL_REPLICAS CHAT_REPLICAS GATEWAY_PORT
 
-.PHONY: install run test test-drills test-upgrade lint format seed bench clean
+.PHONY: install web-client run test test-drills test-upgrade lint format seed bench web-api clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed web-client
+
+# The web client (web/) is built when Node.js 20.19+ and npm are here; without them the API
+# still runs and the gateway's pages say how to build it. npm ci runs when a lockfile changed,
+# the build when a source did (the stamps, like the venv's .installed).
+NODE_OK := $(shell node -e 'const [a, b] = process.versions.node.split(".").map(Number); \
+	process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' >/dev/null 2>&1 && \
+	command -v npm >/dev/null 2>&1 && echo yes)
+WEB_NODE := web/node_modules/.installed
+WEB_E2E_NODE := web/e2e/node_modules/.installed
+WEB_BUILT := web/dist/.built
+WEB_SOURCES := $(shell find web/src web/public web/index.html web/package.json web/vite.config.ts \
+	web/svelte.config.js web/tsconfig.json -type f 2>/dev/null)
+
+ifeq ($(NODE_OK),yes)
+web-client: $(WEB_BUILT) $(WEB_E2E_NODE)
+else
+web-client:
+	@echo "web client not built: Node.js 20+ not found; the API still runs"
+endif
+
+$(WEB_NODE): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# playwright-core drives the system's Chromium (/usr/bin/chromium); it never downloads one.
+$(WEB_E2E_NODE): web/e2e/package-lock.json
+	cd web/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_BUILT): $(VENV)/.installed $(WEB_NODE) $(WEB_SOURCES)
+	cd web && npm run build
+	$(BIN)/python -m gateway.webclient web/dist
+	touch $@
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +54,9 @@ run: install
 	$(BIN)/python -m devstack
 
 test: install
+ifeq ($(NODE_OK),yes)
+	cd web && npm test
+endif
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Fault drills against a stack of their own (kills, Redis and PostgreSQL outages), with figures,
@@ -40,6 +76,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+ifeq ($(NODE_OK),yes)
+	cd web && npm run lint
+endif
 
 format: install
 	$(BIN)/ruff format .
@@ -54,6 +93,13 @@ bench: install
 	$(BIN)/python -m bench.chat
 	$(BIN)/python -m bench.writes
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.web
+
+# The committed OpenAPI snapshot of the web client (web/openapi.json) and its types, from the
+# merged document of a stack started for the purpose.
+web-api: install
+	$(BIN)/python -m devstack.openapi web/openapi.json
+	cd web && npm run gen:api
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -43,7 +43,11 @@ class Bench:
         port of each, replica n listening on it + n * stack.REPLICA_PORT_STEP."""
         ports = {name: free_port_run(replicas.get(name, 1)) for name in stack.SERVICES}
         ports["gateway"] = free_port()
-        base_env = self.infra.env(DATA_DIR=str(self.work_dir), LOG_LEVEL="warning", **env)
+        # Links and the default avatar on the gateway's origin, as `make run` gives them.
+        public_url = {"PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}"}
+        base_env = self.infra.env(
+            DATA_DIR=str(self.work_dir), LOG_LEVEL="warning", **{**public_url, **env}
+        )
         specs = stack.plan(base_env, replicas, ports)
         started = [stack.start(spec, self.work_dir) for spec in specs]
         self.processes.extend(started)

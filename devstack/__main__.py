@@ -25,6 +25,7 @@ from devstack.embedded import (
     watch_parent,
 )
 from devstack.migrate import migrate_all
+from gateway.settings import DEFAULT_WEB_DIR
 from shared.settings import Env, mask_url
 
 
@@ -64,8 +65,17 @@ def main() -> int:
             processes.append(start_mailcatcher(smtp_port, mail_port, log_dir / "mail.log"))
         asyncio.run(migrate_all(database_url))
 
+        ports = {
+            name: env.integer(f"{name.upper()}_PORT", port)
+            for name, (_, port) in stack.SERVICES.items()
+        }
+        ports["gateway"] = env.integer("GATEWAY_PORT", stack.GATEWAY[1])
+        gateway = f"http://127.0.0.1:{ports['gateway']}"
         base_env = {
             "ENVIRONMENT": env.text("ENVIRONMENT", "development"),
+            # Links in mails, invite links and the default avatar point at this gateway, on
+            # whatever port it listens (the web client allows images from its origin only).
+            "PUBLIC_URL": env.text("PUBLIC_URL", gateway),
             "DATA_DIR": str(data_dir),
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
@@ -75,11 +85,6 @@ def main() -> int:
         replicas = {
             name: env.integer(f"{name.upper()}_REPLICAS", 1, minimum=1) for name in stack.SERVICES
         }
-        ports = {
-            name: env.integer(f"{name.upper()}_PORT", port)
-            for name, (_, port) in stack.SERVICES.items()
-        }
-        ports["gateway"] = env.integer("GATEWAY_PORT", stack.GATEWAY[1])
         specs = stack.plan(base_env, replicas, ports)
         for spec in specs:
             processes.append(stack.start(spec, log_dir))
@@ -93,8 +98,10 @@ def main() -> int:
         watchdog = watch_parent(*started, *(process.pid for process in processes))
         for spec, process in zip(specs, processes[-len(specs) :], strict=True):
             stack.wait_ready(f"http://127.0.0.1:{spec.port}/health/ready", 60, process)
-        gateway = f"http://127.0.0.1:{ports['gateway']}"
         print(f"gateway: {gateway}")
+        web_dir = Path(env.text("WEB_DIR", str(DEFAULT_WEB_DIR)))
+        built = "" if (web_dir / "index.html").is_file() else "  (not built: see README)"
+        print(f"web: {gateway}/{built}")
         print(f"docs: {gateway}/api/docs")
         print(f"mail: http://{smtp_host}:{mail_port}")
         print(f"database: {mask_url(database_url)}  redis: {mask_url(redis_url)}  logs: {log_dir}")

@@ -21,12 +21,12 @@ from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenVerifier
 from gateway.upstreams import Resolver, Upstream, resolve_all, resolve_forever, upstreams_of
+from gateway.webclient import WebClient
 from shared.contracts.revocation import Revocations
 from shared.data.redis import redis_ctx
 from shared.keys import REDIS, SETTINGS
 from shared.service.app import health
 from shared.tasks import stop_task, supervise
-from shared.web.errors import NotFound
 from shared.web.jsoncodec import json_response
 from shared.web.middleware import METRICS, Metrics, metrics_handler
 
@@ -35,11 +35,6 @@ log = logging.getLogger(__name__)
 
 async def api(request: web.Request) -> web.StreamResponse:
     return await request.app[PROXY].serve(request)
-
-
-async def elsewhere(request: web.Request) -> web.StreamResponse:
-    """Any path outside the API and the operational routes."""
-    raise NotFound(f"no route for {request.path}")
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -120,10 +115,11 @@ def create_app(settings: GatewaySettings, *, resolver: Resolver | None = None) -
         ("GET", "/health", health),
         ("GET", "/health/ready", ready),
         ("GET", "/metrics", metrics_handler),
-        ("*", "/{tail:[\\s\\S]*}", elsewhere),
+        # Any other path: a file of the web client or one of its pages (see webclient.py).
+        ("*", "/{tail:[\\s\\S]*}", WebClient(settings.web_dir).serve),
     ]
     for method, path, handler in routes:
-        label = "api" if handler is api else path
+        label = "api" if handler is api else ("web" if path.startswith("/{") else path)
         app.router.add_route(method, path, guard.wrap(handler, label))
     return app
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from shared.settings import CommonSettings, Env, SettingsError
 
 SERVICES = ("auth", "posts", "social", "chat")
 RATE_GROUPS = ("auth", "api", "upload", "ws")
+# The web client's build, where `make install` puts it.
+DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class GatewaySettings:
     max_body: int
     max_upload: int
     trust_forwarded: bool
+    web_dir: Path
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> GatewaySettings:
@@ -78,4 +82,5 @@ class GatewaySettings:
             max_body=env.integer("MAX_BODY_BYTES", 1024**2, minimum=1),
             max_upload=env.integer("MAX_UPLOAD_BYTES", 6 * 1024**2, minimum=1),
             trust_forwarded=env.flag("TRUST_FORWARDED_FOR", False),
+            web_dir=Path(env.text("WEB_DIR", str(DEFAULT_WEB_DIR))),
         )

@@ -18,6 +18,8 @@ from tests.factories import FAST_HASHING
 from tests.infra import Infra
 
 E2E_REPLICAS = {"posts": 3, "chat": 2}
+# The web client as `make install` builds it; tests/web/ skips when it is not built.
+WEB_DIR = stack.ROOT / "web" / "dist"
 
 
 @dataclass
@@ -30,14 +32,18 @@ class Stack:
 @pytest.fixture(scope="session")
 def running_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = Path(tmp_path_factory.mktemp("stack"))
+    ports = {name: free_port() for name in stack.SERVICES}
+    ports["gateway"] = free_port()
+    url = f"http://127.0.0.1:{ports['gateway']}"
     base_env = infra.stack_env(
         DATA_DIR=str(data_dir),
         RATE_LIMIT_ANON="100000",
         RATE_LIMIT_USER="100000",
+        # Links and the default avatar on the gateway's own origin, as the web client needs.
+        PUBLIC_URL=url,
+        WEB_DIR=str(WEB_DIR),
         **FAST_HASHING,
     )
-    ports = {name: free_port() for name in stack.SERVICES}
-    ports["gateway"] = free_port()
     # Replicas as a scaled deployment runs them: requests of one user land on different
     # processes, and chat events cross replicas.
     specs = stack.plan(base_env, E2E_REPLICAS, ports)
@@ -45,7 +51,7 @@ def running_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Ite
     try:
         for spec, process in zip(specs, processes, strict=True):
             stack.wait_ready(f"http://127.0.0.1:{spec.port}/health/ready", 60, process)
-        yield Stack(f"http://127.0.0.1:{ports['gateway']}", processes, data_dir)
+        yield Stack(url, processes, data_dir)
     finally:
         stack.stop(processes)
 

@@ -6,7 +6,6 @@ from typing import Any
 import aiohttp
 from openapi_spec_validator import validate
 
-from tests.factories import DEFAULT_IMAGE
 from tests.stack import Stack
 
 
@@ -46,7 +45,9 @@ async def test_the_gateway_and_every_service_are_ready(api: aiohttp.ClientSessio
     }
 
 
-async def test_a_conduit_session_from_sign_up_to_deletion(api: aiohttp.ClientSession) -> None:
+async def test_a_conduit_session_from_sign_up_to_deletion(
+    api: aiohttp.ClientSession, running_stack: Stack
+) -> None:
     jake = await signup(api, "jake")
     anna = await signup(api, "anna")
 
@@ -86,7 +87,8 @@ async def test_a_conduit_session_from_sign_up_to_deletion(api: aiohttp.ClientSes
     assert body["articles"][0]["author"] == {
         "username": "anna",
         "bio": None,
-        "image": DEFAULT_IMAGE,
+        # The stack's PUBLIC_URL is its gateway, where the default avatar is served.
+        "image": f"{running_stack.url}/api/static/avatar.svg",
         "following": True,
         "followersCount": 1,
         "followingCount": 0,

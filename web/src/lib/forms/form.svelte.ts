@@ -1,0 +1,78 @@
+// The state of one form: busy while it submits, the API's error (its sentence, and per field the
+// message shown next to that field), and focus moved to the first field at fault.
+import { ApiError, errorSentence } from "$lib/api";
+
+export interface FieldSpec {
+  /** The API's field name (`errors.<field>` key), e.g. "title", "ingredients". */
+  field: string;
+  /** The field's visible label, e.g. "Title". */
+  label: string;
+}
+
+/** The text to show next to each field of `specs` that the error names; fields without are absent. */
+export function fieldMessages(error: unknown, specs: FieldSpec[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!(error instanceof ApiError)) return out;
+  for (const { field, label } of specs) {
+    const text = error.fieldText(field, label);
+    if (text) out[field] = text;
+  }
+  return out;
+}
+
+/** The sentence for the whole form, or null. */
+export function formSentence(error: unknown): string | null {
+  return error ? errorSentence(error) : null;
+}
+
+export class FormState {
+  busy = $state(false);
+  error = $state<unknown>(null);
+  readonly specs: FieldSpec[];
+  /** The id prefix of this form's fields: `${prefix}-${field}` and `${prefix}-${field}-error`. */
+  readonly prefix: string;
+
+  constructor(prefix: string, specs: FieldSpec[]) {
+    this.prefix = prefix;
+    this.specs = specs;
+  }
+
+  get sentence(): string | null {
+    return formSentence(this.error);
+  }
+
+  get messages(): Record<string, string> {
+    return fieldMessages(this.error, this.specs);
+  }
+
+  id(field: string): string {
+    return `${this.prefix}-${field.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+  }
+
+  errorId(field: string): string {
+    return `${this.id(field)}-error`;
+  }
+
+  /** Runs `action`; on failure keeps its error and moves focus to the first field at fault. */
+  async submit<T>(action: () => Promise<T>): Promise<T | undefined> {
+    if (this.busy) return undefined;
+    this.busy = true;
+    this.error = null;
+    try {
+      return await action();
+    } catch (error) {
+      this.error = error;
+      this.focusFirstInvalid();
+      return undefined;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private focusFirstInvalid(): void {
+    if (typeof document === "undefined") return;
+    const first = this.specs.find((s) => this.messages[s.field]);
+    if (!first) return;
+    queueMicrotask(() => document.getElementById(this.id(first.field))?.focus());
+  }
+}

@@ -1,0 +1,1 @@
+export { isSafeUrl, renderMarkdown } from "./markdown";

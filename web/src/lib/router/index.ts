@@ -1,0 +1,1 @@
+export { interceptLinks, match, navigate, router, type Location } from "./router.svelte";

@@ -1,0 +1,1 @@
+export { session, type Session } from "./session.svelte";
