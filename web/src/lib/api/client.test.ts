@@ -272,3 +272,39 @@ describe("a 401", () => {
     expect(api.token()).toBe("t1");
   });
 });
+
+describe("signing out", () => {
+  it("forgets the token before the server answers, and ends the session with it", async () => {
+    let answer: (response: Response) => void = () => undefined;
+    const { fetch, seen } = standIn((request) =>
+      request.path === "/api/auth/logout"
+        ? new Promise<Response>((resolve) => (answer = resolve))
+        : json(200, { tags: [] }),
+    );
+    const api = createApi({ fetch, storage: signedIn(), baseUrl: BASE });
+    const ending = api.endSession();
+    // A page that loads while the logout is on its way asks as a visitor.
+    expect(api.token()).toBeNull();
+    await api.call(api.client.GET("/api/tags"));
+    answer(new Response(null, { status: 204 }));
+    await ending;
+    expect(seen.map((s) => [s.path, s.authorization])).toEqual([
+      ["/api/auth/logout", "Token t1"],
+      ["/api/tags", null],
+    ]);
+  });
+
+  it("reports a logout the server refused, signed out here all the same", async () => {
+    const { fetch } = standIn(() => json(503, { errors: { body: ["try again later"] } }));
+    const api = createApi({ fetch, storage: signedIn(), baseUrl: BASE });
+    await expect(api.endSession()).rejects.toBeInstanceOf(ApiError);
+    expect(api.token()).toBeNull();
+  });
+
+  it("sends nothing when nobody is signed in", async () => {
+    const { fetch, seen } = standIn(() => json(204, null));
+    const api = createApi({ fetch, storage: memoryStorage(), baseUrl: BASE });
+    await api.endSession();
+    expect(seen).toEqual([]);
+  });
+});

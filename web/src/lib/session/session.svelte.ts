@@ -65,15 +65,16 @@ class Session {
     return user;
   }
 
-  /** Ends the session on the server (the token stops working), then forgets it here. */
+  /**
+   * Forgets the session here at once (no call made after this carries its token), then ends
+   * it on the server, so the token stops working.
+   */
   async signOut(): Promise<void> {
+    this.user = null;
     try {
-      if (api.token()) await call(client.POST("/api/auth/logout"));
+      await api.endSession();
     } catch {
       // Signed out here in any case; a session the server could not end expires on its own.
-    } finally {
-      api.tokens.set(null);
-      this.user = null;
     }
   }
 
