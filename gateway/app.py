@@ -27,6 +27,7 @@ from shared.keys import REDIS, SETTINGS
 from shared.service.app import health
 from shared.service.tasks import stop_task, supervise
 from shared.transport.jsoncodec import json_response
+from shared.web import internal_auth
 from shared.web.errors import NotFound, ServiceUnavailable
 from shared.web.middleware import METRICS, Metrics, metrics_handler
 
@@ -147,8 +148,15 @@ async def _proxy_ctx(
         replica = proxy.upstreams["auth"].pick()
         if replica is None:
             raise ServiceUnavailable("auth is unavailable")
+        # The gateway's own calls carry its credential, as the internal routes require.
+        proof = internal_auth.sign(
+            settings.common.internal_keys, internal_auth.GATEWAY, "GET", path
+        )
         async with proxy.session.get(
-            f"{replica.base_url}{path}", params=params, timeout=aiohttp.ClientTimeout(total=3)
+            f"{replica.base_url}{path}",
+            params=params,
+            headers={internal_auth.HEADER: proof},
+            timeout=aiohttp.ClientTimeout(total=3),
         ) as response:
             response.raise_for_status()
             return await response.json()

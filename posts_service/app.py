@@ -34,6 +34,8 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
     client = InternalClient(
         {"auth": settings.auth_urls, "social": settings.social_urls},
         timeout=settings.internal_timeout,
+        keys=settings.common.internal_keys,
+        issuer="posts",
     )
 
     async def posts_ctx(app: web.Application) -> AsyncIterator[None]:

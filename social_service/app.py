@@ -28,7 +28,12 @@ CONSUMED = ("auth", "posts")
 
 
 def create_app(settings: SocialSettings, **consumer_options: Any) -> web.Application:
-    client = InternalClient({"auth": settings.auth_urls}, timeout=settings.internal_timeout)
+    client = InternalClient(
+        {"auth": settings.auth_urls},
+        timeout=settings.internal_timeout,
+        keys=settings.common.internal_keys,
+        issuer="social",
+    )
 
     async def social_ctx(app: web.Application) -> AsyncIterator[None]:
         pipelined = app.get(PIPELINED_REDIS)

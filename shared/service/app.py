@@ -24,6 +24,7 @@ from shared.service.deadlines import ReadDeadlines, start_server
 from shared.settings import CommonSettings, mask_url
 from shared.transport.jsoncodec import json_response
 from shared.web.errors import error_middleware, validation_error_callback
+from shared.web.internal_auth import internal_auth_middleware
 from shared.web.middleware import (
     METRICS,
     Metrics,
@@ -122,6 +123,7 @@ def create_service_app(
         request_id_middleware,
         metrics_middleware,
         error_middleware,
+        internal_auth_middleware,
         input_middleware,
         validation_middleware,
     ]
