@@ -4,6 +4,7 @@ signed caller (shared/web/internal_auth.py), whoever reaches it on the network."
 
 from __future__ import annotations
 
+import hmac
 import time
 from pathlib import Path
 
@@ -166,3 +167,10 @@ def test_the_development_key_is_one_per_data_dir(tmp_path: Path) -> None:
     assert (tmp_path / "internal" / "auth.key").stat().st_mode & 0o077 == 0
     other = InternalKeys.from_env(Env({"DATA_DIR": str(tmp_path / "other")}), "development")
     assert other != first
+
+
+@pytest.mark.parametrize("length", [32, 63, 64, 65, 200])
+def test_the_signature_is_rfc_2104_hmac_sha256(length: int) -> None:
+    key = bytes(range(256))[:length] if length <= 256 else b"k" * length
+    for message in (b"", b"v1\ngateway\n1\nGET\n/api/user", "é".encode() * 100):
+        assert internal_auth.hmac_sha256(key, message) == hmac.digest(key, message, "sha256")
