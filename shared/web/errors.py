@@ -227,7 +227,9 @@ _DATABASE_DOWN = (
 )
 
 
-def _database_unavailable(exc: BaseException) -> bool:
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether the error is PostgreSQL being away (restarting, shutting down, refusing or
+    dropping connections): a passing condition, never a defect of ours."""
     if isinstance(exc, _DATABASE_DOWN):
         return True
     if isinstance(exc, asyncpg.InterfaceError):
@@ -278,7 +280,7 @@ def response_for_error(request: web.Request, exc: Exception) -> web.Response:
         # aiohttp's multipart reader refuses a body it cannot split with these: no boundary
         # in the Content-Type (KeyError), one too long, none found in the body (ValueError).
         return error_response(400, BadRequest("the request body is not valid multipart").body())
-    if _database_unavailable(exc):
+    if database_unavailable(exc):
         # A restarting or overloaded PostgreSQL is a passing condition, not a defect: the
         # client may retry, and the pool replaces the broken connections meanwhile.
         log.warning("database unavailable", extra={"error": type(exc).__name__})
