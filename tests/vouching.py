@@ -27,3 +27,10 @@ async def as_gateway(request: ClientRequest, handler: ClientHandlerType) -> Clie
 
 
 VOUCHED = (as_gateway,)
+
+
+def vouched(method: str, path: str, headers: dict[str, str]) -> dict[str, str]:
+    """The headers with the gateway's credential for this request, for a test that writes
+    its request by hand (a raw websocket handshake)."""
+    proof = internal_auth.sign(run_internal_key(), internal_auth.GATEWAY, method, path, headers)
+    return {**headers, internal_auth.HEADER: proof}
