@@ -60,12 +60,17 @@ endif
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Fault drills against a stack of their own (kills, Redis and PostgreSQL outages), with figures,
-# then the long schemathesis run (50 examples per operation: about 3 minutes on 2 cores).
+# then the long schemathesis run (50 examples per operation: about 3 minutes on 2 cores) with a
+# fresh random seed, printed first (SCHEMATHESIS_SEED=<n> replays one), and its stateful phase.
 SCHEMATHESIS_EXAMPLES ?= 50
+SCHEMATHESIS_STATEFUL ?= 30
 test-drills: install
 	$(BIN)/python -m pytest -m drill -s -p no:cacheprovider tests/drills $(PYTEST_ARGS)
-	SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) $(BIN)/python -m pytest -p no:cacheprovider \
-		-o timeout=600 tests/hardening/test_schemathesis.py $(PYTEST_ARGS)
+	@seed=$${SCHEMATHESIS_SEED:-$$($(BIN)/python -c 'import secrets; print(secrets.randbelow(2**32))')}; \
+	echo "schemathesis seed: $$seed (replay: SCHEMATHESIS_SEED=$$seed make test-drills)"; \
+	SCHEMATHESIS_SEED=$$seed SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) \
+	SCHEMATHESIS_STATEFUL=$(SCHEMATHESIS_STATEFUL) $(BIN)/python -m pytest -p no:cacheprovider \
+		-o timeout=900 tests/hardening/test_schemathesis.py $(PYTEST_ARGS)
 
 # The reference release (tests/upgrade/reference.py) writes a data set, this checkout runs on
 # it, and the reference release runs again on the upgraded schema (see the README's "Upgrading").

@@ -19,6 +19,7 @@ from auth_service.sessions import Sessions, SignIn, new_secret_token, token_hash
 from auth_service.settings import AuthSettings
 from auth_service.signing import KeyRing
 from auth_service.throttle import LoginThrottle
+from shared.contracts.profiles import announce_change
 from shared.contracts.revocation import Ended
 from shared.events import OutboxRelay, record_event
 from shared.web.errors import ApiError, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -227,6 +228,9 @@ class Accounts:
                         await self._send_email_token(connection, user_id, user["email"], "confirm")
             except asyncpg.UniqueViolationError as exc:
                 raise _taken(exc) from None
+        if any(user[k] != before[k] for k in ("username", "bio", "image")):
+            # Before the answer: the user's next read anywhere shows the change.
+            await announce_change(self.redis, user_id, {before["username"], user["username"]})
         await self.sessions.announce(revoked)
         self.relay.wake()
         self.mailer.wake()
@@ -235,9 +239,11 @@ class Accounts:
     async def delete(self, user_id: int) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             revoked = await self.sessions.end_all(connection, user_id)
-            if not await queries.delete_user(connection, user_id):
+            user = await queries.get_user(connection, user_id)
+            if user is None or not await queries.delete_user(connection, user_id):
                 raise NotFound("user not found")
             await record_event(connection, USER_DELETED, {"id": user_id})
+        await announce_change(self.redis, user_id, {user["username"]})
         await self.sessions.announce(revoked)
         self.relay.wake()
 

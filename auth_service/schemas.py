@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
-from shared.web.schemas import PageQuery, StrictSchema
+from shared.web.schemas import PageQuery, StrictInteger, StrictSchema, check_bigint
 
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_-]{3,32}$",
@@ -78,7 +78,9 @@ class UsersQuery(PageQuery):
 
 
 class IdsQuery(StrictSchema):
-    ids = DelimitedList(fields.Integer(), required=True, validate=validate.Length(max=500))
+    ids = DelimitedList(
+        StrictInteger(validate=check_bigint), required=True, validate=validate.Length(max=500)
+    )
 
 
 class RevokedQuery(StrictSchema):

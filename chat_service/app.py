@@ -72,7 +72,12 @@ def _jobs(app: web.Application) -> list[Job]:
 
 
 def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Application:
-    client = InternalClient({"auth": settings.auth_urls}, timeout=settings.internal_timeout)
+    client = InternalClient(
+        {"auth": settings.auth_urls},
+        timeout=settings.internal_timeout,
+        keys=settings.common.internal_keys,
+        issuer="chat",
+    )
 
     async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
         pool = app[PG_POOL]

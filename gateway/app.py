@@ -135,7 +135,7 @@ async def _proxy_ctx(
     app: web.Application, settings: GatewaySettings, upstreams: dict[str, Upstream]
 ) -> AsyncIterator[None]:
     metrics = GatewayMetrics(app[METRICS].registry)
-    auth = AuthClient(upstreams["auth"])
+    auth = AuthClient(upstreams["auth"], settings.common.internal_keys)
     verifier = TokenVerifier(auth.jwks, settings.jwt_issuer, settings.jwt_audience)
     revocations = Revocations(app[REDIS], auth.revoked)
     limiter = RateLimiter(app[REDIS], settings.rate_window, metrics.guard_failures)

@@ -9,14 +9,17 @@ import aiohttp
 
 from gateway.upstreams import Upstream
 from shared.contracts.revocation import Page, page_from_json
+from shared.settings import InternalKeys
+from shared.web import internal_auth
 from shared.web.errors import ServiceUnavailable
 
 AUTH_TIMEOUT = aiohttp.ClientTimeout(total=3)
 
 
 class AuthClient:
-    def __init__(self, upstream: Upstream) -> None:
+    def __init__(self, upstream: Upstream, keys: InternalKeys) -> None:
         self.upstream = upstream
+        self.keys = keys
         # The proxy's session, set once the proxy has started (the verifier and the
         # revocation list that call here are built before it).
         self.session: aiohttp.ClientSession | None = None
@@ -26,8 +29,13 @@ class AuthClient:
         replica = self.upstream.pick()
         if replica is None:
             raise ServiceUnavailable("auth is unavailable")
+        # The gateway's own calls carry its credential, as the internal routes require.
+        proof = internal_auth.sign(self.keys, internal_auth.GATEWAY, "GET", path)
         async with self.session.get(
-            f"{replica.base_url}{path}", params=params, timeout=AUTH_TIMEOUT
+            f"{replica.base_url}{path}",
+            params=params,
+            headers={internal_auth.HEADER: proof},
+            timeout=AUTH_TIMEOUT,
         ) as response:
             response.raise_for_status()
             return await response.json()

@@ -23,6 +23,7 @@ from gateway.websocket import SessionSockets, proxy_websocket
 from shared.contracts.revocation import Revocations
 from shared.transport import http1
 from shared.transport.failover import Failover, Failure, failure_of, repeatable
+from shared.web import internal_auth
 from shared.web.errors import (
     ApiError,
     BadGateway,
@@ -67,6 +68,7 @@ _NOT_FORWARDED = HOP_BY_HOP | {
     "x-forwarded-proto",
     "x-forwarded-host",
     REQUEST_ID_HEADER.lower(),
+    internal_auth.HEADER.lower(),
     *(h.lower() for h in IDENTITY_HEADERS),
 }
 _NOT_RETURNED = HOP_BY_HOP | {"content-length", "server", "date"}
@@ -170,13 +172,23 @@ class Proxy:
             (CLIENT_IP_HEADER, context.client_ip),
             (REQUEST_ID_HEADER, request[REQUEST_ID]),
         )
+        vouched = {CLIENT_IP_HEADER: context.client_ip}
         identity = context.identity
         if identity is not None:
+            vouched[USER_ID_HEADER] = identity.user_id
+            vouched[USERNAME_HEADER] = identity.username
+            vouched[TOKEN_ID_HEADER] = identity.jti
             headers += (
                 (USER_ID_HEADER, identity.user_id),
                 (USERNAME_HEADER, identity.username),
                 (TOKEN_ID_HEADER, identity.jti),
             )
+        # The services believe the identity only with this signature over it and the request.
+        keys = self.settings.common.internal_keys
+        proof = internal_auth.sign(
+            keys, internal_auth.GATEWAY, request.method, request.raw_path, vouched
+        )
+        headers.append((internal_auth.HEADER, proof))
         return headers
 
     # Forwarding.

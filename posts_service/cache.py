@@ -12,6 +12,10 @@ profiles (moved by profile changes only) are the ones it was loaded under. A tok
 reused, so one that expires only costs a miss; an article is never stored under a missing
 token (a load first sets one, and stores nothing if a write set one meanwhile).
 
+Both also compare the generation of profiles (shared/contracts/profiles.py), which auth
+moves before it answers a profile change: an author reads their new bio and image in every
+article at once, before the change's event arrives.
+
 Concurrent misses on one key load once; with Redis down everything is read from PostgreSQL.
 """
 
@@ -24,6 +28,7 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 
 from posts_service.compose import CACHE_FORMAT, Article, Fragments
+from shared.contracts.profiles import GENERATION_KEY
 from shared.data.cache import JsonCache, SingleFlight
 from shared.logs import ThrottledWarning
 from shared.web.jsoncodec import dumps
@@ -70,7 +75,10 @@ class ArticleCache:
             return await load()
         place = f"{offset}" if before is None else f"b{before}"
         key = f"articles:page:{CACHE_FORMAT}:{kind}:{limit}:{place}"
-        version, cached = await self.cache.get_many([VERSION_KEY, key])
+        article_version, generation, cached = await self.cache.get_many(
+            [VERSION_KEY, GENERATION_KEY, key]
+        )
+        version = [article_version, generation]
         if cached is not None and cached["version"] == version and cached.get("also") == also:
             return Fragments(*cached["articles"]), cached["count"]
 
@@ -92,10 +100,11 @@ class ArticleCache:
         if not self.enabled:
             return await load(slug)
         key, version_key = article_key(slug), _article_version_key(slug)
-        profiles, token, cached = await self.cache.get_many(
-            [PROFILES_VERSION_KEY, version_key, key]
+        profiles, generation, token, cached = await self.cache.get_many(
+            [PROFILES_VERSION_KEY, GENERATION_KEY, version_key, key]
         )
-        if token is not None and cached is not None and cached["version"] == [profiles, token]:
+        current = [profiles, generation, token]
+        if token is not None and cached is not None and cached["version"] == current:
             return Article.from_stored(cached["article"])
 
         async def load_and_store() -> Article | None:
@@ -109,7 +118,7 @@ class ArticleCache:
                 # Tagged with the versions read before loading: if a write lands meanwhile,
                 # the token changes and this copy is never served.
                 await self.cache.set(
-                    key, {"version": [profiles, version], "article": article.stored()}
+                    key, {"version": [profiles, generation, version], "article": article.stored()}
                 )
             return article
 

@@ -21,6 +21,8 @@ def internal_client(settings: PostsSettings) -> InternalClient:
     return InternalClient(
         {"auth": settings.auth_urls, "social": settings.social_urls},
         timeout=settings.internal_timeout,
+        keys=settings.common.internal_keys,
+        issuer="posts",
     )
 
 

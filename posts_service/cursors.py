@@ -11,12 +11,15 @@ from typing import Any
 from marshmallow import ValidationError, fields
 
 from posts_service.queries import Position
+from shared.web.schemas import MAX_BIGINT
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Every string of this shape is a position (17 digits of microseconds reach the year 5138,
-# 18 digits stay within a bigint id), so the OpenAPI pattern says exactly what is accepted.
-CURSOR_PATTERN = r"^\d{1,17}\.\d{1,18}$"
-_CURSOR = re.compile(r"^(\d{1,17})\.(\d{1,18})$")
+# A position is 17 digits of microseconds at most (they reach the year 5138) and a bigint
+# id (19 digits at most, and no more than the largest bigint, which a pattern cannot say).
+CURSOR_PATTERN = r"^[0-9]{1,17}\.[0-9]{1,19}$"
+# ASCII digits only (Python's \d takes every script's), and nothing after them (not even the
+# newline that `$` lets through).
+_CURSOR = re.compile(r"([0-9]{1,17})\.([0-9]{1,19})")
 
 
 def cursor_of(created_at: datetime, article_id: int) -> str:
@@ -26,10 +29,12 @@ def cursor_of(created_at: datetime, article_id: int) -> str:
 
 def position_of(cursor: str) -> Position | None:
     """The position a cursor names, or None when it is not one of ours."""
-    match = _CURSOR.match(cursor)
+    match = _CURSOR.fullmatch(cursor)
     if match is None:
         return None
     micros, article_id = int(match.group(1)), int(match.group(2))
+    if article_id > MAX_BIGINT:
+        return None
     return EPOCH + timedelta(microseconds=micros), article_id
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from posts_service.cursors import CURSOR_PATTERN, Cursor
-from shared.web.schemas import MAX_PAGE, ProfileOut, StrictSchema
+from shared.web.schemas import MAX_PAGE, ProfileOut, StrictInteger, StrictSchema
 
 TAG = fields.String(validate=validate.Length(max=40))  # empty ones are dropped
 
@@ -21,7 +21,7 @@ class ArticleFields(StrictSchema):
     body = fields.String(validate=validate.Length(min=1, max=100_000))
     tagList = fields.List(TAG, validate=validate.Length(max=20))
     complexity = fields.String(allow_none=True, validate=validate.OneOf(["easy", "medium", "hard"]))
-    cookingMinutes = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100_000))
+    cookingMinutes = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=100_000))
     ingredients = fields.List(fields.Nested(IngredientIn), validate=validate.Length(max=100))
     media = fields.List(
         fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=20)
@@ -50,8 +50,8 @@ BEFORE_DOC = (
 
 
 class FeedQuery(StrictSchema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+    limit = StrictInteger(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = StrictInteger(load_default=0, validate=validate.Range(min=0, max=1_000_000))
     before = Cursor(metadata={"description": BEFORE_DOC, "pattern": CURSOR_PATTERN})
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ENVIRONMENTS = ("development", "test", "production")
@@ -125,6 +128,87 @@ class Env:
         return tuple(item.strip() for item in self.text(name, default).split(",") if item.strip())
 
 
+# The shortest key accepted for the signatures between the gateway and the services.
+MIN_INTERNAL_KEY_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class InternalKeys:
+    """The keys shared only inside the deployment (shared/web/internal_auth.py): the first
+    signs what the gateway vouches for and what a service asks of another, every one is
+    accepted, so a rotation lists the new key beside the old one for a while."""
+
+    keys: tuple[bytes, ...] = field(repr=False)
+
+    @property
+    def signing(self) -> bytes:
+        return self.keys[0]
+
+    def __repr__(self) -> str:
+        return f"InternalKeys({len(self.keys)} keys)"
+
+    @classmethod
+    def from_env(cls, env: Env, environment: str) -> InternalKeys:
+        """`INTERNAL_AUTH_KEY` (or `INTERNAL_AUTH_KEY_FILE`) signs and verifies; the keys of
+        `INTERNAL_AUTH_PREVIOUS_KEYS` (comma-separated) only verify. Production requires them; a
+        development or test process without one shares the key of its stack's `DATA_DIR`
+        (generated once), or, without a `DATA_DIR`, one generated for the process."""
+        current = env.text("INTERNAL_AUTH_KEY", "")
+        key_file = env.text("INTERNAL_AUTH_KEY_FILE", "")
+        if key_file:
+            try:
+                current = Path(key_file).read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"INTERNAL_AUTH_KEY_FILE cannot be read: {exc}") from None
+        previous = env.csv("INTERNAL_AUTH_PREVIOUS_KEYS", "")
+        if not current:
+            if environment == "production":
+                raise SettingsError(
+                    "INTERNAL_AUTH_KEY or INTERNAL_AUTH_KEY_FILE must be set in production: "
+                    "the services refuse identity headers the gateway has not signed"
+                )
+            data_dir = env.text("DATA_DIR", "")
+            current = _development_internal_key(Path(data_dir) if data_dir else None)
+        named = [("INTERNAL_AUTH_KEY", current)]
+        named += [("INTERNAL_AUTH_PREVIOUS_KEYS", key) for key in previous]
+        for name, value in named:
+            if len(value) < MIN_INTERNAL_KEY_LENGTH:
+                raise SettingsError(
+                    f"{name} must be at least {MIN_INTERNAL_KEY_LENGTH} characters "
+                    "(e.g. `openssl rand -hex 32`)"
+                )
+        return cls(tuple(key.encode() for key in (current, *previous)))
+
+
+_PROCESS_KEY: list[str] = []
+
+
+def _development_internal_key(data_dir: Path | None) -> str:
+    """The key of a development or test stack: kept in `DATA_DIR/internal/auth.key`, so that
+    every process of the stack (and every restart) shares it. Processes that start together
+    race for the file: each links its own complete file into place, the link fails for all
+    but the first, and the others read the winner's key."""
+    if data_dir is None:
+        if not _PROCESS_KEY:
+            _PROCESS_KEY.append(secrets.token_hex(32))
+        return _PROCESS_KEY[0]
+    path = data_dir / "internal" / "auth.key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".auth-")
+    try:
+        with os.fdopen(descriptor, "w") as file:  # mkstemp creates it with mode 0600
+            file.write(key)
+        os.link(temporary, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        os.unlink(temporary)
+    return key
+
+
 @dataclass(frozen=True)
 class CommonSettings:
     """What every service reads: where it listens, its stores, and how it logs."""
@@ -139,6 +223,7 @@ class CommonSettings:
     db_pool_min: int
     db_pool_max: int
     shutdown_timeout: float
+    internal_keys: InternalKeys
 
     @property
     def is_production(self) -> bool:
@@ -148,11 +233,12 @@ class CommonSettings:
     def from_env(cls, service: str, default_port: int, env: Env | None = None) -> CommonSettings:
         env = env or Env()
         prefix = service.upper()
+        environment = env.choice("ENVIRONMENT", "development", ENVIRONMENTS)
         return cls(
             service=service,
             host=env.text(f"{prefix}_HOST", "127.0.0.1"),
             port=env.integer(f"{prefix}_PORT", default_port, minimum=0, maximum=65535),
-            environment=env.choice("ENVIRONMENT", "development", ENVIRONMENTS),
+            environment=environment,
             database_url=Secret(
                 env.url(
                     "DATABASE_URL",
@@ -167,4 +253,5 @@ class CommonSettings:
             db_pool_min=env.integer("DB_POOL_MIN", 1, minimum=0),
             db_pool_max=env.integer("DB_POOL_MAX", 10, minimum=1),
             shutdown_timeout=env.number("SHUTDOWN_TIMEOUT", 10.0),
+            internal_keys=InternalKeys.from_env(env, environment),
         )

@@ -10,4 +10,9 @@ from social_service.settings import SocialSettings
 
 def internal_client(settings: SocialSettings) -> InternalClient:
     """The one client of every internal call of a social process."""
-    return InternalClient({"auth": settings.auth_urls}, timeout=settings.internal_timeout)
+    return InternalClient(
+        {"auth": settings.auth_urls},
+        timeout=settings.internal_timeout,
+        keys=settings.common.internal_keys,
+        issuer="social",
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.web.schemas import PageQuery, ProfileOut, StrictSchema
+from shared.web.schemas import PageQuery, ProfileOut, StrictInteger, StrictSchema, check_bigint
 
-IDS = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=100))
+IDS = fields.List(
+    StrictInteger(validate=check_bigint), load_default=list, validate=validate.Length(max=100)
+)
 
 
 class ProfileEnvelopeOut(Schema):
@@ -25,7 +27,7 @@ class ProfilesQuery(PageQuery):
 class SummaryIn(StrictSchema):
     articleIds = IDS
     authorIds = IDS
-    viewerId = fields.Integer(load_default=None, allow_none=True)
+    viewerId = StrictInteger(load_default=None, allow_none=True, validate=check_bigint)
 
 
 class LikeOut(Schema):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient
 
 from shared.data.redis import create_redis
 from tests.infra import Infra, start_infra, stop_infra
@@ -19,6 +22,20 @@ from tests.services import (  # noqa: F401 - fixtures shared by the service test
     users,
 )
 from tests.stack import api, running_stack  # noqa: F401 - one stack for the whole run
+from tests.typing import AppClient
+from tests.vouching import VOUCHED
+
+
+@pytest.fixture
+def aiohttp_client(aiohttp_client: AiohttpClient) -> AiohttpClient:
+    """pytest-aiohttp's client, signing what it sends as the gateway does (tests/vouching.py):
+    the tests that call a service directly play the gateway."""
+
+    async def client(app: web.Application, **kwargs: Any) -> AppClient:
+        kwargs.setdefault("middlewares", VOUCHED)
+        return await aiohttp_client(app, **kwargs)
+
+    return client  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="session")

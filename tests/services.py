@@ -19,6 +19,7 @@ from social_service.settings import SocialSettings
 from tests.factories import as_user, auth_settings, register
 from tests.infra import Infra
 from tests.typing import AppClient
+from tests.vouching import VOUCHED
 
 FAST_EVENTS = {"block_ms": 50, "retry_delay_ms": 50, "claim_idle_ms": 1000}
 
@@ -26,7 +27,7 @@ FAST_EVENTS = {"block_ms": 50, "retry_delay_ms": 50, "claim_idle_ms": 1000}
 @asynccontextmanager
 async def serving(app: web.Application) -> AsyncIterator[AppClient]:
     """A client whose server is the app on a real socket; closing the client closes both."""
-    client = TestClient(TestServer(app))
+    client = TestClient(TestServer(app), middlewares=VOUCHED)
     try:
         # Inside: an app that fails to start must not leave the client's session open.
         await client.start_server()

@@ -29,6 +29,7 @@ from tests.factories import as_user, register
 from tests.infra import Infra
 from tests.mail import token_in, wait_for_mail
 from tests.services import Users, base_url, serving
+from tests.vouching import VOUCHED
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 Operation = tuple[str, str]  # method, route as the document writes it
@@ -365,7 +366,7 @@ async def test_chat_answers_as_its_document_says(
     await api.call("DELETE", "/api/chats/{chat_id}", 204, path=group, headers=jake)
 
     identity = {k: v for k, v in jake.items() if k.startswith("X-")}
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(middlewares=VOUCHED) as session:
         socket = await session.ws_connect(f"{base_url(chat)}/api/chat/ws", headers=identity)
         await socket.close()
     api.called.add(("GET", "/api/chat/ws", 101))

@@ -8,22 +8,37 @@ gives the user a new version, a load tags what it stores with the version it rea
 asking auth, and a cached profile is served only while its version is the current one. So a
 load that read the old profile before a change and stores it after the invalidation is
 never served. A read costs the same one MGET (profiles and versions together).
+
+A user reads their own writes: auth, which owns profiles, makes a changed (or deleted)
+profile stale itself before it answers the change (`announce_change`): the user's version
+moves, and so does `GENERATION_KEY`, which caches of what shows profiles (posts' articles)
+compare as well. The events then do the same again, in case Redis failed at that moment.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Iterable
 from typing import Any
 
+import redis.asyncio as aioredis
+
 from shared.data.cache import JsonCache, SingleFlight
+from shared.data.redis import send_commands
 from shared.transport.internal import InternalClient
+from shared.transport.jsoncodec import dumps
 from shared.web.errors import ApiError
+
+log = logging.getLogger(__name__)
 
 Profile = dict[str, Any]
 
 PROFILE_TTL = 600
+# Moved by every change of any profile: a cache of things that show profiles serves a copy
+# only while the generation it was loaded under is the current one.
+GENERATION_KEY = "profiles:generation"
 _USERNAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -108,3 +123,24 @@ class Profiles:
         if username:
             keys.append(_name_key(username))
         await self.cache.delete(*keys)
+
+
+def _stale_commands(user_id: int, usernames: Iterable[str]) -> list[tuple[str, ...]]:
+    version = dumps(secrets.token_hex(8))
+    names = [_name_key(name) for name in usernames if name]
+    return [
+        ("SET", _version_key(user_id), version, "EX", str(2 * PROFILE_TTL)),
+        ("DEL", _id_key(user_id), *names),
+        ("INCR", GENERATION_KEY),
+    ]
+
+
+async def announce_change(redis: aioredis.Redis, user_id: int, usernames: Iterable[str]) -> None:
+    """Called by auth after a profile changed (or its account was deleted), before it
+    answers: every cached copy of the profile, and of what shows it, is stale from now on.
+    `usernames` are the names it had and has. A Redis failure is logged and passed over:
+    the change's event invalidates the caches again when it is handled."""
+    try:
+        await send_commands(redis, None, _stale_commands(user_id, usernames))
+    except (aioredis.RedisError, OSError) as exc:
+        log.warning("profile caches not invalidated at once", extra={"error": repr(exc)})

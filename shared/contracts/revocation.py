@@ -27,6 +27,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from shared.web.schemas import decimal
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "revocations"
@@ -76,7 +78,10 @@ def page_from_json(body: Any) -> Page:
 def parse_cursor(cursor: str) -> tuple[int, str]:
     """(microseconds, session id or "") of a cursor; raises ValueError when malformed."""
     micros, _, session_id = cursor.partition(".")
-    return int(micros), session_id
+    value = decimal(micros)
+    if value is None:
+        raise ValueError("a cursor starts with its time in microseconds")
+    return value, session_id
 
 
 def make_cursor(micros: int, session_id: str = "") -> str:

@@ -26,6 +26,7 @@ from shared.settings import CommonSettings, mask_url
 from shared.web.errors import error_middleware, validation_error_callback
 from shared.web.idempotency import MIGRATIONS as IDEMPOTENCY_MIGRATIONS
 from shared.web.idempotency import MIGRATIONS_TABLE as IDEMPOTENCY_MIGRATIONS_TABLE
+from shared.web.internal_auth import internal_auth_middleware
 from shared.web.jsoncodec import json_response
 from shared.web.middleware import (
     METRICS,
@@ -154,6 +155,7 @@ def create_service_app(
         request_id_middleware,
         metrics_middleware,
         error_middleware,
+        internal_auth_middleware,
         input_middleware,
         validation_middleware,
     ]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from shared.tasks import stop_task, supervise
+from shared.web.errors import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,19 @@ class Job:
     async def loop(self) -> None:
         while True:
             self._wake.clear()
-            # A full batch means more is due: go on at once.
-            while await self.run_batch() >= self.batch_size:
-                pass
+            try:
+                # A full batch means more is due: go on at once.
+                while await self.run_batch() >= self.batch_size:
+                    pass
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise  # a defect: logged with its traceback by the supervisor
+                # PostgreSQL restarting, or shutting down beside us (Ctrl-C on `make run`
+                # stops both): expected, and the next run takes the batch again.
+                log.warning(
+                    "job paused: the database is unavailable",
+                    extra={"job": self.name, "error": type(exc).__name__},
+                )
             pause = self.interval * random.uniform(0.8, 1.2)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=pause)

@@ -10,10 +10,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from shared.logs import request_id_var
+from shared.settings import ENVIRONMENTS, Env, InternalKeys
 from shared.tasks import stop_task, supervise
 from shared.transport import http1
 from shared.transport.balancer import Balancer, Replica, Resolver
 from shared.transport.failover import Failover, Failure, failure_of, repeatable
+from shared.web import internal_auth
 from shared.web.errors import ApiError, BadGateway, ServiceUnavailable
 from shared.web.jsoncodec import dumps_bytes, loads
 from shared.web.middleware import REQUEST_ID_HEADER
@@ -31,7 +33,9 @@ class InternalClient:
     it again is safe, by the policy of shared/transport/failover.py that the gateway
     follows too: after a refused connection always; after a dropped one for a repeatable
     call (an idempotent method, or `idempotent=True`). Every attempt shares the call's one
-    deadline (`timeout`).
+    deadline (`timeout`). Each call carries the
+    credential of `issuer` (shared/web/internal_auth.py), signed with `keys` (by default
+    those the process environment names, as its settings read them).
     """
 
     def __init__(
@@ -43,7 +47,16 @@ class InternalClient:
         eject_seconds: float = 10.0,
         resolve_interval: float = 5.0,
         resolver: Resolver | None = None,
+        keys: InternalKeys | None = None,
+        issuer: str = "service",
     ) -> None:
+        if keys is None:
+            env = Env()
+            keys = InternalKeys.from_env(
+                env, env.choice("ENVIRONMENT", "development", ENVIRONMENTS)
+            )
+        self._keys = keys
+        self._issuer = issuer
         self.balancers = {
             name: Balancer(name, urls, eject_seconds=eject_seconds, resolver=resolver)
             for name, urls in targets.items()
@@ -98,7 +111,8 @@ class InternalClient:
         if self._resolving is None:
             await self._start_resolving(deadline)
         balancer = self.balancers[target]
-        headers = [("Accept", "application/json")]
+        credential = internal_auth.sign(self._keys, self._issuer, method, path)
+        headers = [("Accept", "application/json"), (internal_auth.HEADER, credential)]
         request_id = request_id_var.get()
         if request_id:
             headers.append((REQUEST_ID_HEADER, request_id))

@@ -227,7 +227,9 @@ _DATABASE_DOWN = (
 )
 
 
-def _database_unavailable(exc: BaseException) -> bool:
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether the error is PostgreSQL being away (restarting, shutting down, refusing or
+    dropping connections): a passing condition, never a defect of ours."""
     if isinstance(exc, _DATABASE_DOWN):
         return True
     if isinstance(exc, asyncpg.InterfaceError):
@@ -240,13 +242,19 @@ def _database_unavailable(exc: BaseException) -> bool:
         return "cannot switch to state" in str(exc)
     # The pool connecting anew while the server is down (refused, unreachable): an OSError
     # raised inside asyncpg, told apart from a file error of a handler by where it arose.
-    return isinstance(exc, OSError) and _raised_in_asyncpg(exc)
+    return isinstance(exc, OSError) and _raised_in(exc, "asyncpg")
 
 
-def _raised_in_asyncpg(exc: BaseException) -> bool:
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _raised_in(exc: BaseException, package: str) -> bool:
+    """Whether the exception arose in code of this module or package."""
     traceback = exc.__traceback__
     while traceback is not None:
-        if str(traceback.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg"):
+        if str(traceback.tb_frame.f_globals.get("__name__", "")).startswith(package):
             return True
         traceback = traceback.tb_next
     return False
@@ -268,7 +276,11 @@ def response_for_error(request: web.Request, exc: Exception) -> web.Response:
         return error_response(400, BadRequest("the request body is not valid multipart").body())
     if isinstance(exc, json.JSONDecodeError):
         return error_response(400, BadRequest("the request body is not valid JSON").body())
-    if _database_unavailable(exc):
+    if isinstance(exc, LookupError | ValueError) and _raised_in(exc, "aiohttp.multipart"):
+        # aiohttp's multipart reader refuses a body it cannot split with these: no boundary
+        # in the Content-Type (KeyError), one too long, none found in the body (ValueError).
+        return error_response(400, BadRequest("the request body is not valid multipart").body())
+    if database_unavailable(exc):
         # A restarting or overloaded PostgreSQL is a passing condition, not a defect: the
         # client may retry, and the pool replaces the broken connections meanwhile.
         log.warning("database unavailable", extra={"error": type(exc).__name__})
@@ -277,6 +289,11 @@ def response_for_error(request: web.Request, exc: Exception) -> web.Response:
             ServiceUnavailable("the database is unavailable, try again").body(),
             {"Retry-After": str(DATABASE_RETRY_AFTER)},
         )
+    if isinstance(exc, ConnectionError) and _client_gone(request):
+        # The client closed the connection (a dropped download, a closed tab): nothing to
+        # answer, nobody to page.
+        log.info("client went away", extra={"error": type(exc).__name__})
+        return error_response(503, ServiceUnavailable("the client went away").body())
     if isinstance(exc, ConnectionResetError | TimeoutError):
         # The client went away or an upstream timed out; both are logged, neither leaks details.
         log.warning("request aborted", extra={"error": type(exc).__name__})

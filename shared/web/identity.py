@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from shared.web.errors import Unauthorized
+from shared.web.schemas import decimal
 
 # The gateway strips these from every client request and sets them after verifying a token.
 USER_ID_HEADER = "X-User-Id"
@@ -27,9 +28,8 @@ def current_user(request: web.Request) -> Caller | None:
     raw_id = request.headers.get(USER_ID_HEADER)
     if not raw_id:
         return None
-    try:
-        user_id = int(raw_id)
-    except ValueError:
+    user_id = decimal(raw_id)
+    if user_id is None:
         return None
     return Caller(
         user_id, request.headers.get(USERNAME_HEADER, ""), request.headers.get(TOKEN_ID_HEADER, "")

@@ -124,6 +124,9 @@ def complete_document(document: dict[str, Any]) -> None:
     document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     _strict_nullable(document)
     for path, operations in document.get("paths", {}).items():
+        # aiohttp answers HEAD for every GET route by itself; listing each twin would only
+        # clutter the document and the clients generated from it (HEAD is still answered).
+        operations.pop("head", None)
         _websockets(operations)
         declared = re.findall(r"{([^}:]+)", path)
         for method, operation in operations.items():

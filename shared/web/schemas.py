@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 MAX_PAGE = 100
 # The largest value of PostgreSQL's bigint, the type of every id.
@@ -34,16 +35,52 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+# ASCII digits only, nothing around them: Python's int() also takes other scripts' digits
+# ("١٢"), spaces, "+", "_" and a final newline, none of which a client means as a number.
+_DECIMAL = re.compile(r"-?[0-9]{1,20}")
+
+
+def decimal(raw: str) -> int | None:
+    """The integer an ASCII decimal string writes (an optional "-", at most 20 digits), or
+    None for anything else."""
+    if _DECIMAL.fullmatch(raw) is None:
+        return None
+    return int(raw)
+
+
 def path_id(raw: str) -> int | None:
     """A numeric id from a path segment, or None when the segment cannot name a row."""
-    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_BIGINT:
-        return int(raw)
+    value = decimal(raw)
+    if value is not None and 0 < value <= MAX_BIGINT:
+        return value
     return None
 
 
+class StrictInteger(fields.Integer):
+    """An integer field that takes a JSON integer, or a string of ASCII digits (query
+    strings are strings), and nothing else: no other script's digits, no spaces, no "+",
+    no "_", no boolean, no float."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise self.make_error("invalid", input=value)
+        if isinstance(value, str):
+            parsed = decimal(value)
+            if parsed is None:
+                raise self.make_error("invalid", input=value)
+            value = parsed
+        return super()._validated(value)
+
+
+def check_bigint(value: int) -> None:
+    """A validator: within PostgreSQL's bigint."""
+    if abs(value) > MAX_BIGINT:
+        raise ValidationError("is out of range")
+
+
 class PageQuery(StrictSchema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+    limit = StrictInteger(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = StrictInteger(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class ProfileOut(Schema):

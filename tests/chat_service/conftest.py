@@ -18,6 +18,7 @@ from shared.settings import Env
 from tests.infra import Infra
 from tests.services import FAST_EVENTS, Users, base_url, serving
 from tests.typing import AppClient
+from tests.vouching import VOUCHED
 
 # Gaps are looked for often in tests, so that a lost publish shows up within a second; the
 # general chat's send limit is off except where a test sets it.
@@ -100,7 +101,7 @@ class Socket:
 
 @pytest.fixture
 async def sockets() -> AsyncIterator[Callable[..., Awaitable[Socket]]]:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(middlewares=VOUCHED) as session:
         opened: list[Socket] = []
 
         async def connect(replica: AppClient, headers: dict[str, str]) -> Socket:

@@ -105,3 +105,52 @@ def test_no_service_pod_migrates_before_every_services_migrations_were_checked(t
         assert secret["key"] == "MIGRATIONS_CHECK_DATABASE_URL"
         assert check["resources"]["limits"]
     assert "initContainers" not in deployments["gateway"]["spec"]["template"]["spec"]
+
+
+# Who calls whom: the gateway every service; posts auth and social; social and chat auth.
+CALLERS = {
+    "auth": {"gateway", "posts", "social", "chat"},
+    "posts": {"gateway"},
+    "social": {"gateway", "posts"},
+    "chat": {"gateway"},
+}
+
+
+def _component(selector: dict[str, Any]) -> str | None:
+    return selector.get("matchLabels", {}).get("app.kubernetes.io/component")  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("tree", list(TREES))
+def test_network_policies_let_only_the_gateway_and_the_callers_reach_a_service(
+    tree: str,
+) -> None:
+    policies = objects(tree, "NetworkPolicy").values()
+    denies = [p for p in policies if _component(p["spec"]["podSelector"]) is None]
+    assert [p["spec"].get("ingress") for p in denies] == [None]  # one default deny
+    assert denies[0]["spec"]["policyTypes"] == ["Ingress"]
+    allowed: dict[str, set[str]] = {}
+    for policy in policies:
+        target = _component(policy["spec"]["podSelector"])
+        if target is None:
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            sources = rule.get("from")
+            if sources is None:
+                allowed.setdefault(target, set()).add("anyone")
+                continue
+            for source in sources:
+                assert set(source) == {"podSelector"}, source  # pods of this namespace only
+                component = _component(source["podSelector"])
+                assert component is not None
+                allowed.setdefault(target, set()).add(component)
+    assert allowed == {"gateway": {"anyone"}, **CALLERS}
+
+
+@pytest.mark.parametrize("tree", list(TREES))
+def test_every_pod_reads_the_internal_key_from_a_secret(tree: str) -> None:
+    secrets = objects(tree, "Secret")
+    (internal,) = [s for name, s in secrets.items() if name.startswith("chopchop-internal-auth")]
+    for name, deployment in objects(tree, "Deployment").items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        refs = [e["secretRef"]["name"] for e in container.get("envFrom", []) if "secretRef" in e]
+        assert refs == [internal["metadata"]["name"]], name

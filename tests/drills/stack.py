@@ -17,6 +17,7 @@ from typing import Any
 
 from devstack import stack
 from devstack.embedded import free_port, start_mailcatcher, start_postgres, start_valkey
+from devstack.infra import run_internal_key
 from devstack.migrate import migrate_all
 from tests.factories import FAST_HASHING
 
@@ -154,6 +155,8 @@ async def start_drill_stack(root: Path, **extra: str) -> DrillStack:
         base_env = {
             "ENVIRONMENT": "test",
             "DATA_DIR": str(root / "data"),
+            # One key signs and checks identities in every process of the stack.
+            "INTERNAL_AUTH_KEY": run_internal_key().signing.decode(),
             "DATABASE_URL": admin_url,
             "REDIS_URL": redis_url,
             "SMTP_HOST": "127.0.0.1",

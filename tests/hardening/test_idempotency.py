@@ -25,6 +25,7 @@ from shared.web.idempotency import Idempotency, Seal, enveloped, no_seal, sealed
 from tests.infra import Infra
 from tests.services import FAST_EVENTS, Users, base_url, serving
 from tests.typing import AppClient
+from tests.vouching import VOUCHED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,7 +165,7 @@ async def test_the_key_of_a_replica_killed_mid_request_is_free_again_within_seco
         sys.executable, "-m", "posts_service", cwd=ROOT, env=env
     )
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(middlewares=VOUCHED) as session:
             deadline = time.monotonic() + 30
             while True:
                 try:

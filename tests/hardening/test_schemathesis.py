@@ -2,8 +2,12 @@
 user, with every check on: no 5xx, no answer outside its schema or its documented statuses,
 no schema-valid request refused.
 
-`make test` runs a few examples per operation with a fixed seed; `make test-drills` runs more
-(`SCHEMATHESIS_EXAMPLES`, 50 there) and may vary the seed with `SCHEMATHESIS_SEED`.
+`make test` runs a few examples per operation with a fixed seed. `make test-drills` runs more
+(`SCHEMATHESIS_EXAMPLES`, 50 there) with a fresh random seed each time, which it prints and
+every failure names (`SCHEMATHESIS_SEED=<n> make test-drills` replays it), and then the
+stateful phase (`SCHEMATHESIS_STATEFUL` scenarios, 0 to skip): sequences of calls that feed
+one answer into the next request along the links schemathesis infers from the document (an
+article created, then read, updated, favorited, commented, deleted).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import os
 from typing import Any
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -28,6 +33,8 @@ from tests.stack import Stack
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "5"))
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261201"))
+STATEFUL = int(os.environ.get("SCHEMATHESIS_STATEFUL", "0"))
+REPLAY = f"seed {SEED}; replay with SCHEMATHESIS_SEED={SEED} make test-drills"
 
 
 # Refusals of schema-valid input by design, which positive_data_acceptance would take for
@@ -142,4 +149,53 @@ def test_every_operation_keeps_its_document(running_stack: Stack) -> None:
                 assert mode is GenerationMode.NEGATIVE, operation.label
             except (Exception, BaseExceptionGroup) as exc:  # every operation runs; all listed
                 failures.append(f"{operation.label} ({mode.value}): {exc}"[:3000])
-    assert not failures, "\n\n".join(failures)
+    assert not failures, REPLAY + "\n\n" + "\n\n".join(failures)
+
+
+def test_sequences_of_operations_keep_the_document(running_stack: Stack) -> None:
+    if not STATEFUL:
+        pytest.skip("the stateful phase runs in make test-drills (SCHEMATHESIS_STATEFUL)")
+    schema = load_schema(running_stack.url)
+    headers = {"Authorization": f"Token {sign_up(running_stack.url, 'stateful')}"}
+    machine = schema.as_state_machine()
+    called: list[str] = []
+
+    class Signed(machine):  # type: ignore[valid-type,misc]
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
+            called.append(case.operation.label)
+            return {"headers": headers}
+
+        def validate_response(
+            self,
+            response: Response,
+            case: Case[Any],
+            additional_checks: list[CheckFunction] | None = None,
+            **kwargs: Any,
+        ) -> None:
+            refused = refused_by_design(case.operation.label, response)
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                excluded_checks=[positive_data_acceptance] if refused else [],
+                headers=headers,
+                transport_kwargs=kwargs or None,
+                recorder=self.recorder,
+            )
+
+    # A session ended by a step (logout, a password change, a deleted account) makes the
+    # rest 401, which the document allows.
+    settings_ = settings(
+        max_examples=STATEFUL,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate],
+        stateful_step_count=10,
+    )
+    try:
+        seed(SEED)(Signed).run(settings=settings_)
+    except (Exception, BaseExceptionGroup) as exc:
+        raise AssertionError(f"{REPLAY}\n\n{exc}"[:6000]) from exc
+    # Sequences ran, along links: more than one operation was called.
+    assert len(set(called)) > 1, called

@@ -7,6 +7,7 @@ import os
 import socket as sockets_module
 
 from tests.typing import AppClient
+from tests.vouching import vouched
 
 
 def raw_socket_that_never_reads(
@@ -18,7 +19,8 @@ def raw_socket_that_never_reads(
     raw.setsockopt(sockets_module.SOL_SOCKET, sockets_module.SO_RCVBUF, 4096)
     raw.connect(("127.0.0.1", replica.server.port))
     key = base64.b64encode(os.urandom(16)).decode()
-    identity = "".join(f"{k}: {v}\r\n" for k, v in headers.items() if k.startswith("X-"))
+    signed = vouched("GET", "/api/chat/ws", headers)
+    identity = "".join(f"{k}: {v}\r\n" for k, v in signed.items() if k.startswith("X-"))
     raw.sendall(
         (
             "GET /api/chat/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
