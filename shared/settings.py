@@ -224,6 +224,9 @@ class CommonSettings:
     db_pool_max: int
     shutdown_timeout: float
     internal_keys: InternalKeys
+    # False only while a deployment moves from a release that did not sign (see the README's
+    # "Upgrading"): a signature is still checked when present, its absence is let through.
+    internal_auth_enforce: bool
 
     @property
     def is_production(self) -> bool:
@@ -254,4 +257,5 @@ class CommonSettings:
             db_pool_max=env.integer("DB_POOL_MAX", 10, minimum=1),
             shutdown_timeout=env.number("SHUTDOWN_TIMEOUT", 10.0),
             internal_keys=InternalKeys.from_env(env, environment),
+            internal_auth_enforce=env.flag("INTERNAL_AUTH_ENFORCE", True),
         )

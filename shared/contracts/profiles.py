@@ -28,8 +28,8 @@ import redis.asyncio as aioredis
 from shared.data.cache import JsonCache, SingleFlight
 from shared.data.redis import send_commands
 from shared.transport.internal import InternalClient
-from shared.transport.jsoncodec import dumps
 from shared.web.errors import ApiError
+from shared.web.jsoncodec import dumps
 
 log = logging.getLogger(__name__)
 

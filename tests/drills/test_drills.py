@@ -239,6 +239,19 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Release:
     return Release("reference", tree, python_for(tree, root / "venvs"))
 
 
+async def permit_unsigned(drill: DrillStack, names: list[str], permit: bool) -> None:
+    """Every process started from now on lets calls without an internal credential through
+    (or refuses them again); the replicas `names` are restarted so (drained with SIGTERM)."""
+    for spec in drill.specs.values():
+        if permit:
+            spec.env["INTERNAL_AUTH_ENFORCE"] = "false"
+        else:
+            spec.env.pop("INTERNAL_AUTH_ENFORCE", None)
+    for name in names:
+        await asyncio.to_thread(drill.terminate, name)
+        await drill.restart(name)
+
+
 def start_reference(drill: DrillStack, name: str, release: Release) -> None:
     """Replica `name` as the reference release runs it: its own code, the same settings."""
     spec = drill.specs[name]
@@ -262,10 +275,15 @@ async def test_a_rolling_upgrade_with_the_reference_release_beside_this_one_lose
     since, known = await baseline(drill)
     traffic = load(session, population, seed=7)
     mixed = [f"{service}-2" for service in SERVICES]
+    staying = [f"{service}-1" for service in SERVICES]
     on_reference: set[str] = set()
     try:
         async with traffic.running() as figures:
             await asyncio.sleep(WARM_UP)
+            # The reference release sends no internal credential: first a rollout lets an
+            # unsigned call through (README, "Upgrading"), as an operator does before old and
+            # new replicas serve side by side.
+            await permit_unsigned(drill, staying, True)
             # Half of every service goes back to the reference release, one replica at a
             # time as a rollout replaces them (drained with SIGTERM); the gateway is this
             # checkout's. Both releases serve the load side by side on this schema...
@@ -280,14 +298,19 @@ async def test_a_rolling_upgrade_with_the_reference_release_beside_this_one_lose
                 await asyncio.to_thread(drill.terminate, name)
                 on_reference.discard(name)
                 await drill.restart(name)
+            # ...and the last rollout checks every credential again.
+            await permit_unsigned(drill, staying, False)
             restored = time.monotonic()
             await asyncio.sleep(SETTLE)
     finally:
-        # A drill that failed half-way leaves no replica of the reference release behind.
+        # A drill that failed half-way leaves no replica of the reference release behind,
+        # and every replica checking credentials.
         for name in sorted(on_reference):
             drill.processes[name].kill()
             drill.processes[name].wait(10)
             await drill.restart(name)
+        if any("INTERNAL_AUTH_ENFORCE" in spec.env for spec in drill.specs.values()):
+            await permit_unsigned(drill, staying, False)
     report(f"rolling upgrade: {UPGRADE_REFERENCE} beside this checkout", figures, restored)
     await verify(drill, traffic, since, known)
     assert figures.errors == {}, figures.errors

@@ -4,16 +4,19 @@ signed caller (shared/web/internal_auth.py), whoever reaches it on the network."
 
 from __future__ import annotations
 
-import hmac
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from devstack.infra import run_internal_key
-from shared.settings import Env, InternalKeys, SettingsError
+from shared.keys import SETTINGS
+from shared.settings import CommonSettings, Env, InternalKeys, SettingsError
 from shared.web import internal_auth
+from shared.web.errors import error_middleware
 from shared.web.identity import CLIENT_IP_HEADER
 from tests.factories import call, signup
 from tests.services import Users, base_url
@@ -169,8 +172,30 @@ def test_the_development_key_is_one_per_data_dir(tmp_path: Path) -> None:
     assert other != first
 
 
-@pytest.mark.parametrize("length", [32, 63, 64, 65, 200])
-def test_the_signature_is_rfc_2104_hmac_sha256(length: int) -> None:
-    key = bytes(range(256))[:length] if length <= 256 else b"k" * length
-    for message in (b"", b"v1\ngateway\n1\nGET\n/api/user", "é".encode() * 100):
-        assert internal_auth.hmac_sha256(key, message) == hmac.digest(key, message, "sha256")
+@pytest.mark.parametrize(
+    ("enforce", "headers", "path", "expected"),
+    [
+        # Enforced (the default): nothing unsigned is believed.
+        (True, {"X-User-Id": "3"}, "/api/user", 401),
+        (True, {}, "/internal/users", 401),
+        # While a release that did not sign still runs: its unsigned calls go through...
+        (False, {"X-User-Id": "3"}, "/api/user", 200),
+        (False, {}, "/internal/users", 200),
+        # ...but a signature that is sent is still checked.
+        (False, {"X-User-Id": "3", internal_auth.HEADER: "v1.gateway.1.x"}, "/api/user", 401),
+    ],
+)
+async def test_unsigned_calls_pass_only_while_enforcement_is_off(
+    aiohttp_client: Any, enforce: bool, headers: dict[str, str], path: str, expected: int
+) -> None:
+    env = {"INTERNAL_AUTH_KEY": KEY, "INTERNAL_AUTH_ENFORCE": str(enforce).lower()}
+    app = web.Application(middlewares=[error_middleware, internal_auth.internal_auth_middleware])
+    app[SETTINGS] = CommonSettings.from_env("auth", 8001, Env(env))
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    app.router.add_get("/{tail:.*}", answer)
+    client = await aiohttp_client(app, middlewares=())  # sends what it is given, unsigned
+    async with client.get(path, headers=headers) as response:
+        assert response.status == expected
