@@ -155,7 +155,7 @@ def create_service_app(
         request_id_middleware,
         metrics_middleware,
         error_middleware,
-        internal_auth_middleware,
+        internal_auth_middleware(settings.internal_keys, enforce=settings.internal_auth_enforce),
         input_middleware,
         validation_middleware,
     ]

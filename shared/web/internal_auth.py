@@ -20,9 +20,8 @@ import time
 from collections.abc import Mapping
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
-from shared.keys import SETTINGS
 from shared.settings import InternalKeys
 from shared.web.errors import Unauthorized
 from shared.web.identity import (
@@ -99,23 +98,27 @@ def verify(
     raise Refused("the internal credential is not valid for this request")
 
 
-@web.middleware
-async def internal_auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def internal_auth_middleware(keys: InternalKeys, *, enforce: bool = True) -> Middleware:
     """Identity headers are believed only with the gateway's signature over them, and
-    `/internal/*` routes answer only a signed caller (the gateway or a service)."""
-    value = request.headers.get(HEADER)
-    if value is None:
-        if not request.app[SETTINGS].internal_auth_enforce:
+    `/internal/*` routes answer only a signed caller (the gateway or a service). With
+    `enforce` off (while a release that did not sign still runs), a call without a signature
+    goes through; one with a signature is checked all the same."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        value = request.headers.get(HEADER)
+        if value is None:
+            if not enforce:
+                return await handler(request)
+            if request.raw_path.startswith(INTERNAL_PREFIX):
+                raise Unauthorized("an internal route needs the credential of a service")
+            if any(name in request.headers for name in IDENTITY_HEADERS):
+                raise Unauthorized("identity headers are accepted only as signed by the gateway")
             return await handler(request)
-        if request.raw_path.startswith(INTERNAL_PREFIX):
-            raise Unauthorized("an internal route needs the credential of a service")
-        headers = request.headers
-        if any(name in headers for name in IDENTITY_HEADERS):
-            raise Unauthorized("identity headers are accepted only as signed by the gateway")
+        try:
+            verify(keys, value, request.method, request.raw_path, request.headers)
+        except Refused as exc:
+            raise Unauthorized(str(exc)) from None
         return await handler(request)
-    keys = request.app[SETTINGS].internal_keys
-    try:
-        verify(keys, value, request.method, request.raw_path, request.headers)
-    except Refused as exc:
-        raise Unauthorized(str(exc)) from None
-    return await handler(request)
+
+    return middleware

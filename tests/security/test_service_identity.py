@@ -13,8 +13,7 @@ import pytest
 from aiohttp import web
 
 from devstack.infra import run_internal_key
-from shared.keys import SETTINGS
-from shared.settings import CommonSettings, Env, InternalKeys, SettingsError
+from shared.settings import Env, InternalKeys, SettingsError
 from shared.web import internal_auth
 from shared.web.errors import error_middleware
 from shared.web.identity import CLIENT_IP_HEADER
@@ -188,9 +187,9 @@ def test_the_development_key_is_one_per_data_dir(tmp_path: Path) -> None:
 async def test_unsigned_calls_pass_only_while_enforcement_is_off(
     aiohttp_client: Any, enforce: bool, headers: dict[str, str], path: str, expected: int
 ) -> None:
-    env = {"INTERNAL_AUTH_KEY": KEY, "INTERNAL_AUTH_ENFORCE": str(enforce).lower()}
-    app = web.Application(middlewares=[error_middleware, internal_auth.internal_auth_middleware])
-    app[SETTINGS] = CommonSettings.from_env("auth", 8001, Env(env))
+    keys = InternalKeys.from_env(Env({"INTERNAL_AUTH_KEY": KEY}), "test")
+    checking = internal_auth.internal_auth_middleware(keys, enforce=enforce)
+    app = web.Application(middlewares=[error_middleware, checking])
 
     async def answer(request: web.Request) -> web.Response:
         return web.json_response({})
