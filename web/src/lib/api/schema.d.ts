@@ -152,70 +152,7 @@ export interface paths {
     };
     delete?: never;
     options?: never;
-    /** Users' public profiles, newest first */
-    head: {
-      parameters: {
-        query?: {
-          limit?: number;
-          offset?: number;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_PublicUsersOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -532,58 +469,7 @@ export interface paths {
       };
     };
     options?: never;
-    /** The current user */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_UserEnvelopeOut"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -1156,49 +1042,7 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** Public keys that verify access tokens */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_JwksOut"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["auth_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -1254,16 +1098,66 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** The default avatar of profiles without an image (SVG) */
-    head: {
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/chats/unread": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Per chat, the messages after my read marker */
+    get: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description messages per chat (default CHAT_UNREAD_LIMIT) */
+          limit?: number;
+        };
         header?: never;
         path?: never;
         cookie?: never;
       };
       requestBody?: never;
       responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_UnreadOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description too many requests */
         429: {
           headers: {
@@ -1272,7 +1166,7 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["auth_Error"];
+            "application/json": components["schemas"]["chat_Error"];
           };
         };
         /** @description service unavailable */
@@ -1283,18 +1177,16 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["auth_Error"];
+            "application/json": components["schemas"]["chat_Error"];
           };
-        };
-        /** @description Success */
-        default: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
         };
       };
     };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -1452,343 +1344,6 @@ export interface paths {
         };
         /** @description the request body is too large */
         413: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
-    delete?: never;
-    options?: never;
-    /** My chats, most recent activity first */
-    head: {
-      parameters: {
-        query?: {
-          limit?: number;
-          offset?: number;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_ChatsOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
-    patch?: never;
-    trace?: never;
-  };
-  "/api/chats/unread": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /** Per chat, the messages after my read marker */
-    get: {
-      parameters: {
-        query?: {
-          /** @description messages per chat (default CHAT_UNREAD_LIMIT) */
-          limit?: number;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_UnreadOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    /** Per chat, the messages after my read marker */
-    head: {
-      parameters: {
-        query?: {
-          /** @description messages per chat (default CHAT_UNREAD_LIMIT) */
-          limit?: number;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_UnreadOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
-    patch?: never;
-    trace?: never;
-  };
-  "/api/chats/join/{code}": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /** Join by invite code: 200 with the chat (public), 202 with a join request (private) */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          code: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_ChatEnvelopeOut"];
-          };
-        };
-        /** @description Success */
-        202: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_JoinRequestEnvelopeOut"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description you are not allowed to do this */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description not found */
-        404: {
           headers: {
             [name: string]: unknown;
           };
@@ -1996,78 +1551,7 @@ export interface paths {
       };
     };
     options?: never;
-    /** One chat with its members and their presence */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          chat_id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_ChatDetailEnvelopeOut"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     /** Change a group chat (owner) */
     patch: {
       parameters: {
@@ -2513,6 +1997,111 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/chats/join/{code}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Join by invite code: 200 with the chat (public), 202 with a join request (private) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_ChatEnvelopeOut"];
+          };
+        };
+        /** @description Success */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_JoinRequestEnvelopeOut"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/chats/{chat_id}/join-requests": {
     parameters: {
       query?: never;
@@ -2596,78 +2185,7 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** Pending join requests (owner) */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          chat_id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_JoinRequestsOut"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -3078,94 +2596,7 @@ export interface paths {
     };
     delete?: never;
     options?: never;
-    /** History, oldest to newest within the page: the last messages by default */
-    head: {
-      parameters: {
-        query?: {
-          /** @description message id */
-          before?: number;
-          /** @description message id */
-          after?: number;
-          afterSeq?: number;
-          limit?: number;
-        };
-        header?: never;
-        path: {
-          chat_id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_MessagesOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -3367,6 +2798,124 @@ export interface paths {
     };
     trace?: never;
   };
+  "/api/chats/{chat_id}/read": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Set my read marker (it never moves back); every device of mine is told */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          chat_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["chat_ReadIn"];
+        };
+      };
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_ReadEnvelopeOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description the request body is too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/chats/{chat_id}/messages/scheduled": {
     parameters: {
       query?: never;
@@ -3450,78 +2999,7 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** My scheduled messages not sent yet */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          chat_id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_MessagesOut"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -3819,208 +3297,6 @@ export interface paths {
     };
     delete?: never;
     options?: never;
-    /** The thread under a message, oldest first */
-    head: {
-      parameters: {
-        query?: {
-          limit?: number;
-          offset?: number;
-        };
-        header?: never;
-        path: {
-          chat_id: string;
-          message_id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_CommentsOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
-    patch?: never;
-    trace?: never;
-  };
-  "/api/chats/{chat_id}/read": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /** Set my read marker (it never moves back); every device of mine is told */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          chat_id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          "application/json": components["schemas"]["chat_ReadIn"];
-        };
-      };
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_ReadEnvelopeOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description you are not allowed to do this */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description the request body is too large */
-        413: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
-    delete?: never;
-    options?: never;
     head?: never;
     patch?: never;
     trace?: never;
@@ -4216,194 +3492,7 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** Download a file: members of a chat where it was posted only */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          attachment_id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description Success */
-        default: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-      };
-    };
-    patch?: never;
-    trace?: never;
-  };
-  "/api/chat/status": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /** My bans, my send budget in the general chat, my devices and my unread chats */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_StatusEnvelopeOut"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    /** My bans, my send budget in the general chat, my devices and my unread chats */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_StatusEnvelopeOut"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["chat_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -4528,6 +3617,73 @@ export interface paths {
         };
       };
     };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/chat/status": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** My bans, my send budget in the general chat, my devices and my unread chats */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_StatusEnvelopeOut"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -4813,77 +3969,7 @@ export interface paths {
     };
     delete?: never;
     options?: never;
-    /** Articles, newest first, filtered by tag, author, favorited or q */
-    head: {
-      parameters: {
-        query?: {
-          limit?: number;
-          offset?: number;
-          /** @description Keyset paging: the `nextCursor` of the previous page; the page starts after its last article, at a cost that does not grow with the depth (unlike `offset`, which counts from the cursor when both are given). With `q`: the matches older than the cursor. */
-          before?: string;
-          tag?: string;
-          author?: string;
-          favorited?: string;
-          /** @description Full-text search: the 500 newest matches, most relevant first (articlesCount counts those) */
-          q?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_ArticlesOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -4973,81 +4059,7 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** Articles by authors the caller follows */
-    head: {
-      parameters: {
-        query?: {
-          limit?: number;
-          offset?: number;
-          /** @description Keyset paging: the `nextCursor` of the previous page; the page starts after its last article, at a cost that does not grow with the depth (unlike `offset`, which counts from the cursor when both are given). With `q`: the matches older than the cursor. */
-          before?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_ArticlesOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description authentication is required */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -5305,69 +4317,7 @@ export interface paths {
       };
     };
     options?: never;
-    /** One article */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          slug: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_ArticleEnvelopeOut"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -5735,69 +4685,7 @@ export interface paths {
     };
     delete?: never;
     options?: never;
-    /** An article's comments, oldest first */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          slug: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_CommentsOut"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -5950,49 +4838,7 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** Tags, most used first */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_TagsOut"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -6178,67 +5024,7 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** Download an image */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["posts_Error"];
-          };
-        };
-        /** @description Success */
-        default: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -6316,69 +5102,7 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** A profile, with whether the caller follows it */
-    head: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          username: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_ProfileEnvelopeOut"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -6644,81 +5368,7 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** Who follows a user, newest first */
-    head: {
-      parameters: {
-        query?: {
-          limit?: number;
-          offset?: number;
-        };
-        header?: never;
-        path: {
-          username: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_ProfilesOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -6808,81 +5458,7 @@ export interface paths {
     post?: never;
     delete?: never;
     options?: never;
-    /** Whom a user follows, newest first */
-    head: {
-      parameters: {
-        query?: {
-          limit?: number;
-          offset?: number;
-        };
-        header?: never;
-        path: {
-          username: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Success */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_ProfilesOut"];
-          };
-        };
-        /** @description the request is malformed */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description validation failed */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description too many requests */
-        429: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-        /** @description service unavailable */
-        503: {
-          headers: {
-            /** @description seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["social_Error"];
-          };
-        };
-      };
-    };
+    head?: never;
     patch?: never;
     trace?: never;
   };
@@ -7024,6 +5600,18 @@ export interface components {
       /** @description only on scheduled messages */
       sendAt?: string;
     };
+    chat_UnreadChatOut: {
+      chatId: number;
+      title: string | null;
+      type: string;
+      lastSeq: number;
+      readSeq: number;
+      unreadCount: number;
+      messages: components["schemas"]["chat_MessageOut"][];
+    };
+    chat_UnreadOut: {
+      chats: components["schemas"]["chat_UnreadChatOut"][];
+    };
     chat_ChatOut: {
       id: number;
       /** @enum {string} */
@@ -7071,29 +5659,6 @@ export interface components {
     };
     chat_ChatEnvelopeOut: {
       chat: components["schemas"]["chat_ChatOut"];
-    };
-    chat_UnreadChatOut: {
-      chatId: number;
-      title: string | null;
-      type: string;
-      lastSeq: number;
-      readSeq: number;
-      unreadCount: number;
-      messages: components["schemas"]["chat_MessageOut"][];
-    };
-    chat_UnreadOut: {
-      chats: components["schemas"]["chat_UnreadChatOut"][];
-    };
-    chat_JoinRequestOut: {
-      id: number;
-      chatId: number;
-      user: components["schemas"]["chat_PersonOut"];
-      createdAt: string;
-      /** @enum {string} */
-      status: "pending" | "approved" | "rejected";
-    };
-    chat_JoinRequestEnvelopeOut: {
-      joinRequest: components["schemas"]["chat_JoinRequestOut"];
     };
     chat_MemberOut: {
       username: string;
@@ -7153,6 +5718,17 @@ export interface components {
     chat_InviteEnvelopeOut: {
       invite: components["schemas"]["chat_InviteOut"];
     };
+    chat_JoinRequestOut: {
+      id: number;
+      chatId: number;
+      user: components["schemas"]["chat_PersonOut"];
+      createdAt: string;
+      /** @enum {string} */
+      status: "pending" | "approved" | "rejected";
+    };
+    chat_JoinRequestEnvelopeOut: {
+      joinRequest: components["schemas"]["chat_JoinRequestOut"];
+    };
     chat_JoinRequestsOut: {
       joinRequests: components["schemas"]["chat_JoinRequestOut"][];
     };
@@ -7192,6 +5768,17 @@ export interface components {
     chat_MessageEditEnvelope: {
       message: components["schemas"]["chat_MessageEditIn"];
     };
+    chat_ReadIn: {
+      seq: number;
+    };
+    chat_ReadOut: {
+      chatId: number;
+      seq: number;
+      unreadCount: number;
+    };
+    chat_ReadEnvelopeOut: {
+      read: components["schemas"]["chat_ReadOut"];
+    };
     chat_CommentOut: {
       id: number;
       messageId: number;
@@ -7212,19 +5799,21 @@ export interface components {
     chat_CommentEnvelopeOut: {
       comment: components["schemas"]["chat_CommentOut"];
     };
-    chat_ReadIn: {
-      seq: number;
-    };
-    chat_ReadOut: {
-      chatId: number;
-      seq: number;
-      unreadCount: number;
-    };
-    chat_ReadEnvelopeOut: {
-      read: components["schemas"]["chat_ReadOut"];
-    };
     chat_AttachmentEnvelopeOut: {
       attachment: components["schemas"]["chat_AttachmentOut"];
+    };
+    chat_ReportIn: {
+      /** @description at most 1000 characters; not blank: a character other than whitespace (the pattern's class) */
+      reason: string;
+    };
+    chat_ReportOut: {
+      id: number;
+      user: components["schemas"]["chat_PersonOut"];
+      reason: string;
+      createdAt: string;
+    };
+    chat_ReportEnvelopeOut: {
+      report: components["schemas"]["chat_ReportOut"];
     };
     chat_BanOut: {
       reason: string;
@@ -7252,19 +5841,6 @@ export interface components {
     };
     chat_StatusEnvelopeOut: {
       status: components["schemas"]["chat_StatusOut"];
-    };
-    chat_ReportIn: {
-      /** @description at most 1000 characters; not blank: a character other than whitespace (the pattern's class) */
-      reason: string;
-    };
-    chat_ReportOut: {
-      id: number;
-      user: components["schemas"]["chat_PersonOut"];
-      reason: string;
-      createdAt: string;
-    };
-    chat_ReportEnvelopeOut: {
-      report: components["schemas"]["chat_ReportOut"];
     };
     chat_Error: {
       errors: {
