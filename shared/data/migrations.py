@@ -26,6 +26,10 @@ class Migration:
     version: int
     name: str
     sql: str
+    # Checksums of earlier texts of this file that databases may have applied: it was edited
+    # after it had been applied once (a mistake the policy now forbids), and a later
+    # migration brings those databases to the shape of the current text.
+    superseded: frozenset[str] = frozenset()
 
     @property
     def checksum(self) -> str:
@@ -38,11 +42,24 @@ def load_migrations(directory: Path) -> list[Migration]:
         match = _NAME.match(path.name)
         if match is None:
             raise MigrationError(f"migration file name {path.name!r} is not NNN_name.sql")
-        migrations.append(Migration(int(match.group(1)), path.name, path.read_text()))
+        superseded = _superseded(path.with_name(f"{path.name}.superseded"))
+        migrations.append(Migration(int(match.group(1)), path.name, path.read_text(), superseded))
     versions = [m.version for m in migrations]
     if len(set(versions)) != len(versions):
         raise MigrationError(f"two migrations in {directory} share a version number")
     return migrations
+
+
+def _superseded(path: Path) -> frozenset[str]:
+    """The SHA-256 checksums listed in `path` (one a line; `#` starts a comment), if it exists."""
+    if not path.exists():
+        return frozenset()
+    lines = (line.partition("#")[0].strip() for line in path.read_text().splitlines())
+    checksums = frozenset(line for line in lines if line)
+    for checksum in checksums:
+        if not re.fullmatch(r"[0-9a-f]{64}", checksum):
+            raise MigrationError(f"{path.name}: {checksum!r} is not a SHA-256 checksum")
+    return checksums
 
 
 def _lock_key(schema: str) -> int:
@@ -86,7 +103,7 @@ async def inspect_migrations(
             pending.append(migration)
             continue
         name, checksum = recorded[migration.version]
-        if checksum != migration.checksum:
+        if checksum != migration.checksum and checksum not in migration.superseded:
             changed.append(
                 f"{directory / migration.name} changed after it was applied to schema "
                 f"{schema} (as {name})"
@@ -151,7 +168,7 @@ async def migrate(
                 migration.version,
             )
             if recorded is not None:
-                if recorded != migration.checksum:
+                if recorded != migration.checksum and recorded not in migration.superseded:
                     raise MigrationError(
                         f"{schema}/{migration.name} changed after it was applied; "
                         "add a new migration instead"

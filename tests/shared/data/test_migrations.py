@@ -1,12 +1,14 @@
 """The migration runner: ordered, recorded, idempotent, and safe with concurrent runners."""
 
 import asyncio
+import hashlib
+import subprocess
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from shared.data.migrations import MigrationError, inspect_migrations, migrate
+from shared.data.migrations import MigrationError, inspect_migrations, load_migrations, migrate
 from tests.infra import Infra
 
 
@@ -141,3 +143,58 @@ async def test_inspecting_a_schema_that_was_never_migrated_lists_everything_as_p
     assert [m.name for m in state.pending] == ["001_things.sql", "002_more.sql"]
     assert state.changed == []
     assert await db.fetchval("SELECT to_regnamespace('migtest')") is None
+
+
+CHAT_MIGRATIONS = Path(__file__).resolve().parents[3] / "chat_service" / "migrations"
+# chat's 003_rules.sql as first released (13d24dd), before it was edited in 93445dc.
+FIRST_CHAT_RULES = "a435353052f58b7e2ceb0d1e9e61e188a806f55dfbacd5e4949ca8cb080ca04f"
+
+
+def first_chat_rules() -> str:
+    return subprocess.run(
+        ["git", "show", "13d24dd:chat_service/migrations/003_rules.sql"],
+        cwd=CHAT_MIGRATIONS,
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+
+
+def test_the_superseded_text_of_chats_rules_is_the_one_first_released() -> None:
+    assert hashlib.sha256(first_chat_rules().encode()).hexdigest() == FIRST_CHAT_RULES
+    (rules,) = [m for m in load_migrations(CHAT_MIGRATIONS) if m.name == "003_rules.sql"]
+    assert rules.superseded == {FIRST_CHAT_RULES}
+
+
+async def test_a_database_that_applied_an_edited_migrations_first_text_is_upgraded(
+    db: asyncpg.Connection, tmp_path: Path, fresh_schema: str
+) -> None:
+    # A database made between 13d24dd and 93445dc: chat's migrations with the first 003.
+    first = first_chat_rules()
+    for name in ("001_chats.sql", "002_messages.sql"):
+        (tmp_path / name).write_text((CHAT_MIGRATIONS / name).read_text())
+    (tmp_path / "003_rules.sql").write_text(first)
+    await migrate(db, fresh_schema, tmp_path)
+    await db.execute(
+        """INSERT INTO migtest.attachments (id, owner_id, filename, content_type, size)
+           VALUES ('shown', 1, 'a.txt', 'text/plain', 1), ('never', 1, 'b.txt', 'text/plain', 1)"""
+    )
+    await db.execute(
+        """INSERT INTO migtest.users (id, username) VALUES (1, 'anna');
+           INSERT INTO migtest.chats (kind, title) VALUES ('group', 'Soups');
+           INSERT INTO migtest.messages (chat_id, seq, author_id, body, attachment_id)
+           SELECT id, 1, 1, 'look', 'shown' FROM migtest.chats"""
+    )
+
+    applied = await migrate(db, fresh_schema, CHAT_MIGRATIONS)
+
+    assert "005_rules_as_edited.sql" in applied
+    attached = await db.fetch("SELECT id, attached FROM migtest.attachments ORDER BY id")
+    assert [(r["id"], r["attached"]) for r in attached] == [("never", False), ("shown", True)]
+    indexes = await db.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = 'migtest'")
+    names = {row["indexname"] for row in indexes}
+    assert "attachments_unattached" in names and "attachments_by_age" not in names
+    # Any other text of an applied migration is still refused.
+    (tmp_path / "003_rules.sql").write_text(first + "\n-- edited again\n")
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        await migrate(db, fresh_schema, tmp_path)
