@@ -188,7 +188,7 @@ async def test_a_database_that_applied_an_edited_migrations_first_text_is_upgrad
 
     applied = await migrate(db, fresh_schema, CHAT_MIGRATIONS)
 
-    assert "005_rules_as_edited.sql" in applied
+    assert "006_rules_as_edited.sql" in applied
     attached = await db.fetch("SELECT id, attached FROM migtest.attachments ORDER BY id")
     assert [(r["id"], r["attached"]) for r in attached] == [("never", False), ("shown", True)]
     indexes = await db.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = 'migtest'")
