@@ -67,7 +67,32 @@ def _only(kind: str, required: str, allowed: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-class ChatsQuery(PageQuery):
+class QueryInteger(fields.Integer):
+    """An integer of the query string: ASCII digits only (an optional minus sign first).
+    Python's int() also reads Arabic-Indic or fullwidth digits, " 3 " and "3_0", which no client
+    means as a number."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, str) and _QUERY_INTEGER.fullmatch(value) is None:
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+_QUERY_INTEGER = re.compile(r"-?[0-9]{1,19}", re.ASCII)
+
+
+def _query_integer(minimum: int, maximum: int, **options: Any) -> QueryInteger:
+    return QueryInteger(validate=validate.Range(min=minimum, max=maximum), **options)
+
+
+class StrictPageQuery(PageQuery):
+    """shared's pagination, with query integers read strictly."""
+
+    limit = _query_integer(1, MAX_PAGE, load_default=20)
+    offset = _query_integer(0, 1_000_000, load_default=0)
+
+
+class ChatsQuery(StrictPageQuery):
     pass
 
 
@@ -144,20 +169,15 @@ class InviteEnvelope(StrictSchema):
 
 
 class HistoryQuery(StrictSchema):
-    before = fields.Integer(
-        validate=validate.Range(min=1, max=MAX_BIGINT), metadata={"description": "message id"}
-    )
-    after = fields.Integer(
-        validate=validate.Range(min=1, max=MAX_BIGINT), metadata={"description": "message id"}
-    )
-    afterSeq = fields.Integer(validate=validate.Range(min=0, max=MAX_BIGINT))
-    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE))
+    before = _query_integer(1, MAX_BIGINT, metadata={"description": "message id"})
+    after = _query_integer(1, MAX_BIGINT, metadata={"description": "message id"})
+    afterSeq = _query_integer(0, MAX_BIGINT)
+    limit = _query_integer(1, MAX_PAGE)
 
 
 class UnreadQuery(StrictSchema):
-    limit = fields.Integer(
-        validate=validate.Range(min=1, max=1000),
-        metadata={"description": "messages per chat (default CHAT_UNREAD_LIMIT)"},
+    limit = _query_integer(
+        1, 1000, metadata={"description": "messages per chat (default CHAT_UNREAD_LIMIT)"}
     )
 
 
@@ -224,7 +244,7 @@ class CommentEnvelope(StrictSchema):
     comment = fields.Nested(CommentIn, required=True)
 
 
-class CommentsQuery(PageQuery):
+class CommentsQuery(StrictPageQuery):
     pass
 
 
