@@ -3,7 +3,8 @@ encoded and decoded here and nowhere else.
 
 A payload is a header line, then the event's text, which goes to each socket as it is. The
 header is the kind's tag and its numbers, separated by spaces (`m 42`: message.created with
-seq 42); the chat or user it concerns is the channel's. Replicas of one release speak the
+seq 42); the chat or user it concerns is the channel's. An event recorded in the event log
+starts its header with its id there (`#17 e 5`). Replicas of one release speak the
 same wire; what a replica cannot read is logged and dropped, never raised.
 """
 
@@ -78,6 +79,15 @@ class UserLeft:
 WireMessage = MessageCreated | ChatEvent | ChatGone | UserEvent | UserJoined | UserLeft
 
 
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """A message recorded in the event log (migration 005) as `event_id`: a replica that
+    hears it live and reads it from the log delivers it once."""
+
+    event_id: int
+    message: WireMessage
+
+
 class UnreadablePayload(ValueError):
     pass
 
@@ -97,9 +107,12 @@ class Wire:
     def user_channel(self, user_id: int) -> str:
         return f"{self.prefix}{USER}:{user_id}"
 
-    def encode(self, message: WireMessage) -> tuple[str, str]:
+    def encode(self, message: WireMessage | Logged) -> tuple[str, str]:
         """The channel and the payload of a message."""
         match message:
+            case Logged(event_id, inner):
+                channel, payload = self.encode(inner)
+                return channel, f"#{event_id} {payload}"
             case MessageCreated(chat_id, seq, text):
                 return self.chat_channel(chat_id), f"m {seq}\n{text}"
             case ChatEvent(chat_id, text, None):
@@ -115,7 +128,18 @@ class Wire:
             case UserLeft(user_id, chat_id, text):
                 return self.user_channel(user_id), f"l {chat_id}\n{text}"
 
-    def decode(self, channel: str, payload: str) -> WireMessage | None:
+    def scope_of(self, message: WireMessage) -> tuple[str, int]:
+        """The channel's scope and target of a message: (CHAT, chat id) or (USER, user id)."""
+        match message:
+            case UserEvent(target, _) | UserJoined(target, _, _, _) | UserLeft(target, _, _):
+                return USER, target
+            case _:
+                return CHAT, message.chat_id
+
+    def channel_of(self, scope: str, target: int) -> str:
+        return f"{self.prefix}{scope}:{target}"
+
+    def decode(self, channel: str, payload: str) -> WireMessage | Logged | None:
         """The message of a payload heard on a channel; None (and a log line) for anything
         else."""
         try:
@@ -124,7 +148,13 @@ class Wire:
             self._unreadable(exc)
             return None
 
-    def _decode(self, channel: str, payload: str) -> WireMessage:
+    def _decode(self, channel: str, payload: str) -> WireMessage | Logged:
+        if payload.startswith("#"):
+            event_id, _, unlogged = payload[1:].partition(" ")
+            inner = self._decode(channel, unlogged)
+            if isinstance(inner, Logged):
+                raise UnreadablePayload(f"two event ids on {channel!r}")
+            return Logged(int(event_id), inner)
         if not channel.startswith(self.prefix):
             raise UnreadablePayload(f"channel {channel!r} is not chat's")
         scope, _, number = channel[len(self.prefix) :].partition(":")
