@@ -231,3 +231,18 @@ async def test_the_reader_starts_where_the_log_stands_and_takes_each_event_once(
         assert log.first_time(heard)  # pub/sub brought it first
         assert not log.first_time(heard)
         assert await log.missed() == []
+
+
+async def test_a_message_is_not_recorded_in_the_log_its_seq_is_its_record(
+    chat: AppClient, users: Users, db: asyncpg.Connection
+) -> None:
+    await users.add("jake", "anna")
+    chat_id = await group_of(chat, users, "jake", "anna")
+    await db.execute("SET search_path TO chat")
+    before = await db.fetchval("SELECT count(*) FROM live_events")
+    message = await send(chat, users["jake"], chat_id, "hot path")
+    assert await db.fetchval("SELECT count(*) FROM live_events") == before
+    edit = {"message": {"body": "edited"}}
+    url = f"/api/chats/{chat_id}/messages/{message['id']}"
+    assert (await chat.patch(url, json=edit, headers=users["jake"])).status == 200
+    assert await db.fetchval("SELECT count(*) FROM live_events") == before + 1
