@@ -5,6 +5,7 @@ late rather than never, each once, in order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -48,53 +49,55 @@ async def recorded_events(socket: Socket, count: int, timeout: float = 10.0) -> 
 
 
 class Relay:
-    """A TCP relay to Redis that can be cut (its connections closed, new ones closed at
-    once) and mended: one replica's way to Redis breaks while the others' holds."""
+    """A TCP relay to Redis that can be cut (its connections closed, new ones refused) and
+    mended: one replica's way to Redis breaks while the others' holds."""
 
     def __init__(self, redis_url: str) -> None:
         self.target = URL(redis_url)
-        self.cut = False
+        self.port = 0
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self.server.sockets[0].getsockname()[1]
-        return str(self.target.with_host("127.0.0.1").with_port(port))
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return str(self.target.with_host("127.0.0.1").with_port(self.port))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.cut:
+        self.writers.add(writer)
+        assert self.target.host is not None and self.target.port is not None
+        try:
+            up_reader, up_writer = await asyncio.open_connection(self.target.host, self.target.port)
+        except OSError:
             writer.close()
             return
-        assert self.target.host is not None and self.target.port is not None
-        up_reader, up_writer = await asyncio.open_connection(self.target.host, self.target.port)
-        self.writers |= {writer, up_writer}
+        self.writers.add(up_writer)
         await asyncio.gather(
             self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
         )
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
                 writer.write(data)
                 await writer.drain()
         finally:
             writer.close()
-            self.writers.discard(writer)
 
-    def break_off(self) -> None:
-        self.cut = True
-        for writer in list(self.writers):
-            writer.close()
-
-    def mend(self) -> None:
-        self.cut = False
-
-    async def close(self) -> None:
-        self.break_off()
+    async def break_off(self) -> None:
         if self.server is not None:
             self.server.close()
-            await self.server.wait_closed()
+            self.server = None
+        for writer in self.writers:
+            writer.close()
+        for writer in self.writers:
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        self.writers.clear()
+
+    async def mend(self) -> None:
+        await self.start()
 
 
 async def changes_on(replica: AppClient, users: Users, chat_id: int, message_id: int) -> None:
@@ -141,13 +144,13 @@ async def test_events_a_replica_could_not_publish_reach_the_other_replica_once_i
         first = await send(a, users["jake"], chat_id, "first")
         anna = await sockets(b, users["anna"])
 
-        relay.break_off()  # a cannot reach Redis: every publish of a fails
+        await relay.break_off()  # a cannot reach Redis: every publish of a fails
         await changes_on(a, users, chat_id, first["id"])
-        relay.mend()  # and back
+        await relay.mend()  # and back
 
         assert summary(await recorded_events(anna, len(EXPECTED))) == EXPECTED
     finally:
-        await relay.close()
+        await relay.break_off()
 
 
 async def test_events_published_while_the_subscription_was_broken_arrive_once_in_order(
@@ -197,11 +200,11 @@ async def test_a_socket_is_not_sent_a_lost_event_its_hello_already_covered(
         await users.add("jake", "anna", "bob")
         chat_id = await group_of(a, users, "jake", "anna")
         first = await send(a, users["jake"], chat_id, "first")
-        relay.break_off()
+        await relay.break_off()
         await changes_on(a, users, chat_id, first["id"])
-        relay.mend()
+        await relay.mend()
     finally:
-        await relay.close()
+        await relay.break_off()
     # Connected after the changes, before b's reader found them in the log: what the socket
     # reads (its hello, then the chat) already shows them.
     anna = await sockets(b, users["anna"])
