@@ -25,6 +25,7 @@ from chat_service.keys import (
     SESSIONS,
     TIMED,
 )
+from chat_service.live import log as event_log
 from chat_service.live.hub import Hub
 from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
@@ -60,6 +61,9 @@ def _jobs(app: web.Application) -> list[Job]:
     async def prune() -> int:
         return await invites.prune(BATCH)
 
+    async def prune_events() -> int:
+        return await event_log.prune(hub.pool, BATCH)
+
     async def renew_presence() -> int:
         await presence.renew(hub.devices())
         return 0  # one round per interval, however many sockets
@@ -67,6 +71,7 @@ def _jobs(app: web.Application) -> list[Job]:
     return [
         *app[TIMED].jobs(),
         Job("chat.prune", prune, interval=300.0, batch_size=BATCH),
+        Job("chat.events.prune", prune_events, interval=300.0, batch_size=BATCH),
         Job("chat.presence", renew_presence, interval=presence.ttl / 3, batch_size=1),
     ]
 
@@ -82,7 +87,7 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
     async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
         pool = app[PG_POOL]
         await _ensure_general(app)
-        publisher = Publisher(app[REDIS], app[HUB].wire)
+        publisher = Publisher(app[REDIS], app[HUB].wire, pool)
         presence = Presence(app[REDIS], settings.presence_ttl)
         directory = Directory(pool, AuthUsers(client))
         chats = Chats(pool, settings, directory, publisher, presence)

@@ -111,7 +111,7 @@ class Attachments:
         return attachment_json(row)
 
     async def download(self, caller: Caller, file_id: str) -> Download:
-        if not file_id.isalnum():
+        if not (file_id.isascii() and file_id.isalnum()):
             raise NotFound("attachment not found")
         async with self.pool.acquire() as connection:
             row = await q_attachments.visible_attachment(connection, file_id, caller.id)

@@ -164,7 +164,12 @@ class Chats:
                 raise Forbidden(f"a {row['kind']} chat cannot be changed")
             self.require_owner(row, "change it")
             await q_chats.update_chat(connection, chat_id, changes)
-            return await self.view(connection, chat_id, caller.id)
+            chat = await self.view(connection, chat_id, caller.id)
+        # What every member sees alike (the view also holds the caller's unread count).
+        shared = {key: chat[key] for key in ("title", "description", "private")}
+        data = {"chatId": chat_id, **shared, "messageTtlSeconds": chat["messageTtlSeconds"]}
+        await self.publisher.chat_event(chat_id, compose.event("chat.updated", data))
+        return chat
 
     @first_use
     async def delete(self, caller: Caller, chat_id: int) -> None:

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.web.schemas import MAX_PAGE, PageQuery, StrictSchema
+from shared.web.schemas import MAX_PAGE, PageQuery, StrictInteger, StrictSchema
 
 # Limits of what a client may send.
 MAX_MESSAGE_LENGTH = 4000
@@ -65,6 +65,10 @@ def _only(kind: str, required: str, allowed: tuple[str, ...]) -> dict[str, Any]:
         "required": ["type", required],
         "additionalProperties": False,
     }
+
+
+def _query_integer(minimum: int, maximum: int, **options: Any) -> StrictInteger:
+    return StrictInteger(validate=validate.Range(min=minimum, max=maximum), **options)
 
 
 class ChatsQuery(PageQuery):
@@ -144,20 +148,15 @@ class InviteEnvelope(StrictSchema):
 
 
 class HistoryQuery(StrictSchema):
-    before = fields.Integer(
-        validate=validate.Range(min=1, max=MAX_BIGINT), metadata={"description": "message id"}
-    )
-    after = fields.Integer(
-        validate=validate.Range(min=1, max=MAX_BIGINT), metadata={"description": "message id"}
-    )
-    afterSeq = fields.Integer(validate=validate.Range(min=0, max=MAX_BIGINT))
-    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE))
+    before = _query_integer(1, MAX_BIGINT, metadata={"description": "message id"})
+    after = _query_integer(1, MAX_BIGINT, metadata={"description": "message id"})
+    afterSeq = _query_integer(0, MAX_BIGINT)
+    limit = _query_integer(1, MAX_PAGE)
 
 
 class UnreadQuery(StrictSchema):
-    limit = fields.Integer(
-        validate=validate.Range(min=1, max=1000),
-        metadata={"description": "messages per chat (default CHAT_UNREAD_LIMIT)"},
+    limit = _query_integer(
+        1, 1000, metadata={"description": "messages per chat (default CHAT_UNREAD_LIMIT)"}
     )
 
 

@@ -298,6 +298,7 @@ async def test_chat_answers_as_its_document_says(
     group = {"chat_id": soups["id"]}
     direct = {"chat": {"type": "direct", "username": "anna"}}
     await api.call("POST", "/api/chats", 201, headers=jake, json=direct)
+    await api.call("POST", "/api/chats", 200, headers=jake, json=direct)  # it exists
     await api.call("GET", "/api/chats/{chat_id}", 200, path=group, headers=jake)
     changes = {"chat": {"title": "Soups and stews", "messageTtlSeconds": 3600}}
     await api.call("PATCH", "/api/chats/{chat_id}", 200, path=group, headers=jake, json=changes)

@@ -45,7 +45,8 @@ async def list_chats(request: web.Request) -> web.Response:
     responses=errors(404),  # a direct chat with nobody of that name
 )
 @request_schema(NewChatEnvelope)
-@response_schema(ChatEnvelopeOut, 201)
+@response_schema(ChatEnvelopeOut, 201, description="A new chat")
+@response_schema(ChatEnvelopeOut, 200, description="The direct chat that already existed")
 async def create_chat(request: web.Request) -> web.Response:
     caller = require_user(request)
     fields = request["data"]["chat"]

@@ -5,16 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from shared.web.errors import NotFound
-
-MAX_ID = 2**63 - 1
+from shared.web.schemas import path_id
 
 
 def id_of(request: web.Request, name: str, what: str) -> int:
-    """A numeric path segment; anything else names nothing that exists (404)."""
-    raw = request.match_info[name]
-    if raw.isdigit() and 0 < int(raw) <= MAX_ID:
-        return int(raw)
-    raise NotFound(f"{what} not found")
+    """A numeric path segment (ASCII digits, a positive bigint); anything else, "²" or "٣"
+    included, names nothing that exists (404)."""
+    found = path_id(request.match_info[name])
+    if found is None:
+        raise NotFound(f"{what} not found")
+    return found
 
 
 def chat_id_of(request: web.Request) -> int:

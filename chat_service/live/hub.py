@@ -4,7 +4,8 @@ Every replica subscribes, on one self-healing connection (shared/transport/subsc
 to the channel of each chat that one of its connected users belongs to, and to one channel
 per connected user (read markers, join decisions, membership changes). The hub keeps the
 subscriptions in step with the sockets (`registry`), hands each chat's messages to the
-`ordering`, and every other event straight to the sockets concerned.
+`ordering`, and every other event straight to the sockets concerned; what pub/sub lost of
+those comes from the event log (`log`), each event once.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import asyncpg
 
+from chat_service.live.log import EventLog
 from chat_service.live.ordering import Sequencer
 from chat_service.live.registry import Registry
 from chat_service.live.replay import replay
@@ -24,12 +26,15 @@ from chat_service.live.sockets import CLOSE_GOING_AWAY, Client, Frame, text_fram
 from chat_service.live.wire import (
     ChatEvent,
     ChatGone,
+    Logged,
     MessageCreated,
     UserEvent,
     UserJoined,
     UserLeft,
     Wire,
+    WireMessage,
 )
+from chat_service.queries import live_events as q_live_events
 from chat_service.queries import users as q_users
 from shared.transport.subscriber import Subscriber, SubscriberDown
 
@@ -51,6 +56,7 @@ class Hub:
         self.gap_check_interval = gap_check_interval
         self.registry = Registry()
         self.ordering = Sequencer(pool, self._deliver, self._spawn, gap_wait=gap_wait)
+        self.log = EventLog(pool, self.wire, settle=gap_wait)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # Sockets coming and going.
@@ -65,6 +71,9 @@ class Hub:
             with contextlib.suppress(SubscriberDown):
                 await self.subscriber.subscribe([self.wire.user_channel(client.user_id)])
         async with self.pool.acquire() as connection:
+            # What the log holds now is in the hello, read after: the socket is not sent it
+            # again when the log's reader finds it.
+            client.log_mark = await q_live_events.last_id(connection)
             chat_ids = await q_users.member_chat_ids(connection, client.user_id)
         await self._follow(client, chat_ids)
 
@@ -106,23 +115,46 @@ class Hub:
 
     def _on_payload(self, channel: str, payload: str) -> None:
         match self.wire.decode(channel, payload):
+            case Logged(event_id, message):
+                if self.log.first_time(event_id):
+                    self._dispatch(message)
+            case None:
+                pass
+            case message:
+                self._dispatch(message)
+
+    def _dispatch(self, message: WireMessage, recovered: int = 0) -> None:
+        """Delivers a message; `recovered`, the id of an event read from the log, leaves out
+        the sockets that connected after it (their hello had it)."""
+        match message:
             case MessageCreated(chat_id, seq, text):
                 self.ordering.message(chat_id, seq, text)
             case ChatEvent(chat_id, text, skip_user):
                 frame = text_frame(text)
-                for client in self.registry.in_chat(chat_id, skip_user):
+                for client in self._since(self.registry.in_chat(chat_id, skip_user), recovered):
                     client.offer(chat_id, None, frame)
             case ChatGone(chat_id, text):
                 self._chat_gone(chat_id, text_frame(text))
             case UserEvent(user_id, text):
                 frame = text_frame(text)
-                for client in self.registry.of_user(user_id):
+                for client in self._since(self.registry.of_user(user_id), recovered):
                     client.push(frame)
             case UserJoined(user_id, chat_id, from_seq, text):
-                for client in self.registry.of_user(user_id):
+                for client in self._since(self.registry.of_user(user_id), recovered):
                     self._spawn(self._join(client, chat_id, from_seq, text))
             case UserLeft(user_id, chat_id, text):
                 self._user_left(user_id, chat_id, text_frame(text))
+
+    @staticmethod
+    def _since(clients: Iterable[Client], recovered: int) -> Iterable[Client]:
+        if not recovered:
+            return clients
+        return (client for client in clients if client.log_mark < recovered)
+
+    async def catch_up(self) -> None:
+        """Delivers what the event log holds that pub/sub did not bring."""
+        for event_id, message in await self.log.missed():
+            self._dispatch(message, event_id)
 
     def _deliver(self, chat_id: int, seq: int, frame: Frame) -> None:
         for client in self.registry.in_chat(chat_id):
@@ -156,12 +188,15 @@ class Hub:
 
     async def _on_reconnect(self) -> None:
         await self.ordering.fill_all()
+        await self.catch_up()
 
     async def check_gaps(self) -> None:
         if self.subscriber.connected:
             await self.ordering.check_gaps()
+        await self.catch_up()
 
     async def check_loop(self) -> None:
+        await self.log.missed()  # where the log stands: what came before is in the hellos
         while True:
             await asyncio.sleep(self.gap_check_interval)
             await self.check_gaps()

@@ -116,7 +116,7 @@ class Sessions:
         for chat_id in chat_ids:
             data = {"chatId": chat_id, "username": client.username, "online": online}
             await self.publisher.chat_event(
-                chat_id, compose.event("presence", data), skip_user=client.user_id
+                chat_id, compose.event("presence", data), skip_user=client.user_id, recorded=False
             )
 
     async def _handle(
@@ -151,7 +151,7 @@ class Sessions:
             last_typing[chat_id] = now
             data = {"chatId": chat_id, "username": client.username}
             await self.publisher.chat_event(
-                chat_id, compose.event("typing", data), skip_user=client.user_id
+                chat_id, compose.event("typing", data), skip_user=client.user_id, recorded=False
             )
         elif kind == "resume":
             # Off the read loop: a long replay must not hold pings and other events.

@@ -66,6 +66,8 @@ class Client:
     early: list[tuple[int, int | None, Frame]] | None = field(default_factory=list)
     replaying: dict[int, list[tuple[int | None, Frame]]] = field(default_factory=dict)
     closed: bool = False
+    # The event log's last id when the socket attached: older events are in its hello.
+    log_mark: int = 0
     # Set once the hello is queued (or the socket is gone): work for the socket waits for it.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _closing: asyncio.Task[None] | None = None

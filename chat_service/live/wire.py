@@ -3,7 +3,8 @@ encoded and decoded here and nowhere else.
 
 A payload is a header line, then the event's text, which goes to each socket as it is. The
 header is a small JSON object: the kind's tag under "k" and its numbers (`{"k":"m","s":42}`:
-message.created with seq 42); the chat or user it concerns is the channel's. The header is the
+message.created with seq 42); the chat or user it concerns is the channel's. An event recorded
+in the event log (migration 005) carries its id there under "i". The header is the
 one the release of 2026-12-06 speaks, so that during a rolling upgrade old and new replicas
 hear each other: change it only by expand, then contract (read a new form one release before
 writing it). What a replica cannot read is logged and dropped, never raised.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from redis.asyncio.connection import parse_url
@@ -81,6 +83,15 @@ class UserLeft:
 WireMessage = MessageCreated | ChatEvent | ChatGone | UserEvent | UserJoined | UserLeft
 
 
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """A message recorded in the event log (migration 005) as `event_id`: a replica that
+    hears it live and reads it from the log delivers it once."""
+
+    event_id: int
+    message: WireMessage
+
+
 class UnreadablePayload(ValueError):
     pass
 
@@ -100,8 +111,29 @@ class Wire:
     def user_channel(self, user_id: int) -> str:
         return f"{self.prefix}{USER}:{user_id}"
 
-    def encode(self, message: WireMessage) -> tuple[str, str]:
+    def encode(self, message: WireMessage | Logged) -> tuple[str, str]:
         """The channel and the payload of a message."""
+        header: dict[str, object]
+        match message:
+            case Logged(event_id, inner):
+                channel, header, text = self._parts(inner)
+                header["i"] = event_id
+            case _:
+                channel, header, text = self._parts(message)
+        return channel, f"{orjson.dumps(header).decode()}\n{text}"
+
+    def scope_of(self, message: WireMessage) -> tuple[str, int]:
+        """The channel's scope and target of a message: (CHAT, chat id) or (USER, user id)."""
+        match message:
+            case UserEvent(target, _) | UserJoined(target, _, _, _) | UserLeft(target, _, _):
+                return USER, target
+            case _:
+                return CHAT, message.chat_id
+
+    def channel_of(self, scope: str, target: int) -> str:
+        return f"{self.prefix}{scope}:{target}"
+
+    def _parts(self, message: WireMessage) -> tuple[str, dict[str, object], str]:
         header: dict[str, object]
         match message:
             case MessageCreated(chat_id, seq, text):
@@ -119,9 +151,9 @@ class Wire:
                 channel = self.user_channel(user_id)
             case UserLeft(user_id, chat_id, text):
                 channel, header = self.user_channel(user_id), {"k": "leave", "c": chat_id}
-        return channel, f"{orjson.dumps(header).decode()}\n{text}"
+        return channel, header, text
 
-    def decode(self, channel: str, payload: str) -> WireMessage | None:
+    def decode(self, channel: str, payload: str) -> WireMessage | Logged | None:
         """The message of a payload heard on a channel; None (and a log line) for anything
         else."""
         try:
@@ -130,7 +162,7 @@ class Wire:
             self._unreadable(exc)
             return None
 
-    def _decode(self, channel: str, payload: str) -> WireMessage:
+    def _decode(self, channel: str, payload: str) -> WireMessage | Logged:
         if not channel.startswith(self.prefix):
             raise UnreadablePayload(f"channel {channel!r} is not chat's")
         scope, _, number = channel[len(self.prefix) :].partition(":")
@@ -142,6 +174,15 @@ class Wire:
         header = orjson.loads(head)
         if not isinstance(header, dict):
             raise UnreadablePayload(f"header {head[:40]!r} on {channel!r}")
+        message = self._message(scope, target, header, text)
+        match header.get("i"):
+            case None:
+                return message
+            case int(event_id):
+                return Logged(event_id, message)
+        raise UnreadablePayload(f"header {head[:40]!r} on {channel!r}")
+
+    def _message(self, scope: str, target: int, header: dict[str, Any], text: str) -> WireMessage:
         match scope, header:
             case "c", {"k": "m", "s": int(seq)}:
                 return MessageCreated(target, seq, text)
@@ -157,4 +198,4 @@ class Wire:
                 return UserJoined(target, chat_id, from_seq, text)
             case "u", {"k": "leave", "c": int(chat_id)}:
                 return UserLeft(target, chat_id, text)
-        raise UnreadablePayload(f"header {head[:40]!r} on {channel!r}")
+        raise UnreadablePayload(f"header {header!r:.40} on channel {scope}:{target}")

@@ -143,3 +143,80 @@ async def test_a_non_numeric_id_names_nothing(
     )
     assert response.status == 404
     assert "body" in (await response.json())["errors"]
+
+
+# Digits that are not ASCII: Python's str.isdigit() takes them all, int() fails on the first
+# two (a 500 where isdigit() was the check) and reads the others (superscript two, circled
+# one, Arabic-Indic three, fullwidth three, NKo three).
+NOT_ASCII_DIGITS = ["\u00b2", "\u2460", "\u0663", "\uff13", "\u07c3"]
+
+# Every kind of numeric path segment, the others valid.
+ID_ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/api/chats/{id}", None),
+    ("PATCH", "/api/chats/{id}", {"chat": {"title": "x"}}),
+    ("DELETE", "/api/chats/{id}", None),
+    ("POST", "/api/chats/{id}/members", {"username": "jake"}),
+    ("DELETE", "/api/chats/{id}/members/jake", None),
+    ("POST", "/api/chats/{id}/invites", {"invite": {}}),
+    ("GET", "/api/chats/{id}/join-requests", None),
+    ("GET", "/api/chats/{id}/messages", None),
+    ("POST", "/api/chats/{id}/messages", {"message": {"body": "hi"}}),
+    ("POST", "/api/chats/{id}/read", {"seq": 1}),
+    ("GET", "/api/chats/{id}/messages/scheduled", None),
+    ("PATCH", "/api/chats/{chat}/messages/{id}", {"message": {"body": "x"}}),
+    ("DELETE", "/api/chats/{chat}/messages/{id}", None),
+    ("DELETE", "/api/chats/{chat}/messages/scheduled/{id}", None),
+    ("GET", "/api/chats/{chat}/messages/{id}/comments", None),
+    ("POST", "/api/chats/{chat}/messages/{id}/comments", {"comment": {"body": "x"}}),
+    ("POST", "/api/chats/{chat}/join-requests/{id}/approve", None),
+    ("POST", "/api/chats/{chat}/join-requests/{id}/reject", None),
+    ("GET", "/api/chat/attachments/{id}", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"), ID_ROUTES, ids=[f"{m} {p}" for m, p, _ in ID_ROUTES]
+)
+async def test_an_id_of_digits_that_are_not_ascii_names_nothing(
+    chat: AppClient, users: Users, method: str, path: str, body: Any
+) -> None:
+    await users.add("jake")
+    soups = await group(chat, users["jake"])
+    for digit in NOT_ASCII_DIGITS:
+        url = path.format(chat=soups["id"], id=digit)
+        response = await chat.request(method, url, json=body, headers=users["jake"])
+        assert response.status == 404, (digit, await response.text())
+        assert "body" in (await response.json())["errors"]
+
+
+# Every numeric query parameter of chat.
+QUERY_ROUTES: list[tuple[str, str]] = [
+    ("/api/chats", "limit"),
+    ("/api/chats", "offset"),
+    ("/api/chats/unread", "limit"),
+    ("/api/chats/{chat}/messages", "before"),
+    ("/api/chats/{chat}/messages", "after"),
+    ("/api/chats/{chat}/messages", "afterSeq"),
+    ("/api/chats/{chat}/messages", "limit"),
+    ("/api/chats/{chat}/messages/{message}/comments", "limit"),
+    ("/api/chats/{chat}/messages/{message}/comments", "offset"),
+]
+
+
+NOT_QUERY_NUMBERS = [*NOT_ASCII_DIGITS, " 3", "3 ", "1_0", "+3", f"{2**63}", "1" * 40]
+
+
+@pytest.mark.parametrize(("path", "name"), QUERY_ROUTES, ids=[f"{p} {n}" for p, n in QUERY_ROUTES])
+async def test_a_query_number_is_ascii_digits_in_range(
+    chat: AppClient, users: Users, path: str, name: str
+) -> None:
+    await users.add("jake")
+    soups = await group(chat, users["jake"])
+    message = await send(chat, users["jake"], soups["id"], "hello")
+    url = path.format(chat=soups["id"], message=message["id"])
+    for value in NOT_QUERY_NUMBERS:
+        response = await chat.get(url, params={name: value}, headers=users["jake"])
+        assert response.status == 422, (value, await response.text())
+        assert name in (await response.json())["errors"]
+    response = await chat.get(url, params={name: "1"}, headers=users["jake"])
+    assert response.status == 200, await response.text()

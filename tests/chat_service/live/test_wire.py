@@ -10,6 +10,7 @@ import pytest
 from chat_service.live.wire import (
     ChatEvent,
     ChatGone,
+    Logged,
     MessageCreated,
     UserEvent,
     UserJoined,
@@ -36,9 +37,12 @@ TEXT = '{"type":"message.created","data":{"body":"line one\\nline two \u00e9\U00
         # A text with raw newlines: only the first one ends the header.
         UserEvent(9, "a\nb\n\nc"),
         MessageCreated(7, 2**63 - 1, ""),
+        # Recorded in the event log, with its id there.
+        Logged(17, ChatEvent(7, TEXT, skip_user=9)),
+        Logged(18, UserJoined(9, 7, 41, TEXT)),
     ],
 )
-def test_every_kind_comes_back_as_it_was_sent(message: WireMessage) -> None:
+def test_every_kind_comes_back_as_it_was_sent(message: WireMessage | Logged) -> None:
     wire = Wire(URL)
     channel, payload = wire.encode(message)
     assert wire.decode(channel, payload) == message
@@ -59,6 +63,15 @@ def test_the_header_is_a_short_json_line_before_the_text() -> None:
     assert wire.encode(MessageCreated(7, 42, TEXT))[1] == f'{{"k":"m","s":42}}\n{TEXT}'
     assert wire.encode(ChatEvent(7, TEXT, skip_user=9))[1] == f'{{"k":"e","x":9}}\n{TEXT}'
     assert wire.encode(UserJoined(9, 7, 41, TEXT))[1] == f'{{"k":"join","c":7,"s":41}}\n{TEXT}'
+    logged = Logged(17, ChatEvent(7, TEXT, 9))
+    assert wire.encode(logged)[1] == f'{{"k":"e","x":9,"i":17}}\n{TEXT}'
+
+
+def test_a_message_names_its_channel_for_the_event_log() -> None:
+    wire = Wire(URL)
+    for message in (ChatEvent(7, TEXT), ChatGone(7, TEXT), UserLeft(9, 7, TEXT)):
+        scope, target = wire.scope_of(message)
+        assert wire.channel_of(scope, target) == wire.encode(message)[0]
 
 
 # What the release of 2026-12-06 publishes (its chat_service/publishing.py), so that old and
@@ -103,6 +116,8 @@ def test_a_key_this_release_does_not_know_is_ignored() -> None:
         ("chat:3:x:9", '{"k":"u"}\ntext'),  # neither a chat nor a user
         ("chat:3:c:seven", '{"k":"drop"}\ntext'),  # a channel without a number
         ("chat:0:c:7", '{"k":"drop"}\ntext'),  # another database's channel
+        ("chat:3:c:7", '{"k":"e","i":"x"}\ntext'),  # an event id that is no number
+        ("chat:3:c:7", '{"i":1}\ntext'),  # an event id and no kind
         ("", ""),
     ],
 )
