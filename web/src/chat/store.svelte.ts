@@ -164,6 +164,9 @@ class ChatStore {
       case "chat.deleted":
         this.remove(event.data.chatId);
         return;
+      case "chat.updated":
+        if (this.byId(event.data.chatId) !== undefined) void this.reload();
+        return;
       case "chat.join_decided":
         if (event.data.status === "approved") void this.reload();
         return;

@@ -35,6 +35,13 @@ export interface ServerEvents {
   "chat.join_requested": JoinRequest;
   "chat.join_decided": JoinRequest;
   "chat.deleted": { chatId: number };
+  "chat.updated": {
+    chatId: number;
+    title: string | null;
+    description: string | null;
+    private: boolean;
+    messageTtlSeconds: number | null;
+  };
   presence: { chatId: number; username: string; online: boolean };
   typing: { chatId: number; username: string };
   "notification.created": Record<string, unknown>;
