@@ -1288,7 +1288,16 @@ export interface paths {
         };
       };
       responses: {
-        /** @description Success */
+        /** @description The direct chat that already existed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_ChatEnvelopeOut"];
+          };
+        };
+        /** @description A new chat */
         201: {
           headers: {
             [name: string]: unknown;
