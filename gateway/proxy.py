@@ -36,6 +36,7 @@ from shared.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.web.identity import (
     CLIENT_IP_HEADER,
     IDENTITY_HEADERS,
+    ROLE_HEADER,
     TOKEN_ID_HEADER,
     USER_ID_HEADER,
     USERNAME_HEADER,
@@ -167,6 +168,7 @@ class Proxy:
             headers += (
                 (USER_ID_HEADER, identity.user_id),
                 (USERNAME_HEADER, identity.username),
+                (ROLE_HEADER, identity.role),
                 (TOKEN_ID_HEADER, identity.jti),
             )
         return headers
