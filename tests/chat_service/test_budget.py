@@ -7,8 +7,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import redis.asyncio as aioredis
 
+from chat_service.budget import SendBudget
 from tests.chat_service.conftest import general_id, send
 from tests.chat_service.helpers import Replicas
 from tests.services import Users
@@ -140,3 +142,32 @@ async def test_the_budget_outlives_a_restart_of_redis(
     refused = await _post(chat, users["jake"], general, "and another")
 
     assert refused.status == 429
+
+
+async def test_a_postponed_message_moves_to_the_first_period_with_room(
+    chat: AppClient, users: Users, db: asyncpg.Connection
+) -> None:
+    # A banned author's scheduled messages wait for the ban's end; they must not pile into
+    # the period it ends in beyond the limit (a month of them would land at one moment).
+    await users.add("jake")
+    user_id = users.ids["jake"]
+    budget = SendBudget(limit=1, period=PERIOD)
+    await db.execute("SET search_path TO chat")
+    ban_end = datetime.fromtimestamp((time.time() // PERIOD + 1) * PERIOD + 10, UTC)
+    ends_in = budget.period_of(ban_end.timestamp())
+    async with db.transaction():
+        held = await budget.take(db, user_id, ban_end)  # the ban's period is full already
+        other = await budget.take(db, user_id)  # the place the postponed message held
+        moved, send_at = await budget.move(db, user_id, other, ban_end)
+
+    assert held == ends_in
+    assert moved == ends_in + 1
+    assert send_at == datetime.fromtimestamp((ends_in + 1) * PERIOD, UTC)
+    used = await db.fetch(
+        "SELECT period, used FROM send_budget WHERE user_id = $1 ORDER BY period", user_id
+    )
+    assert [(row["period"], row["used"]) for row in used] == [
+        (other, 0),
+        (ends_in, 1),
+        (ends_in + 1, 1),
+    ]
