@@ -35,14 +35,20 @@ MODERATION_ACTION = "moderation.action"
 
 
 async def _moderated(
-    connection: asyncpg.Connection, caller: Caller, action: str, target: str, reason: str | None
+    connection: asyncpg.Connection,
+    caller: Caller,
+    action: str,
+    target: str,
+    reason: str | None,
+    author_id: int,
 ) -> None:
     """A moderator's removal, told in the transaction that makes it (the outbox), so that the
-    audit log misses none."""
+    audit log misses none; it names the author, whom notifications will tell."""
     await record_event(
         connection,
         MODERATION_ACTION,
         {
+            "authorId": author_id,
             "moderatorId": caller.id,
             "moderator": caller.username,
             "service": "posts",
@@ -165,7 +171,14 @@ class Articles(ArticleReads):
             if article["author_id"] != caller.id:
                 if not caller.moderates:
                     raise Forbidden("only the author may change this article")
-                await _moderated(connection, caller, "article.delete", f"article:{slug}", reason)
+                await _moderated(
+                    connection,
+                    caller,
+                    "article.delete",
+                    f"article:{slug}",
+                    reason,
+                    article["author_id"],
+                )
             await queries.delete_article(connection, article["id"])
             await record_event(
                 connection, ARTICLE_DELETED, {"id": article["id"], "authorId": article["author_id"]}
@@ -238,6 +251,8 @@ class Articles(ArticleReads):
                 if not caller.moderates:
                     raise Forbidden("only the author may delete this comment")
                 target = f"comment:{slug}/{comment_id}"
-                await _moderated(connection, caller, "comment.delete", target, reason)
+                await _moderated(
+                    connection, caller, "comment.delete", target, reason, comment["author_id"]
+                )
             await queries.delete_comment(connection, comment_id)
         self.relay.wake()
