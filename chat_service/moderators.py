@@ -18,9 +18,10 @@ from chat_service import compose
 from chat_service.clients import AuthUsers
 from chat_service.live.publisher import Publisher
 from chat_service.queries import moderation as q_moderation
+from chat_service.queries import users as q_users
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory, first_use
-from shared.web.errors import Forbidden, NotFound, ValidationFailed
+from shared.web.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.web.identity import Caller
 from shared.web.timefmt import iso
 
@@ -101,7 +102,7 @@ class Moderators:
             )
             if row is None:
                 if await q_moderation.report_exists(connection, report_id):
-                    raise ValidationFailed("the report is already resolved")
+                    raise Conflict("the report is already resolved")
                 raise NotFound("report not found")
             if resolution == "dismissed" and row["ban_id"] is not None:
                 standing = await q_moderation.standing_reports_of_ban(connection, row["ban_id"])
@@ -145,11 +146,12 @@ class Moderators:
                 raise ValidationFailed(fields={"username": ["is yourself"]})
             await q_moderation.insert_ban_by(connection, user["id"], reason, until, caller.id)
             await self._log(connection, caller, "ban", f"user:{user['username']}", reason)
+            (me,) = await q_users.users_by_ids(connection, [caller.id])
         ban = {
             "user": compose.person(user["username"], user["image"]),
             "until": iso(until),
             "reason": reason,
-            "by": compose.person(caller.username, None),
+            "by": compose.person(me["username"], me["image"]),
         }
         event = {"until": ban["until"], "reason": reason}
         await self.publisher.user_event(user["id"], compose.event("moderation.banned", event))

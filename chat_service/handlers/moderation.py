@@ -74,6 +74,7 @@ async def list_reports(request: web.Request) -> web.Response:
     summary="Dismiss or uphold a report (moderators); dismissing the reports behind an "
     "automatic ban lifts it",
     security=TOKEN_AUTH,
+    responses=errors(409),  # already resolved
 )
 @request_schema(ResolveIn)
 @response_schema(QueuedReportEnvelopeOut, 200)
