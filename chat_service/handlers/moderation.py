@@ -58,7 +58,12 @@ async def chat_status(request: web.Request) -> web.Response:
 # Moderators' routes: 403 for everyone else (admins only for roles).
 
 
-@docs(tags=["moderation"], summary="Reports, newest first (moderators)", security=TOKEN_AUTH)
+@docs(
+    tags=["moderation"],
+    summary="Reports, newest first (moderators)",
+    security=TOKEN_AUTH,
+    responses=errors(403),
+)
 @querystring_schema(ReportsQuery)
 @response_schema(ReportsOut, 200)
 async def list_reports(request: web.Request) -> web.Response:
@@ -74,7 +79,7 @@ async def list_reports(request: web.Request) -> web.Response:
     summary="Dismiss or uphold a report (moderators); dismissing the reports behind an "
     "automatic ban lifts it",
     security=TOKEN_AUTH,
-    responses=errors(409),  # already resolved
+    responses=errors(403, 409),  # already resolved
 )
 @request_schema(ResolveIn)
 @response_schema(QueuedReportEnvelopeOut, 200)
@@ -89,7 +94,12 @@ async def resolve_report(request: web.Request) -> web.Response:
     return json_response({"report": report})
 
 
-@docs(tags=["moderation"], summary="Active bans (moderators)", security=TOKEN_AUTH)
+@docs(
+    tags=["moderation"],
+    summary="Active bans (moderators)",
+    security=TOKEN_AUTH,
+    responses=errors(403),
+)
 @response_schema(BansOut, 200)
 async def list_bans(request: web.Request) -> web.Response:
     bans = await request.app[MODERATORS].bans(require_user(request))
@@ -100,6 +110,7 @@ async def list_bans(request: web.Request) -> web.Response:
     tags=["moderation"],
     summary="Ban a user by hand (moderators); their open sockets get moderation.banned",
     security=TOKEN_AUTH,
+    responses=errors(403),
 )
 @request_schema(NewBanEnvelope)
 @response_schema(BanEnvelopeOut, 201)
@@ -111,7 +122,12 @@ async def create_ban(request: web.Request) -> web.Response:
     return json_response({"ban": ban}, status=201)
 
 
-@docs(tags=["moderation"], summary="Lift a user's bans (moderators)", security=TOKEN_AUTH)
+@docs(
+    tags=["moderation"],
+    summary="Lift a user's bans (moderators)",
+    security=TOKEN_AUTH,
+    responses=errors(403),
+)
 async def lift_ban(request: web.Request) -> web.Response:
     await request.app[MODERATORS].lift(require_user(request), request.match_info["username"])
     return web.Response(status=204)
@@ -121,6 +137,7 @@ async def lift_ban(request: web.Request) -> web.Response:
     tags=["moderation"],
     summary="Every moderator action of every service, newest first (moderators)",
     security=TOKEN_AUTH,
+    responses=errors(403),
 )
 @querystring_schema(PageQuery)
 @response_schema(LogOut, 200)
@@ -136,6 +153,7 @@ async def moderation_log(request: web.Request) -> web.Response:
     tags=["moderation"],
     summary="Set a user's role (admins); auth stores it and ends the user's sessions",
     security=TOKEN_AUTH,
+    responses=errors(403),
 )
 @request_schema(RoleIn)
 @response_schema(RoleEnvelopeOut, 200)
