@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 # Replica counts and ports reach `make run` from the command line, e.g. `make run POSTS_REPLICAS=2`.
 export AUTH_REPLICAS POSTS_REPLICAS SOCIAL_REPLICAS CHAT_REPLICAS GATEWAY_PORT
 
-.PHONY: install web-client run test test-drills test-upgrade lint format seed bench web-api clean
+.PHONY: install web-client run test test-drills test-upgrade lint format seed bench web-api clean admin
 
 install: $(VENV)/.installed web-client
 
@@ -91,6 +91,11 @@ format: install
 
 seed: install
 	$(BIN)/python -m bench.seed
+
+# Sets a user's role: `make admin NAME=alice ROLE=moderator` (NAME, not USER, which every shell
+# sets). Inside the image: `python -m auth_service.admin alice moderator`.
+admin: install
+	$(BIN)/python -m devstack.admin "$(NAME)" "$(ROLE)"
 
 bench: install
 	$(BIN)/python -m bench.run

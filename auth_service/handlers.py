@@ -10,6 +10,7 @@ from aiohttp_apigami import docs, querystring_schema, request_schema, response_s
 
 from auth_service import queries
 from auth_service.keys import ACCOUNTS, KEYS
+from auth_service.roles import set_role
 from auth_service.schemas import (
     ConfirmedUserEnvelopeOut,
     IdsQuery,
@@ -24,6 +25,8 @@ from auth_service.schemas import (
     ResetRequestIn,
     RevokedQuery,
     RevokedSessionsOut,
+    RoleIn,
+    StandingEnvelopeOut,
     StatusOut,
     TokenIn,
     UpdateUserEnvelope,
@@ -38,6 +41,7 @@ from shared.web.identity import client_ip, require_user
 from shared.web.jsoncodec import json_response
 from shared.web.openapi import errors
 from shared.web.schemas import TOKEN_AUTH
+from shared.web.timefmt import iso
 
 
 def user_json(
@@ -51,6 +55,7 @@ def user_json(
             "bio": user["bio"],
             "image": user["image"] or request.app[ACCOUNTS].default_image,
             "emailConfirmed": user["email_confirmed"],
+            "role": user["role"],
             "refreshToken": refresh_token,
         }
     }
@@ -236,6 +241,56 @@ async def internal_user_by_username(request: web.Request) -> web.Response:
     if row is None:
         raise NotFound("user not found")
     return json_response({"user": request.app[ACCOUNTS].profile(row)})
+
+
+@docs(tags=["internal"], summary="A user's standing: a confirmed e-mail, the account's age")
+@response_schema(StandingEnvelopeOut, 200)
+async def internal_user_standing(request: web.Request) -> web.Response:
+    try:
+        user_id = int(request.match_info["user_id"])
+    except ValueError:
+        raise NotFound("user not found") from None
+    async with request.app[PG_POOL].acquire() as connection:
+        row = await queries.get_standing(connection, user_id)
+    if row is None:
+        raise NotFound("user not found")
+    user = {
+        **request.app[ACCOUNTS].profile(row),
+        "emailConfirmed": row["email_confirmed"],
+        "createdAt": iso(row["created_at"]),
+        "role": row["role"],
+    }
+    return json_response({"user": user})
+
+
+@docs(
+    tags=["internal"],
+    summary="Set a user's role (chat's moderation route calls it for an admin); ends the "
+    "user's sessions",
+)
+@request_schema(RoleIn)
+@response_schema(StandingEnvelopeOut, 200)
+async def internal_set_role(request: web.Request) -> web.Response:
+    accounts = request.app[ACCOUNTS]
+    async with request.app[PG_POOL].acquire() as connection, connection.transaction():
+        user, revoked = await set_role(
+            connection,
+            request.match_info["username"],
+            request["data"]["role"],
+            accounts.default_image,
+        )
+    await accounts.sessions.announce(revoked)
+    accounts.relay.wake()
+    return json_response(
+        {
+            "user": {
+                **accounts.profile(user),
+                "emailConfirmed": user["email_confirmed"],
+                "createdAt": iso(user["created_at"]),
+                "role": user["role"],
+            }
+        }
+    )
 
 
 @docs(tags=["internal"], summary="Sessions ended and not yet expired, in order, after a cursor")

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-USER_COLUMNS = "id, username, email, password_hash, bio, image, email_confirmed"
+USER_COLUMNS = "id, username, email, password_hash, bio, image, email_confirmed, role, created_at"
 PROFILE_COLUMNS = "id, username, bio, image"
 
 
@@ -44,6 +44,22 @@ async def get_profile_by_username(
     )
 
 
+async def get_user_by_username(
+    connection: asyncpg.Connection, username: str
+) -> asyncpg.Record | None:
+    return await connection.fetchrow(
+        f"SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)", username
+    )
+
+
+async def get_standing(connection: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
+    """What other services weigh a user's word by: a confirmed address, the account's age."""
+    return await connection.fetchrow(
+        f"SELECT {PROFILE_COLUMNS}, email_confirmed, created_at, role FROM users WHERE id = $1",
+        user_id,
+    )
+
+
 async def get_profiles_by_ids(
     connection: asyncpg.Connection, user_ids: Sequence[int]
 ) -> list[asyncpg.Record]:
@@ -67,7 +83,7 @@ async def update_user(
     connection: asyncpg.Connection, user_id: int, changes: dict[str, Any]
 ) -> asyncpg.Record:
     # Column names come from the schema's fixed field list, never from the client.
-    allowed = {"username", "email", "password_hash", "bio", "image", "email_confirmed"}
+    allowed = {"username", "email", "password_hash", "bio", "image", "email_confirmed", "role"}
     assert set(changes) <= allowed
     assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=2))
     return await connection.fetchrow(

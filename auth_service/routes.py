@@ -28,5 +28,11 @@ ROUTES = [
         h.internal_user_by_username,
         name="internal.user_by_username",
     ),
+    web.get(
+        "/internal/users/{user_id}/standing",
+        h.internal_user_standing,
+        name="internal.user_standing",
+    ),
+    web.put("/internal/users/{username}/role", h.internal_set_role, name="internal.set_role"),
     web.get("/internal/sessions/revoked", h.internal_revoked_sessions, name="internal.revoked"),
 ]

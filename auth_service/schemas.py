@@ -105,6 +105,7 @@ class UserOut(Schema):
     bio = fields.String(allow_none=True, required=True)
     image = fields.String(allow_none=True, required=True)
     emailConfirmed = fields.Boolean(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["user", "moderator", "admin"]))
     refreshToken = fields.String(allow_none=True, required=True)
 
 
@@ -147,6 +148,19 @@ class ConfirmedUserOut(InternalUserOut):
 
 class ConfirmedUserEnvelopeOut(Schema):
     user = fields.Nested(ConfirmedUserOut, required=True)
+
+
+class StandingUserOut(ConfirmedUserOut):
+    createdAt = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class RoleIn(StrictSchema):
+    role = fields.String(required=True, validate=validate.OneOf(["user", "moderator", "admin"]))
+
+
+class StandingEnvelopeOut(Schema):
+    user = fields.Nested(StandingUserOut, required=True)
 
 
 class StatusOut(Schema):

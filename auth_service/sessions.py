@@ -95,7 +95,7 @@ class Sessions:
         await queries.insert_session(connection, session_id, user["id"], expires)
         refresh = await self._new_refresh_token(connection, session_id, user["id"], now, expires)
         token = self.keys.issue(
-            user["id"], user["username"], str(session_id), int(expires.timestamp())
+            user["id"], user["username"], str(session_id), int(expires.timestamp()), user["role"]
         )
         return SignIn(user, token.token, refresh)
 
@@ -149,7 +149,11 @@ class Sessions:
         )
         access_end = min(now + timedelta(seconds=self.settings.access_ttl), session_end)
         access = self.keys.issue(
-            user["id"], user["username"], str(row["family_id"]), int(access_end.timestamp())
+            user["id"],
+            user["username"],
+            str(row["family_id"]),
+            int(access_end.timestamp()),
+            user["role"],
         )
         return SignIn(user, access.token, refresh)
 

@@ -120,7 +120,12 @@ class KeyRing:
         return {"keys": [public_jwk(key) for key in self._verifying.values()]}
 
     def issue(
-        self, user_id: int, username: str, session_id: str, expires_at: int | None = None
+        self,
+        user_id: int,
+        username: str,
+        session_id: str,
+        expires_at: int | None = None,
+        role: str = "user",
     ) -> AccessToken:
         """A token of the session; it lives ACCESS_TOKEN_TTL unless `expires_at` says otherwise
         (the session token of login lives as long as its session)."""
@@ -129,6 +134,7 @@ class KeyRing:
         claims = {
             "sub": str(user_id),
             "username": username,
+            "role": role,
             "sid": session_id,
             "iat": now,
             "exp": expires_at if expires_at is not None else now + self._settings.access_ttl,

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from chat_service import events
 from chat_service.attachments import Attachments
+from chat_service.budget import SendBudget
 from chat_service.chats import Chats
 from chat_service.clients import AuthUsers
 from chat_service.invites import Invites
@@ -22,6 +23,7 @@ from chat_service.keys import (
     INVITES,
     MESSAGES,
     MODERATION,
+    MODERATORS,
     SESSIONS,
     TIMED,
 )
@@ -31,7 +33,8 @@ from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
 from chat_service.live.session import Sessions
 from chat_service.messages import Messages
-from chat_service.moderation import Moderation, SendLimit
+from chat_service.moderation import Moderation
+from chat_service.moderators import Moderators
 from chat_service.queries import chats as q_chats
 from chat_service.routes import ROUTES
 from chat_service.scheduling import Timed
@@ -49,7 +52,7 @@ from shared.web.idempotency import Idempotency
 MIGRATIONS = Path(__file__).parent / "migrations"
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 # Producers whose streams chat_service reads.
-CONSUMED = ("auth",)
+CONSUMED = ("auth", "posts")  # users; posts' moderator actions for the audit log
 BATCH = 500
 
 
@@ -89,18 +92,20 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         await _ensure_general(app)
         publisher = Publisher(app[REDIS], app[HUB].wire, pool)
         presence = Presence(app[REDIS], settings.presence_ttl)
-        directory = Directory(pool, AuthUsers(client))
-        chats = Chats(pool, settings, directory, publisher, presence)
+        auth = AuthUsers(client)
+        directory = Directory(pool, auth)
         attachments = Attachments(
             pool, LocalStorage(settings.attachments_dir), settings.max_attachment_bytes
         )
+        chats = Chats(pool, settings, directory, publisher, presence, attachments)
         moderation = Moderation(pool, settings, directory)
+        budget = SendBudget(settings.send_limit, settings.send_period)
         messages = Messages(
             pool,
             settings,
             chats,
             publisher,
-            limit=SendLimit(app[REDIS], settings.send_limit, settings.send_period),
+            budget=budget,
             moderation=moderation,
             attachments=attachments,
             presence=presence,
@@ -110,7 +115,8 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         app[MESSAGES] = messages
         app[ATTACHMENTS] = attachments
         app[MODERATION] = moderation
-        app[TIMED] = Timed(pool, settings, publisher, attachments)
+        app[MODERATORS] = Moderators(pool, settings, directory, publisher, auth)
+        app[TIMED] = Timed(pool, settings, publisher, attachments, budget)
         app[SESSIONS] = Sessions(pool, settings, app[HUB], directory, messages, publisher, presence)
         app[IDEMPOTENCY] = Idempotency(
             app[PG_POOL], settings.idempotency_ttl, settings.idempotency_lease
@@ -135,7 +141,7 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
                 "chat",
                 CONSUMED,
                 lambda app: events.handlers(
-                    app[CHATS].users, app[CHATS].publisher, app[ATTACHMENTS]
+                    app[CHATS].users, app[CHATS].publisher, app[ATTACHMENTS], app[MODERATORS]
                 ),
                 **consumer_options,
             ),

@@ -8,8 +8,10 @@ from typing import Any
 import asyncpg
 
 from chat_service import compose
+from chat_service.attachments import Attachments
 from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
+from chat_service.moderation import check_not_banned
 from chat_service.queries import chats as q_chats
 from chat_service.queries import users as q_users
 from chat_service.settings import ChatSettings
@@ -33,7 +35,9 @@ class Chats:
         users: Directory,
         publisher: Publisher,
         presence: Presence,
+        attachments: Attachments,
     ) -> None:
+        self.attachments = attachments
         self.pool = pool
         self.settings = settings
         self.users = users
@@ -106,6 +110,7 @@ class Chats:
     async def create_group(self, caller: Caller, fields: JSON, seal: Seal = no_seal) -> JSON:
         await self.users.ensure(caller)
         async with self.pool.acquire() as connection, connection.transaction():
+            await check_not_banned(connection, caller.id)
             chat_id = await q_chats.create_group(
                 connection,
                 caller.id,
@@ -132,6 +137,7 @@ class Chats:
         """The direct chat with a person: 201 when it is new, 200 with the existing one."""
         await self.users.ensure(caller)
         async with self.pool.acquire() as connection, connection.transaction():
+            await check_not_banned(connection, caller.id)
             other = await self.users.by_username(connection, username)
             if other["id"] == caller.id:
                 raise ValidationFailed(
@@ -163,6 +169,7 @@ class Chats:
             if row["kind"] != "group":
                 raise Forbidden(f"a {row['kind']} chat cannot be changed")
             self.require_owner(row, "change it")
+            await check_not_banned(connection, caller.id)
             await q_chats.update_chat(connection, chat_id, changes)
             chat = await self.view(connection, chat_id, caller.id)
         # What every member sees alike (the view also holds the caller's unread count).
@@ -178,7 +185,9 @@ class Chats:
             if row["kind"] != "group":
                 raise Forbidden(f"a {row['kind']} chat cannot be deleted")
             self.require_owner(row, "delete it")
-            await q_chats.delete_chat(connection, chat_id)
+            gone = await q_chats.delete_chat(connection, chat_id)
+        # The chat's files go with it.
+        await self.attachments.remove_files(gone)
         await self.publisher.chat_gone(chat_id, compose.event("chat.deleted", {"chatId": chat_id}))
 
     # Members.
@@ -197,6 +206,7 @@ class Chats:
             if row["kind"] != "group":
                 raise Forbidden(f"nobody can be added to a {row['kind']} chat")
             self.require_owner(row, "add members")
+            await check_not_banned(connection, caller.id)
             user = await self.users.by_username(connection, username)
             added = await q_chats.add_member(connection, chat_id, user["id"], "member")
             role = "owner" if user["id"] == row["owner_id"] else "member"
@@ -215,6 +225,7 @@ class Chats:
     @first_use
     async def remove_member(self, caller: Caller, chat_id: int, username: str) -> None:
         """The owner removes a member, or a member leaves (their own name)."""
+        gone: list[str] = []
         async with self.pool.acquire() as connection, connection.transaction():
             row = await self.member(connection, chat_id, caller, lock=True)
             leaving = username.lower() == caller.username.lower()
@@ -229,9 +240,10 @@ class Chats:
                 # The chat lives on under its longest-standing member, or ends with its owner.
                 successor = await q_chats.oldest_other_member(connection, chat_id, caller.id)
                 if successor is None:
-                    await q_chats.delete_chat(connection, chat_id)
+                    gone = await q_chats.delete_chat(connection, chat_id)
                 else:
                     await q_chats.transfer_ownership(connection, chat_id, successor)
+        await self.attachments.remove_files(gone)
         text = compose.membership_event(
             "chat.member_left", chat_id, user["username"], user["image"]
         )

@@ -23,6 +23,32 @@ class AuthUsers:
             raise NotFound("user not found")
         return found[0]  # type: ignore[no-any-return]
 
+    async def standing(self, user_id: int) -> dict[str, Any] | None:
+        """The account's `emailConfirmed` and `createdAt`; None when auth cannot tell now
+        (a report is then filed without counting: every report still reaches moderators)."""
+        try:
+            body = await self.client.request("GET", "auth", f"/internal/users/{user_id}/standing")
+        except ApiError:
+            return None
+        return body["user"]  # type: ignore[no-any-return]
+
+    async def set_role(self, username: str, role: str) -> dict[str, Any] | None:
+        """Sets the role (auth ends the user's sessions); None when auth has no such user.
+        Setting a role twice is harmless, so the call may be retried."""
+        try:
+            body = await self.client.request(
+                "PUT",
+                "auth",
+                f"/internal/users/{username}/role",
+                json={"role": role},
+                idempotent=True,
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return body["user"]  # type: ignore[no-any-return]
+
     async def by_username(self, username: str) -> dict[str, Any] | None:
         """The account of that name, None when auth has none. The name is checked by the
         caller (letters, digits, `_` and `-`), so it is safe in the path."""

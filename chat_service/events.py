@@ -1,4 +1,5 @@
-"""The events chat_service consumes: auth's users, copied into chat's own `users` table."""
+"""The events chat_service consumes: auth's users, copied into chat's own `users` table, and
+the moderator actions of other services (posts), recorded in the audit log."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncpg
 from chat_service import compose
 from chat_service.attachments import Attachments
 from chat_service.live.publisher import Publisher
+from chat_service.moderators import Moderators
 from chat_service.queries import attachments as q_attachments
 from chat_service.queries import chats as q_chats
 from chat_service.queries import users as q_users
@@ -16,7 +18,7 @@ from shared.events.consumer import AfterCommit, Handler
 
 
 def handlers(
-    directory: Directory, publisher: Publisher, attachments: Attachments
+    directory: Directory, publisher: Publisher, attachments: Attachments, moderators: Moderators
 ) -> dict[str, Handler]:
     async def user_registered(connection: asyncpg.Connection, event: Event) -> None:
         data = event.data
@@ -31,13 +33,12 @@ def handlers(
         chats it owned pass to their longest-standing member (or end with it)."""
         user_id = int(event.data["id"])
         tombstones = await q_users.tombstone_messages_by(connection, user_id)
-        files = [row["attachment_id"] for row in tombstones if row["attachment_id"]]
-        gone = await q_attachments.unreferenced(connection, files) if files else []
         ended: list[int] = []
+        gone: list[str] = []
         for chat_id in await q_users.chats_owned_by(connection, user_id):
             successor = await q_chats.oldest_other_member(connection, chat_id, user_id)
             if successor is None:
-                await q_chats.delete_chat(connection, chat_id)
+                gone += await q_chats.delete_chat(connection, chat_id)
                 ended.append(chat_id)
             else:
                 await q_chats.transfer_ownership(connection, chat_id, successor)
@@ -45,6 +46,9 @@ def handlers(
         for chat_id in left:
             await q_chats.remove_member(connection, chat_id, user_id)
         await q_users.mark_user_deleted(connection, user_id)
+        # Every file of the account goes: those its messages showed (now tombstones), those
+        # of its scheduled messages, and uploads never posted.
+        gone += await q_attachments.delete_attachments_of(connection, user_id)
 
         async def after_commit() -> None:
             await attachments.remove_files(gone)
@@ -61,7 +65,12 @@ def handlers(
 
         return after_commit
 
+    async def moderation_action(connection: asyncpg.Connection, event: Event) -> None:
+        """Another service's moderator action, into the one audit log (once per event)."""
+        await moderators.record(connection, event.id, event.data)
+
     return {
+        "moderation.action": moderation_action,
         "user.registered": user_registered,
         "user.updated": user_updated,
         "user.deleted": user_deleted,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from chat_service.live.session import Sessions
     from chat_service.messages import Messages
     from chat_service.moderation import Moderation
+    from chat_service.moderators import Moderators
     from chat_service.scheduling import Timed
     from shared.web.idempotency import Idempotency
 
@@ -25,6 +26,7 @@ MESSAGES: web.AppKey[Messages] = web.AppKey("messages")
 IDEMPOTENCY: web.AppKey[Idempotency] = web.AppKey("idempotency")
 ATTACHMENTS: web.AppKey[Attachments] = web.AppKey("attachments")
 MODERATION: web.AppKey[Moderation] = web.AppKey("moderation")
+MODERATORS: web.AppKey[Moderators] = web.AppKey("moderators")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")
 TIMED: web.AppKey[Timed] = web.AppKey("timed")

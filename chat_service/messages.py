@@ -11,14 +11,16 @@ import asyncpg
 
 from chat_service import compose
 from chat_service.attachments import Attachments
+from chat_service.budget import SendBudget
 from chat_service.chats import Chats
 from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
-from chat_service.moderation import Moderation, SendLimit
+from chat_service.moderation import Moderation
 from chat_service.queries import attachments as q_attachments
 from chat_service.queries import chats as q_chats
 from chat_service.queries import comments as q_comments
 from chat_service.queries import messages as q_messages
+from chat_service.queries import moderation as q_moderation
 from chat_service.queries import scheduled as q_scheduled
 from chat_service.settings import ChatSettings
 from chat_service.users import first_use
@@ -41,7 +43,7 @@ class Messages:
         chats: Chats,
         publisher: Publisher,
         *,
-        limit: SendLimit,
+        budget: SendBudget,
         moderation: Moderation,
         attachments: Attachments,
         presence: Presence,
@@ -51,7 +53,7 @@ class Messages:
         self.chats = chats
         self.users = chats.users
         self.publisher = publisher
-        self.limit = limit
+        self.budget = budget
         self.moderation = moderation
         self.attachments = attachments
         self.presence = presence
@@ -102,50 +104,47 @@ class Messages:
         """Sends now, or schedules for `sendAt`. A ban refuses it (403); in the general chat
         it takes one message of the period's budget (429 beyond)."""
         send_at = self._send_at(fields)
-        counted = False
-        try:
-            async with self.pool.acquire() as connection, connection.transaction():
-                chat = await self.chats.member(connection, chat_id, caller)
-                await self.moderation.check_not_banned(connection, caller.id)
-                reply_to = fields.get("replyTo")
-                if (
-                    reply_to is not None
-                    and await q_messages.seq_of(connection, chat_id, reply_to) is None
-                ):
-                    raise ValidationFailed(fields={"replyTo": ["is not a message of this chat"]})
-                attachment = fields.get("attachmentId")
-                if attachment is not None and not await q_attachments.claim_attachment(
-                    connection, attachment, caller.id
-                ):
-                    raise ValidationFailed(fields={"attachmentId": ["is not an upload of yours"]})
-                if chat["kind"] == "general":
-                    await self.limit.take(caller.id)
-                    counted = True
-                body = fields.get("body") or ""
-                if send_at is not None:
-                    row = await q_scheduled.schedule_message(
-                        connection, chat_id, caller.id, body, reply_to, attachment, send_at
-                    )
-                    scheduled = compose.message(row)
-                    await seal(connection, 201, scheduled)
-                    return scheduled
-                row = await q_messages.insert_message(
-                    connection,
-                    chat_id,
-                    caller.id,
-                    body,
-                    reply_to,
-                    self.settings.general_ttl,
-                    attachment,
+        async with self.pool.acquire() as connection, connection.transaction():
+            chat = await self.chats.member(connection, chat_id, caller)
+            await self.moderation.check_not_banned(connection, caller.id)
+            reply_to = fields.get("replyTo")
+            if (
+                reply_to is not None
+                and await q_messages.seq_of(connection, chat_id, reply_to) is None
+            ):
+                raise ValidationFailed(fields={"replyTo": ["is not a message of this chat"]})
+            attachment = fields.get("attachmentId")
+            if attachment is not None and not await q_attachments.claim_attachment(
+                connection, attachment, caller.id
+            ):
+                raise ValidationFailed(fields={"attachmentId": ["is not an upload of yours"]})
+            # The place is taken in the period of delivery; a failure below rolls it back.
+            period = (
+                await self.budget.take(connection, caller.id, send_at)
+                if chat["kind"] == "general"
+                else None
+            )
+            body = fields.get("body") or ""
+            if send_at is not None:
+                row = await q_scheduled.schedule_message(
+                    connection, chat_id, caller.id, body, reply_to, attachment, send_at, period
                 )
-                # Writing is reading: the sender's own message is never unread to them.
-                await q_messages.advance_read(connection, chat_id, caller.id, row["seq"])
-                message = compose.message(row)
-                await seal(connection, 201, message)
-        except BaseException:
-            if counted:
-                await self.limit.give_back(caller.id)
-            raise
+                scheduled = compose.message(row)
+                await seal(connection, 201, scheduled)
+                return scheduled
+            row = await q_messages.insert_message(
+                connection,
+                chat_id,
+                caller.id,
+                body,
+                reply_to,
+                self.settings.general_ttl,
+                attachment,
+            )
+            # Writing is reading: the sender's own message is never unread to them.
+            await q_messages.advance_read(connection, chat_id, caller.id, row["seq"])
+            message = compose.message(row)
+            await seal(connection, 201, message)
         await self.publisher.message(chat_id, row["seq"], compose.event("message.created", message))
         return message
 
@@ -161,11 +160,12 @@ class Messages:
     async def cancel(self, caller: Caller, chat_id: int, message_id: int) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await self.chats.member(connection, chat_id, caller)
-            found, attachment = await q_scheduled.cancel_scheduled(
+            found, attachment, period = await q_scheduled.cancel_scheduled(
                 connection, chat_id, caller.id, message_id
             )
             if not found:
                 raise NotFound("scheduled message not found (it may have been sent)")
+            await self.budget.give_back(connection, caller.id, period)
             gone = await q_attachments.unreferenced(connection, [attachment]) if attachment else []
         await self.attachments.remove_files(gone)
 
@@ -181,25 +181,44 @@ class Messages:
     @first_use
     async def edit(self, caller: Caller, chat_id: int, message_id: int, body: str) -> JSON:
         async with self.pool.acquire() as connection, connection.transaction():
-            _chat, row = await self._own(connection, chat_id, message_id, caller)
+            chat, row = await self._own(connection, chat_id, message_id, caller)
             if row["author_id"] != caller.id:
                 raise Forbidden("only its author can edit a message")
             if row["deleted"]:
                 raise message_not_found()
+            await self.moderation.check_not_banned(connection, caller.id)
+            # An edit is broadcast like a message: in the general chat it takes a place too.
+            if chat["kind"] == "general":
+                await self.budget.take(connection, caller.id)
             row = await q_messages.edit_message(connection, chat_id, message_id, body)
         message = compose.message(row)
         await self.publisher.chat_event(chat_id, compose.event("message.updated", message))
         return message
 
     @first_use
-    async def delete(self, caller: Caller, chat_id: int, message_id: int) -> None:
-        """The author or the chat's owner turns a message into a tombstone (seq and id stay)."""
+    async def delete(
+        self, caller: Caller, chat_id: int, message_id: int, reason: str | None = None
+    ) -> None:
+        """The author or the chat's owner turns a message into a tombstone (seq and id stay);
+        so does a moderator in the general chat, and that is logged with its reason."""
         async with self.pool.acquire() as connection, connection.transaction():
             chat, row = await self._own(connection, chat_id, message_id, caller)
-            if row["author_id"] != caller.id and chat["role"] != "owner":
+            own = row["author_id"] == caller.id or chat["role"] == "owner"
+            moderated = not own and caller.moderates and chat["kind"] == "general"
+            if not own and not moderated:
                 raise Forbidden("only its author or the chat's owner can delete a message")
             if row["deleted"]:
                 return
+            if moderated:
+                await q_moderation.log_action(
+                    connection,
+                    caller.id,
+                    caller.username,
+                    "chat",
+                    "message.delete",
+                    f"message:{chat_id}/{message_id}",
+                    reason,
+                )
             attachment = await q_messages.tombstone_message(connection, chat_id, message_id)
             gone = await q_attachments.unreferenced(connection, [attachment]) if attachment else []
         await self.attachments.remove_files(gone)
@@ -251,17 +270,21 @@ class Messages:
         self, caller: Caller, chat_id: int, message_id: int, limit: int, offset: int
     ) -> list[JSON]:
         async with self.pool.acquire() as connection:
-            await self._own(connection, chat_id, message_id, caller)
+            _chat, message = await self._own(connection, chat_id, message_id, caller)
+            if message["deleted"]:
+                raise message_not_found()  # comments go with their message
             rows = await q_comments.comments_of(connection, message_id, limit, offset)
         return [compose.comment(row) for row in rows]
 
     @first_use
     async def comment(self, caller: Caller, chat_id: int, message_id: int, body: str) -> JSON:
         async with self.pool.acquire() as connection, connection.transaction():
-            _chat, message = await self._own(connection, chat_id, message_id, caller)
+            chat, message = await self._own(connection, chat_id, message_id, caller)
             if message["deleted"]:
                 raise message_not_found()
             await self.moderation.check_not_banned(connection, caller.id)
+            if chat["kind"] == "general":
+                await self.budget.take(connection, caller.id)
             comment = compose.comment(
                 await q_comments.insert_comment(connection, message_id, caller.id, body)
             )
@@ -281,6 +304,7 @@ class Messages:
         async with self.pool.acquire() as connection:
             bans = await self.moderation.bans_of(connection, caller.id)
             rows = await q_chats.chats_of(connection, caller.id, 10_000, 0)
+            budget = await self.budget.budget(connection, caller.id)
         general_ttl = self.settings.general_ttl
         chats = [
             {
@@ -290,7 +314,6 @@ class Messages:
             }
             for row in rows
         ]
-        budget = await self.limit.budget(caller.id)
         return {
             "bans": bans,
             "sendBudget": budget.as_json(self.settings.send_period),

@@ -30,6 +30,8 @@ ROUTES = [
     web.delete(CHAT + "/members/{username}", chats.remove_member, name="chats.members.remove"),
     # Invite links and join requests.
     web.post(CHAT + "/invites", invites.create_invite, name="chats.invites.create"),
+    web.get(CHAT + "/invites", invites.list_invites, name="chats.invites.list"),
+    web.delete(CHAT + "/invites/{code}", invites.revoke_invite, name="chats.invites.revoke"),
     web.post("/api/chats/join/{code}", invites.join_by_code, name="chats.join"),
     web.get(CHAT + "/join-requests", invites.list_join_requests, name="chats.join_requests"),
     web.post(
@@ -66,6 +68,18 @@ ROUTES = [
     # Reports and a user's standing.
     web.post("/api/users/{username}/report", moderation.report_user, name="users.report"),
     web.get("/api/chat/status", moderation.chat_status, name="chat.status"),
+    # Moderators (and admins).
+    web.get("/api/moderation/reports", moderation.list_reports, name="moderation.reports"),
+    web.post(
+        "/api/moderation/reports/{report_id}/resolve",
+        moderation.resolve_report,
+        name="moderation.resolve",
+    ),
+    web.get("/api/moderation/bans", moderation.list_bans, name="moderation.bans"),
+    web.post("/api/moderation/bans", moderation.create_ban, name="moderation.ban"),
+    web.delete("/api/moderation/bans/{username}", moderation.lift_ban, name="moderation.lift"),
+    web.get("/api/moderation/log", moderation.moderation_log, name="moderation.log"),
+    web.put("/api/moderation/users/{username}/role", moderation.set_role, name="moderation.role"),
     # The websocket.
     web.get("/api/chat/ws", socket.chat_socket, name="chat.ws"),
 ]

@@ -10,6 +10,7 @@ import asyncpg
 
 from chat_service import compose
 from chat_service.attachments import Attachments
+from chat_service.budget import SendBudget
 from chat_service.live.publisher import Publisher
 from chat_service.queries import attachments as q_attachments
 from chat_service.queries import chats as q_chats
@@ -31,7 +32,9 @@ class Timed:
         settings: ChatSettings,
         publisher: Publisher,
         attachments: Attachments,
+        budget: SendBudget,
     ) -> None:
+        self.budget = budget
         self.pool = pool
         self.settings = settings
         self.publisher = publisher
@@ -47,12 +50,17 @@ class Timed:
                 if await q_chats.membership(connection, row["chat_id"], row["author_id"]) is None:
                     # The author left the chat meanwhile: nobody is there to send it for.
                     attachment = await q_scheduled.drop_message(connection, row["id"])
+                    await self.budget.give_back(connection, row["author_id"], row["budget_period"])
                     if attachment is not None:
                         dropped.append(attachment)
                     continue
                 until = await q_moderation.banned_until(connection, row["author_id"])
                 if until is not None:
-                    await q_scheduled.postpone(connection, row["id"], until)  # sent when it ends
+                    # Sent when the ban ends, in a period with a place left for it.
+                    period, send_at = await self.budget.move(
+                        connection, row["author_id"], row["budget_period"], until
+                    )
+                    await q_scheduled.postpone(connection, row["id"], send_at, period)
                     continue
                 sent.append(
                     await q_scheduled.deliver_scheduled(
@@ -74,8 +82,9 @@ class Timed:
             rows = await q_messages.delete_expired(connection, BATCH)
             files = [row["attachment_id"] for row in rows if row["attachment_id"] is not None]
             gone = await q_attachments.unreferenced(connection, files) if files else []
+            periods = await self.budget.prune(connection, BATCH)
         await self.attachments.remove_files(gone)
-        return len(rows)
+        return max(len(rows), periods)
 
     async def remove_orphans(self) -> int:
         return await self.attachments.remove_orphans(self.settings.orphan_ttl, BATCH)

@@ -7,7 +7,8 @@ from typing import Any, cast
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.web.schemas import MAX_PAGE, PageQuery, StrictInteger, StrictSchema
+from shared.web.schemas import MAX_PAGE, PageQuery, StrictSchema
+from shared.web.schemas import StrictInteger as QueryInteger
 
 # Limits of what a client may send.
 MAX_MESSAGE_LENGTH = 4000
@@ -28,6 +29,30 @@ MAX_BIGINT = 2**63 - 1
 WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 NOT_BLANK_PATTERN = f"[^{WHITESPACE}]"
 BLANK_DOC = "not blank: a character other than whitespace (the pattern's class)"
+
+
+class StrictInteger(fields.Integer):
+    """An integer as JSON writes one: "3", 1.5 and true are refused (422 naming the field),
+    never coerced. Query strings, which are text by nature, take QueryInteger."""
+
+    default_error_messages = {"invalid": "Not a valid integer."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictBoolean(fields.Boolean):
+    """true or false only: "yes", 1 and "true" are refused, never coerced."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class Contains(validate.Regexp):
@@ -67,8 +92,9 @@ def _only(kind: str, required: str, allowed: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _query_integer(minimum: int, maximum: int, **options: Any) -> StrictInteger:
-    return StrictInteger(validate=validate.Range(min=minimum, max=maximum), **options)
+def _query_integer(minimum: int, maximum: int, **options: Any) -> QueryInteger:
+    """An integer of the query string: ASCII digits only (shared's StrictInteger)."""
+    return QueryInteger(validate=validate.Range(min=minimum, max=maximum), **options)
 
 
 class ChatsQuery(PageQuery):
@@ -79,7 +105,7 @@ class NewChatIn(StrictSchema):
     type = fields.String(required=True, validate=validate.OneOf(["group", "direct"]))
     title = _text(MAX_TITLE)
     description = fields.String(validate=validate.Length(max=MAX_DESCRIPTION))
-    private = fields.Boolean()
+    private = StrictBoolean()
     username = fields.String(validate=validate.Length(min=1, max=MAX_USERNAME))
 
     @validates_schema
@@ -114,8 +140,8 @@ class NewChatEnvelope(StrictSchema):
 class ChatChangesIn(StrictSchema):
     title = _text(MAX_TITLE)
     description = fields.String(validate=validate.Length(max=MAX_DESCRIPTION))
-    private = fields.Boolean()
-    messageTtlSeconds = fields.Integer(
+    private = StrictBoolean()
+    messageTtlSeconds = StrictInteger(
         allow_none=True,
         validate=validate.Range(min=1, max=MAX_TTL),
         metadata={"description": "seconds a message lives; null keeps history"},
@@ -140,7 +166,7 @@ class MemberIn(StrictSchema):
 
 
 class InviteIn(StrictSchema):
-    expiresInSeconds = fields.Integer(validate=validate.Range(min=60))
+    expiresInSeconds = StrictInteger(validate=validate.Range(min=60))
 
 
 class InviteEnvelope(StrictSchema):
@@ -168,7 +194,7 @@ class NewMessageIn(StrictSchema):
             "when a file is attached"
         },
     )
-    replyTo = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_BIGINT))
+    replyTo = StrictInteger(allow_none=True, validate=validate.Range(min=1, max=MAX_BIGINT))
     attachmentId = fields.String(
         allow_none=True,
         validate=validate.Length(min=1, max=64),
@@ -232,15 +258,15 @@ class ReportIn(StrictSchema):
 
 
 class ReadIn(StrictSchema):
-    seq = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_BIGINT))
+    seq = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_BIGINT))
 
 
 class ClientEventIn(StrictSchema):
     """A frame a client sends on the websocket."""
 
     type = fields.String(required=True, validate=validate.OneOf(["ping", "typing", "resume"]))
-    chatId = fields.Integer(validate=validate.Range(min=1, max=MAX_BIGINT))
-    afterSeq = fields.Integer(validate=validate.Range(min=0, max=MAX_BIGINT))
+    chatId = StrictInteger(validate=validate.Range(min=1, max=MAX_BIGINT))
+    afterSeq = StrictInteger(validate=validate.Range(min=0, max=MAX_BIGINT))
 
     @validates_schema
     def _fields_of_type(self, data: dict[str, Any], **_: Any) -> None:
@@ -349,6 +375,23 @@ class InviteEnvelopeOut(Schema):
     invite = fields.Nested(InviteOut, required=True)
 
 
+class ActiveInviteOut(Schema):
+    id = fields.String(
+        required=True,
+        metadata={
+            "description": "identifies the link (the code itself is never stored); "
+            "DELETE .../invites/{id} revokes it as its code does"
+        },
+    )
+    createdBy = fields.Nested(PersonOut, required=True, allow_none=True)
+    createdAt = fields.String(required=True)
+    expiresAt = fields.String(required=True)
+
+
+class InvitesOut(Schema):
+    invites = fields.List(fields.Nested(ActiveInviteOut), required=True)
+
+
 class JoinRequestOut(Schema):
     id = fields.Integer(required=True)
     chatId = fields.Integer(required=True)
@@ -424,11 +467,30 @@ class BanOut(Schema):
     endsAt = fields.String(required=True)
 
 
+class ReservationOut(Schema):
+    startsAt = fields.String(required=True)
+    resetsAt = fields.String(required=True)
+    reserved = fields.Integer(
+        required=True, metadata={"description": "places my scheduled messages hold"}
+    )
+
+
 class BudgetOut(Schema):
     limit = fields.Integer(required=True, metadata={"description": "0: no limit"})
-    remaining = fields.Integer(required=True)
+    remaining = fields.Integer(
+        required=True, metadata={"description": "places left now (reserved ones are taken)"}
+    )
+    reserved = fields.Integer(
+        required=True,
+        metadata={"description": "places of this period held by my scheduled messages"},
+    )
     periodSeconds = fields.Integer(required=True)
     resetsAt = fields.String(required=True)
+    reservations = fields.List(
+        fields.Nested(ReservationOut),
+        required=True,
+        metadata={"description": "later periods where my scheduled messages hold places"},
+    )
 
 
 class StatusChatOut(Schema):
@@ -446,3 +508,101 @@ class StatusOut(Schema):
 
 class StatusEnvelopeOut(Schema):
     status = fields.Nested(StatusOut, required=True)
+
+
+# Moderation (moderators and admins).
+
+
+class ModerationReasonQuery(StrictSchema):
+    reason = fields.String(
+        validate=validate.Length(max=MAX_REASON),
+        metadata={"description": "why a moderator removes it (kept in the audit log)"},
+    )
+
+
+class ReportsQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(["open", "resolved"]))
+
+
+class QueuedReportOut(Schema):
+    id = fields.Integer(required=True)
+    reporter = fields.Nested(PersonOut, required=True)
+    reported = fields.Nested(PersonOut, required=True)
+    reason = fields.String(required=True)
+    counted = fields.Boolean(
+        required=True, metadata={"description": "whether it counted toward the automatic ban"}
+    )
+    createdAt = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["open", "resolved"]))
+    resolution = fields.String(
+        required=True, allow_none=True, validate=validate.OneOf(["dismissed", "upheld"])
+    )
+
+
+class ReportsOut(Schema):
+    reports = fields.List(fields.Nested(QueuedReportOut), required=True)
+    reportsCount = fields.Integer(required=True)
+
+
+class QueuedReportEnvelopeOut(Schema):
+    report = fields.Nested(QueuedReportOut, required=True)
+
+
+class ResolveIn(StrictSchema):
+    action = fields.String(required=True, validate=validate.OneOf(["dismiss", "uphold"]))
+    note = fields.String(validate=validate.Length(max=MAX_REASON))
+
+
+class NewBanIn(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=MAX_USERNAME))
+    seconds = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_TTL))
+    reason = _text(MAX_REASON, required=True)
+
+
+class NewBanEnvelope(StrictSchema):
+    ban = fields.Nested(NewBanIn, required=True)
+
+
+class ActiveBanOut(Schema):
+    user = fields.Nested(PersonOut, required=True)
+    until = fields.String(required=True)
+    reason = fields.String(required=True)
+    by = fields.Nested(
+        PersonOut, required=True, allow_none=True, metadata={"description": "null: automatic"}
+    )
+
+
+class BansOut(Schema):
+    bans = fields.List(fields.Nested(ActiveBanOut), required=True)
+
+
+class BanEnvelopeOut(Schema):
+    ban = fields.Nested(ActiveBanOut, required=True)
+
+
+class LogEntryOut(Schema):
+    id = fields.Integer(required=True)
+    moderator = fields.String(required=True, metadata={"description": "username when acting"})
+    service = fields.String(required=True)
+    action = fields.String(required=True)
+    target = fields.String(required=True)
+    reason = fields.String(required=True, allow_none=True)
+    createdAt = fields.String(required=True)
+
+
+class LogOut(Schema):
+    entries = fields.List(fields.Nested(LogEntryOut), required=True)
+
+
+class RoleIn(StrictSchema):
+    role = fields.String(required=True, validate=validate.OneOf(["user", "moderator", "admin"]))
+
+
+class RoleUserOut(Schema):
+    username = fields.String(required=True)
+    image = fields.String(required=True, allow_none=True)
+    role = fields.String(required=True)
+
+
+class RoleEnvelopeOut(Schema):
+    user = fields.Nested(RoleUserOut, required=True)

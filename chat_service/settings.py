@@ -40,6 +40,12 @@ class ChatSettings:
     send_period: int
     ban_reports: int
     ban_seconds: int
+    # Which reports count toward the automatic ban: a reporter's account at least this old,
+    # with its e-mail confirmed unless turned off (development).
+    reporter_min_age: int
+    reporter_require_confirmed: bool
+    # How long after a rejection the same user may ask to join the same chat again.
+    join_retry_after: int
     # Scheduled messages and timed work.
     schedule_max_ahead: int
     schedule_interval: float
@@ -78,6 +84,9 @@ class ChatSettings:
             send_period=env.integer("CHAT_SEND_PERIOD", 3600, minimum=1),
             ban_reports=env.integer("CHAT_BAN_REPORTS", 3, minimum=1),
             ban_seconds=env.integer("CHAT_BAN_SECONDS", 4 * 3600, minimum=1),
+            reporter_min_age=env.integer("CHAT_REPORTER_MIN_AGE", 86400, minimum=0),
+            reporter_require_confirmed=env.flag("CHAT_REPORTER_REQUIRE_CONFIRMED", True),
+            join_retry_after=env.integer("CHAT_JOIN_RETRY_AFTER", 86400, minimum=0),
             schedule_max_ahead=env.integer("CHAT_SCHEDULE_MAX_AHEAD", 30 * 86400, minimum=60),
             schedule_interval=env.number("CHAT_SCHEDULE_INTERVAL", 0.5, minimum=0.05),
             expiry_interval=env.number("CHAT_EXPIRY_INTERVAL", 1.0, minimum=0.05),

@@ -38,6 +38,7 @@ from shared.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.web.identity import (
     CLIENT_IP_HEADER,
     IDENTITY_HEADERS,
+    ROLE_HEADER,
     TOKEN_ID_HEADER,
     USER_ID_HEADER,
     USERNAME_HEADER,
@@ -177,10 +178,12 @@ class Proxy:
         if identity is not None:
             vouched[USER_ID_HEADER] = identity.user_id
             vouched[USERNAME_HEADER] = identity.username
+            vouched[ROLE_HEADER] = identity.role
             vouched[TOKEN_ID_HEADER] = identity.jti
             headers += (
                 (USER_ID_HEADER, identity.user_id),
                 (USERNAME_HEADER, identity.username),
+                (ROLE_HEADER, identity.role),
                 (TOKEN_ID_HEADER, identity.jti),
             )
         # The services believe the identity only with this signature over it and the request.

@@ -84,6 +84,8 @@ TABLE: list[Route] = [
     route("POST", "/api/chat/attachments", "chat", REQ, Kind.UPLOAD, "upload"),
     route(ANY, "/api/chat/.+", "chat", REQ),
     route(ANY, "/api/chats(/.*)?", "chat", REQ),
+    # Moderation: chat_service keeps reports, bans and the audit log of every service.
+    route(ANY, "/api/moderation/.+", "chat", REQ),
 ]
 
 

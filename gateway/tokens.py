@@ -30,6 +30,7 @@ class Identity:
     jti: str
     session_id: str  # ending the session revokes every token that names it
     expires_at: float
+    role: str = "user"
 
 
 class TokenVerifier:
@@ -102,6 +103,7 @@ class TokenVerifier:
             str(claims["jti"]),
             str(claims["sid"]),
             claims["exp"],
+            str(claims.get("role", "user")),
         )
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()

@@ -32,6 +32,34 @@ log = logging.getLogger(__name__)
 ARTICLE_CREATED = "article.created"
 ARTICLE_UPDATED = "article.updated"
 ARTICLE_DELETED = "article.deleted"
+MODERATION_ACTION = "moderation.action"
+
+
+async def _moderated(
+    connection: asyncpg.Connection,
+    caller: Caller,
+    action: str,
+    target: str,
+    reason: str | None,
+    author_id: int,
+) -> None:
+    """A moderator's removal, told in the transaction that makes it (the outbox), so that the
+    audit log misses none; it names the author, whom notifications will tell."""
+    await record_event(
+        connection,
+        MODERATION_ACTION,
+        {
+            "authorId": author_id,
+            "moderatorId": caller.id,
+            "moderator": caller.username,
+            "service": "posts",
+            "action": action,
+            "target": target,
+            "reason": reason,
+        },
+    )
+
+
 SLUG_ATTEMPTS = 5
 
 
@@ -141,12 +169,27 @@ class Articles:
         await self._changed(slug, new_slug)
         return await self.reads.compose((await self.reads.with_authors([row]))[0], caller)
 
-    async def delete(self, caller: Caller, slug: str) -> None:
+    async def delete(self, caller: Caller, slug: str, reason: str | None = None) -> None:
+        """The author deletes an article; so may a moderator, and that is told to the audit
+        log (chat_service keeps it) as a `moderation.action` event with its reason."""
         async with self.pool.acquire() as connection, connection.transaction():
-            article = await self._own(connection, slug, caller)
+            article = await queries.lock_article_by_slug(connection, slug)
+            if article is None:
+                raise NotFound(f"article {slug} not found")
+            if article["author_id"] != caller.id:
+                if not caller.moderates:
+                    raise Forbidden("only the author may change this article")
+                await _moderated(
+                    connection,
+                    caller,
+                    "article.delete",
+                    f"article:{slug}",
+                    reason,
+                    article["author_id"],
+                )
             await queries.delete_article(connection, article["id"])
             await record_event(
-                connection, ARTICLE_DELETED, {"id": article["id"], "authorId": caller.id}
+                connection, ARTICLE_DELETED, {"id": article["id"], "authorId": article["author_id"]}
             )
         await self._changed(slug)
 
@@ -185,13 +228,21 @@ class Articles:
             await seal(connection, 200, comment)
         return comment
 
-    async def delete_comment(self, caller: Caller, slug: str, comment_id: int) -> None:
-        async with self.pool.acquire() as connection:
+    async def delete_comment(
+        self, caller: Caller, slug: str, comment_id: int, reason: str | None = None
+    ) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
             comment = await queries.get_comment(
                 connection, await existing_article_id(connection, slug), comment_id
             )
             if comment is None:
                 raise NotFound(f"comment {comment_id} not found")
             if comment["author_id"] != caller.id:
-                raise Forbidden("only the author may delete this comment")
+                if not caller.moderates:
+                    raise Forbidden("only the author may delete this comment")
+                target = f"comment:{slug}/{comment_id}"
+                await _moderated(
+                    connection, caller, "comment.delete", target, reason, comment["author_id"]
+                )
             await queries.delete_comment(connection, comment_id)
+        self.relay.wake()

@@ -16,6 +16,7 @@ from posts_service.schemas import (
     CommentsOut,
     FeedQuery,
     MediaEnvelopeOut,
+    ModerationReasonQuery,
     NewArticleEnvelope,
     NewCommentEnvelope,
     TagsOut,
@@ -96,9 +97,17 @@ async def update_article(request: web.Request) -> web.Response:
     return json_response({"article": article})
 
 
-@docs(tags=["articles"], summary="Delete an article (its author only)", security=TOKEN_AUTH)
+@docs(
+    tags=["articles"],
+    summary="Delete an article (its author, or a moderator with an optional reason that the "
+    "audit log keeps)",
+    security=TOKEN_AUTH,
+)
+@querystring_schema(ModerationReasonQuery)
 async def delete_article(request: web.Request) -> web.Response:
-    await request.app[ARTICLES].delete(require_user(request), request.match_info["slug"])
+    await request.app[ARTICLES].delete(
+        require_user(request), request.match_info["slug"], request["querystring"].get("reason")
+    )
     return web.Response(status=204)
 
 
@@ -148,13 +157,22 @@ async def add_comment(request: web.Request) -> web.Response:
     return await request.app[IDEMPOTENCY].run(request, caller.id, produce)
 
 
-@docs(tags=["comments"], summary="Delete a comment (its author only)", security=TOKEN_AUTH)
+@docs(
+    tags=["comments"],
+    summary="Delete a comment (its author, or a moderator with an optional reason that the "
+    "audit log keeps)",
+    security=TOKEN_AUTH,
+)
+@querystring_schema(ModerationReasonQuery)
 async def delete_comment(request: web.Request) -> web.Response:
     comment_id = path_id(request.match_info["id"])
     if comment_id is None:
         raise NotFound("comment not found")
     await request.app[ARTICLES].delete_comment(
-        require_user(request), request.match_info["slug"], comment_id
+        require_user(request),
+        request.match_info["slug"],
+        comment_id,
+        request["querystring"].get("reason"),
     )
     return web.Response(status=204)
 

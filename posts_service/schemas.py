@@ -143,3 +143,10 @@ class MediaOut(Schema):
 
 class MediaEnvelopeOut(Schema):
     media = fields.Nested(MediaOut, required=True)
+
+
+class ModerationReasonQuery(StrictSchema):
+    reason = fields.String(
+        validate=validate.Length(max=1000),
+        metadata={"description": "why a moderator removes it (kept in the audit log)"},
+    )

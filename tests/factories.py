@@ -45,6 +45,7 @@ def as_user(user: dict[str, Any]) -> dict[str, str]:
         "Authorization": f"Token {user['token']}",
         "X-User-Id": token_claims["sub"],
         "X-Username": token_claims["username"],
+        "X-User-Role": token_claims.get("role", "user"),
     }
 
 

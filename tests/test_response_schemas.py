@@ -187,6 +187,11 @@ async def test_auth_answers_as_its_document_says(
     await auth.call("GET", "/api/.well-known/jwks.json", 200)
     await auth.call("GET", "/internal/users", 200, params={"ids": f"{jake_id},999"})
     await auth.call("GET", "/internal/users/by-username/{username}", 200, path={"username": "jake"})
+    await auth.call("GET", "/internal/users/{user_id}/standing", 200, path={"user_id": jake_id})
+    role = {"role": "moderator"}
+    await auth.call(
+        "PUT", "/internal/users/{username}/role", 200, path={"username": "anna"}, json=role
+    )
     await auth.call("POST", "/api/auth/logout", 204, headers=as_user(anna))
     await auth.call("DELETE", "/api/user", 204, headers=as_user(jake))
     # The ended sessions, as gateways read them (a password reset and a deletion end all).
@@ -310,6 +315,11 @@ async def test_chat_answers_as_its_document_says(
     invite = await api.call("POST", "/api/chats/{chat_id}/invites", 201, path=group, headers=jake)
     code = {"code": invite["invite"]["code"]}
     await api.call("POST", "/api/chats/join/{code}", 200, path=code, headers=users["bob"])
+    links = "/api/chats/{chat_id}/invites"
+    spare = await api.call("POST", links, 201, path=group, headers=jake)
+    await api.call("GET", links, 200, path=group, headers=jake)
+    revoke = {**group, "code": spare["invite"]["code"]}
+    await api.call("DELETE", links + "/{code}", 204, path=revoke, headers=jake)
     private = {"chat": {"type": "group", "title": "Secret", "private": True}}
     secret = (await api.call("POST", "/api/chats", 201, headers=jake, json=private))["chat"]
     hidden = {"chat_id": secret["id"]}
@@ -365,6 +375,29 @@ async def test_chat_answers_as_its_document_says(
     )
     await api.call("DELETE", members + "/{username}", 204, path={**group, **member}, headers=jake)
     await api.call("DELETE", "/api/chats/{chat_id}", 204, path=group, headers=jake)
+
+    # Moderation, as a moderator and an admin (the headers the gateway sends from their tokens).
+    moderator = {**users["cleo"], "X-User-Role": "moderator"}
+    admin = {**users["anna"], "X-User-Role": "admin"}
+    queue = await api.call("GET", "/api/moderation/reports", 200, headers=moderator)
+    resolve = {"report_id": queue["reports"][0]["id"]}
+    await api.call(
+        "POST",
+        "/api/moderation/reports/{report_id}/resolve",
+        200,
+        path=resolve,
+        headers=moderator,
+        json={"action": "dismiss", "note": "a misunderstanding"},
+    )
+    ban = {"ban": {"username": "bob", "seconds": 600, "reason": "spam"}}
+    await api.call("POST", "/api/moderation/bans", 201, headers=moderator, json=ban)
+    await api.call("GET", "/api/moderation/bans", 200, headers=moderator)
+    await api.call("DELETE", "/api/moderation/bans/{username}", 204, path=name, headers=moderator)
+    role = {"role": "moderator"}
+    await api.call(
+        "PUT", "/api/moderation/users/{username}/role", 200, path=name, headers=admin, json=role
+    )
+    await api.call("GET", "/api/moderation/log", 200, headers=moderator)
 
     identity = {k: v for k, v in jake.items() if k.startswith("X-")}
     async with aiohttp.ClientSession(middlewares=VOUCHED) as session:

@@ -11,11 +11,13 @@ from chat_service.schemas import (
     ChatEnvelopeOut,
     InviteEnvelope,
     InviteEnvelopeOut,
+    InvitesOut,
     JoinRequestEnvelopeOut,
     JoinRequestsOut,
 )
 from shared.web.identity import require_user
 from shared.web.jsoncodec import json_response
+from shared.web.openapi import errors
 from shared.web.schemas import TOKEN_AUTH
 
 
@@ -30,6 +32,31 @@ async def create_invite(request: web.Request) -> web.Response:
         (data.get("invite") or {}).get("expiresInSeconds"),
     )
     return json_response({"invite": invite}, status=201)
+
+
+@docs(
+    tags=["invites"],
+    summary="Active invite links (owner)",
+    security=TOKEN_AUTH,
+    responses=errors(403),  # a member who is not the owner
+)
+@response_schema(InvitesOut, 200)
+async def list_invites(request: web.Request) -> web.Response:
+    invites = await request.app[INVITES].invites(require_user(request), chat_id_of(request))
+    return json_response({"invites": invites})
+
+
+@docs(
+    tags=["invites"],
+    summary="Revoke an invite link by its code or listed id (owner); joining with it is 404",
+    security=TOKEN_AUTH,
+    responses=errors(403),  # a member who is not the owner
+)
+async def revoke_invite(request: web.Request) -> web.Response:
+    await request.app[INVITES].revoke(
+        require_user(request), chat_id_of(request), request.match_info["code"]
+    )
+    return web.Response(status=204)
 
 
 @docs(

@@ -14,6 +14,7 @@ from chat_service.schemas import (
     MessageEditEnvelope,
     MessageEnvelopeOut,
     MessagesOut,
+    ModerationReasonQuery,
     NewMessageEnvelope,
     ReadEnvelopeOut,
     ReadIn,
@@ -71,12 +72,17 @@ async def edit_message(request: web.Request) -> web.Response:
 
 @docs(
     tags=["messages"],
-    summary="Delete a message (its author or the chat's owner); history keeps a tombstone",
+    summary="Delete a message (its author, the chat's owner, or a moderator in the general "
+    "chat, with an optional reason that the audit log keeps); history keeps a tombstone",
     security=TOKEN_AUTH,
 )
+@querystring_schema(ModerationReasonQuery)
 async def delete_message(request: web.Request) -> web.Response:
     await request.app[MESSAGES].delete(
-        require_user(request), chat_id_of(request), message_id_of(request)
+        require_user(request),
+        chat_id_of(request),
+        message_id_of(request),
+        request["querystring"].get("reason"),
     )
     return web.Response(status=204)
 

@@ -17,6 +17,8 @@ from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
 from chat_service.live.sockets import Client, text_frame
 from chat_service.messages import Messages
+from chat_service.moderation import banned
+from chat_service.queries import moderation as q_moderation
 from chat_service.queries import users as q_users
 from chat_service.schemas import ClientEventIn
 from chat_service.settings import ChatSettings
@@ -149,6 +151,11 @@ class Sessions:
             if now - last_typing.get(chat_id, -1e9) < self.settings.typing_interval:
                 return  # throttled: one typing event per chat and interval
             last_typing[chat_id] = now
+            async with self.pool.acquire() as connection:
+                until = await q_moderation.banned_until(connection, client.user_id)
+            if until is not None:
+                client.send(error_event(banned(until).messages[0]))
+                return
             data = {"chatId": chat_id, "username": client.username}
             await self.publisher.chat_event(
                 chat_id, compose.event("typing", data), skip_user=client.user_id, recorded=False

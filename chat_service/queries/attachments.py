@@ -86,3 +86,14 @@ async def delete_orphan_attachments(
         limit,
     )
     return [row["id"] for row in rows]
+
+
+async def delete_attachments_of(connection: asyncpg.Connection, owner_id: int) -> list[str]:
+    """A departed account's files that no message shows (its own messages were emptied)."""
+    rows = await connection.fetch(
+        """DELETE FROM attachments a WHERE a.owner_id = $1
+           AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.attachment_id = a.id)
+           RETURNING a.id""",
+        owner_id,
+    )
+    return [row["id"] for row in rows]

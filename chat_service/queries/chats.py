@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from chat_service.queries.attachments import unreferenced
 from chat_service.queries.columns import (
     CHAT_COLUMNS,
     CHAT_FROM,
@@ -197,8 +198,15 @@ async def update_chat(
         )
 
 
-async def delete_chat(connection: asyncpg.Connection, chat_id: int) -> None:
+async def delete_chat(connection: asyncpg.Connection, chat_id: int) -> list[str]:
+    """Deletes the chat with its messages; returns the files that only they showed, for the
+    caller to remove once the transaction has committed."""
+    rows = await connection.fetch(
+        "SELECT attachment_id FROM messages WHERE chat_id = $1 AND attachment_id IS NOT NULL",
+        chat_id,
+    )
     await connection.execute("DELETE FROM chats WHERE id = $1", chat_id)
+    return await unreferenced(connection, [row["attachment_id"] for row in rows])
 
 
 async def oldest_other_member(

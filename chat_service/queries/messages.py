@@ -150,14 +150,17 @@ async def edit_message(
 async def tombstone_message(
     connection: asyncpg.Connection, chat_id: int, message_id: int
 ) -> str | None:
-    """Empties a message, keeping its id and seq; returns the attachment it showed."""
+    """Empties a message, keeping its id and seq, and removes its comments; returns the
+    attachment it showed."""
     attachment: str | None = await connection.fetchval(
-        """UPDATE messages m SET body = NULL, deleted = true, attachment_id = NULL
+        """UPDATE messages m SET body = NULL, deleted = true, attachment_id = NULL,
+             comments_count = 0
            FROM messages old WHERE old.id = m.id AND m.chat_id = $1 AND m.id = $2
            RETURNING old.attachment_id""",
         chat_id,
         message_id,
     )
+    await connection.execute("DELETE FROM message_comments WHERE message_id = $1", message_id)
     return attachment
 
 

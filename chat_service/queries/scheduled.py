@@ -24,12 +24,13 @@ async def schedule_message(
     reply_to: int | None,
     attachment_id: str | None,
     send_at: datetime,
+    budget_period: int | None,
 ) -> asyncpg.Record:
     row: asyncpg.Record = await connection.fetchrow(
         f"""WITH stored AS (
                INSERT INTO messages (chat_id, seq, author_id, body, reply_to, attachment_id,
-                                     send_at)
-               VALUES ($1, NULL, $2, $3, $4, $5, $6) RETURNING *)
+                                     send_at, budget_period)
+               VALUES ($1, NULL, $2, $3, $4, $5, $6, $7) RETURNING *)
             SELECT {MESSAGE_COLUMNS} FROM stored m {MESSAGE_JOINS}""",
         chat_id,
         author_id,
@@ -37,6 +38,7 @@ async def schedule_message(
         reply_to,
         attachment_id,
         send_at,
+        budget_period,
     )
     return row
 
@@ -56,28 +58,29 @@ async def scheduled_of(
 
 async def cancel_scheduled(
     connection: asyncpg.Connection, chat_id: int, author_id: int, message_id: int
-) -> tuple[bool, str | None]:
-    """Deletes my scheduled message if it is not sent yet: whether there was one, and the
-    attachment it carried."""
+) -> tuple[bool, str | None, int | None]:
+    """Deletes my scheduled message if it is not sent yet: whether there was one, the
+    attachment it carried and the period it held a place in."""
     row = await connection.fetchrow(
         """DELETE FROM messages
            WHERE id = $3 AND chat_id = $1 AND author_id = $2 AND seq IS NULL
-           RETURNING attachment_id""",
+           RETURNING attachment_id, budget_period""",
         chat_id,
         author_id,
         message_id,
     )
     if row is None:
-        return False, None
+        return False, None, None
     attachment: str | None = row["attachment_id"]
-    return True, attachment
+    period: int | None = row["budget_period"]
+    return True, attachment, period
 
 
 async def take_due(connection: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
     """Due scheduled messages, locked for this transaction, each taken by one replica; in
     chat order, so that transactions lock chats' counters in one order and never deadlock."""
     rows: list[asyncpg.Record] = await connection.fetch(
-        """SELECT id, chat_id, author_id FROM messages
+        """SELECT id, chat_id, author_id, budget_period FROM messages
            WHERE seq IS NULL AND send_at <= now()
            ORDER BY send_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
         limit,
@@ -109,8 +112,15 @@ async def deliver_scheduled(
     return row
 
 
-async def postpone(connection: asyncpg.Connection, message_id: int, until: datetime) -> None:
-    await connection.execute("UPDATE messages SET send_at = $2 WHERE id = $1", message_id, until)
+async def postpone(
+    connection: asyncpg.Connection, message_id: int, until: datetime, budget_period: int | None
+) -> None:
+    await connection.execute(
+        "UPDATE messages SET send_at = $2, budget_period = $3 WHERE id = $1",
+        message_id,
+        until,
+        budget_period,
+    )
 
 
 async def drop_message(connection: asyncpg.Connection, message_id: int) -> str | None:

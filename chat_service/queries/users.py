@@ -77,10 +77,16 @@ async def tombstone_messages_by(
     attachment_id) of those changed."""
     await connection.execute("DELETE FROM messages WHERE author_id = $1 AND seq IS NULL", user_id)
     rows: list[asyncpg.Record] = await connection.fetch(
-        """UPDATE messages m SET body = NULL, deleted = true, attachment_id = NULL
+        """UPDATE messages m SET body = NULL, deleted = true, attachment_id = NULL,
+             comments_count = 0
            FROM messages old WHERE old.id = m.id AND m.author_id = $1 AND NOT m.deleted
            RETURNING m.id, m.chat_id, m.seq, old.attachment_id""",
         user_id,
+    )
+    # Comments go with their message.
+    await connection.execute(
+        "DELETE FROM message_comments WHERE message_id = ANY($1::bigint[])",
+        [row["id"] for row in rows],
     )
     return rows
 

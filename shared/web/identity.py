@@ -12,9 +12,17 @@ from shared.web.schemas import decimal
 # The gateway strips these from every client request and sets them after verifying a token.
 USER_ID_HEADER = "X-User-Id"
 USERNAME_HEADER = "X-Username"
+ROLE_HEADER = "X-User-Role"  # `user`, `moderator` or `admin`, from the token's `role` claim
 TOKEN_ID_HEADER = "X-Token-Id"  # noqa: S105 - a header name, not a secret
 CLIENT_IP_HEADER = "X-Client-IP"
-IDENTITY_HEADERS = (USER_ID_HEADER, USERNAME_HEADER, TOKEN_ID_HEADER, CLIENT_IP_HEADER)
+IDENTITY_HEADERS = (
+    USER_ID_HEADER,
+    USERNAME_HEADER,
+    ROLE_HEADER,
+    TOKEN_ID_HEADER,
+    CLIENT_IP_HEADER,
+)
+ROLES = ("user", "moderator", "admin")
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,11 @@ class Caller:
     id: int
     username: str
     token_id: str = ""
+    role: str = "user"
+
+    @property
+    def moderates(self) -> bool:
+        return self.role in ("moderator", "admin")
 
 
 def current_user(request: web.Request) -> Caller | None:
@@ -31,8 +44,12 @@ def current_user(request: web.Request) -> Caller | None:
     user_id = decimal(raw_id)
     if user_id is None:
         return None
+    role = request.headers.get(ROLE_HEADER, "user")
     return Caller(
-        user_id, request.headers.get(USERNAME_HEADER, ""), request.headers.get(TOKEN_ID_HEADER, "")
+        user_id,
+        request.headers.get(USERNAME_HEADER, ""),
+        request.headers.get(TOKEN_ID_HEADER, ""),
+        role if role in ROLES else "user",
     )
 
 

@@ -27,6 +27,7 @@ from shared.web.errors import Unauthorized
 from shared.web.identity import (
     CLIENT_IP_HEADER,
     IDENTITY_HEADERS,
+    ROLE_HEADER,
     TOKEN_ID_HEADER,
     USER_ID_HEADER,
     USERNAME_HEADER,
@@ -38,7 +39,13 @@ GATEWAY = "gateway"
 # Seconds a signature is good for, either side of now (clocks of hosts differ a little).
 MAX_AGE = 30
 INTERNAL_PREFIX = "/internal/"
-_SIGNED_HEADERS = (USER_ID_HEADER, USERNAME_HEADER, TOKEN_ID_HEADER, CLIENT_IP_HEADER)
+_SIGNED_HEADERS = (
+    USER_ID_HEADER,
+    USERNAME_HEADER,
+    ROLE_HEADER,
+    TOKEN_ID_HEADER,
+    CLIENT_IP_HEADER,
+)
 
 
 def _digest(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import re
 
+import asyncpg
+
 from tests.chat_client.conftest import ChatUser, MakeUser
+from tests.infra import Infra
 
 
 def scheduled_id(text: str) -> str:
@@ -63,10 +66,22 @@ async def test_reporting_a_user_is_confirmed(alice: ChatUser, bob: ChatUser) -> 
 
 
 async def test_a_user_banned_by_three_reports_is_told_why_sending_fails(
-    bob: ChatUser, make_user: MakeUser
+    bob: ChatUser, make_user: MakeUser, infra: Infra
 ) -> None:
-    reporters = [make_user(name) for name in ("carol", "dave", "erin")]
+    names = ("carol", "dave", "erin")
+    reporters = [make_user(name) for name in names]
     await asyncio.gather(*(reporter.register() for reporter in reporters))
+    # Only established accounts with a confirmed e-mail ban by their reports.
+    connection = await asyncpg.connect(infra.stack_database_url)
+    try:
+        await connection.execute(
+            """UPDATE auth.users SET email_confirmed = true,
+                 created_at = now() - interval '2 days'
+               WHERE username = ANY($1::text[])""",
+            list(names),
+        )
+    finally:
+        await connection.close()
     for reporter in reporters:
         await reporter.ok("report", "bob", "rude")
 

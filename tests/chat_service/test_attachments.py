@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.chat_service.conftest import general_id, group, send
@@ -80,3 +81,89 @@ async def test_a_file_never_attached_is_removed_after_a_while(
 
     await until(lambda: not (files / orphan["id"]).exists(), timeout=10)
     assert (files / kept["id"]).exists()
+
+
+async def test_deleting_a_group_removes_its_files(
+    replicas: Replicas, users: Users, tmp_path: Path
+) -> None:
+    # Issue 23: the files of a deleted group stayed on disk, downloadable by the uploader.
+    files = tmp_path / "attachments"
+    (chat,) = await replicas(1, CHAT_ATTACHMENTS_DIR=str(files))
+    await users.add("jake", "anna")
+    soups = await group(chat, users["jake"], members=["anna"])
+    mine = await attachment(chat, users["jake"], b"jake's")
+    hers = await attachment(chat, users["anna"], b"anna's")
+    await send(chat, users["jake"], soups["id"], "", attachmentId=mine["id"])
+    await send(chat, users["anna"], soups["id"], "", attachmentId=hers["id"])
+
+    deleted = await chat.delete(f"/api/chats/{soups['id']}", headers=users["jake"])
+
+    assert deleted.status == 204
+    assert not (files / mine["id"]).exists()
+    assert not (files / hers["id"]).exists()
+    download = await chat.get(f"/api/chat/attachments/{mine['id']}", headers=users["jake"])
+    assert download.status == 404
+
+
+async def test_the_last_member_leaving_removes_the_chats_files(
+    replicas: Replicas, users: Users, tmp_path: Path
+) -> None:
+    files = tmp_path / "attachments"
+    (chat,) = await replicas(1, CHAT_ATTACHMENTS_DIR=str(files))
+    await users.add("jake")
+    soups = await group(chat, users["jake"])
+    file = await attachment(chat, users["jake"], b"notes")
+    await send(chat, users["jake"], soups["id"], "", attachmentId=file["id"])
+
+    left = await chat.delete(f"/api/chats/{soups['id']}/members/jake", headers=users["jake"])
+
+    assert left.status == 204
+    assert not (files / file["id"]).exists()
+
+
+async def test_a_file_posted_in_two_chats_stays_while_one_shows_it(
+    replicas: Replicas, users: Users, tmp_path: Path
+) -> None:
+    files = tmp_path / "attachments"
+    (chat,) = await replicas(1, CHAT_ATTACHMENTS_DIR=str(files))
+    await users.add("jake")
+    general = await general_id(chat, users["jake"])
+    soups = await group(chat, users["jake"])
+    file = await attachment(chat, users["jake"], b"shared")
+    await send(chat, users["jake"], soups["id"], "", attachmentId=file["id"])
+    await send(chat, users["jake"], general, "", attachmentId=file["id"])
+
+    await chat.delete(f"/api/chats/{soups['id']}", headers=users["jake"])
+
+    assert (files / file["id"]).exists()
+
+
+async def test_deleting_an_account_removes_all_its_files(
+    replicas: Replicas, users: Users, tmp_path: Path
+) -> None:
+    files = tmp_path / "attachments"
+    (chat,) = await replicas(1, CHAT_ATTACHMENTS_DIR=str(files))
+    await users.add("jake", "anna")
+    soups = await group(chat, users["anna"], members=["jake"])
+    posted = await attachment(chat, users["jake"], b"posted")
+    scheduled = await attachment(chat, users["jake"], b"later")
+    never = await attachment(chat, users["jake"], b"never posted")
+    await send(chat, users["jake"], soups["id"], "look", attachmentId=posted["id"])
+    await send(
+        chat,
+        users["jake"],
+        soups["id"],
+        "",
+        attachmentId=scheduled["id"],
+        sendAt=(datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    )
+
+    gone = await users.auth.delete("/api/user", headers=users["jake"])
+
+    assert gone.status == 204
+    ids = [file["id"] for file in (posted, scheduled, never)]
+    await until(lambda: not any((files / name).exists() for name in ids), timeout=10)
+    shown = await chat.get(f"/api/chats/{soups['id']}/messages", headers=users["anna"])
+    (tombstone,) = (await shown.json())["messages"]
+    assert tombstone["deleted"] is True
+    assert tombstone["attachment"] is None

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from tests.chat_service.conftest import Socket, group
+from tests.chat_service.helpers import Replicas
 from tests.factories import DEFAULT_IMAGE
 from tests.services import Users
 from tests.typing import AppClient
@@ -183,7 +184,7 @@ async def test_joining_again_while_pending_answers_the_same_request(
     invite = await create_invite(chat, users["jake"], secret["id"])
     _, first = await join(chat, users["anna"], invite["code"])
     status, again = await join(chat, users["anna"], invite["code"])
-    assert status == 202
+    assert status == 200
     assert again == first
     response = await chat.get(f"/api/chats/{secret['id']}/join-requests", headers=users["jake"])
     assert len((await response.json())["joinRequests"]) == 1
@@ -213,7 +214,24 @@ async def test_rejecting_a_request_leaves_the_requester_outside(
     assert not await is_member(chat, users["anna"], secret["id"])
 
 
-async def test_after_a_rejection_a_new_request_can_be_filed(chat: AppClient, users: Users) -> None:
+async def test_after_a_rejection_a_new_request_waits_for_the_retry_period(
+    chat: AppClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    secret, request = await request_to_join(chat, users, "jake", "anna")
+    await decide(chat, users["jake"], secret["id"], request["id"], "reject")
+    invite = await create_invite(chat, users["jake"], secret["id"])
+    response = await chat.post(f"/api/chats/join/{invite['code']}", headers=users["anna"])
+    assert response.status == 429
+    assert 86300 < int(response.headers["Retry-After"]) <= 86400
+    pending = await chat.get(f"/api/chats/{secret['id']}/join-requests", headers=users["jake"])
+    assert (await pending.json())["joinRequests"] == []
+
+
+async def test_after_the_retry_period_a_new_request_can_be_filed(
+    replicas: Replicas, users: Users
+) -> None:
+    (chat,) = await replicas(1, CHAT_JOIN_RETRY_AFTER="0")
     await users.add("jake", "anna")
     secret, request = await request_to_join(chat, users, "jake", "anna")
     await decide(chat, users["jake"], secret["id"], request["id"], "reject")
@@ -335,6 +353,67 @@ async def test_the_owner_learns_of_a_request_on_their_socket(
     _, request = await request_to_join(chat, users, "jake", "anna")
     event = await jake.until("chat.join_requested")
     assert event["data"] == request
+
+
+async def test_repeated_requests_tell_the_owner_once(
+    replicas: Replicas, users: Users, sockets: OpenSocket
+) -> None:
+    # The flood of issue 23: seven requests from one pending user, through two replicas.
+    a, b = await replicas(2)
+    await users.add("jake", "anna")
+    jake = await sockets(a, users["jake"])
+    secret = await group(a, users["jake"], "Secret", private=True)
+    invite = await create_invite(a, users["jake"], secret["id"])
+    answers = [await join((a, b)[n % 2], users["anna"], invite["code"]) for n in range(7)]
+
+    assert [status for status, _ in answers] == [202] + [200] * 6
+    assert len({body["joinRequest"]["id"] for _, body in answers}) == 1
+    await jake.until("chat.join_requested")
+    assert [e for e in await jake.quiet(1.0) if e["type"] == "chat.join_requested"] == []
+
+
+async def test_the_owner_lists_and_revokes_invite_links(chat: AppClient, users: Users) -> None:
+    await users.add("jake", "anna", "ben")
+    soups = await group(chat, users["jake"])
+    first = await create_invite(chat, users["jake"], soups["id"])
+    second = await create_invite(chat, users["jake"], soups["id"])
+    listed = await chat.get(f"/api/chats/{soups['id']}/invites", headers=users["jake"])
+    links = (await listed.json())["invites"]
+
+    by_code = await chat.delete(
+        f"/api/chats/{soups['id']}/invites/{first['code']}", headers=users["jake"]
+    )
+    by_id = await chat.delete(
+        f"/api/chats/{soups['id']}/invites/{links[1]['id']}", headers=users["jake"]
+    )
+
+    assert listed.status == 200
+    assert [link["expiresAt"] for link in links] == [first["expiresAt"], second["expiresAt"]]
+    assert all(first["code"] not in str(link) for link in links)  # never the usable code
+    assert links[0]["createdBy"]["username"] == "jake"
+    assert (by_code.status, by_id.status) == (204, 204)
+    assert (await join(chat, users["anna"], first["code"]))[0] == 404
+    assert (await join(chat, users["ben"], second["code"]))[0] == 404
+    after = await chat.get(f"/api/chats/{soups['id']}/invites", headers=users["jake"])
+    assert (await after.json())["invites"] == []
+
+
+async def test_only_the_owner_lists_or_revokes_links(chat: AppClient, users: Users) -> None:
+    await users.add("jake", "anna", "ben")
+    soups = await group(chat, users["jake"])
+    invite = await create_invite(chat, users["jake"], soups["id"])
+    await join(chat, users["anna"], invite["code"])
+    path = f"/api/chats/{soups['id']}/invites"
+
+    member_list = await chat.get(path, headers=users["anna"])
+    member_revoke = await chat.delete(f"{path}/{invite['code']}", headers=users["anna"])
+    outsider_list = await chat.get(path, headers=users["ben"])
+    unknown = await chat.delete(f"{path}/not-a-code", headers=users["jake"])
+
+    assert (member_list.status, member_revoke.status) == (403, 403)
+    assert outsider_list.status == 404
+    assert unknown.status == 404
+    assert (await join(chat, users["ben"], invite["code"]))[0] == 200
 
 
 @pytest.mark.parametrize(("decision", "status"), [("approve", "approved"), ("reject", "rejected")])

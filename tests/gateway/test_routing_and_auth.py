@@ -91,15 +91,22 @@ async def test_a_route_that_needs_a_token_is_401_without_calling_the_service(
 async def test_client_sent_identity_headers_are_replaced(
     gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:
-    spoofed = {"X-User-Id": "1", "X-Username": "admin", "X-Client-IP": "10.0.0.1"}
+    spoofed = {
+        "X-User-Id": "1",
+        "X-Username": "admin",
+        "X-User-Role": "admin",
+        "X-Client-IP": "10.0.0.1",
+    }
     anonymous = await (await gateway.get("/api/articles", headers=spoofed)).json()
     assert "X-User-Id" not in anonymous["headers"] and "X-Username" not in anonymous["headers"]
+    assert "X-User-Role" not in anonymous["headers"]
     assert anonymous["headers"]["X-Client-IP"] == "127.0.0.1"
     signed_in = await (
         await gateway.get("/api/articles", headers={**spoofed, **bearer(echoes, 7, "jake")})
     ).json()
     assert signed_in["headers"]["X-User-Id"] == "7"
     assert signed_in["headers"]["X-Username"] == "jake"
+    assert signed_in["headers"]["X-User-Role"] == "user"  # the token's, not the client's
 
 
 async def test_forwarding_headers_and_request_id_are_set(

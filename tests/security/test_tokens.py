@@ -154,6 +154,7 @@ async def test_identity_headers_from_a_client_are_ignored(api: aiohttp.ClientSes
     forged_headers = {
         "X-User-Id": jake_claims["sub"],
         "X-Username": "jake",
+        "X-User-Role": "admin",
         "X-Token-Id": jake_claims["jti"],
         "X-Client-IP": "10.9.8.7",
     }
@@ -182,7 +183,7 @@ async def test_identity_headers_from_a_client_are_ignored(api: aiohttp.ClientSes
     anna_after, _ = await call(api, "GET", "/api/user", anna["token"])
 
     assert (anonymous, anonymous_post) == (401, 401)
-    assert (status, me["user"]["username"]) == (200, "anna")
+    assert (status, me["user"]["username"], me["user"]["role"]) == (200, "anna", "user")
     assert (status_post, article["article"]["author"]["username"]) == (201, "anna")
     assert logout in (200, 204)
     assert (jake_after, anna_after) == (200, 401)
