@@ -1895,7 +1895,87 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /** Active invite links (owner) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          chat_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_InvitesOut"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
     put?: never;
     /** Create an invite link (owner) */
     post: {
@@ -2001,6 +2081,101 @@ export interface paths {
       };
     };
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/chats/{chat_id}/invites/{code}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke an invite link by its code or listed id (owner); joining with it is 404 */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          chat_id: string;
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description Success */
+        default: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
     options?: never;
     head?: never;
     patch?: never;
@@ -2619,10 +2794,13 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Delete a message (its author or the chat's owner); history keeps a tombstone */
+    /** Delete a message (its author, the chat's owner, or a moderator in the general chat, with an optional reason that the audit log keeps); history keeps a tombstone */
     delete: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description why a moderator removes it (kept in the audit log) */
+          reason?: string;
+        };
         header?: never;
         path: {
           chat_id: string;
@@ -2632,6 +2810,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -3699,6 +3886,707 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/moderation/reports": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Reports, newest first (moderators) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          offset?: number;
+          status?: "open" | "resolved";
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_ReportsOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/moderation/reports/{report_id}/resolve": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Dismiss or uphold a report (moderators); dismissing the reports behind an automatic ban lifts it */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          report_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["chat_ResolveIn"];
+        };
+      };
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_QueuedReportEnvelopeOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description conflict */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description the request body is too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/moderation/bans": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Active bans (moderators) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_BansOut"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Ban a user by hand (moderators); their open sockets get moderation.banned */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["chat_NewBanEnvelope"];
+        };
+      };
+      responses: {
+        /** @description Success */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_BanEnvelopeOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description the request body is too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/moderation/bans/{username}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Lift a user's bans (moderators) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          username: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description Success */
+        default: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/moderation/log": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every moderator action of every service, newest first (moderators) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          offset?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_LogOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/moderation/users/{username}/role": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Set a user's role (admins); auth stores it and ends the user's sessions */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          username: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["chat_RoleIn"];
+        };
+      };
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_RoleEnvelopeOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description the request body is too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/chat/ws": {
     parameters: {
       query?: never;
@@ -4246,10 +5134,13 @@ export interface paths {
       };
     };
     post?: never;
-    /** Delete an article (its author only) */
+    /** Delete an article (its author, or a moderator with an optional reason that the audit log keeps) */
     delete: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description why a moderator removes it (kept in the audit log) */
+          reason?: string;
+        };
         header?: never;
         path: {
           slug: string;
@@ -4258,6 +5149,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["posts_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -4708,10 +5608,13 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Delete a comment (its author only) */
+    /** Delete a comment (its author, or a moderator with an optional reason that the audit log keeps) */
     delete: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description why a moderator removes it (kept in the audit log) */
+          reason?: string;
+        };
         header?: never;
         path: {
           slug: string;
@@ -4721,6 +5624,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["posts_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -5490,6 +6402,8 @@ export interface components {
       bio: string | null;
       image: string | null;
       emailConfirmed: boolean;
+      /** @enum {string} */
+      role: "user" | "moderator" | "admin";
       refreshToken: string | null;
     };
     auth_UserEnvelopeOut: {
@@ -5563,6 +6477,22 @@ export interface components {
     };
     auth_InternalUserEnvelopeOut: {
       user: components["schemas"]["auth_InternalUserOut"];
+    };
+    auth_StandingUserOut: {
+      username: string;
+      bio: string | null;
+      image: string | null;
+      id: number;
+      emailConfirmed: boolean;
+      createdAt: string;
+      role: string;
+    };
+    auth_StandingEnvelopeOut: {
+      user: components["schemas"]["auth_StandingUserOut"];
+    };
+    auth_RoleIn: {
+      /** @enum {string} */
+      role: "user" | "moderator" | "admin";
     };
     auth_RevokedSessionOut: {
       id: string;
@@ -5727,6 +6657,16 @@ export interface components {
     chat_InviteEnvelopeOut: {
       invite: components["schemas"]["chat_InviteOut"];
     };
+    chat_ActiveInviteOut: {
+      /** @description identifies the link (the code itself is never stored); DELETE .../invites/{id} revokes it as its code does */
+      id: string;
+      createdBy: components["schemas"]["chat_PersonOut"] | (never | null);
+      createdAt: string;
+      expiresAt: string;
+    };
+    chat_InvitesOut: {
+      invites: components["schemas"]["chat_ActiveInviteOut"][];
+    };
     chat_JoinRequestOut: {
       id: number;
       chatId: number;
@@ -5829,12 +6769,23 @@ export interface components {
       startsAt: string;
       endsAt: string;
     };
+    chat_ReservationOut: {
+      startsAt: string;
+      resetsAt: string;
+      /** @description places my scheduled messages hold */
+      reserved: number;
+    };
     chat_BudgetOut: {
       /** @description 0: no limit */
       limit: number;
+      /** @description places left now (reserved ones are taken) */
       remaining: number;
+      /** @description places of this period held by my scheduled messages */
+      reserved: number;
       periodSeconds: number;
       resetsAt: string;
+      /** @description later periods where my scheduled messages hold places */
+      reservations: components["schemas"]["chat_ReservationOut"][];
     };
     chat_StatusChatOut: {
       chatId: number;
@@ -5850,6 +6801,78 @@ export interface components {
     };
     chat_StatusEnvelopeOut: {
       status: components["schemas"]["chat_StatusOut"];
+    };
+    chat_QueuedReportOut: {
+      id: number;
+      reporter: components["schemas"]["chat_PersonOut"];
+      reported: components["schemas"]["chat_PersonOut"];
+      reason: string;
+      /** @description whether it counted toward the automatic ban */
+      counted: boolean;
+      createdAt: string;
+      /** @enum {string} */
+      status: "open" | "resolved";
+      /** @enum {string|null} */
+      resolution: "dismissed" | "upheld" | null;
+    };
+    chat_ReportsOut: {
+      reports: components["schemas"]["chat_QueuedReportOut"][];
+      reportsCount: number;
+    };
+    chat_ResolveIn: {
+      /** @enum {string} */
+      action: "dismiss" | "uphold";
+      note?: string;
+    };
+    chat_QueuedReportEnvelopeOut: {
+      report: components["schemas"]["chat_QueuedReportOut"];
+    };
+    chat_ActiveBanOut: {
+      user: components["schemas"]["chat_PersonOut"];
+      until: string;
+      reason: string;
+      /** @description null: automatic */
+      by: components["schemas"]["chat_PersonOut"] | (never | null);
+    };
+    chat_BansOut: {
+      bans: components["schemas"]["chat_ActiveBanOut"][];
+    };
+    chat_NewBanIn: {
+      username: string;
+      seconds: number;
+      /** @description at most 1000 characters; not blank: a character other than whitespace (the pattern's class) */
+      reason: string;
+    };
+    chat_NewBanEnvelope: {
+      ban: components["schemas"]["chat_NewBanIn"];
+    };
+    chat_BanEnvelopeOut: {
+      ban: components["schemas"]["chat_ActiveBanOut"];
+    };
+    chat_LogEntryOut: {
+      id: number;
+      /** @description username when acting */
+      moderator: string;
+      service: string;
+      action: string;
+      target: string;
+      reason: string | null;
+      createdAt: string;
+    };
+    chat_LogOut: {
+      entries: components["schemas"]["chat_LogEntryOut"][];
+    };
+    chat_RoleIn: {
+      /** @enum {string} */
+      role: "user" | "moderator" | "admin";
+    };
+    chat_RoleUserOut: {
+      username: string;
+      image: string | null;
+      role: string;
+    };
+    chat_RoleEnvelopeOut: {
+      user: components["schemas"]["chat_RoleUserOut"];
     };
     chat_Error: {
       errors: {
