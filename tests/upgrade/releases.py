@@ -105,6 +105,9 @@ class Site:
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "GATEWAY_PORT": str(self.ports["gateway"]),
+            # The deployment's address (links, default avatars) stays the same across the
+            # upgrade, as a real one's does.
+            "PUBLIC_URL": self.gateway(),
             **{f"{name.upper()}_PORT": str(self.ports[name]) for name in stack.SERVICES},
             "SMTP_PORT": str(self.ports["smtp"]),
             "MAIL_HTTP_PORT": str(self.ports["mail"]),
