@@ -107,7 +107,7 @@ class Site:
             "GATEWAY_PORT": str(self.ports["gateway"]),
             # The deployment's address (links, default avatars) stays the same across the
             # upgrade, as a real one's does.
-            "PUBLIC_URL": self.gateway(),
+            "PUBLIC_URL": self.gateway,
             **{f"{name.upper()}_PORT": str(self.ports[name]) for name in stack.SERVICES},
             "SMTP_PORT": str(self.ports["smtp"]),
             "MAIL_HTTP_PORT": str(self.ports["mail"]),
