@@ -33,6 +33,7 @@ def create_app(settings: AuthSettings) -> web.Application:
         accounts = Accounts(settings, app[PG_POOL], app[REDIS], keys, mailer, app[RELAY])
         app[ACCOUNTS] = accounts
         try:
+            await accounts.start()
             yield
         finally:
             accounts.hashing.close()

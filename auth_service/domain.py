@@ -68,14 +68,18 @@ class Accounts:
             settings.argon2_workers,
             settings.argon2_queue,
         )
-        # Verified against when the address is unknown, at the same cost as a real account.
-        self._dummy_hash = self.hashing.hasher.hash(secrets.token_hex(16))
+        # Verified against when the address is unknown, at the same cost as a real account;
+        # made by `start`, off the event loop (it takes most of a second at production cost).
+        self._dummy_hash = ""
         self.throttle = LoginThrottle(
             redis,
             settings.login_max_failures_account,
             settings.login_max_failures_ip,
             settings.login_window,
         )
+
+    async def start(self) -> None:
+        self._dummy_hash = await self.hashing.hash(secrets.token_hex(16))
 
     # Passwords: argon2id, off the event loop and bounded (auth_service/hashing.py).
 

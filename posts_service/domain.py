@@ -96,17 +96,22 @@ class Articles:
         transaction only when an Idempotency-Key's seal must commit with it. The answer is
         built from what the insert returns: a new article has no likes, and its author's
         profile and follow counts are read (from Redis, mostly) before the write, so that it
-        holds its locks for its statement only."""
+        holds its locks for its statement only.
+
+        Media ids are checked first, in PostgreSQL: a refusal (422) costs no call to another
+        service and never depends on one answering. Uploads are never deleted, so the check
+        holds until the insert."""
         tags = normalize_tags(fields.get("tagList") or [])
         media = fields.get("media") or []
         slug = slugify(fields["title"])
+        if media:
+            async with self.pool.acquire() as connection:
+                await self._check_media(connection, author, media)
         profiles, counts = await asyncio.gather(
             self.reads.profiles.by_ids([author.id]),
             self.reads.counts([], [author.id], None, degrade=True),
         )
         async with self.pool.acquire() as connection, sealed_write(connection, seal):
-            if media:
-                await self._check_media(connection, author, media)
             for _ in range(SLUG_ATTEMPTS):
                 row = await queries.insert_article(
                     connection, slug, author.id, fields, tags, ARTICLE_CREATED

@@ -1,14 +1,20 @@
 """Articles and recipes: create, read, update, delete, lists and filters, favorites, feed."""
 
 import asyncio
+import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
-from tests.factories import DEFAULT_IMAGE
+from posts_service.app import create_app as create_posts
+from posts_service.settings import PostsSettings
+from shared.settings import Env
+from tests.factories import DEFAULT_IMAGE, as_user, register
+from tests.infra import Infra
 from tests.redis_text import text
-from tests.services import Users
+from tests.services import FAST_EVENTS, Users, serving
 from tests.typing import AppClient
 
 
@@ -125,6 +131,23 @@ async def test_invalid_articles_are_422(
     response = await posts.post("/api/articles", json=payload, headers=users["jake"])
     assert response.status == 422
     assert field in (await response.json())["errors"]
+
+
+async def test_media_not_of_the_author_are_refused_without_asking_other_services(
+    infra: Infra, auth_client: AppClient, tmp_path: Path
+) -> None:
+    # The media check ran after the calls to auth and social: under load, one of them
+    # timing out made this 422 a 502.
+    jake = as_user(await register(auth_client, "jake"))
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    env = infra.env(AUTH_URL=nowhere, SOCIAL_URL=nowhere, MEDIA_DIR=str(tmp_path / "media"))
+    async with serving(create_posts(PostsSettings.from_env(Env(env)), **FAST_EVENTS)) as posts:
+        for media in (["nope"], ["0" * 32]):
+            response = await posts.post("/api/articles", json=article(media=media), headers=jake)
+            assert response.status == 422, await response.text()
+            assert "media" in (await response.json())["errors"]
 
 
 async def test_reading_a_missing_article_is_404(posts: AppClient) -> None:
