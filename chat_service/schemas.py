@@ -7,8 +7,7 @@ from typing import Any, cast
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.web.schemas import MAX_PAGE, PageQuery, StrictSchema
-from shared.web.schemas import StrictInteger as QueryInteger
+from shared.web.schemas import MAX_PAGE, PageQuery, StrictInteger, StrictSchema
 
 # Limits of what a client may send.
 MAX_MESSAGE_LENGTH = 4000
@@ -29,21 +28,6 @@ MAX_BIGINT = 2**63 - 1
 WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 NOT_BLANK_PATTERN = f"[^{WHITESPACE}]"
 BLANK_DOC = "not blank: a character other than whitespace (the pattern's class)"
-
-
-class StrictInteger(fields.Integer):
-    """An integer as JSON writes one: "3", 1.5 and true are refused (422 naming the field),
-    never coerced. Query strings, which are text by nature, take QueryInteger."""
-
-    default_error_messages = {"invalid": "Not a valid integer."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(strict=True, **kwargs)
-
-    def _validated(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.make_error("invalid")
-        return value
 
 
 class StrictBoolean(fields.Boolean):
@@ -92,9 +76,9 @@ def _only(kind: str, required: str, allowed: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _query_integer(minimum: int, maximum: int, **options: Any) -> QueryInteger:
-    """An integer of the query string: ASCII digits only (shared's StrictInteger)."""
-    return QueryInteger(validate=validate.Range(min=minimum, max=maximum), **options)
+def _query_integer(minimum: int, maximum: int, **options: Any) -> StrictInteger:
+    """An integer of the query string: ASCII digits only (text by nature, not JSON)."""
+    return StrictInteger(validate=validate.Range(min=minimum, max=maximum), **options)
 
 
 class ChatsQuery(PageQuery):
@@ -142,6 +126,7 @@ class ChatChangesIn(StrictSchema):
     description = fields.String(validate=validate.Length(max=MAX_DESCRIPTION))
     private = StrictBoolean()
     messageTtlSeconds = StrictInteger(
+        json_only=True,
         allow_none=True,
         validate=validate.Range(min=1, max=MAX_TTL),
         metadata={"description": "seconds a message lives; null keeps history"},
@@ -166,7 +151,7 @@ class MemberIn(StrictSchema):
 
 
 class InviteIn(StrictSchema):
-    expiresInSeconds = StrictInteger(validate=validate.Range(min=60))
+    expiresInSeconds = StrictInteger(json_only=True, validate=validate.Range(min=60))
 
 
 class InviteEnvelope(StrictSchema):
@@ -194,7 +179,9 @@ class NewMessageIn(StrictSchema):
             "when a file is attached"
         },
     )
-    replyTo = StrictInteger(allow_none=True, validate=validate.Range(min=1, max=MAX_BIGINT))
+    replyTo = StrictInteger(
+        json_only=True, allow_none=True, validate=validate.Range(min=1, max=MAX_BIGINT)
+    )
     attachmentId = fields.String(
         allow_none=True,
         validate=validate.Length(min=1, max=64),
@@ -258,15 +245,17 @@ class ReportIn(StrictSchema):
 
 
 class ReadIn(StrictSchema):
-    seq = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_BIGINT))
+    seq = StrictInteger(
+        json_only=True, required=True, validate=validate.Range(min=0, max=MAX_BIGINT)
+    )
 
 
 class ClientEventIn(StrictSchema):
     """A frame a client sends on the websocket."""
 
     type = fields.String(required=True, validate=validate.OneOf(["ping", "typing", "resume"]))
-    chatId = StrictInteger(validate=validate.Range(min=1, max=MAX_BIGINT))
-    afterSeq = StrictInteger(validate=validate.Range(min=0, max=MAX_BIGINT))
+    chatId = StrictInteger(json_only=True, validate=validate.Range(min=1, max=MAX_BIGINT))
+    afterSeq = StrictInteger(json_only=True, validate=validate.Range(min=0, max=MAX_BIGINT))
 
     @validates_schema
     def _fields_of_type(self, data: dict[str, Any], **_: Any) -> None:
@@ -555,7 +544,9 @@ class ResolveIn(StrictSchema):
 
 class NewBanIn(StrictSchema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=MAX_USERNAME))
-    seconds = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_TTL))
+    seconds = StrictInteger(
+        json_only=True, required=True, validate=validate.Range(min=1, max=MAX_TTL)
+    )
     reason = _text(MAX_REASON, required=True)
 
 

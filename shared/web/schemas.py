@@ -57,15 +57,23 @@ def path_id(raw: str) -> int | None:
 
 
 class StrictInteger(fields.Integer):
-    """An integer field that takes a JSON integer, or a string of ASCII digits (query
-    strings are strings), and nothing else: no other script's digits, no spaces, no "+",
-    no "_", no boolean, no float."""
+    """An integer, never coerced from anything else: no boolean, no float, no other script's
+    digits, no spaces, no "+", no "_".
+
+    By default it also takes a string of ASCII digits, as query strings (text by nature) and
+    the RealWorld routes' bodies write one. With `json_only=True` only a JSON integer is one:
+    "3" is refused too (422 naming the field), as in chat's bodies and socket frames.
+    """
+
+    def __init__(self, *, json_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+        self.json_only = json_only
 
     def _validated(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise self.make_error("invalid", input=value)
         if isinstance(value, str):
-            parsed = decimal(value)
+            parsed = None if self.json_only else decimal(value)
             if parsed is None:
                 raise self.make_error("invalid", input=value)
             value = parsed

@@ -70,21 +70,33 @@ def test_every_bigint_id_reads_back(number: int) -> None:
 
 class Numbers(Schema):
     n = StrictInteger()
+    json_n = StrictInteger(json_only=True)
 
 
-@given(st.one_of(ANY_TEXT, st.integers(), st.booleans(), st.floats(), st.none()))
-def test_a_strict_integer_loads_integers_and_ascii_digits_only(value: object) -> None:
+ANY_VALUE = st.one_of(ANY_TEXT, st.integers(), st.booleans(), st.floats(), st.none())
+
+
+def accepts(field: str, value: object) -> bool:
     try:
-        loaded = Numbers().load({"n": value})
+        loaded = Numbers().load({field: value})
     except ValidationError:
-        accepted = False
-    else:
-        accepted = True
-        assert isinstance(loaded["n"], int)
+        return False
+    assert isinstance(loaded[field], int)
+    return True
+
+
+@given(ANY_VALUE)
+def test_a_strict_integer_loads_integers_and_ascii_digits_only(value: object) -> None:
     expected = (isinstance(value, int) and not isinstance(value, bool)) or (
         isinstance(value, str) and is_ascii_decimal(value)
     )
-    assert accepted == expected, value
+    assert accepts("n", value) == expected, value
+
+
+@given(ANY_VALUE)
+def test_a_json_only_strict_integer_loads_json_integers_only(value: object) -> None:
+    expected = isinstance(value, int) and not isinstance(value, bool)
+    assert accepts("json_n", value) == expected, value
 
 
 @given(st.integers(min_value=0, max_value=10**17 - 1), st.uuids())
