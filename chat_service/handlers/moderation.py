@@ -3,7 +3,10 @@ moderators' routes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
 from chat_service.handlers.paths import id_of
@@ -58,12 +61,17 @@ async def chat_status(request: web.Request) -> web.Response:
 # Moderators' routes: 403 for everyone else (admins only for roles).
 
 
-@docs(
-    tags=["moderation"],
-    summary="Reports, newest first (moderators)",
-    security=TOKEN_AUTH,
-    responses=errors(403),
-)
+def moderators_route(summary: str, *statuses: int) -> Callable[[Handler], Handler]:
+    """The OpenAPI of a moderators' route: its tag, the token, and 403 besides `statuses`."""
+    return docs(
+        tags=["moderation"],
+        summary=summary,
+        security=TOKEN_AUTH,
+        responses=errors(403, *statuses),
+    )
+
+
+@moderators_route("Reports, newest first (moderators)")
 @querystring_schema(ReportsQuery)
 @response_schema(ReportsOut, 200)
 async def list_reports(request: web.Request) -> web.Response:
@@ -74,12 +82,10 @@ async def list_reports(request: web.Request) -> web.Response:
     return json_response({"reports": reports, "reportsCount": count})
 
 
-@docs(
-    tags=["moderation"],
-    summary="Dismiss or uphold a report (moderators); dismissing the reports behind an "
+@moderators_route(
+    "Dismiss or uphold a report (moderators); dismissing the reports behind an "
     "automatic ban lifts it",
-    security=TOKEN_AUTH,
-    responses=errors(403, 409),  # already resolved
+    409,  # already resolved
 )
 @request_schema(ResolveIn)
 @response_schema(QueuedReportEnvelopeOut, 200)
@@ -94,24 +100,14 @@ async def resolve_report(request: web.Request) -> web.Response:
     return json_response({"report": report})
 
 
-@docs(
-    tags=["moderation"],
-    summary="Active bans (moderators)",
-    security=TOKEN_AUTH,
-    responses=errors(403),
-)
+@moderators_route("Active bans (moderators)")
 @response_schema(BansOut, 200)
 async def list_bans(request: web.Request) -> web.Response:
     bans = await request.app[MODERATORS].bans(require_user(request))
     return json_response({"bans": bans})
 
 
-@docs(
-    tags=["moderation"],
-    summary="Ban a user by hand (moderators); their open sockets get moderation.banned",
-    security=TOKEN_AUTH,
-    responses=errors(403),
-)
+@moderators_route("Ban a user by hand (moderators); their open sockets get moderation.banned")
 @request_schema(NewBanEnvelope)
 @response_schema(BanEnvelopeOut, 201)
 async def create_ban(request: web.Request) -> web.Response:
@@ -122,23 +118,13 @@ async def create_ban(request: web.Request) -> web.Response:
     return json_response({"ban": ban}, status=201)
 
 
-@docs(
-    tags=["moderation"],
-    summary="Lift a user's bans (moderators)",
-    security=TOKEN_AUTH,
-    responses=errors(403),
-)
+@moderators_route("Lift a user's bans (moderators)")
 async def lift_ban(request: web.Request) -> web.Response:
     await request.app[MODERATORS].lift(require_user(request), request.match_info["username"])
     return web.Response(status=204)
 
 
-@docs(
-    tags=["moderation"],
-    summary="Every moderator action of every service, newest first (moderators)",
-    security=TOKEN_AUTH,
-    responses=errors(403),
-)
+@moderators_route("Every moderator action of every service, newest first (moderators)")
 @querystring_schema(PageQuery)
 @response_schema(LogOut, 200)
 async def moderation_log(request: web.Request) -> web.Response:
@@ -149,12 +135,7 @@ async def moderation_log(request: web.Request) -> web.Response:
     return json_response({"entries": entries})
 
 
-@docs(
-    tags=["moderation"],
-    summary="Set a user's role (admins); auth stores it and ends the user's sessions",
-    security=TOKEN_AUTH,
-    responses=errors(403),
-)
+@moderators_route("Set a user's role (admins); auth stores it and ends the user's sessions")
 @request_schema(RoleIn)
 @response_schema(RoleEnvelopeOut, 200)
 async def set_role(request: web.Request) -> web.Response:
