@@ -126,7 +126,7 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         app[ATTACHMENTS] = attachments
         app[MODERATION] = moderation
         app[MODERATORS] = Moderators(pool, settings, directory, publisher, auth)
-        app[NOTIFICATIONS] = Notifications(pool, publisher, settings.notifications_ttl)
+        app[NOTIFICATIONS] = Notifications(pool, publisher, directory, settings.notifications_ttl)
         app[TIMED] = Timed(pool, settings, publisher, attachments, budget)
         app[SESSIONS] = Sessions(pool, settings, app[HUB], directory, messages, publisher, presence)
         app[IDEMPOTENCY] = Idempotency(

@@ -24,9 +24,11 @@ from chat_service import compose
 from chat_service.live.publisher import Publisher
 from chat_service.live.wire import Logged
 from chat_service.queries import notifications as q_notifications
+from chat_service.queries import users as q_users
+from chat_service.users import Directory
 from shared.events import Event, record_event
 from shared.events.consumer import AfterCommit, Handler
-from shared.web.errors import ValidationFailed
+from shared.web.errors import NotFound, ValidationFailed
 from shared.web.identity import Caller
 from shared.web.timefmt import iso
 
@@ -130,9 +132,12 @@ def parse_types(text: str | None) -> list[str] | None:
 
 
 class Notifications:
-    def __init__(self, pool: asyncpg.Pool, publisher: Publisher, ttl: int) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, publisher: Publisher, users: Directory, ttl: int
+    ) -> None:
         self.pool = pool
         self.publisher = publisher
+        self.users = users
         self.ttl = ttl
 
     # The routes.
@@ -182,6 +187,8 @@ class Notifications:
         """Stores one notification per recipient (never the actor's own) with its live event;
         what to publish after the commit."""
         occurred = _occurred_at(event)
+        if actor_id is not None:
+            await self._know(connection, [actor_id])
         published = []
         for recipient in dict.fromkeys(recipients):
             if recipient == actor_id:
@@ -199,6 +206,33 @@ class Notifications:
             text = compose.event("notification.created", notification(row))
             published.append(await self.publisher.user_event_in(connection, recipient, text))
         return published
+
+    async def _know(self, connection: asyncpg.Connection, user_ids: Sequence[int]) -> None:
+        """Makes sure chat's copy of users holds these accounts, so that a notification names
+        its actor from the first: the account's own event comes on auth's stream, which
+        another replica may be handling at this very moment. Only an account chat lacks
+        costs a call to auth (a failure retries the event later)."""
+        known = {row["id"] for row in await q_users.users_by_ids(connection, user_ids)}
+        for user_id in set(user_ids) - known:
+            try:
+                user = await self.users.auth.by_id(user_id)
+            except NotFound:
+                continue  # deleted meanwhile: its notifications go with it
+            await self.users.register(connection, int(user["id"]), user["username"], user["image"])
+
+    async def _named(self, connection: asyncpg.Connection, names: Sequence[str]) -> list[int]:
+        """The accounts these names are; a name chat has not heard of is asked of auth."""
+        found = await q_users.users_by_names(connection, names)
+        for name in names:
+            if name.lower() in found:
+                continue
+            user = await self.users.auth.by_username(name)
+            if user is not None:
+                await self.users.register(
+                    connection, int(user["id"]), user["username"], user["image"]
+                )
+                found[name.lower()] = int(user["id"])
+        return list(found.values())
 
     def _after(self, published: list[Logged]) -> AfterCommit | None:
         if not published:
@@ -250,7 +284,7 @@ class Notifications:
             names = mentioned_names(data["body"])
             if names:
                 # The recipe's author already hears of the comment.
-                named = await q_notifications.users_named(connection, names)
+                named = await self._named(connection, names)
                 others = [user for user in named if user != article_author]
                 published += await self._notify(
                     connection, event, others, "mentioned", author, **common

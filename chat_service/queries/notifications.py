@@ -62,12 +62,14 @@ async def insert(
         """INSERT INTO notifications (recipient_id, type, actor_id, article_id, article_slug,
                article_title, comment_id, comment_body, chat_id, message_id, message_seq,
                reason, fold_key, created_at)
-           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
-           WHERE ($9::bigint IS NULL OR EXISTS (SELECT FROM chats WHERE id = $9))
+           SELECT $1::bigint, $2::text, $3::bigint, $4::bigint, $5::text, $6::text,
+                  $7::bigint, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::text,
+                  $13::text, $14::timestamptz
+           WHERE ($9::bigint IS NULL OR EXISTS (SELECT FROM chats WHERE id = $9::bigint))
              AND ($13::text IS NULL OR NOT EXISTS (
                  SELECT FROM notifications
-                 WHERE recipient_id = $1 AND fold_key = $13
-                   AND created_at > $14 - make_interval(secs => $15)))
+                 WHERE recipient_id = $1::bigint AND fold_key = $13::text
+                   AND created_at > $14::timestamptz - make_interval(secs => $15::int)))
            RETURNING id""",
         recipient_id,
         kind,
@@ -205,14 +207,6 @@ async def members_named(
         """SELECT u.id FROM users u JOIN chat_members m ON m.user_id = u.id AND m.chat_id = $1
            WHERE lower(u.username) = ANY($2::text[]) AND NOT u.deleted""",
         chat_id,
-        [name.lower() for name in usernames],
-    )
-    return [row["id"] for row in rows]
-
-
-async def users_named(connection: asyncpg.Connection, usernames: Sequence[str]) -> list[int]:
-    rows = await connection.fetch(
-        "SELECT id FROM users WHERE lower(username) = ANY($1::text[]) AND NOT deleted",
         [name.lower() for name in usernames],
     )
     return [row["id"] for row in rows]
