@@ -24,6 +24,7 @@ from chat_service.keys import (
     MESSAGES,
     MODERATION,
     MODERATORS,
+    NOTIFICATIONS,
     SESSIONS,
     TIMED,
 )
@@ -35,13 +36,15 @@ from chat_service.live.session import Sessions
 from chat_service.messages import Messages
 from chat_service.moderation import Moderation
 from chat_service.moderators import Moderators
+from chat_service.notifications import Notifications
 from chat_service.queries import chats as q_chats
 from chat_service.routes import ROUTES
 from chat_service.scheduling import Timed
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
 from shared.data.files import LocalStorage
-from shared.events import consumer_ctx
+from shared.events import consumer_ctx, relay_ctx
+from shared.events.outbox import RELAY
 from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.service.app import create_service_app
 from shared.service.jobs import Job, jobs_ctx
@@ -51,8 +54,10 @@ from shared.web.idempotency import Idempotency
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
-# Producers whose streams chat_service reads.
-CONSUMED = ("auth", "posts")  # users; posts' moderator actions for the audit log
+# Producers whose streams chat_service reads: auth's users; posts' moderator actions for the
+# audit log; and for notifications posts' comments and recipes, social's follows and likes,
+# and chat's own invitations, join decisions, mentions and moderator actions.
+CONSUMED = ("auth", "posts", "social", "chat")
 BATCH = 500
 
 
@@ -60,12 +65,16 @@ def _jobs(app: web.Application) -> list[Job]:
     invites = app[INVITES]
     presence = app[SESSIONS].presence
     hub = app[HUB]
+    notifications = app[NOTIFICATIONS]
 
     async def prune() -> int:
         return await invites.prune(BATCH)
 
     async def prune_events() -> int:
         return await event_log.prune(hub.pool, BATCH)
+
+    async def prune_notifications() -> int:
+        return await notifications.prune(BATCH)
 
     async def renew_presence() -> int:
         await presence.renew(hub.devices())
@@ -75,6 +84,7 @@ def _jobs(app: web.Application) -> list[Job]:
         *app[TIMED].jobs(),
         Job("chat.prune", prune, interval=300.0, batch_size=BATCH),
         Job("chat.events.prune", prune_events, interval=300.0, batch_size=BATCH),
+        Job("chat.notifications.prune", prune_notifications, interval=300.0, batch_size=BATCH),
         Job("chat.presence", renew_presence, interval=presence.ttl / 3, batch_size=1),
     ]
 
@@ -90,7 +100,7 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
     async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
         pool = app[PG_POOL]
         await _ensure_general(app)
-        publisher = Publisher(app[REDIS], app[HUB].wire, pool)
+        publisher = Publisher(app[REDIS], app[HUB].wire, pool, app[RELAY])
         presence = Presence(app[REDIS], settings.presence_ttl)
         auth = AuthUsers(client)
         directory = Directory(pool, auth)
@@ -116,6 +126,7 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         app[ATTACHMENTS] = attachments
         app[MODERATION] = moderation
         app[MODERATORS] = Moderators(pool, settings, directory, publisher, auth)
+        app[NOTIFICATIONS] = Notifications(pool, publisher, directory, settings.notifications_ttl)
         app[TIMED] = Timed(pool, settings, publisher, attachments, budget)
         app[SESSIONS] = Sessions(pool, settings, app[HUB], directory, messages, publisher, presence)
         app[IDEMPOTENCY] = Idempotency(
@@ -136,12 +147,17 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         events=True,
         cleanup_ctx=[
             hub_ctx(settings.gap_wait, settings.gap_check_interval),
+            relay_ctx("chat"),
             chat_ctx,
             consumer_ctx(
                 "chat",
                 CONSUMED,
                 lambda app: events.handlers(
-                    app[CHATS].users, app[CHATS].publisher, app[ATTACHMENTS], app[MODERATORS]
+                    app[CHATS].users,
+                    app[CHATS].publisher,
+                    app[ATTACHMENTS],
+                    app[MODERATORS],
+                    app[NOTIFICATIONS],
                 ),
                 **consumer_options,
             ),

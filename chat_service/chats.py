@@ -12,10 +12,12 @@ from chat_service.attachments import Attachments
 from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
 from chat_service.moderation import check_not_banned
+from chat_service.notifications import CHAT_MEMBER_ADDED
 from chat_service.queries import chats as q_chats
 from chat_service.queries import users as q_users
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory, UnknownToChat, first_use
+from shared.events import record_event
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
 from shared.web.idempotency import Seal, no_seal
 from shared.web.identity import Caller
@@ -209,6 +211,9 @@ class Chats:
             await check_not_banned(connection, caller.id)
             user = await self.users.by_username(connection, username)
             added = await q_chats.add_member(connection, chat_id, user["id"], "member")
+            if added:  # the person added hears of it (a notification)
+                invited = {"chatId": chat_id, "userId": user["id"], "byId": caller.id}
+                await record_event(connection, CHAT_MEMBER_ADDED, invited)
             role = "owner" if user["id"] == row["owner_id"] else "member"
         member = {
             "username": user["username"],
@@ -217,6 +222,7 @@ class Chats:
             "role": role,
         }
         if added:
+            self.publisher.outbox_written()
             await self.announce_join(
                 chat_id, user["id"], user["username"], user["image"], row["last_seq"]
             )

@@ -16,10 +16,12 @@ from chat_service import compose
 from chat_service.chats import Chats, chat_not_found
 from chat_service.live.publisher import Publisher
 from chat_service.moderation import check_not_banned
+from chat_service.notifications import CHAT_JOIN_DECIDED
 from chat_service.queries import chats as q_chats
 from chat_service.queries import invites as q_invites
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory, first_use
+from shared.events import record_event
 from shared.web.errors import Forbidden, NotFound, TooManyRequests, ValidationFailed
 from shared.web.identity import Caller
 from shared.web.timefmt import iso
@@ -170,6 +172,15 @@ class Invites:
             last_seq = (await q_chats.last_seqs(connection, [chat_id]))[chat_id]
             if approve:
                 await q_chats.add_member(connection, chat_id, row["user_id"], "member")
+            decision = {
+                "chatId": chat_id,
+                "userId": row["user_id"],
+                "byId": caller.id,
+                "requestId": request_id,
+                "status": status,
+            }
+            await record_event(connection, CHAT_JOIN_DECIDED, decision)
+        self.publisher.outbox_written()
         request = compose.join_request(row)
         decided = compose.event("chat.join_decided", request)
         if approve:

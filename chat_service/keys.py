@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from chat_service.messages import Messages
     from chat_service.moderation import Moderation
     from chat_service.moderators import Moderators
+    from chat_service.notifications import Notifications
     from chat_service.scheduling import Timed
     from shared.web.idempotency import Idempotency
 
@@ -27,6 +28,7 @@ IDEMPOTENCY: web.AppKey[Idempotency] = web.AppKey("idempotency")
 ATTACHMENTS: web.AppKey[Attachments] = web.AppKey("attachments")
 MODERATION: web.AppKey[Moderation] = web.AppKey("moderation")
 MODERATORS: web.AppKey[Moderators] = web.AppKey("moderators")
+NOTIFICATIONS: web.AppKey[Notifications] = web.AppKey("notifications")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")
 TIMED: web.AppKey[Timed] = web.AppKey("timed")

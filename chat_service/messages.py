@@ -16,6 +16,7 @@ from chat_service.chats import Chats
 from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
 from chat_service.moderation import Moderation
+from chat_service.notifications import MODERATION_ACTION, mentioned_names, record_mention
 from chat_service.queries import attachments as q_attachments
 from chat_service.queries import chats as q_chats
 from chat_service.queries import comments as q_comments
@@ -24,6 +25,7 @@ from chat_service.queries import moderation as q_moderation
 from chat_service.queries import scheduled as q_scheduled
 from chat_service.settings import ChatSettings
 from chat_service.users import first_use
+from shared.events import record_event
 from shared.web.errors import Forbidden, NotFound, ValidationFailed
 from shared.web.idempotency import Seal, no_seal
 from shared.web.identity import Caller
@@ -143,9 +145,15 @@ class Messages:
             )
             # Writing is reading: the sender's own message is never unread to them.
             await q_messages.advance_read(connection, chat_id, caller.id, row["seq"])
+            # Only a message that names someone pays for an event (their notification).
+            mentions = mentioned_names(body)
+            if mentions:
+                await record_mention(connection, row, caller.id, mentions)
             message = compose.message(row)
             await seal(connection, 201, message)
         await self.publisher.message(chat_id, row["seq"], compose.event("message.created", message))
+        if mentions:
+            self.publisher.outbox_written()
         return message
 
     @first_use
@@ -210,18 +218,29 @@ class Messages:
             if row["deleted"]:
                 return
             if moderated:
+                target = f"message:{chat_id}/{message_id}"
                 await q_moderation.log_action(
-                    connection,
-                    caller.id,
-                    caller.username,
-                    "chat",
-                    "message.delete",
-                    f"message:{chat_id}/{message_id}",
-                    reason,
+                    connection, caller.id, caller.username, "chat", "message.delete", target, reason
                 )
+                # Its author is told why (a notification).
+                told = {
+                    "authorId": row["author_id"],
+                    "moderatorId": caller.id,
+                    "moderator": caller.username,
+                    "service": "chat",
+                    "action": "message.delete",
+                    "target": target,
+                    "reason": reason,
+                    "chatId": chat_id,
+                    "messageId": message_id,
+                    "seq": row["seq"],
+                }
+                await record_event(connection, MODERATION_ACTION, told)
             attachment = await q_messages.tombstone_message(connection, chat_id, message_id)
             gone = await q_attachments.unreferenced(connection, [attachment]) if attachment else []
         await self.attachments.remove_files(gone)
+        if moderated:
+            self.publisher.outbox_written()
         data = {"chatId": chat_id, "id": message_id, "seq": row["seq"]}
         await self.publisher.chat_event(chat_id, compose.event("message.deleted", data))
 

@@ -17,10 +17,12 @@ import asyncpg
 from chat_service import compose
 from chat_service.clients import AuthUsers
 from chat_service.live.publisher import Publisher
+from chat_service.notifications import MODERATION_ACTION
 from chat_service.queries import moderation as q_moderation
 from chat_service.queries import users as q_users
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory, first_use
+from shared.events import record_event
 from shared.web.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.web.identity import Caller
 from shared.web.timefmt import iso
@@ -146,6 +148,16 @@ class Moderators:
                 raise ValidationFailed(fields={"username": ["is yourself"]})
             await q_moderation.insert_ban_by(connection, user["id"], reason, until, caller.id)
             await self._log(connection, caller, "ban", f"user:{user['username']}", reason)
+            told = {
+                "authorId": user["id"],
+                "moderatorId": caller.id,
+                "moderator": caller.username,
+                "service": "chat",
+                "action": "ban",
+                "target": f"user:{user['username']}",
+                "reason": reason,
+            }
+            await record_event(connection, MODERATION_ACTION, told)  # the user is told why
             (me,) = await q_users.users_by_ids(connection, [caller.id])
         ban = {
             "user": compose.person(user["username"], user["image"]),
@@ -153,6 +165,7 @@ class Moderators:
             "reason": reason,
             "by": compose.person(me["username"], me["image"]),
         }
+        self.publisher.outbox_written()
         event = {"until": ban["until"], "reason": reason}
         await self.publisher.user_event(user["id"], compose.event("moderation.banned", event))
         log.info("user banned by a moderator", extra={"user_id": user["id"]})

@@ -9,6 +9,7 @@ from chat_service.handlers import (
     invites,
     messages,
     moderation,
+    notifications,
     scheduled,
     socket,
 )
@@ -80,6 +81,12 @@ ROUTES = [
     web.delete("/api/moderation/bans/{username}", moderation.lift_ban, name="moderation.lift"),
     web.get("/api/moderation/log", moderation.moderation_log, name="moderation.log"),
     web.put("/api/moderation/users/{username}/role", moderation.set_role, name="moderation.role"),
+    # Notifications.
+    web.get("/api/notifications", notifications.list_notifications, name="notifications.list"),
+    web.get(
+        "/api/notifications/unread-count", notifications.unread_count, name="notifications.unread"
+    ),
+    web.post("/api/notifications/read", notifications.mark_read, name="notifications.read"),
     # The websocket.
     web.get("/api/chat/ws", socket.chat_socket, name="chat.ws"),
 ]

@@ -12,6 +12,7 @@ from chat_service import compose
 from chat_service.attachments import Attachments
 from chat_service.budget import SendBudget
 from chat_service.live.publisher import Publisher
+from chat_service.notifications import mentioned_names, record_mention
 from chat_service.queries import attachments as q_attachments
 from chat_service.queries import chats as q_chats
 from chat_service.queries import messages as q_messages
@@ -62,17 +63,20 @@ class Timed:
                     )
                     await q_scheduled.postpone(connection, row["id"], send_at, period)
                     continue
-                sent.append(
-                    await q_scheduled.deliver_scheduled(
-                        connection, row["id"], row["chat_id"], self.settings.general_ttl
-                    )
+                delivered = await q_scheduled.deliver_scheduled(
+                    connection, row["id"], row["chat_id"], self.settings.general_ttl
                 )
+                sent.append(delivered)
+                mentions = mentioned_names(delivered["body"] or "")
+                if mentions:  # named people hear of it when it is delivered
+                    await record_mention(connection, delivered, row["author_id"], mentions)
             gone = await q_attachments.unreferenced(connection, dropped) if dropped else []
         await self.attachments.remove_files(gone)
         for message in sent:
             text = compose.event("message.created", compose.message(message))
             await self.publisher.message(message["chat_id"], message["seq"], text)
         if sent:
+            self.publisher.outbox_written()
             log.info("scheduled messages sent", extra={"count": len(sent)})
         return len(due)
 

@@ -54,6 +54,8 @@ class ChatSettings:
     attachments_dir: Path
     max_attachment_bytes: int
     orphan_ttl: int
+    # Seconds a notification is kept.
+    notifications_ttl: int
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> ChatSettings:
@@ -97,4 +99,5 @@ class ChatSettings:
             ),
             max_attachment_bytes=env.integer("CHAT_MAX_ATTACHMENT_BYTES", 5 * 1024**2, minimum=1),
             orphan_ttl=env.integer("CHAT_ATTACHMENT_ORPHAN_TTL", 3600, minimum=1),
+            notifications_ttl=env.integer("NOTIFICATIONS_TTL", 90 * 86400, minimum=60),
         )

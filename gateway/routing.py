@@ -86,6 +86,9 @@ TABLE: list[Route] = [
     route(ANY, "/api/chats(/.*)?", "chat", REQ),
     # Moderation: chat_service keeps reports, bans and the audit log of every service.
     route(ANY, "/api/moderation/.+", "chat", REQ),
+    # Notifications: chat_service keeps them, beside the sockets that deliver them.
+    route("GET", "/api/notifications(/unread-count)?", "chat", REQ),
+    route("POST", "/api/notifications/read", "chat", REQ),
 ]
 
 

@@ -57,12 +57,17 @@ class SocialClient:
         )
         return [int(i) for i in answer["ids"]]
 
-    async def set_like(self, article_id: int, user_id: int, like: bool) -> tuple[int, bool]:
+    async def set_like(
+        self, article_id: int, user_id: int, like: bool, recipe: Mapping[str, Any]
+    ) -> tuple[int, bool]:
         """Likes or unlikes (idempotent either way); the article's like count and whether
-        the user likes it now."""
-        answer = await self.client.request(
-            "PUT" if like else "DELETE", "social", f"/internal/likes/{article_id}/{user_id}"
-        )
+        the user likes it now. A like carries the recipe's author, slug and title, which
+        social puts in its event for the author's notification (no extra call)."""
+        path = f"/internal/likes/{article_id}/{user_id}"
+        if like:
+            answer = await self.client.request("PUT", "social", path, json={"recipe": recipe})
+        else:
+            answer = await self.client.request("DELETE", "social", path)
         return int(answer["favoritesCount"]), bool(answer["favorited"])
 
 

@@ -33,6 +33,8 @@ ARTICLE_CREATED = "article.created"
 ARTICLE_UPDATED = "article.updated"
 ARTICLE_DELETED = "article.deleted"
 MODERATION_ACTION = "moderation.action"
+COMMENT_CREATED = "comment.created"
+COMMENT_DELETED = "comment.deleted"
 
 
 async def _moderated(
@@ -42,6 +44,7 @@ async def _moderated(
     target: str,
     reason: str | None,
     author_id: int,
+    removed: dict[str, Any],
 ) -> None:
     """A moderator's removal, told in the transaction that makes it (the outbox), so that the
     audit log misses none; it names the author, whom notifications will tell."""
@@ -56,6 +59,8 @@ async def _moderated(
             "action": action,
             "target": target,
             "reason": reason,
+            # What was removed, as it was: the author's notification names it.
+            **removed,
         },
     )
 
@@ -169,7 +174,12 @@ class Articles:
             await record_event(
                 connection,
                 ARTICLE_UPDATED,
-                {"id": article["id"], "slug": new_slug, "authorId": caller.id},
+                {
+                    "id": article["id"],
+                    "slug": new_slug,
+                    "authorId": caller.id,
+                    "title": row["title"],
+                },
             )
         await self._changed(slug, new_slug)
         return await self.reads.compose((await self.reads.with_authors([row]))[0], caller)
@@ -191,6 +201,7 @@ class Articles:
                     f"article:{slug}",
                     reason,
                     article["author_id"],
+                    {"slug": slug, "title": article["title"]},
                 )
             await queries.delete_article(connection, article["id"])
             await record_event(
@@ -210,7 +221,17 @@ class Articles:
         if article is None:
             raise NotFound(f"article {slug} not found")
         (likes, favorited), counts = await asyncio.gather(
-            self.social.set_like(article.id, caller.id, favorite),
+            self.social.set_like(
+                article.id,
+                caller.id,
+                favorite,
+                # What the like's event tells the notification of the recipe's author.
+                {
+                    "authorId": article.author_id,
+                    "slug": article.fields["slug"],
+                    "title": article.fields["title"],
+                },
+            ),
             self.reads.counts([], [article.author_id], caller, degrade=True),
         )
         liked = frozenset({article.id}) if favorited else frozenset()
@@ -226,11 +247,12 @@ class Articles:
         # it needs no viewer.
         author = (await self.reads.authors([caller.id], None, degrade=True))[caller.id]
         async with self.pool.acquire() as connection, sealed_write(connection, seal):
-            row = await queries.insert_comment(connection, slug, caller.id, body)
+            row = await queries.insert_comment(connection, slug, caller.id, body, COMMENT_CREATED)
             if row is None:
                 raise NotFound(f"article {slug} not found")
             comment = composed_comment(row, author)
             await seal(connection, 200, comment)
+        self.relay.wake()
         return comment
 
     async def delete_comment(
@@ -246,8 +268,17 @@ class Articles:
                 if not caller.moderates:
                     raise Forbidden("only the author may delete this comment")
                 target = f"comment:{slug}/{comment_id}"
+                removed = {"slug": slug, "commentId": comment_id, "body": comment["body"]}
                 await _moderated(
-                    connection, caller, "comment.delete", target, reason, comment["author_id"]
+                    connection,
+                    caller,
+                    "comment.delete",
+                    target,
+                    reason,
+                    comment["author_id"],
+                    removed,
                 )
             await queries.delete_comment(connection, comment_id)
+            # Its notifications go with it.
+            await record_event(connection, COMMENT_DELETED, {"id": comment_id, "slug": slug})
         self.relay.wake()

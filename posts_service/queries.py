@@ -46,7 +46,7 @@ WITH article AS (
 ), event AS (
     INSERT INTO outbox (event_id, type, data)
     SELECT gen_random_uuid(), $11,
-           jsonb_build_object('id', id, 'slug', slug, 'authorId', author_id)
+           jsonb_build_object('id', id, 'slug', slug, 'authorId', author_id, 'title', title)
     FROM article
 )
 SELECT * FROM article
@@ -349,16 +349,31 @@ async def article_id(connection: asyncpg.Connection, slug: str) -> int | None:
 
 
 async def insert_comment(
-    connection: asyncpg.Connection, slug: str, author_id: int, body: str
+    connection: asyncpg.Connection, slug: str, author_id: int, body: str, event_type: str
 ) -> asyncpg.Record | None:
-    """The new comment, or None when no article has this slug: one statement either way."""
+    """The new comment, or None when no article has this slug: one statement either way,
+    with its event (`event_type`, as shared/events' record_event writes it), which names the
+    recipe and its author for the notification it makes."""
     return await connection.fetchrow(
-        """INSERT INTO comments (article_id, author_id, body)
-           SELECT id, $2, $3 FROM articles WHERE slug = $1
-           RETURNING id, author_id, body, created_at, updated_at""",
+        """WITH article AS (
+               SELECT id, author_id, slug, title FROM articles WHERE slug = $1
+           ), comment AS (
+               INSERT INTO comments (article_id, author_id, body)
+               SELECT id, $2, $3 FROM article
+               RETURNING id, article_id, author_id, body, created_at, updated_at
+           ), event AS (
+               INSERT INTO outbox (event_id, type, data)
+               SELECT gen_random_uuid(), $4, jsonb_build_object(
+                   'id', c.id, 'articleId', a.id, 'authorId', c.author_id,
+                   'articleAuthorId', a.author_id, 'slug', a.slug, 'title', a.title,
+                   'body', c.body)
+               FROM comment c, article a
+           )
+           SELECT id, author_id, body, created_at, updated_at FROM comment""",
         slug,
         author_id,
         body,
+        event_type,
     )
 
 
@@ -375,7 +390,7 @@ async def get_comment(
     connection: asyncpg.Connection, article_id: int, comment_id: int
 ) -> asyncpg.Record | None:
     return await connection.fetchrow(
-        "SELECT id, author_id FROM comments WHERE id = $1 AND article_id = $2",
+        "SELECT id, author_id, body FROM comments WHERE id = $1 AND article_id = $2",
         comment_id,
         article_id,
     )

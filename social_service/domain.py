@@ -99,10 +99,14 @@ class Social:
         found = await self.profiles.by_ids(ids)
         return await self.compose([found[i] for i in ids if i in found], viewer), total
 
-    async def set_like(self, article_id: int, user_id: int, like: bool) -> dict[str, Any]:
+    async def set_like(
+        self, article_id: int, user_id: int, like: bool, recipe: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         event = LIKE_ADDED if like else LIKE_REMOVED
         async with self.pool.acquire() as connection:
-            changed = await queries.change_like(connection, article_id, user_id, like, event)
+            changed = await queries.change_like(
+                connection, article_id, user_id, like, event, recipe
+            )
             if changed is None:  # a repeat: nothing moved, the answer reads what is
                 count = (await queries.like_counts(connection, [article_id]))[article_id]
         if changed is not None:

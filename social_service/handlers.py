@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
+from marshmallow import ValidationError
+from orjson import JSONDecodeError, loads
 
 from shared.keys import PG_POOL
-from shared.web.errors import NotFound
+from shared.web.errors import BadRequest, NotFound, validation_error_callback
 from shared.web.identity import current_user, require_user
 from shared.web.jsoncodec import json_response
 from shared.web.schemas import TOKEN_AUTH, path_id
@@ -14,6 +16,7 @@ from social_service import queries
 from social_service.keys import SOCIAL
 from social_service.schemas import (
     IdsOut,
+    LikeIn,
     LikeOut,
     ProfileEnvelopeOut,
     ProfilesOut,
@@ -86,11 +89,23 @@ async def list_following(request: web.Request) -> web.Response:
 # Internal routes for posts_service.
 
 
-@docs(tags=["internal"], summary="Record a like (idempotent)")
+@docs(
+    tags=["internal"],
+    summary="Record a like (idempotent); the body, when sent, names the recipe for its "
+    "event (its author's notification)",
+)
 @response_schema(LikeOut, 200)
 async def like_article(request: web.Request) -> web.Response:
+    recipe = None
+    if request.body_exists:  # a release before notifications sends none
+        try:
+            recipe = LikeIn().load(loads(await request.read()))["recipe"]
+        except (JSONDecodeError, TypeError):
+            raise BadRequest("the request body is not a JSON object") from None
+        except ValidationError as error:
+            validation_error_callback(error)
     result = await request.app[SOCIAL].set_like(
-        _int(request, "article_id"), _int(request, "user_id"), True
+        _int(request, "article_id"), _int(request, "user_id"), True, recipe
     )
     return json_response(result)
 

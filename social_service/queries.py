@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
@@ -160,7 +161,8 @@ WITH added AS (
     RETURNING u.likes, u.version
 ), event AS (
     INSERT INTO outbox (event_id, type, data)
-    SELECT gen_random_uuid(), $3, jsonb_build_object('articleId', article_id, 'userId', user_id)
+    SELECT gen_random_uuid(), $3,
+           jsonb_build_object('articleId', article_id, 'userId', user_id) || $4::jsonb
     FROM added
 )
 SELECT article.likes, article.version, liker.likes AS liked, liker.version AS liked_version
@@ -189,12 +191,21 @@ FROM article, liker
 
 
 async def change_like(
-    connection: asyncpg.Connection, article_id: int, user_id: int, like: bool, event: str
+    connection: asyncpg.Connection,
+    article_id: int,
+    user_id: int,
+    like: bool,
+    event: str,
+    told: dict[str, Any] | None = None,
 ) -> tuple[LikeCount, SetChange] | None:
     """Adds or removes a like with its counters and its event `event`; None when there was
     nothing to change (a repeat). Otherwise the article's counter as it now is, and the change
-    of the user's liked set."""
-    row = await connection.fetchrow(_LIKE if like else _UNLIKE, article_id, user_id, event)
+    of the user's liked set. A like's event carries `told` too (the recipe as posts named it,
+    for its author's notification)."""
+    if like:
+        row = await connection.fetchrow(_LIKE, article_id, user_id, event, told or {})
+    else:
+        row = await connection.fetchrow(_UNLIKE, article_id, user_id, event)
     if row is None:
         return None
     return (

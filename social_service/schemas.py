@@ -30,6 +30,18 @@ class SummaryIn(StrictSchema):
     viewerId = StrictInteger(load_default=None, allow_none=True, validate=check_bigint)
 
 
+class RecipeIn(StrictSchema):
+    authorId = StrictInteger(required=True, validate=check_bigint)
+    slug = fields.String(required=True, validate=validate.Length(max=300))
+    title = fields.String(required=True, validate=validate.Length(max=1000))
+
+
+class LikeIn(StrictSchema):
+    """What posts tells of the recipe liked: social's event carries it to notifications."""
+
+    recipe = fields.Nested(RecipeIn, required=True)
+
+
 class LikeOut(Schema):
     articleId = fields.Integer(required=True)
     favorited = fields.Boolean(required=True)

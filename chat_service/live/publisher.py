@@ -22,6 +22,7 @@ from chat_service.live.wire import (
     WireMessage,
 )
 from chat_service.queries import live_events as q_live_events
+from shared.events.outbox import OutboxRelay
 from shared.logs import ThrottledWarning
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,34 @@ class Publisher:
     replicas recover the event from the database (a message from its chat, anything else
     from the event log)."""
 
-    def __init__(self, redis: aioredis.Redis, wire: Wire, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        wire: Wire,
+        pool: asyncpg.Pool,
+        relay: OutboxRelay | None = None,
+    ) -> None:
         self.redis = redis
         self.wire = wire
         self.pool = pool
+        self.relay = relay
+
+    def outbox_written(self) -> None:
+        """After a commit that recorded events in chat's outbox: relay them now."""
+        if self.relay is not None:
+            self.relay.wake()
+
+    async def user_event_in(
+        self, connection: asyncpg.Connection, user_id: int, text: str
+    ) -> Logged:
+        """Records a user's event in the log within the caller's transaction (so it is
+        recorded if and only if the change commits); publish what it answers after the
+        commit. A replica that dies in between leaves it to the others' log reads."""
+        message = UserEvent(user_id, text)
+        scope, target = self.wire.scope_of(message)
+        _, payload = self.wire.encode(message)
+        event_id = await q_live_events.record_now(connection, scope, target, payload)
+        return Logged(event_id, message)
 
     async def publish(self, message: WireMessage | Logged) -> None:
         try:

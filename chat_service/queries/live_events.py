@@ -16,6 +16,20 @@ async def record(connection: asyncpg.Connection, scope: str, target: int, payloa
     return event_id
 
 
+async def record_now(connection: asyncpg.Connection, scope: str, target: int, payload: str) -> int:
+    """As `record`, inside a longer transaction: stamped with the clock at the statement (the
+    last of its transaction), not the transaction's start, so that readers take it as settled
+    only `settle` seconds after it could commit."""
+    event_id: int = await connection.fetchval(
+        """INSERT INTO live_events (scope, target, payload, created_at)
+           VALUES ($1, $2, $3, clock_timestamp()) RETURNING id""",
+        scope,
+        target,
+        payload,
+    )
+    return event_id
+
+
 async def settled_position(connection: asyncpg.Connection, settle: float) -> int:
     """The highest id among events older than `settle` seconds: every event before it is
     committed (each is one short statement), so a reader may start after it."""

@@ -106,3 +106,15 @@ async def member_chat_ids(
         general,
     )
     return [row["chat_id"] for row in rows]
+
+
+async def users_by_names(
+    connection: asyncpg.Connection, usernames: Sequence[str]
+) -> dict[str, int]:
+    """The live accounts of these names (without regard to case), by lower-cased name."""
+    rows = await connection.fetch(
+        "SELECT id, lower(username) AS name FROM users "
+        "WHERE lower(username) = ANY($1::text[]) AND NOT deleted",
+        [name.lower() for name in usernames],
+    )
+    return {row["name"]: row["id"] for row in rows}

@@ -4587,6 +4587,277 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/notifications": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * My notifications, newest first, with the unread count
+     * @description Pages by `before` (the `nextCursor` of the previous page). The socket (`/api/chat/ws`) brings new ones as `notification.created`, and `notification.read` when a device marks them read.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description a notification id (`nextCursor`): the page starts below it */
+          before?: number;
+          limit?: number;
+          /** @description comma-separated types to list: followed, favorited, commented, mentioned, chat.invited, chat.join_decided, moderation */
+          types?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_NotificationsOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/notifications/unread-count": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** How many of my notifications are unread */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_UnreadNotificationsOut"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/notifications/read": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Mark my notifications read: every one up to an id, or a list of ids
+     * @description Every device of mine hears `notification.read` with the new unread count.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["chat_ReadNotificationsIn"];
+        };
+      };
+      responses: {
+        /** @description Success */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_UnreadNotificationsOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description authentication is required */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description you are not allowed to do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description the request body is too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description validation failed */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description too many requests */
+        429: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+        /** @description service unavailable */
+        503: {
+          headers: {
+            /** @description seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/chat/ws": {
     parameters: {
       query?: never;
@@ -6873,6 +7144,58 @@ export interface components {
     };
     chat_RoleEnvelopeOut: {
       user: components["schemas"]["chat_RoleUserOut"];
+    };
+    chat_ArticleRefOut: {
+      slug: string;
+      title: string | null;
+    };
+    chat_CommentRefOut: {
+      id: number;
+      body: string | null;
+    };
+    chat_ChatRefOut: {
+      id: number;
+      title: string | null;
+    };
+    chat_MessageRefOut: {
+      id: number;
+      seq: number | null;
+    };
+    chat_NotificationOut: {
+      id: number;
+      /** @enum {string} */
+      type:
+        | "followed"
+        | "favorited"
+        | "commented"
+        | "mentioned"
+        | "chat.invited"
+        | "chat.join_decided"
+        | "moderation";
+      actor: components["schemas"]["chat_PersonOut"] | (never | null);
+      article: components["schemas"]["chat_ArticleRefOut"] | (never | null);
+      comment: components["schemas"]["chat_CommentRefOut"] | (never | null);
+      chat: components["schemas"]["chat_ChatRefOut"] | (never | null);
+      message: components["schemas"]["chat_MessageRefOut"] | (never | null);
+      /** @description a moderator's reason; `approved` or `rejected` for a join */
+      reason: string | null;
+      createdAt: string;
+      read: boolean;
+    };
+    chat_NotificationsOut: {
+      notifications: components["schemas"]["chat_NotificationOut"][];
+      unreadCount: number;
+      /** @description `before` of the next page; null on the last */
+      nextCursor: number | null;
+    };
+    chat_UnreadNotificationsOut: {
+      unreadCount: number;
+    };
+    chat_ReadNotificationsIn: {
+      /** @description every notification with this id or below */
+      upTo?: number;
+      /** @description these notifications (at most 500) */
+      ids?: number[];
     };
     chat_Error: {
       errors: {

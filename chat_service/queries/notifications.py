@@ -1,0 +1,212 @@
+"""Notifications (migration 010): stored once per source event, folded, listed, read, pruned."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+# One notification as the API shows it: the actor and the chat's title read at display time
+# (renames show), the recipe's slug and title as last told by posts' events.
+_COLUMNS = """n.id, n.type, n.recipient_id, n.article_slug, n.article_title, n.comment_id,
+    n.comment_body, n.chat_id, n.message_id, n.message_seq, n.reason, n.created_at,
+    n.read_at IS NOT NULL AS read, n.article_id,
+    a.username AS actor_username, a.image AS actor_image,
+    CASE c.kind WHEN 'general' THEN 'General'
+         WHEN 'direct' THEN (SELECT u.username FROM chat_members m JOIN users u ON u.id = m.user_id
+                             WHERE m.chat_id = c.id AND m.user_id <> n.recipient_id LIMIT 1)
+         ELSE c.title END AS chat_title"""
+_FROM = """notifications n
+    LEFT JOIN users a ON a.id = n.actor_id AND NOT a.deleted
+    LEFT JOIN chats c ON c.id = n.chat_id"""
+
+# The fields of a new notification, in the order of `insert`'s parameters $3 onwards.
+FIELDS = (
+    "actor_id",
+    "article_id",
+    "article_slug",
+    "article_title",
+    "comment_id",
+    "comment_body",
+    "chat_id",
+    "message_id",
+    "message_seq",
+    "reason",
+    "fold_key",
+)
+
+
+async def insert(
+    connection: asyncpg.Connection,
+    recipient_id: int,
+    kind: str,
+    fields: dict[str, Any],
+    occurred_at: datetime,
+    fold_seconds: int,
+) -> asyncpg.Record | None:
+    """Stores a notification and answers it as shown; None when it folds into one of the
+    last `fold_seconds` with the same key, or when its chat is gone by now.
+
+    Folding is settled under a transaction-scoped advisory lock on the key, so two replicas
+    handling two likes of one person at once store one."""
+    fold_key = fields.get("fold_key")
+    if fold_key is not None:
+        await connection.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            f"notifications:{recipient_id}:{fold_key}",
+        )
+    values = [fields.get(name) for name in FIELDS]
+    inserted = await connection.fetchval(
+        """INSERT INTO notifications (recipient_id, type, actor_id, article_id, article_slug,
+               article_title, comment_id, comment_body, chat_id, message_id, message_seq,
+               reason, fold_key, created_at)
+           SELECT $1::bigint, $2::text, $3::bigint, $4::bigint, $5::text, $6::text,
+                  $7::bigint, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::text,
+                  $13::text, $14::timestamptz
+           WHERE ($9::bigint IS NULL OR EXISTS (SELECT FROM chats WHERE id = $9::bigint))
+             AND ($13::text IS NULL OR NOT EXISTS (
+                 SELECT FROM notifications
+                 WHERE recipient_id = $1::bigint AND fold_key = $13::text
+                   AND created_at > $14::timestamptz - make_interval(secs => $15::int)))
+           RETURNING id""",
+        recipient_id,
+        kind,
+        *values,
+        occurred_at,
+        fold_seconds,
+    )
+    if inserted is None:
+        return None
+    return await by_id(connection, inserted)
+
+
+async def by_id(connection: asyncpg.Connection, notification_id: int) -> asyncpg.Record:
+    row: asyncpg.Record = await connection.fetchrow(
+        f"SELECT {_COLUMNS} FROM {_FROM} WHERE n.id = $1", notification_id
+    )
+    return row
+
+
+async def page(
+    connection: asyncpg.Connection,
+    recipient_id: int,
+    before: int | None,
+    limit: int,
+    kinds: Sequence[str] | None,
+) -> list[asyncpg.Record]:
+    """Newest first, older than `before`, of the `kinds` given (all when None)."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        f"""SELECT {_COLUMNS} FROM {_FROM}
+            WHERE n.recipient_id = $1 AND ($2::bigint IS NULL OR n.id < $2)
+              AND ($4::text[] IS NULL OR n.type = ANY($4::text[]))
+            ORDER BY n.id DESC LIMIT $3""",
+        recipient_id,
+        before,
+        limit,
+        list(kinds) if kinds is not None else None,
+    )
+    return rows
+
+
+async def unread_count(connection: asyncpg.Connection, recipient_id: int) -> int:
+    count: int = await connection.fetchval(
+        "SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL",
+        recipient_id,
+    )
+    return count
+
+
+async def mark_read(
+    connection: asyncpg.Connection,
+    recipient_id: int,
+    up_to: int | None,
+    ids: Sequence[int] | None,
+) -> int:
+    """Marks the recipient's notifications up to an id, or those of a list, as read; how
+    many changed."""
+    result: str = await connection.execute(
+        """UPDATE notifications SET read_at = now()
+           WHERE recipient_id = $1 AND read_at IS NULL
+             AND (($2::bigint IS NOT NULL AND id <= $2)
+                  OR ($3::bigint[] IS NOT NULL AND id = ANY($3::bigint[])))""",
+        recipient_id,
+        up_to,
+        list(ids) if ids is not None else None,
+    )
+    return int(result.split()[-1])
+
+
+# What goes with the things notifications point at.
+
+
+async def delete_of_user(connection: asyncpg.Connection, user_id: int) -> int:
+    """A deleted account's notifications: those it caused and those it received."""
+    result: str = await connection.execute(
+        "DELETE FROM notifications WHERE actor_id = $1 OR recipient_id = $1", user_id
+    )
+    return int(result.split()[-1])
+
+
+async def delete_of_article(connection: asyncpg.Connection, article_id: int) -> int:
+    """A deleted recipe's notifications (a moderator's removal, which tells of it, stays)."""
+    result: str = await connection.execute(
+        "DELETE FROM notifications WHERE article_id = $1 AND type <> 'moderation'", article_id
+    )
+    return int(result.split()[-1])
+
+
+async def delete_of_comment(connection: asyncpg.Connection, comment_id: int) -> int:
+    result: str = await connection.execute(
+        "DELETE FROM notifications WHERE comment_id = $1 AND type <> 'moderation'", comment_id
+    )
+    return int(result.split()[-1])
+
+
+async def delete_of_message(connection: asyncpg.Connection, message_id: int) -> int:
+    """A deleted chat message's mentions."""
+    result: str = await connection.execute(
+        "DELETE FROM notifications WHERE message_id = $1 AND type = 'mentioned'", message_id
+    )
+    return int(result.split()[-1])
+
+
+async def rename_article(
+    connection: asyncpg.Connection, article_id: int, slug: str, title: str | None
+) -> None:
+    await connection.execute(
+        """UPDATE notifications SET article_slug = $2, article_title = coalesce($3, article_title)
+           WHERE article_id = $1 AND type <> 'moderation'""",
+        article_id,
+        slug,
+        title,
+    )
+
+
+async def prune(connection: asyncpg.Connection, older_than: float, limit: int) -> int:
+    result: str = await connection.execute(
+        """DELETE FROM notifications WHERE id IN (
+               SELECT id FROM notifications
+               WHERE created_at < now() - make_interval(secs => $1)
+               ORDER BY created_at LIMIT $2)""",
+        older_than,
+        limit,
+    )
+    return int(result.split()[-1])
+
+
+# Who a mention may reach.
+
+
+async def members_named(
+    connection: asyncpg.Connection, chat_id: int, usernames: Sequence[str]
+) -> list[int]:
+    """The ids of the chat's members among these names (without regard to case)."""
+    rows = await connection.fetch(
+        """SELECT u.id FROM users u JOIN chat_members m ON m.user_id = u.id AND m.chat_id = $1
+           WHERE lower(u.username) = ANY($2::text[]) AND NOT u.deleted""",
+        chat_id,
+        [name.lower() for name in usernames],
+    )
+    return [row["id"] for row in rows]
