@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -27,8 +26,6 @@ from chat_client.render import Renderer
 RECONNECT_FIRST = 1.0
 RECONNECT_MAX = 30.0
 HELLO_TIMEOUT = 15.0
-# The state file is rewritten at most this often while watching, and once more at the end.
-SAVE_EVERY = 5.0
 # Close codes the server uses for a client that fell too far behind.
 CATCH_UP_CODES = frozenset({1008, 1013})
 # Events that change nothing a reader needs to see.
@@ -91,7 +88,10 @@ class Watcher:
         self.connected_once = False
         self._lasted = False
         self._looked_up: set[int] = set()
-        self._saved_at = time.monotonic()
+        # username -> online, as last shown: a person in several of my chats is announced
+        # by each of them, but their coming and going is one line.
+        self._presence: dict[str, bool] = {}
+        self.me = api.session.username if api.session else None
 
     async def run(self) -> None:
         """Runs until cancelled (Ctrl-C); fails only if the very first connection fails."""
@@ -120,7 +120,6 @@ class Watcher:
 
     def save(self) -> None:
         self.api.store.record_seen(self.seen.shown_high())
-        self._saved_at = time.monotonic()
 
     def follows(self, chat_id: int) -> bool:
         return self.everything or chat_id == self.focus["id"]
@@ -177,6 +176,7 @@ class Watcher:
             self.seen.baseline(int(info["chatId"]), int(info.get("lastSeq") or 0))
         for message in await self.api.messages(self.focus["id"], limit=self.limit):
             await self._show(message)
+        self.save()
         scope = " and new messages in every chat" if self.everything else ""
         self.write(f"-- watching {chat_title(self.focus)}{scope} live; Ctrl-C to stop --")
 
@@ -200,24 +200,45 @@ class Watcher:
         if chat_id is not None and not self.follows(int(chat_id)):
             return
         if kind == "message.created" and isinstance(data, dict):
-            await self._show(cast(Message, data))
-        else:
-            label = await self._label(chat_id)
-            line = self.renderer.event(kind, data, label=label, verbose=self.verbose)
-            if line is not None:
-                self.write(line)
-        if time.monotonic() - self._saved_at > SAVE_EVERY:
-            self.save()
+            if await self._show(cast(Message, data)):
+                # What was shown is recorded at once: a `missed` run in another terminal
+                # must not list it again.
+                self.save()
+            return
+        if not self._worth_a_line(kind, data):
+            return
+        label = await self._label(chat_id)
+        line = self.renderer.event(kind, data, label=label, verbose=self.verbose)
+        if line is not None:
+            self.write(line)
 
-    async def _show(self, message: Message) -> None:
+    def _worth_a_line(self, kind: str, data: Any) -> bool:
+        """Drops what tells the reader nothing: a presence already shown (it comes once per
+        shared chat), and the reader's own arrival in a chat."""
+        if not isinstance(data, dict):
+            return True
+        if kind == "presence":
+            name, online = str(data.get("username")), bool(data.get("online"))
+            if self._presence.get(name) == online:
+                return False
+            self._presence[name] = online
+        if kind == "chat.member_joined" and self.me is not None:
+            user = data.get("user")
+            if isinstance(user, dict) and user.get("username") == self.me:
+                return False
+        return True
+
+    async def _show(self, message: Message) -> bool:
+        """Writes a message not shown before; whether it did."""
         chat_id = int(message["chatId"])
         seq = message.get("seq")
         if seq is not None:
             if not self.seen.is_new(chat_id, seq):
-                return
+                return False
             self.seen.mark(chat_id, seq)
         label = await self._label(chat_id)
         self.write(self.renderer.message(message, label=label))
+        return True
 
     async def _label(self, chat_id: Any) -> str | None:
         """Other chats are labelled with their title; a chat that appeared since watching
