@@ -92,6 +92,7 @@ class Watcher:
         # by each of them, but their coming and going is one line.
         self._presence: dict[str, bool] = {}
         self.me = api.session.username if api.session else None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
 
     async def run(self) -> None:
         """Runs until cancelled (Ctrl-C); fails only if the very first connection fails."""
@@ -126,6 +127,7 @@ class Watcher:
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> int | None:
         self._lasted = False
+        self._ws = ws
         first = await self._first_frame(ws)
         if first is None:
             if not self.connected_once:
@@ -199,6 +201,8 @@ class Watcher:
         chat_id = data.get("chatId") if isinstance(data, dict) else None
         if chat_id is not None and not self.follows(int(chat_id)):
             return
+        if kind == "chat.member_joined" and self._about_me(data) and chat_id is not None:
+            await self._catch_up_on(int(chat_id))
         if kind == "message.created" and isinstance(data, dict):
             if await self._show(cast(Message, data)):
                 # What was shown is recorded at once: a `missed` run in another terminal
@@ -222,11 +226,20 @@ class Watcher:
             if self._presence.get(name) == online:
                 return False
             self._presence[name] = online
-        if kind == "chat.member_joined" and self.me is not None:
-            user = data.get("user")
-            if isinstance(user, dict) and user.get("username") == self.me:
-                return False
-        return True
+        return not (kind == "chat.member_joined" and self._about_me(data))
+
+    def _about_me(self, data: Any) -> bool:
+        user = data.get("user") if isinstance(data, dict) else None
+        return isinstance(user, dict) and self.me is not None and user.get("username") == self.me
+
+    async def _catch_up_on(self, chat_id: int) -> None:
+        """A chat I just joined (a new direct chat, a group that let me in): ask for what
+        it holds after what this watch knows. Its first messages may have been sent
+        between the server recording the membership and this socket following the chat;
+        whatever also arrives live is shown once, by its seq."""
+        if self._ws is not None and not self._ws.closed:
+            after = self.seen.high.get(chat_id, 0)
+            await self._ws.send_json({"type": "resume", "chatId": chat_id, "afterSeq": after})
 
     async def _show(self, message: Message) -> bool:
         """Writes a message not shown before; whether it did."""
