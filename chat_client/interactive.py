@@ -57,6 +57,7 @@ class ChatScreen(Watcher):
     ):
         super().__init__(api, renderer, print, focus, limit=20, verbose=False)
         self.typing: dict[str, float] = {}
+        self.stop_hint = "/help for commands, Ctrl-D to leave"
         self.invalidate = invalidate
         self.oldest_id: int | None = None
         self._read_task: asyncio.Task[None] | None = None

@@ -180,7 +180,8 @@ class Renderer:
         if kind == "comment.created" and isinstance(data, dict):
             comment = data.get("comment", data)
             body = one_line(str(comment.get("body") or ""))
-            return f"{prefix}* {username_in(comment)} commented on a message: {body}"
+            on = f"#{comment['messageId']}" if comment.get("messageId") else "a message"
+            return f"{prefix}* {username_in(comment)} commented on {on}: {body}"
         if kind == "chat.member_joined":
             return f"{prefix}* {username_in(data)} joined"
         if kind == "chat.member_left":

@@ -92,6 +92,7 @@ class Watcher:
         # by each of them, but their coming and going is one line.
         self._presence: dict[str, bool] = {}
         self.me = api.session.username if api.session else None
+        self.stop_hint = "Ctrl-C to stop"
         self._ws: aiohttp.ClientWebSocketResponse | None = None
 
     async def run(self) -> None:
@@ -180,7 +181,7 @@ class Watcher:
             await self._show(message)
         self.save()
         scope = " and new messages in every chat" if self.everything else ""
-        self.write(f"-- watching {chat_title(self.focus)}{scope} live; Ctrl-C to stop --")
+        self.write(f"-- watching {chat_title(self.focus)}{scope} live; {self.stop_hint} --")
 
     async def _resume(self, ws: aiohttp.ClientWebSocketResponse, chats: list[Any]) -> None:
         """After a reconnection: replay what each followed chat got while we were away."""
