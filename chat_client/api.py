@@ -123,14 +123,74 @@ class ChatApi:
         )
         return cast(Chat, body["chat"])
 
+    async def chat(self, chat_id: int) -> Chat:
+        """One chat with its members (`members`: username, image, online, role)."""
+        body = await self.call("GET", f"/api/chats/{chat_id}")
+        return cast(Chat, body["chat"])
+
+    async def create_group(self, title: str, description: str | None, private: bool) -> Chat:
+        chat: JSON = {"type": "group", "title": title, "private": private}
+        if description is not None:
+            chat["description"] = description
+        body = await self.call("POST", "/api/chats", json={"chat": chat})
+        return cast(Chat, body["chat"])
+
+    async def update_chat(self, chat_id: int, changes: JSON) -> Chat:
+        body = await self.call("PATCH", f"/api/chats/{chat_id}", json={"chat": changes})
+        return cast(Chat, body["chat"])
+
+    async def delete_chat(self, chat_id: int) -> None:
+        await self.call("DELETE", f"/api/chats/{chat_id}")
+
+    async def add_member(self, chat_id: int, username: str) -> JSON:
+        body = await self.call("POST", f"/api/chats/{chat_id}/members", json={"username": username})
+        return cast(JSON, body.get("member", {}) if isinstance(body, dict) else {})
+
+    async def remove_member(self, chat_id: int, username: str) -> None:
+        await self.call("DELETE", f"/api/chats/{chat_id}/members/{quote(username, safe='')}")
+
+    async def create_invite(self, chat_id: int, expires_in: int | None) -> JSON:
+        invite: JSON = {} if expires_in is None else {"expiresInSeconds": expires_in}
+        body = await self.call("POST", f"/api/chats/{chat_id}/invites", json={"invite": invite})
+        return cast(JSON, body["invite"])
+
+    async def invites(self, chat_id: int) -> list[JSON]:
+        body = await self.call("GET", f"/api/chats/{chat_id}/invites")
+        return cast(list[JSON], body["invites"])
+
+    async def revoke_invite(self, chat_id: int, code: str) -> None:
+        await self.call("DELETE", f"/api/chats/{chat_id}/invites/{quote(code, safe='')}")
+
+    async def join(self, code: str) -> JSON:
+        """{"chat": Chat} when joined at once, {"joinRequest": ...} when the owner decides."""
+        body = await self.call("POST", f"/api/chats/join/{quote(code, safe='')}")
+        return cast(JSON, body)
+
+    async def join_requests(self, chat_id: int) -> list[JSON]:
+        body = await self.call("GET", f"/api/chats/{chat_id}/join-requests")
+        return cast(list[JSON], body["joinRequests"])
+
+    async def decide(self, chat_id: int, request_id: int, decision: str) -> JSON:
+        body = await self.call(
+            "POST", f"/api/chats/{chat_id}/join-requests/{request_id}/{decision}"
+        )
+        return cast(JSON, (body or {}).get("joinRequest", {}))
+
     async def messages(
-        self, chat_id: int, *, limit: int | None = None, after_seq: int | None = None
+        self,
+        chat_id: int,
+        *,
+        limit: int | None = None,
+        after_seq: int | None = None,
+        before: int | None = None,
     ) -> list[Message]:
         params = {}
         if limit is not None:
             params["limit"] = str(limit)
         if after_seq is not None:
             params["afterSeq"] = str(after_seq)
+        if before is not None:
+            params["before"] = str(before)
         body = await self.call("GET", f"/api/chats/{chat_id}/messages", params=params)
         return cast(list[Message], body["messages"])
 
@@ -155,6 +215,38 @@ class ChatApi:
         )
         return cast(Message, answer["message"])
 
+    async def edit(self, chat_id: int, message_id: int, body: str) -> Message:
+        answer = await self.call(
+            "PATCH",
+            f"/api/chats/{chat_id}/messages/{message_id}",
+            json={"message": {"body": body}},
+        )
+        return cast(Message, answer["message"])
+
+    async def delete_message(self, chat_id: int, message_id: int, reason: str | None) -> None:
+        params = {"reason": reason} if reason else None
+        await self.call("DELETE", f"/api/chats/{chat_id}/messages/{message_id}", params=params)
+
+    async def comments(self, chat_id: int, message_id: int, limit: int = 100) -> list[JSON]:
+        body = await self.call(
+            "GET",
+            f"/api/chats/{chat_id}/messages/{message_id}/comments",
+            params={"limit": str(limit)},
+        )
+        return cast(list[JSON], body["comments"])
+
+    async def comment(self, chat_id: int, message_id: int, text: str) -> JSON:
+        body = await self.call(
+            "POST",
+            f"/api/chats/{chat_id}/messages/{message_id}/comments",
+            json={"comment": {"body": text}},
+        )
+        return cast(JSON, body["comment"])
+
+    async def status(self) -> JSON:
+        body = await self.call("GET", "/api/chat/status")
+        return cast(JSON, body["status"])
+
     async def scheduled(self, chat_id: int) -> list[Message]:
         body = await self.call("GET", f"/api/chats/{chat_id}/messages/scheduled")
         return cast(list[Message], body["messages"])
@@ -173,6 +265,54 @@ class ChatApi:
     async def report(self, username: str, reason: str) -> JSON:
         body = await self.call("POST", f"/api/users/{username}/report", json={"reason": reason})
         return cast(JSON, body["report"])
+
+    async def me(self) -> JSON:
+        body = await self.call("GET", "/api/user")
+        return cast(JSON, body["user"])
+
+    # Notifications
+
+    async def notifications(self, *, before: int | None, limit: int, types: str | None) -> JSON:
+        params = {"limit": str(limit)}
+        if before is not None:
+            params["before"] = str(before)
+        if types:
+            params["types"] = types
+        return cast(JSON, await self.call("GET", "/api/notifications", params=params))
+
+    async def notifications_read(self, body: JSON) -> int:
+        answer = await self.call("POST", "/api/notifications/read", json=body)
+        return int(answer["unreadCount"])
+
+    # Moderation
+
+    async def reports(self, status: str | None, limit: int) -> JSON:
+        params = {"limit": str(limit)}
+        if status:
+            params["status"] = status
+        return cast(JSON, await self.call("GET", "/api/moderation/reports", params=params))
+
+    async def resolve(self, report_id: int, action: str, note: str | None) -> JSON:
+        body: JSON = {"action": action}
+        if note:
+            body["note"] = note
+        answer = await self.call("POST", f"/api/moderation/reports/{report_id}/resolve", json=body)
+        return cast(JSON, answer["report"])
+
+    async def bans(self) -> list[JSON]:
+        body = await self.call("GET", "/api/moderation/bans")
+        return cast(list[JSON], body["bans"])
+
+    async def ban(self, username: str, seconds: int, reason: str) -> JSON:
+        body = await self.call(
+            "POST",
+            "/api/moderation/bans",
+            json={"ban": {"username": username, "seconds": seconds, "reason": reason}},
+        )
+        return cast(JSON, body["ban"])
+
+    async def unban(self, username: str) -> None:
+        await self.call("DELETE", f"/api/moderation/bans/{quote(username, safe='')}")
 
     # Files
 
@@ -193,12 +333,26 @@ class ChatApi:
         return cast(Attachment, answer["attachment"])
 
     async def download(self, attachment_id: str, output: Path | None, *, force: bool) -> Path:
-        """Saves the file under its original name (in `output` if it is a folder)."""
+        """Saves the file under its original name (in `output` if it is a folder). The
+        target is checked before the file is asked for: a refusal costs no transfer."""
         path = f"/api/chat/attachments/{quote(attachment_id, safe='')}"
+        target: Path | None = None
+        folder = output is None or await asyncio.to_thread(output.is_dir)
+        if not folder:
+            target = await asyncio.to_thread(download_target, output, "", force=force)
+        else:
+            # Only the server knows the file's name: HEAD asks for it without the body.
+            # A refusal is left to the GET, whose answer carries the server's sentence.
+            with contextlib.suppress(ApiError):
+                async with self._response("HEAD", path) as response:
+                    name = self._filename(response, attachment_id)
+                target = await asyncio.to_thread(download_target, output, name, force=force)
         async with self._response("GET", path) as response:
-            disposition = response.content_disposition
-            name = safe_filename(disposition.filename if disposition else None, attachment_id)
-            target = await asyncio.to_thread(download_target, output, name, force=force)
+            if target is None or (
+                folder and target.name != self._filename(response, attachment_id)
+            ):
+                name = self._filename(response, attachment_id)
+                target = await asyncio.to_thread(download_target, output, name, force=force)
             # The file appears under its name only once it is complete.
             partial = target.with_name(f".{target.name}.{os.getpid()}.part")
             try:
@@ -211,6 +365,11 @@ class ChatApi:
             finally:
                 await asyncio.to_thread(partial.unlink, missing_ok=True)
         return target
+
+    @staticmethod
+    def _filename(response: aiohttp.ClientResponse, attachment_id: str) -> str:
+        disposition = response.content_disposition
+        return safe_filename(disposition.filename if disposition else None, attachment_id)
 
     # Websocket
 
@@ -367,7 +526,8 @@ def safe_filename(name: str | None, attachment_id: str) -> str:
 
 
 def download_target(output: Path | None, name: str, *, force: bool) -> Path:
-    """`output` itself, or `name` inside it when it is a folder (the current one if None)."""
+    """`output` itself, or `name` inside it when it is a folder (the current one if None);
+    refused when it exists and `force` was not given."""
     target = output if output is not None and not output.is_dir() else (output or Path()) / name
     if target.exists() and not force:
         raise ClientError(f"{target} already exists; pass --force to replace it")

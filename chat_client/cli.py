@@ -12,10 +12,11 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from yarl import URL
 
-from chat_client import commands
+from chat_client import commands, manage
 from chat_client.api import ChatApi
 from chat_client.commands import Context
 from chat_client.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, ClientError
@@ -37,6 +38,12 @@ examples:
   {PROG} send --to bob see you at 8
   {PROG} upload photo.jpg --chat bob --text "the cake"
   {PROG} missed
+  {PROG} group create Bakers --private
+  {PROG} invite create Bakers       # a link; `join LINK` asks, `approve` lets in
+  {PROG} open Bakers                # interactive: history, live messages, a prompt
+
+messages are named by their #id (as `history` shows them); `read --seq N` names a
+position in a chat, counted 1, 2, 3... in each chat.
 
 environment:
   CHOPCHOP_GATEWAY    the gateway's address (default {DEFAULT_GATEWAY})
@@ -115,11 +122,27 @@ def build_parser() -> argparse.ArgumentParser:
     global_options(shared, defaults=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, handler: Handler, summary: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Handler | None, summary: str, under: Any = None
+    ) -> argparse.ArgumentParser:
         description = summary[:1].upper() + summary[1:] + "."
-        child = sub.add_parser(name, help=summary, description=description, parents=[shared])
+        child = (under or sub).add_parser(
+            name, help=summary, description=description, parents=[shared]
+        )
         child.set_defaults(handler=handler)
         return child
+
+    def family(name: str, summary: str) -> Any:
+        """A command with commands of its own (`group create`, `invite list`...)."""
+        parent = command(name, None, summary)
+        return parent.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def chat_arg(child: argparse.ArgumentParser, help: str = "title or id") -> None:
+        child.add_argument("chat", metavar="CHAT", help=help)
+
+    def message_arg(child: argparse.ArgumentParser) -> None:
+        chat_arg(child)
+        child.add_argument("message_id", type=positive_int, metavar="ID", help="the message's #id")
 
     def password(child: argparse.ArgumentParser) -> None:
         child.add_argument(
@@ -149,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     child = command("history", commands.history, "show the last messages of a chat")
     child.add_argument("chat", nargs="?", metavar="CHAT", help="title or id (default: General)")
     child.add_argument("--limit", type=positive_int, default=20, help="how many (default 20)")
+    child.add_argument(
+        "--before", type=positive_int, metavar="ID", help="older than message #ID (page back)"
+    )
 
     child = command("watch", commands.watch, "show the last messages of a chat, then new ones live")
     child.add_argument("chat", nargs="?", metavar="CHAT", help="title or id (default: General)")
@@ -173,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     child = command("read", commands.read, "mark a chat as read")
     child.add_argument("chat", metavar="CHAT", help="title or id")
-    child.add_argument("--seq", type=positive_int, help="up to this seq (default: the last)")
+    child.add_argument(
+        "--seq", type=positive_int, help="up to this position in the chat (default: the last)"
+    )
 
     child = command("upload", commands.upload, "upload a file and send it in a message")
     child.add_argument("path", type=existing_file, metavar="PATH")
@@ -206,7 +234,143 @@ def build_parser() -> argparse.ArgumentParser:
     child = command("report", commands.report, "report a user to the moderators")
     child.add_argument("username", metavar="USERNAME")
     child.add_argument("reason", nargs="+", metavar="REASON")
+
+    child = command("open", open_chat, "chat interactively: history, live messages, a prompt")
+    child.add_argument("chat", nargs="?", metavar="CHAT", help="title or id (default: General)")
+    child.add_argument("--to", metavar="USER", help="a direct chat with USER (opened if new)")
+
+    # Messages
+
+    child = command("reply", manage.reply, "answer a message")
+    message_arg(child)
+    child.add_argument("text", nargs="+", metavar="TEXT", help="the answer; `-` reads stdin")
+
+    child = command("edit", manage.edit, "change the text of a message of mine")
+    message_arg(child)
+    child.add_argument("text", nargs="+", metavar="TEXT", help="the new text; `-` reads stdin")
+
+    child = command("delete", manage.delete, "delete a message (mine, or any as the owner)")
+    message_arg(child)
+    child.add_argument("--reason", help="a moderator's reason, told to the author")
+
+    child = command("comment", manage.comment, "comment on a message (its thread)")
+    message_arg(child)
+    child.add_argument("text", nargs="+", metavar="TEXT", help="the comment; `-` reads stdin")
+
+    child = command("comments", manage.comments, "show the comments on a message")
+    message_arg(child)
+
+    # Groups
+
+    group = family("group", "create, show, change or delete a group")
+    child = command("create", manage.group_create, "create a group that I own", group)
+    child.add_argument("title", metavar="TITLE")
+    child.add_argument("--description", help="what the group is about")
+    child.add_argument("--private", action="store_true", help="joining by link needs my approval")
+    child = command("show", manage.group_show, "show a chat with its members", group)
+    chat_arg(child)
+    child = command("edit", manage.group_edit, "change a group of mine", group)
+    chat_arg(child)
+    child.add_argument("--title")
+    child.add_argument("--description")
+    privacy = child.add_mutually_exclusive_group()
+    privacy.add_argument("--private", dest="private", action="store_true", default=None)
+    privacy.add_argument("--public", dest="private", action="store_false")
+    expiry = child.add_mutually_exclusive_group()
+    expiry.add_argument(
+        "--expire",
+        type=manage.seconds_of,
+        metavar="DURATION",
+        help="messages expire after this long (90, 30m, 4h, 2d)",
+    )
+    expiry.add_argument(
+        "--keep", dest="expire", action="store_const", const=0, help="messages never expire"
+    )
+    child = command("delete", manage.group_delete, "delete a group of mine for everyone", group)
+    chat_arg(child)
+    child.add_argument("--yes", action="store_true", help="yes, delete it with its messages")
+
+    members = family("members", "list, add or remove the members of a group")
+    child = command("list", manage.members_list, "list the members and who is online", members)
+    chat_arg(child)
+    child = command("add", manage.members_add, "add people to a group of mine", members)
+    chat_arg(child)
+    child.add_argument("usernames", nargs="+", metavar="USER")
+    child = command("remove", manage.members_remove, "remove someone from my group", members)
+    chat_arg(child)
+    child.add_argument("username", metavar="USER")
+
+    child = command("leave", manage.leave, "leave a group")
+    chat_arg(child)
+
+    invite = family("invite", "create, list or revoke invite links to a group")
+    child = command("create", manage.invite_create, "create an invite link", invite)
+    chat_arg(child)
+    child.add_argument(
+        "--expires",
+        type=manage.seconds_of,
+        metavar="DURATION",
+        help="valid for this long (at least 60 s; default: the server's)",
+    )
+    child = command("list", manage.invite_list, "list the active invite links", invite)
+    chat_arg(child)
+    child = command("revoke", manage.invite_revoke, "revoke an invite link", invite)
+    chat_arg(child)
+    child.add_argument("code", metavar="CODE", help="the code or the whole link")
+
+    child = command("join", manage.join, "join a group by an invite link or its code")
+    child.add_argument("code", metavar="CODE|URL")
+
+    requests = family("requests", "the requests to join a private group of mine")
+    child = command("list", manage.requests_list, "list the pending requests", requests)
+    chat_arg(child)
+    for decision, summary in (("approve", "let someone in"), ("reject", "turn someone away")):
+        child = command(decision, manage.decide, f"{summary} who asked to join my group")
+        chat_arg(child)
+        child.add_argument("request", metavar="REQUEST", help="the request's number or the user")
+        child.set_defaults(decision=decision)
+
+    # Me
+
+    command("status", manage.status, "my send budget, bans, connected devices and unread chats")
+    child = command("notifications", manage.notifications, "my notifications, newest first")
+    child.add_argument("--limit", type=positive_int, default=20, help="how many (default 20)")
+    child.add_argument("--before", type=positive_int, metavar="ID", help="older than this one")
+    child.add_argument(
+        "--types", metavar="TYPE,...", help="only these (e.g. mentioned,chat.invited)"
+    )
+    child.add_argument("--mark-read", action="store_true", help="then mark those shown as read")
+
+    # Moderators
+
+    child = command("reports", manage.reports, "moderators: the reports, newest first")
+    child.add_argument("--status", choices=["open", "resolved"], help="only these")
+    child.add_argument("--limit", type=positive_int, default=20, help="how many (default 20)")
+    child = command("resolve", manage.resolve, "moderators: dismiss or uphold a report")
+    child.add_argument("report_id", type=positive_int, metavar="REPORT")
+    child.add_argument("action", choices=["dismiss", "uphold"])
+    child.add_argument("note", nargs="*", metavar="NOTE", help="why (optional)")
+    command("bans", manage.bans, "moderators: the active bans")
+    child = command("ban", manage.ban, "moderators: stop a user from writing to chats")
+    child.add_argument("username", metavar="USER")
+    child.add_argument(
+        "--for",
+        dest="duration",
+        type=manage.seconds_of,
+        required=True,
+        metavar="DURATION",
+        help="how long: 90, 30m, 4h, 2d",
+    )
+    child.add_argument("reason", nargs="+", metavar="REASON")
+    child = command("unban", manage.unban, "moderators: lift a ban")
+    child.add_argument("username", metavar="USER")
     return parser
+
+
+async def open_chat(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
+    from chat_client.interactive import run_interactive
+
+    await run_interactive(ctx, api, args)
 
 
 def ask_password(args: argparse.Namespace) -> None:
@@ -256,7 +420,7 @@ def run(argv: Sequence[str]) -> int:
         print(file=sys.stderr)
         return EXIT_INTERRUPTED
     except ClientError as exc:
-        print(f"{PROG}: {exc.message}", file=sys.stderr)
+        print(f"{PROG}: {Renderer().local_times(exc.message)}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (`| head`); say nothing more to it.

@@ -106,11 +106,14 @@ async def chats(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
 
 async def history(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     chat = await find_chat(api, args.chat)
-    messages = await api.messages(chat["id"], limit=args.limit)
+    messages = await api.messages(chat["id"], limit=args.limit, before=args.before)
     if not messages:
-        ctx.write(f"no messages in {chat_title(chat)} yet")
+        earlier = f" before #{args.before}" if args.before else " yet"
+        ctx.write(f"no messages in {chat_title(chat)}{earlier}")
     for line in ctx.renderer.messages(messages):
         ctx.write(line)
+    if len(messages) == args.limit:
+        ctx.write(f"-- older: chopchop-chat history {chat['id']} --before {messages[0]['id']} --")
     ctx.store.record_seen(highest_seqs(messages))
 
 
@@ -135,7 +138,7 @@ async def send(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     text = message_text(args.text)
     chat = await resolve_target(api, to=args.to, chat=args.chat)
     message = await api.send(chat["id"], text, reply_to=args.reply_to)
-    ctx.write(f"sent message {message['id']} to {chat_title(chat)}")
+    ctx.write(f"sent message #{message['id']} to {chat_title(chat)}")
 
 
 async def missed(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
@@ -163,7 +166,7 @@ async def read(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
         return
     marker = await api.mark_read(chat["id"], seq)
     ctx.write(
-        f"{chat_title(chat)}: read up to message {marker.get('seq', seq)}, "
+        f"{chat_title(chat)}: read up to seq {marker.get('seq', seq)}, "
         f"{marker.get('unreadCount', 0)} unread"
     )
 
@@ -181,7 +184,7 @@ async def upload(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     ctx.write(
         f"uploaded {attachment['filename']} ({format_size(attachment['size'])}) "
         f"as attachment {attachment['id']} and sent it to {chat_title(chat)} "
-        f"in message {message['id']}"
+        f"in message #{message['id']}"
     )
 
 
@@ -200,10 +203,10 @@ async def schedule(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None
     chat = await resolve_target(api, to=args.to, chat=args.chat)
     message = await api.send(chat["id"], text, send_at=when)
     if not message.get("scheduled"):
-        ctx.write(f"sent message {message['id']} to {chat_title(chat)} at once")
+        ctx.write(f"sent message #{message['id']} to {chat_title(chat)} at once")
         return
     ctx.write(
-        f"scheduled message {message['id']} in {chat_title(chat)} for "
+        f"scheduled message #{message['id']} in {chat_title(chat)} for "
         f"{ctx.renderer.time(message.get('sendAt') or when)}; "
         f"cancel it with: chopchop-chat cancel {chat['id']} {message['id']}"
     )
@@ -225,11 +228,11 @@ async def cancel(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     except ApiError as exc:
         if exc.status == 404:
             raise ClientError(
-                f"no scheduled message {args.message_id} in {chat_title(chat)}: "
+                f"no scheduled message #{args.message_id} in {chat_title(chat)}: "
                 "it was sent already, cancelled, or is not yours"
             ) from exc
         raise
-    ctx.write(f"cancelled scheduled message {args.message_id} in {chat_title(chat)}")
+    ctx.write(f"cancelled scheduled message #{args.message_id} in {chat_title(chat)}")
 
 
 # Moderation

@@ -6,14 +6,17 @@ shown in the local time zone, with the date only when it is not today.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from chat_client.models import Attachment, Chat, Message, UnreadChat, chat_title
+from chat_client.models import JSON, Attachment, Chat, Message, UnreadChat, chat_title
 
 PREVIEW_LENGTH = 40
+# A time as the API writes it (UTC, `Z`), inside a server's sentence.
+API_TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)")
 
 
 def format_size(size: int) -> str:
@@ -43,16 +46,42 @@ def attachment_note(attachment: Attachment) -> str:
 
 
 def username_in(data: Any) -> str:
-    """Member events name the user either flat or as a nested user object."""
+    """Member events name the user either flat or as a nested user object; a deleted
+    account is named as such."""
     if not isinstance(data, dict):
         return "someone"
     if isinstance(data.get("username"), str):
         return str(data["username"])
     for key in ("user", "author", "member"):
+        if key in data and data[key] is None:
+            return "a deleted account"
         nested = data.get(key)
-        if isinstance(nested, dict) and isinstance(nested.get("username"), str):
-            return str(nested["username"])
+        if isinstance(nested, dict):
+            if isinstance(nested.get("username"), str):
+                return str(nested["username"])
+            if "username" in nested:
+                return "a deleted account"
     return "someone"
+
+
+def person(value: Any) -> str:
+    if isinstance(value, dict) and isinstance(value.get("username"), str):
+        return str(value["username"])
+    return "a deleted account" if value is None or isinstance(value, dict) else str(value)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def duration(seconds: int) -> str:
+    """A number of seconds as people say it: 90 -> 1 min 30 s, 7200 -> 2 h."""
+    parts = []
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min"), (1, "s")):
+        if seconds >= size:
+            parts.append(f"{seconds // size} {unit}")
+            seconds %= size
+    return " ".join(parts[:2]) or "0 s"
 
 
 @dataclass
@@ -78,7 +107,10 @@ class Renderer:
 
     def message(self, message: Message, *, label: str | None = None) -> str:
         prefix = f"[{label}] " if label else ""
-        head = f"{prefix}{self.time(message.get('createdAt'))} {author_name(message)}:"
+        head = (
+            f"{prefix}#{message['id']} {self.time(message.get('createdAt'))} "
+            f"{author_name(message)}:"
+        )
         if message.get("deleted"):
             return f"{head} (deleted)"
         parts: list[str] = []
@@ -148,21 +180,146 @@ class Renderer:
         if kind == "comment.created" and isinstance(data, dict):
             comment = data.get("comment", data)
             body = one_line(str(comment.get("body") or ""))
-            return f"{prefix}* {username_in(comment)} commented on a message: {body}"
+            on = f"#{comment['messageId']}" if comment.get("messageId") else "a message"
+            return f"{prefix}* {username_in(comment)} commented on {on}: {body}"
         if kind == "chat.member_joined":
             return f"{prefix}* {username_in(data)} joined"
         if kind == "chat.member_left":
             return f"{prefix}* {username_in(data)} left"
-        if kind == "chat.join_requested":
-            return f"{prefix}* {username_in(data)} asks to join"
+        if kind == "chat.deleted":
+            return f"{prefix}* this chat was deleted"
+        if kind == "chat.join_requested" and isinstance(data, dict):
+            return (
+                f"{prefix}* {username_in(data)} asks to join (request {data.get('id')}; "
+                f"`approve {data.get('chatId')} {data.get('id')}` lets them in)"
+            )
         if kind == "chat.join_decided" and isinstance(data, dict):
             status = data.get("status") or data.get("joinRequest", {}).get("status") or "decided"
-            return f"{prefix}* the join request was {status}"
+            return f"{prefix}* your request to join was {status}"
+        if kind == "moderation.banned" and isinstance(data, dict):
+            return (
+                f"! you are banned from writing to chats until {self.time(data.get('until'))}"
+                f" ({one_line(str(data.get('reason') or 'no reason given'))})"
+            )
+        if kind == "notification.created" and isinstance(data, dict):
+            return f"* {self.notification_text(data)}"
         if kind == "error" and isinstance(data, dict):
-            return f"! the server says: {data.get('message', 'an error')}"
+            return f"! the server says: {self.local_times(str(data.get('message', 'an error')))}"
         if verbose and kind == "presence" and isinstance(data, dict):
             state = "online" if data.get("online") else "offline"
-            return f"* {username_in(data)} is {state}"
+            return f"{prefix}* {username_in(data)} is {state}"
         if verbose and kind == "typing":
             return f"{prefix}* {username_in(data)} is typing"
         return None
+
+    def local_times(self, text: str) -> str:
+        """The API's UTC times in a sentence, as local times like everywhere else."""
+        return API_TIME.sub(lambda found: self.time(found.group(0)), text)
+
+    def members(self, chat: JSON) -> list[str]:
+        lines = []
+        for member in chat.get("members", []):
+            role = " (owner)" if member.get("role") == "owner" else ""
+            state = "online" if member.get("online") else "offline"
+            lines.append(f"  {member['username']}{role}, {state}")
+        return lines
+
+    def chat_details(self, chat: JSON) -> list[str]:
+        kind = "private group" if chat.get("private") else "public group"
+        if chat["type"] != "group":
+            kind = f"{chat['type']} chat"
+        owner = person(chat["owner"]) if chat.get("owner") else "nobody"
+        lines = [f"{chat_title(chat)} (chat {chat['id']}): {kind}, owner {owner}"]  # type: ignore[arg-type]
+        if chat.get("description"):
+            lines.append(f"  {one_line(str(chat['description']))}")
+        ttl = chat.get("messageTtlSeconds")
+        lines.append(
+            f"  messages expire after {duration(int(ttl))}" if ttl else "  messages are kept"
+        )
+        members = chat.get("members", [])
+        lines.append(f"  {plural(len(members), 'member')}:")
+        lines.extend("  " + line for line in self.members(chat))
+        return lines
+
+    def invite(self, invite: JSON) -> str:
+        code = invite.get("code") or invite.get("id")
+        return f"{code}  expires {self.time(invite.get('expiresAt'))}"
+
+    def join_request(self, request: JSON) -> str:
+        return (
+            f"request {request['id']}: {person(request.get('user'))} asked at "
+            f"{self.time(request.get('createdAt'))} ({request.get('status', 'pending')})"
+        )
+
+    def comment(self, comment: JSON) -> str:
+        return (
+            f"  {self.time(comment.get('createdAt'))} {person(comment.get('author'))}: "
+            f"{one_line(str(comment.get('body') or ''))}"
+        )
+
+    def status(self, status: JSON) -> list[str]:
+        budget = status.get("sendBudget", {})
+        lines = []
+        if budget.get("limit"):
+            reserved = budget.get("reserved") or 0
+            note = f" ({reserved} reserved by scheduled messages)" if reserved else ""
+            lines.append(
+                f"General: {budget.get('remaining')} of {budget['limit']} messages left "
+                f"this {duration(int(budget.get('periodSeconds') or 3600))}{note}, "
+                f"resets at {self.time(budget.get('resetsAt'))}"
+            )
+        else:
+            lines.append("General: no send limit")
+        bans = status.get("bans") or []
+        for ban in bans:
+            lines.append(
+                f"banned from writing to chats until {self.time(ban.get('endsAt'))}: "
+                f"{one_line(str(ban.get('reason') or ''))}"
+            )
+        if not bans:
+            lines.append("not banned")
+        lines.append(f"{plural(int(status.get('devices') or 0), 'device')} connected live")
+        unread = [chat for chat in status.get("chats", []) if chat.get("unreadCount")]
+        for chat in unread:
+            title = chat.get("title") or f"chat {chat['chatId']}"
+            lines.append(f"{title}: {chat['unreadCount']} unread")
+        if not unread:
+            lines.append("nothing unread")
+        return lines
+
+    def notification_text(self, note: JSON) -> str:
+        """What happened, in a sentence."""
+        actor = person(note.get("actor")) if note.get("actor") else "someone"
+        article = note.get("article") or {}
+        chat = note.get("chat") or {}
+        recipe = f'your recipe "{article.get("title")}"' if article else "your recipe"
+        where = chat.get("title") or (f"chat {chat.get('id')}" if chat else "a chat")
+        kind = note.get("type")
+        if kind == "followed":
+            return f"{actor} follows you"
+        if kind == "favorited":
+            return f"{actor} likes {recipe}"
+        if kind == "commented":
+            body = one_line(str((note.get("comment") or {}).get("body") or ""))
+            return f"{actor} commented on {recipe}: {shorten(body)}"
+        if kind == "mentioned":
+            if chat:
+                message = note.get("message") or {}
+                return f"{actor} mentioned you in {where} (message #{message.get('id')})"
+            return f'{actor} mentioned you in a comment on "{article.get("title", "a recipe")}"'
+        if kind == "chat.invited":
+            return f"{actor} added you to {where}"
+        if kind == "chat.join_decided":
+            verdict = one_line(str(note.get("reason") or "decided"))
+            return f"your request to join {where} was {verdict}"
+        if kind == "moderation":
+            reason = one_line(str(note.get("reason") or "no reason given"))
+            return f"a moderator acted on something of yours: {reason}"
+        return f"{kind} from {actor}"
+
+    def notification(self, note: JSON) -> str:
+        mark = " " if note.get("read") else "*"
+        return (
+            f"{mark} {note['id']:>5}  {self.time(note.get('createdAt'))}  "
+            f"{self.notification_text(note)}"
+        )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -27,8 +26,6 @@ from chat_client.render import Renderer
 RECONNECT_FIRST = 1.0
 RECONNECT_MAX = 30.0
 HELLO_TIMEOUT = 15.0
-# The state file is rewritten at most this often while watching, and once more at the end.
-SAVE_EVERY = 5.0
 # Close codes the server uses for a client that fell too far behind.
 CATCH_UP_CODES = frozenset({1008, 1013})
 # Events that change nothing a reader needs to see.
@@ -91,7 +88,12 @@ class Watcher:
         self.connected_once = False
         self._lasted = False
         self._looked_up: set[int] = set()
-        self._saved_at = time.monotonic()
+        # username -> online, as last shown: a person in several of my chats is announced
+        # by each of them, but their coming and going is one line.
+        self._presence: dict[str, bool] = {}
+        self.me = api.session.username if api.session else None
+        self.stop_hint = "Ctrl-C to stop"
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
 
     async def run(self) -> None:
         """Runs until cancelled (Ctrl-C); fails only if the very first connection fails."""
@@ -120,13 +122,13 @@ class Watcher:
 
     def save(self) -> None:
         self.api.store.record_seen(self.seen.shown_high())
-        self._saved_at = time.monotonic()
 
     def follows(self, chat_id: int) -> bool:
         return self.everything or chat_id == self.focus["id"]
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> int | None:
         self._lasted = False
+        self._ws = ws
         first = await self._first_frame(ws)
         if first is None:
             if not self.connected_once:
@@ -177,8 +179,9 @@ class Watcher:
             self.seen.baseline(int(info["chatId"]), int(info.get("lastSeq") or 0))
         for message in await self.api.messages(self.focus["id"], limit=self.limit):
             await self._show(message)
+        self.save()
         scope = " and new messages in every chat" if self.everything else ""
-        self.write(f"-- watching {chat_title(self.focus)}{scope} live; Ctrl-C to stop --")
+        self.write(f"-- watching {chat_title(self.focus)}{scope} live; {self.stop_hint} --")
 
     async def _resume(self, ws: aiohttp.ClientWebSocketResponse, chats: list[Any]) -> None:
         """After a reconnection: replay what each followed chat got while we were away."""
@@ -199,25 +202,57 @@ class Watcher:
         chat_id = data.get("chatId") if isinstance(data, dict) else None
         if chat_id is not None and not self.follows(int(chat_id)):
             return
+        if kind == "chat.member_joined" and self._about_me(data) and chat_id is not None:
+            await self._catch_up_on(int(chat_id))
         if kind == "message.created" and isinstance(data, dict):
-            await self._show(cast(Message, data))
-        else:
-            label = await self._label(chat_id)
-            line = self.renderer.event(kind, data, label=label, verbose=self.verbose)
-            if line is not None:
-                self.write(line)
-        if time.monotonic() - self._saved_at > SAVE_EVERY:
-            self.save()
+            if await self._show(cast(Message, data)):
+                # What was shown is recorded at once: a `missed` run in another terminal
+                # must not list it again.
+                self.save()
+            return
+        if not self._worth_a_line(kind, data):
+            return
+        label = await self._label(chat_id)
+        line = self.renderer.event(kind, data, label=label, verbose=self.verbose)
+        if line is not None:
+            self.write(line)
 
-    async def _show(self, message: Message) -> None:
+    def _worth_a_line(self, kind: str, data: Any) -> bool:
+        """Drops what tells the reader nothing: a presence already shown (it comes once per
+        shared chat), and the reader's own arrival in a chat."""
+        if not isinstance(data, dict):
+            return True
+        if kind == "presence":
+            name, online = str(data.get("username")), bool(data.get("online"))
+            if self._presence.get(name) == online:
+                return False
+            self._presence[name] = online
+        return not (kind == "chat.member_joined" and self._about_me(data))
+
+    def _about_me(self, data: Any) -> bool:
+        user = data.get("user") if isinstance(data, dict) else None
+        return isinstance(user, dict) and self.me is not None and user.get("username") == self.me
+
+    async def _catch_up_on(self, chat_id: int) -> None:
+        """A chat I just joined (a new direct chat, a group that let me in): ask for what
+        it holds after what this watch knows. Its first messages may have been sent
+        between the server recording the membership and this socket following the chat;
+        whatever also arrives live is shown once, by its seq."""
+        if self._ws is not None and not self._ws.closed:
+            after = self.seen.high.get(chat_id, 0)
+            await self._ws.send_json({"type": "resume", "chatId": chat_id, "afterSeq": after})
+
+    async def _show(self, message: Message) -> bool:
+        """Writes a message not shown before; whether it did."""
         chat_id = int(message["chatId"])
         seq = message.get("seq")
         if seq is not None:
             if not self.seen.is_new(chat_id, seq):
-                return
+                return False
             self.seen.mark(chat_id, seq)
         label = await self._label(chat_id)
         self.write(self.renderer.message(message, label=label))
+        return True
 
     async def _label(self, chat_id: Any) -> str | None:
         """Other chats are labelled with their title; a chat that appeared since watching

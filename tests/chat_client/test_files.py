@@ -24,7 +24,7 @@ async def test_a_file_sent_by_one_user_downloads_to_the_same_bytes_for_the_other
     sent = await alice.ok("upload", str(original), "--to", "bob", "--text", "the recipe")
     assert re.fullmatch(
         r"uploaded recipe notes\.bin \(195\.3 KB\) as attachment \w+ and sent it to bob "
-        r"in message \d+\n",
+        r"in message #\d+\n",
         sent.out,
     )
     number = attachment_id(sent.out)

@@ -97,7 +97,7 @@ async def test_a_message_sent_by_one_user_shows_up_live_in_the_watch_of_another(
     await alice.ok("send", "is anyone here?")
     line = await watch.wait_for("alice: is anyone here?")
 
-    assert re.fullmatch(r"\d\d:\d\d alice: is anyone here\?", line)
+    assert re.fullmatch(r"#\d+ \d\d:\d\d alice: is anyone here\?", line)
     stopped = await watch.interrupt()
     # Ctrl-C ends it as shells expect (130), without a traceback.
     assert (stopped.code, stopped.err.strip()) == (130, "")
@@ -113,7 +113,7 @@ async def test_watch_all_labels_a_direct_message_with_its_chat(
     await alice.ok("send", "--to", "bob", "just between us")
 
     line = await watch.wait_for("just between us")
-    assert re.fullmatch(r"\[alice\] \d\d:\d\d alice: just between us", line)
+    assert re.fullmatch(r"\[alice\] #\d+ \d\d:\d\d alice: just between us", line)
 
 
 async def test_watch_catches_up_on_what_was_sent_while_its_connection_was_down(

@@ -20,11 +20,11 @@ async def test_a_message_to_general_is_in_the_history_of_everyone(
     alice: ChatUser, bob: ChatUser
 ) -> None:
     sent = await alice.ok("send", "hello", "everyone")
-    assert re.fullmatch(r"sent message \d+ to General\n", sent.out)
+    assert re.fullmatch(r"sent message #\d+ to General\n", sent.out)
 
     history = await bob.ok("history", "General")
 
-    assert re.fullmatch(r"\d\d:\d\d alice: hello everyone", history.lines[-1])
+    assert re.fullmatch(r"#\d+ \d\d:\d\d alice: hello everyone", history.lines[-1])
 
 
 async def test_a_direct_message_opens_a_chat_that_the_other_user_sees_with_its_unread_count(
@@ -80,7 +80,7 @@ async def test_missed_shows_unread_messages_once_and_read_clears_them(
 
     missed = await bob.ok("missed")
     assert missed.lines[0] == "alice: 2 unread"
-    assert [line.split(" ", 3)[3] for line in missed.lines[1:]] == ["alice: one", "alice: two"]
+    assert [line.split(" ", 4)[4] for line in missed.lines[1:]] == ["alice: one", "alice: two"]
 
     # The next run shows only what is new since, and says how many it left out.
     await alice.ok("send", "--to", "bob", "three")

@@ -56,20 +56,20 @@ def chat(id: int, title: str | None, kind: str = "group", **fields: Any) -> Chat
     ("fields", "line"),
     [
         # a plain message of today: the time only
-        ({}, "10:15 alice: hello"),
+        ({}, "#41 10:15 alice: hello"),
         # another day of this year, another year
-        ({"createdAt": "2030-01-02T08:00:00.000Z"}, "02 Jan 08:00 alice: hello"),
-        ({"createdAt": "2029-12-31T23:59:00.000Z"}, "2029-12-31 23:59 alice: hello"),
+        ({"createdAt": "2030-01-02T08:00:00.000Z"}, "#41 02 Jan 08:00 alice: hello"),
+        ({"createdAt": "2029-12-31T23:59:00.000Z"}, "#41 2029-12-31 23:59 alice: hello"),
         # line breaks do not break the one-line layout
-        ({"body": "one\n\ntwo\n"}, "10:15 alice: one / two"),
+        ({"body": "one\n\ntwo\n"}, "#41 10:15 alice: one / two"),
         # a tombstone keeps its place without a body
-        ({"deleted": True, "body": None}, "10:15 alice: (deleted)"),
+        ({"deleted": True, "body": None}, "#41 10:15 alice: (deleted)"),
         # an author whose account is gone
-        ({"author": None}, "10:15 (unknown): hello"),
+        ({"author": None}, "#41 10:15 (unknown): hello"),
         # an answer, an edit, a thread
-        ({"replyTo": 40}, "10:15 alice: (re #40) hello"),
-        ({"editedAt": "2030-01-31T10:16:00.000Z"}, "10:15 alice: hello (edited)"),
-        ({"commentsCount": 2}, "10:15 alice: hello (2 comments)"),
+        ({"replyTo": 40}, "#41 10:15 alice: (re #40) hello"),
+        ({"editedAt": "2030-01-31T10:16:00.000Z"}, "#41 10:15 alice: hello (edited)"),
+        ({"commentsCount": 2}, "#41 10:15 alice: hello (2 comments)"),
         # a file says how to fetch it
         (
             {
@@ -80,7 +80,7 @@ def chat(id: int, title: str | None, kind: str = "group", **fields: Any) -> Chat
                     "size": 2048,
                 }
             },
-            "10:15 alice: hello [file 5f3a: a.txt, 2.0 KB]",
+            "#41 10:15 alice: hello [file 5f3a: a.txt, 2.0 KB]",
         ),
     ],
 )
@@ -89,7 +89,7 @@ def test_a_message_is_one_readable_line(fields: dict[str, Any], line: str) -> No
 
 
 def test_a_message_of_another_chat_carries_its_label() -> None:
-    assert RENDER.message(message(), label="bob") == "[bob] 10:15 alice: hello"
+    assert RENDER.message(message(), label="bob") == "[bob] #41 10:15 alice: hello"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from tests.infra import Infra
 
 
 def scheduled_id(text: str) -> str:
-    found = re.search(r"scheduled message (\d+) in ", text)
+    found = re.search(r"scheduled message #(\d+) in ", text)
     assert found, text
     return found.group(1)
 
@@ -23,7 +23,7 @@ async def test_a_scheduled_message_is_listed_until_it_is_cancelled(
     scheduled = await alice.ok("schedule", "--in", "3600", "--to", "bob", "happy birthday")
     number = scheduled_id(scheduled.out)
     assert re.fullmatch(
-        rf"scheduled message {number} in bob for [^;]+; "
+        rf"scheduled message #{number} in bob for [^;]+; "
         rf"cancel it with: chopchop-chat cancel \d+ {number}\n",
         scheduled.out,
     )
@@ -34,7 +34,7 @@ async def test_a_scheduled_message_is_listed_until_it_is_cancelled(
     assert (await bob.ok("missed")).out == "nothing unread\n"
 
     cancelled = await alice.ok("cancel", "bob", number)
-    assert cancelled.out == f"cancelled scheduled message {number} in bob\n"
+    assert cancelled.out == f"cancelled scheduled message #{number} in bob\n"
     assert (await alice.ok("scheduled", "bob")).out == "no scheduled messages in bob\n"
     again = await alice.run("cancel", "bob", number)
     assert again.code == 1 and "it was sent already, cancelled, or is not yours" in again.err

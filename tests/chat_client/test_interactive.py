@@ -1,0 +1,128 @@
+"""`open CHAT` in a pseudo-terminal of 80x24, as a person uses it: two people exchange
+messages, see each other type, and use /commands; the text on the screen is checked."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Iterator
+
+import pexpect
+import pytest
+
+from tests.chat_client.conftest import ChatUser
+
+# Escape sequences (colours, cursor moves) between the characters a person reads.
+ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Z0-9]|\x1b[=>]|\r")
+TIMEOUT = 30
+
+
+class Terminal:
+    def __init__(self, user: ChatUser, *args: str) -> None:
+        env = user.env()
+        env["TERM"] = "xterm"
+        self.child = pexpect.spawn(
+            sys.executable,
+            ["-W", "error", "-m", "chat_client", *args],
+            cwd=str(user.home),
+            env=env,
+            dimensions=(24, 80),
+            encoding="utf-8",
+            timeout=TIMEOUT,
+        )
+        self.screen = ""
+
+    async def wait_for(self, text: str) -> None:
+        """Reads what the program draws until `text` is on the screen, escapes removed."""
+
+        def read() -> None:
+            while text not in ESCAPES.sub("", self.screen):
+                try:
+                    self.screen += self.child.read_nonblocking(4096, timeout=TIMEOUT)
+                except pexpect.TIMEOUT:
+                    raise AssertionError(
+                        f"{text!r} never appeared: {ESCAPES.sub('', self.screen)[-2000:]}"
+                    ) from None
+
+        await asyncio.to_thread(read)
+
+    def text(self) -> str:
+        return ESCAPES.sub("", self.screen)
+
+    async def type(self, line: str, enter: bool = True) -> None:
+        await asyncio.to_thread(self.child.send, line + ("\r" if enter else ""))
+
+    def close(self) -> None:
+        self.child.close(force=True)
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Terminal]]:
+    opened: list[Terminal] = []
+    yield opened
+    for terminal in opened:
+        terminal.close()
+
+
+async def test_two_people_chat_in_their_terminals(
+    alice: ChatUser, bob: ChatUser, terminals: list[Terminal]
+) -> None:
+    await alice.ok("group", "create", "Kitchen")
+    await alice.ok("members", "add", "Kitchen", "bob")
+    await alice.ok("send", "--chat", "Kitchen", "the oven is hot")
+    alices = Terminal(alice, "open", "Kitchen")
+    bobs = Terminal(bob, "open", "Kitchen")
+    terminals += [alices, bobs]
+    # The history first, then the live marker and the prompt.
+    await bobs.wait_for("alice: the oven is hot")
+    await bobs.wait_for("/help for commands, Ctrl-D to leave")
+    await alices.wait_for("Kitchen>")
+
+    await alices.type("bread goes in at noon", enter=False)
+    await bobs.wait_for("alice is typing...")
+    await alices.type("")
+    await bobs.wait_for("alice: bread goes in at noon")
+    await alices.wait_for("alice: bread goes in at noon")
+    found = re.search(r"#(\d+) \d\d:\d\d alice: bread goes in at noon", bobs.text())
+    assert found, bobs.text()
+
+    await bobs.type(f"/reply {found.group(1)} I will bring butter")
+    await alices.wait_for(f"bob: (re #{found.group(1)}) I will bring butter")
+    await bobs.type(f"/comment {found.group(1)} salted")
+    await alices.wait_for(f"bob commented on #{found.group(1)}: salted")
+    await bobs.type("/nonsense")
+    await bobs.wait_for("! there is no /nonsense; /help lists the commands")
+    await bobs.type("/members")
+    await bobs.wait_for("alice (owner), online")
+
+    # What bob's screen showed is read: no unread left for him in the chat.
+    await asyncio.sleep(0)
+    for _ in range(20):
+        chats = await bob.ok("chats")
+        if re.search(r"Kitchen\s+group\s+-", chats.out):
+            break
+        await asyncio.sleep(0.5)
+    assert re.search(r"Kitchen\s+group\s+-", chats.out), chats.out
+
+    await bobs.type("/quit")
+    await bobs.wait_for("left Kitchen")
+    await asyncio.to_thread(bobs.child.expect, pexpect.EOF)
+    bobs.child.close()
+    assert bobs.child.exitstatus == 0
+
+
+async def test_a_failure_inside_the_session_is_a_line_not_an_exit(
+    alice: ChatUser, terminals: list[Terminal]
+) -> None:
+    terminal = Terminal(alice, "open")
+    terminals.append(terminal)
+    await terminal.wait_for("General>")
+    await terminal.type("/edit 999999 nothing")
+    await terminal.wait_for("! ")
+    await terminal.type("/reply x")
+    await terminal.wait_for("! usage: /reply ID TEXT")
+    await terminal.type("still here")
+    await terminal.wait_for("alice: still here")
+    await asyncio.to_thread(terminal.child.sendcontrol, "d")
+    await asyncio.to_thread(terminal.child.expect, pexpect.EOF)
