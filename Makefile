@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 # Replica counts and ports reach `make run` from the command line, e.g. `make run POSTS_REPLICAS=2`.
 export AUTH_REPLICAS POSTS_REPLICAS SOCIAL_REPLICAS CHAT_REPLICAS GATEWAY_PORT
 
-.PHONY: install web-client run test test-drills test-upgrade lint format seed bench web-api clean admin
+.PHONY: install web-client run test test-drills test-upgrade test-compose lint format seed bench web-api clean admin
 
 install: $(VENV)/.installed web-client
 
@@ -76,6 +76,14 @@ test-drills: install
 # it, and the reference release runs again on the upgraded schema (see the README's "Upgrading").
 test-upgrade: install
 	$(BIN)/python -m pytest -m upgrade -p no:cacheprovider tests/upgrade $(PYTEST_ARGS)
+
+# The compose deployment for real (tests/compose): the engine, Compose v2 and the base images
+# are prepared when missing (local stand-ins from Debian's packages where no registry serves
+# the real ones: see the README's "Deploying"), the image is built once, the stack scaled, used,
+# broken and rolled through the published gateway, and taken down with its volumes.
+test-compose: install
+	bash tests/compose/prepare.sh
+	$(BIN)/python -m pytest -m compose -s -p no:cacheprovider tests/compose $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

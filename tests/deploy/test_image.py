@@ -27,11 +27,25 @@ def test_dockerfile_passes_hadolint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_stage_starts_from_a_pinned_slim_python() -> None:
-    bases = re.findall(r"^FROM (\S+)", DOCKERFILE.read_text(), re.MULTILINE)
-    assert len(bases) >= 2  # a build stage and the final one
-    for base in bases:
-        assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", base), base
+def test_every_stage_starts_from_a_pinned_slim_image() -> None:
+    stages = re.findall(r"^FROM (\S+)(?: AS (\S+))?", DOCKERFILE.read_text(), re.MULTILINE)
+    assert len(stages) >= 3  # the web client's build, the Python build and the final stage
+    for base, name in stages:
+        if name == "web":
+            assert re.fullmatch(r"node:(2[2-9]|[3-9]\d)\.\d+\.\d+-bookworm-slim", base), base
+        else:
+            assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", base), base
+
+
+def test_the_image_carries_the_built_web_client_where_the_gateway_serves_it() -> None:
+    text = DOCKERFILE.read_text()
+    assert "COPY web/package.json web/package-lock.json ./" in text
+    assert text.index("npm ci") < text.index("COPY web/ ./") < text.index("npm run build")
+    # WEB_DIR's default inside the image (/app/gateway/.. /web/dist).
+    assert "COPY --from=web /web/dist/ web/dist/" in " ".join(final_stage())
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    for entry in ("**/node_modules", "web/dist", "web/e2e"):
+        assert entry in ignored
 
 
 def test_dependencies_are_installed_before_the_code_is_copied() -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from packaging.requirements import Requirement
 
 from devstack import stack
 from devstack.embedded import free_port, start_postgres, start_valkey, valkey_pid, watch_parent
@@ -52,11 +53,25 @@ def check_out(reference: str, into: Path) -> Path:
     return into
 
 
+def applicable_pins(lock: Path) -> set[str]:
+    """The lines of a lock that this interpreter installs (a pin whose marker is false here,
+    such as a backport for an older Python, changes nothing for it)."""
+    pins = set()
+    for line in lock.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        marker = Requirement(line).marker
+        if marker is None or marker.evaluate():
+            pins.add(line)
+    return pins
+
+
 def python_for(tree: Path, venvs: Path) -> str:
-    """This checkout's interpreter when the tree pins the same dependencies, else a venv of
-    the tree's own lock, made once."""
+    """This checkout's interpreter when the tree pins the same dependencies for it, else a
+    venv of the tree's own lock, made once."""
     lock = tree / "requirements.lock"
-    if lock.read_bytes() == (ROOT / "requirements.lock").read_bytes():
+    if applicable_pins(lock) == applicable_pins(ROOT / "requirements.lock"):
         return sys.executable
     venv = venvs / tree.name
     python = venv / "bin" / "python"
