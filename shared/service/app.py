@@ -22,6 +22,7 @@ from shared.events.outbox import inspect_event_tables, install_event_tables
 from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.logs import setup_logging
 from shared.service.deadlines import ReadDeadlines, start_server
+from shared.service.limits import raise_open_files_limit
 from shared.settings import CommonSettings, mask_url
 from shared.web.errors import error_middleware, validation_error_callback
 from shared.web.idempotency import MIGRATIONS as IDEMPOTENCY_MIGRATIONS
@@ -219,6 +220,7 @@ def run_service(app_factory: Callable[[], web.Application], settings: CommonSett
     import uvloop
 
     setup_logging(settings.service, settings.log_level)
+    open_files = raise_open_files_limit()
     log.info(
         "starting",
         extra={
@@ -226,6 +228,7 @@ def run_service(app_factory: Callable[[], web.Application], settings: CommonSett
             "port": settings.port,
             "database": mask_url(settings.database_url.get()),
             "redis": mask_url(settings.redis_url.get()),
+            "open_files": open_files,
         },
     )
     deadlines = ReadDeadlines.from_env()
