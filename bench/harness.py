@@ -38,17 +38,20 @@ class Bench:
         """Every service and the gateway, as `make run` starts them; returns their ports."""
         return self.start_replicated_stack({}, **env)
 
-    def start_replicated_stack(self, replicas: Mapping[str, int], **env: str) -> dict[str, int]:
-        """The stack with `replicas[name]` processes of a service; returns the first replica's
-        port of each, replica n listening on it + n * stack.REPLICA_PORT_STEP."""
+    def start_replicated_stack(
+        self, replicas: Mapping[str, int], gateway_replicas: int = 1, **env: str
+    ) -> dict[str, int]:
+        """The stack with `replicas[name]` processes of a service (and `gateway_replicas`
+        gateways); returns the first replica's port of each, replica n listening on it +
+        n * stack.REPLICA_PORT_STEP."""
         ports = {name: free_port_run(replicas.get(name, 1)) for name in stack.SERVICES}
-        ports["gateway"] = free_port()
+        ports["gateway"] = free_port_run(gateway_replicas)
         # Links and the default avatar on the gateway's origin, as `make run` gives them.
         public_url = {"PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}"}
         base_env = self.infra.env(
             DATA_DIR=str(self.work_dir), LOG_LEVEL="warning", **{**public_url, **env}
         )
-        specs = stack.plan(base_env, replicas, ports)
+        specs = stack.plan(base_env, replicas, ports, gateway_replicas)
         started = [stack.start(spec, self.work_dir) for spec in specs]
         self.processes.extend(started)
         for spec, process in zip(specs, started, strict=True):
