@@ -38,12 +38,16 @@ class Bench:
         """Every service and the gateway, as `make run` starts them; returns their ports."""
         return self.start_replicated_stack({}, **env)
 
-    def start_replicated_stack(
-        self, replicas: Mapping[str, int], gateway_replicas: int = 1, **env: str
+    def start_replicated_stack(self, replicas: Mapping[str, int], **env: str) -> dict[str, int]:
+        """The stack with `replicas[name]` processes of a service; returns the first replica's
+        port of each, replica n listening on it + n * stack.REPLICA_PORT_STEP."""
+        return self.start_gateways_and_replicas(replicas, 1, env)
+
+    def start_gateways_and_replicas(
+        self, replicas: Mapping[str, int], gateway_replicas: int, env: Mapping[str, str]
     ) -> dict[str, int]:
-        """The stack with `replicas[name]` processes of a service (and `gateway_replicas`
-        gateways); returns the first replica's port of each, replica n listening on it +
-        n * stack.REPLICA_PORT_STEP."""
+        """As start_replicated_stack, with `gateway_replicas` gateways, gateway n on the
+        first's port + n * stack.REPLICA_PORT_STEP."""
         ports = {name: free_port_run(replicas.get(name, 1)) for name in stack.SERVICES}
         ports["gateway"] = free_port_run(gateway_replicas)
         # Links and the default avatar on the gateway's origin, as `make run` gives them.
