@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
 
 # Replica counts and ports reach `make run` from the command line, e.g. `make run POSTS_REPLICAS=2`.
-export AUTH_REPLICAS POSTS_REPLICAS SOCIAL_REPLICAS CHAT_REPLICAS GATEWAY_PORT
+export AUTH_REPLICAS POSTS_REPLICAS SOCIAL_REPLICAS CHAT_REPLICAS GATEWAY_REPLICAS GATEWAY_PORT
 
 .PHONY: install web-client run test test-drills test-upgrade test-compose lint format seed bench web-api clean admin
 

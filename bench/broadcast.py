@@ -18,13 +18,16 @@ import uvloop
 from aiohttp import WSMsgType, web
 
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets", set)
+# Sockets opened with `?quiet=1`: held open and sent the hello, never a broadcast (the idle
+# sockets of `bench.chat --idle`).
+QUIET: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("quiet", set)
 SEQS: web.AppKey[Iterator[int]] = web.AppKey("seqs", Iterator)
 
 
 async def socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse()
     await ws.prepare(request)
-    sockets = request.app[SOCKETS]
+    sockets = request.app[QUIET if request.query.get("quiet") else SOCKETS]
     sockets.add(ws)
     try:
         await ws.send_str('{"type":"hello","data":{"general":[],"chats":[]}}')
@@ -63,12 +66,15 @@ async def send_message(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"sockets": len(request.app[SOCKETS])})
+    return web.json_response(
+        {"sockets": len(request.app[SOCKETS]), "quiet": len(request.app[QUIET])}
+    )
 
 
 if __name__ == "__main__":
     app = web.Application()
     app[SOCKETS] = set()
+    app[QUIET] = set()
     app[SEQS] = itertools.count(1)
     app.router.add_get("/ws", socket)
     app.router.add_post("/messages", send_message)

@@ -1,6 +1,8 @@
 """Chat fan-out: M websockets in one group chat, over two chat replicas behind the gateway,
 against a bare aiohttp server that broadcasts from memory (`bench/broadcast.py`).
 
+`python -m bench.chat --idle N` measures many idle sockets instead (`bench/chat_idle.py`).
+
 `python -m bench.chat [seconds] [NAME=VALUE ...]` starts the stack with two chat replicas (the
 NAME=VALUE settings are added to its environment), registers USERS users who join one group
 chat, opens M sockets (USERS users with M / USERS devices each: every device of a member
@@ -383,6 +385,20 @@ def verdict(rows: Sequence[Row]) -> str:
 
 def main() -> None:
     args = sys.argv[1:]
+    if "--idle" in args:
+        import argparse
+
+        from bench.chat_idle import run_idle
+
+        parser = argparse.ArgumentParser(prog="python -m bench.chat --idle")
+        parser.add_argument("--idle", type=int, required=True, help="sockets open in all")
+        parser.add_argument("--idle-seconds", type=float, default=60.0)
+        parser.add_argument("--hot-seconds", type=float, default=60.0)
+        parser.add_argument("settings", nargs="*", help="NAME=VALUE for the stack")
+        parsed = parser.parse_args(args)
+        extra = dict(arg.split("=", 1) for arg in parsed.settings)
+        run_idle(parsed.idle, parsed.idle_seconds, parsed.hot_seconds, extra)
+        return
     seconds = float(args.pop(0)) if args and "=" not in args[0] else 5.0
     extra = dict(arg.split("=", 1) for arg in args)
     with bench_environment() as bench:

@@ -44,6 +44,17 @@ class Receiver:
     close_codes: list[int | None] = field(default_factory=list)
     stopping: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    live_sockets: int = 0  # open sockets, idle ones included
+
+    async def idle(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """An idle socket: read (which answers pings), never counted in a round."""
+        try:
+            async for _ in ws:
+                pass
+        finally:
+            if not self.stopping:
+                self.close_codes.append(ws.close_code)
+                self.live_sockets -= 1
 
     def begin(self, tag: str, count: int) -> None:
         self.tag, self.count, self.complete = tag, count, 0
@@ -79,6 +90,7 @@ class Receiver:
             if not self.stopping:
                 self.close_codes.append(ws.close_code)
                 self.live -= 1
+                self.live_sockets -= 1
                 if self.got[index] >= self.count > 0:
                     self.complete -= 1
                 if self.complete >= self.live:
@@ -97,17 +109,21 @@ async def _open(
     return ws
 
 
-async def _clients(conn: Connection, urls: list[str]) -> None:
-    """Opens the sockets, then runs the rounds the parent asks for until it says stop."""
+async def _clients(
+    conn: Connection, urls: list[str], idle_urls: list[str], open_within: float
+) -> None:
+    """Opens the sockets (those of `idle_urls` are only held open and read), then runs the
+    rounds the parent asks for until it says stop; ("count",) answers the sockets still
+    open and every close code so far."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-        deadline = asyncio.get_running_loop().time() + OPEN_WITHIN
+        deadline = asyncio.get_running_loop().time() + open_within
         receiver = Receiver()
         sockets: list[aiohttp.ClientWebSocketResponse] = []
         listeners: list[asyncio.Task[None]] = []
         errors: list[str] = []
 
-        async def open_one(url: str) -> None:
+        async def open_one(url: str, idle: bool = False) -> None:
             try:
                 ws = await _open(session, url, gate, deadline)
             except aiohttp.WSServerHandshakeError as error:
@@ -118,15 +134,25 @@ async def _clients(conn: Connection, urls: list[str]) -> None:
                 return
             # Read at once: aiohttp answers pings only while a socket is read, and a server
             # closes a socket that leaves its pings unanswered.
+            receiver.live_sockets += 1
+            if idle:
+                listeners.append(asyncio.create_task(receiver.idle(ws)))
+                sockets.append(ws)
+                return
             receiver.live += 1
             receiver.got.append(0)
             listeners.append(asyncio.create_task(receiver.listen(ws, len(sockets))))
             sockets.append(ws)
 
-        await asyncio.gather(*(open_one(url) for url in urls))
+        await asyncio.gather(
+            *(open_one(url) for url in urls), *(open_one(url, True) for url in idle_urls)
+        )
         conn.send((len(sockets), dict(Counter(errors))))
         try:
-            while (command := await asyncio.to_thread(conn.recv))[0] == "round":
+            while (command := await asyncio.to_thread(conn.recv))[0] in ("round", "count"):
+                if command[0] == "count":
+                    conn.send((receiver.live_sockets, list(receiver.close_codes)))
+                    continue
                 _, tag, count, seconds = command
                 receiver.begin(tag, count)
                 conn.send("armed")
@@ -142,9 +168,14 @@ async def _clients(conn: Connection, urls: list[str]) -> None:
             await asyncio.gather(*listeners, return_exceptions=True)
 
 
-def client_process(conn: Connection, urls: list[str]) -> None:
+def client_process(
+    conn: Connection,
+    urls: list[str],
+    idle_urls: list[str] | None = None,
+    open_within: float = OPEN_WITHIN,
+) -> None:
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_clients(conn, urls))
+        runner.run(_clients(conn, urls, idle_urls or [], open_within))
     conn.close()
 
 

@@ -41,18 +41,32 @@ class Bench:
     def start_replicated_stack(self, replicas: Mapping[str, int], **env: str) -> dict[str, int]:
         """The stack with `replicas[name]` processes of a service; returns the first replica's
         port of each, replica n listening on it + n * stack.REPLICA_PORT_STEP."""
+        return self.start_gateways_and_replicas(replicas, 1, env)
+
+    def start_gateways_and_replicas(
+        self,
+        replicas: Mapping[str, int],
+        gateway_replicas: int,
+        env: Mapping[str, str],
+        module_env: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> dict[str, int]:
+        """As start_replicated_stack, with `gateway_replicas` gateways, gateway n on the
+        first's port + n * stack.REPLICA_PORT_STEP; `module_env[module]`, more settings for
+        the processes of one module (`chat_service`, `gateway`)."""
         ports = {name: free_port_run(replicas.get(name, 1)) for name in stack.SERVICES}
-        ports["gateway"] = free_port()
+        ports["gateway"] = free_port_run(gateway_replicas)
         # Links and the default avatar on the gateway's origin, as `make run` gives them.
         public_url = {"PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}"}
         base_env = self.infra.env(
             DATA_DIR=str(self.work_dir), LOG_LEVEL="warning", **{**public_url, **env}
         )
-        specs = stack.plan(base_env, replicas, ports)
+        specs = stack.plan(base_env, replicas, ports, gateway_replicas)
+        for spec in specs:
+            spec.env.update((module_env or {}).get(spec.module, {}))
         started = [stack.start(spec, self.work_dir) for spec in specs]
         self.processes.extend(started)
         for spec, process in zip(specs, started, strict=True):
-            stack.wait_ready(f"http://127.0.0.1:{spec.port}/health/ready", 60, process)
+            stack.wait_ready(f"http://127.0.0.1:{spec.port}/health/ready", 180, process)
         return ports
 
     def restart_service(self, name: str, port: int, gateway_port: int, **env: str) -> None:

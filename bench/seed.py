@@ -88,8 +88,10 @@ async def _json(
         return await response.json() if response.status != 204 else None
 
 
-async def seed(base_url: str, seed_value: int = 7) -> Seeded:
+async def seed(base_url: str, seed_value: int = 7, articles: int = ARTICLES) -> Seeded:
+    """The standard data set; `articles` scales it down (likes and comments in proportion)."""
     rng = random.Random(seed_value)
+    share = articles / ARTICLES
     names = [f"cook{index:03d}" for index in range(USERS)]
     async with aiohttp.ClientSession(base_url=base_url) as session:
 
@@ -124,8 +126,8 @@ async def seed(base_url: str, seed_value: int = 7) -> Seeded:
             )
             return str(body["article"]["slug"])
 
-        slugs = await _in_parallel(partial(article, i) for i in range(ARTICLES))
-        likes = {(rng.choice(names), rng.choice(slugs)) for _ in range(LIKES)}
+        slugs = await _in_parallel(partial(article, i) for i in range(articles))
+        likes = {(rng.choice(names), rng.choice(slugs)) for _ in range(round(LIKES * share))}
         await _in_parallel(
             partial(_json, session, "POST", f"/api/articles/{s}/favorite", tokens[u])
             for u, s in likes
@@ -139,7 +141,7 @@ async def seed(base_url: str, seed_value: int = 7) -> Seeded:
                 tokens[rng.choice(names)],
                 json={"comment": {"body": f"Tried it, comment {i}."}},
             )
-            for i in range(COMMENTS)
+            for i in range(round(COMMENTS * share))
         )
     return Seeded(tokens, slugs)
 

@@ -85,7 +85,10 @@ def main() -> int:
         replicas = {
             name: env.integer(f"{name.upper()}_REPLICAS", 1, minimum=1) for name in stack.SERVICES
         }
-        specs = stack.plan(base_env, replicas, ports)
+        # Several gateways (GATEWAY_REPLICAS, each on the port after the last + 10), as
+        # production runs several behind a load balancer.
+        gateways = env.integer("GATEWAY_REPLICAS", 1, minimum=1)
+        specs = stack.plan(base_env, replicas, ports, gateways)
         for spec in specs:
             processes.append(stack.start(spec, log_dir))
         # Killed without its Ctrl-C (SIGKILL, a closed terminal), this process would leave
@@ -99,6 +102,9 @@ def main() -> int:
         for spec, process in zip(specs, processes[-len(specs) :], strict=True):
             stack.wait_ready(f"http://127.0.0.1:{spec.port}/health/ready", 60, process)
         print(f"gateway: {gateway}")
+        for index in range(1, gateways):
+            port = ports["gateway"] + index * stack.REPLICA_PORT_STEP
+            print(f"gateway {index + 1}: http://127.0.0.1:{port}")
         web_dir = Path(env.text("WEB_DIR", str(DEFAULT_WEB_DIR)))
         built = "" if (web_dir / "index.html").is_file() else "  (not built: see README)"
         print(f"web: {gateway}/{built}")

@@ -1,9 +1,14 @@
 """The viewer-independent article cache: pages, single articles and the tag list.
 
-Pages: every article write (and every change of an author's profile) increments one version
-number; a cached page remembers the version it was loaded under and is served only while that
-is still the current one, so one write makes every page stale without scanning keys, and a
-read costs one Redis round trip (the version and the page in one MGET).
+Pages: a cached page remembers the versions it was loaded under and is served only while they
+are still the current ones, so a write makes pages stale without scanning keys, and a read
+costs one Redis round trip (the versions and the page in one MGET). Each page depends on two
+versions: the version of every page, which a change or deletion of an article and a change
+of an author's profile move, and the version of its own list, which a new article moves for
+the lists it enters only: the recent list, its author's list, each of its tags' lists, the
+feeds and searches. A new article so leaves the pages of other tags and other authors valid,
+and the writer, who gets their answer only after the versions moved, reads their article in
+every list it entered (read-your-writes).
 
 Single articles are versioned each on its own, so that writes to other articles (a new one
 above all) leave them valid: a write to an article gives its slug a new random version
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import redis.asyncio as aioredis
 
@@ -35,7 +40,8 @@ from shared.web.jsoncodec import dumps
 
 log = logging.getLogger(__name__)
 
-VERSION_KEY = "articles:version"
+VERSION_KEY = "articles:version"  # of every page
+LIST_VERSION_PREFIX = "articles:list-version:"  # + a list's name (list_of)
 PROFILES_VERSION_KEY = "articles:profiles-version"
 TAGS_KEY = "articles:tags"
 
@@ -44,6 +50,32 @@ Page = tuple[Fragments, int]  # a page's articles, the number of all that match
 
 def article_key(slug: str) -> str:
     return f"articles:slug:{CACHE_FORMAT}:{slug}"
+
+
+def list_of(kind: str) -> str:
+    """The list whose version a page of this kind depends on: every feed one list, every
+    search one, each author's and each tag's list its own, and the recent list."""
+    if kind.startswith("feed:"):
+        return "feed"
+    if kind.startswith("q:"):
+        return "search"
+    return kind  # "recent", "author:<name>", "tag:<tag>"
+
+
+def lists_entered(author_names: Sequence[str], tags: Sequence[str]) -> list[str]:
+    """The lists a new article enters: those whose pages it makes stale."""
+    names = dict.fromkeys(name.lower() for name in author_names)
+    return [
+        "recent",
+        "feed",
+        "search",
+        *(f"author:{n}" for n in names),
+        *(f"tag:{t}" for t in tags),
+    ]
+
+
+def _list_version_key(name: str) -> str:
+    return f"{LIST_VERSION_PREFIX}{name}"
 
 
 def _article_version_key(slug: str) -> str:
@@ -68,17 +100,17 @@ class ArticleCache:
         also: str | None = None,
         before: str | None = None,
     ) -> Page:
-        """A page, cached until any article changes; `also` is one more version the page
-        depends on (the feed's: whom the viewer follows), compared like the first; `before`
-        the cursor a keyset page starts after."""
+        """A page, cached until an article changes or a new one enters its list; `also` is
+        one more version the page depends on (the feed's: whom the viewer follows), compared
+        like the others; `before` the cursor a keyset page starts after."""
         if not self.enabled:
             return await load()
         place = f"{offset}" if before is None else f"b{before}"
         key = f"articles:page:{CACHE_FORMAT}:{kind}:{limit}:{place}"
-        article_version, generation, cached = await self.cache.get_many(
-            [VERSION_KEY, GENERATION_KEY, key]
+        article_version, list_version, generation, cached = await self.cache.get_many(
+            [VERSION_KEY, _list_version_key(list_of(kind)), GENERATION_KEY, key]
         )
-        version = [article_version, generation]
+        version = [article_version, generation, list_version]
         if cached is not None and cached["version"] == version and cached.get("also") == also:
             return Fragments(*cached["articles"]), cached["count"]
 
@@ -145,10 +177,17 @@ class ArticleCache:
 
         return await self.flight.do(TAGS_KEY, load_and_store)
 
-    async def invalidate(self, *slugs: str, profiles: bool = False) -> None:
-        """After an article write: every page is stale, and so are these articles; with
+    async def invalidate(
+        self, *slugs: str, profiles: bool = False, lists: Sequence[str] | None = None
+    ) -> None:
+        """After an article write: these articles are stale, and so is every page, or with
+        `lists` (a new article: lists_entered) the pages of those lists only; with
         `profiles` (an author's profile changed), every article too. One round trip."""
-        commands: list[tuple[str, ...]] = [("INCR", VERSION_KEY)]
+        commands: list[tuple[str, ...]]
+        if lists is None:
+            commands = [("INCR", VERSION_KEY)]
+        else:
+            commands = [("INCR", _list_version_key(name)) for name in lists]
         if profiles:
             commands.append(("INCR", PROFILES_VERSION_KEY))
         for slug in slugs:

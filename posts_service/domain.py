@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from posts_service import queries
+from posts_service.cache import lists_entered
 from posts_service.clients import SocialClient
 from posts_service.compose import (
     Article,
@@ -136,8 +137,12 @@ class Articles:
         # nothing, and the deletion of an article with this slug changed its version).
         # Its like count is published as zero at version 0, below any social_service
         # writes (its versions start at 1), so that pages showing it need no call to social.
+        # The lists it entered are stale, and only those: the author's under the name of
+        # their token and of their profile, should a rename's event still be on its way.
+        names = [author.username, str(article.author.get("username") or author.username)]
         await asyncio.gather(
-            self._changed(), self.reads.facts.publish(likes=[LikeCount(article_id, 0, 0)])
+            self._changed(lists=lists_entered(names, tags)),
+            self.reads.facts.publish(likes=[LikeCount(article_id, 0, 0)]),
         )
         return created
 
@@ -209,8 +214,8 @@ class Articles:
             )
         await self._changed(slug)
 
-    async def _changed(self, *slugs: str) -> None:
-        await self.cache.invalidate(*slugs)
+    async def _changed(self, *slugs: str, lists: Sequence[str] | None = None) -> None:
+        await self.cache.invalidate(*slugs, lists=lists)
         self.relay.wake()
 
     async def set_favorite(self, caller: Caller, slug: str, favorite: bool) -> ComposedArticle:

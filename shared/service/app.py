@@ -22,6 +22,8 @@ from shared.events.outbox import inspect_event_tables, install_event_tables
 from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.logs import setup_logging
 from shared.service.deadlines import ReadDeadlines, start_server
+from shared.service.diagnostics import install_snapshot_signal
+from shared.service.limits import raise_open_files_limit
 from shared.settings import CommonSettings, mask_url
 from shared.web.errors import error_middleware, validation_error_callback
 from shared.web.idempotency import MIGRATIONS as IDEMPOTENCY_MIGRATIONS
@@ -219,6 +221,7 @@ def run_service(app_factory: Callable[[], web.Application], settings: CommonSett
     import uvloop
 
     setup_logging(settings.service, settings.log_level)
+    open_files = raise_open_files_limit()
     log.info(
         "starting",
         extra={
@@ -226,11 +229,13 @@ def run_service(app_factory: Callable[[], web.Application], settings: CommonSett
             "port": settings.port,
             "database": mask_url(settings.database_url.get()),
             "redis": mask_url(settings.redis_url.get()),
+            "open_files": open_files,
         },
     )
     deadlines = ReadDeadlines.from_env()
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
+    install_snapshot_signal(loop, settings.service)
     main = loop.create_task(_serve(app_factory(), settings, deadlines))
     try:
         loop.run_until_complete(main)

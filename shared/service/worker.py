@@ -15,6 +15,7 @@ from aiohttp.worker import GunicornUVLoopWebWorker
 
 from shared.service.app import settle_garbage_collector
 from shared.service.deadlines import DeadlineRunner, ReadDeadlines
+from shared.service.limits import raise_open_files_limit
 
 
 async def _settle_garbage_collector(app: web.Application) -> None:
@@ -22,6 +23,11 @@ async def _settle_garbage_collector(app: web.Application) -> None:
 
 
 class ServiceWorker(GunicornUVLoopWebWorker):
+    def init_process(self) -> None:
+        # The worker holds the sockets: its soft open-files limit goes up to the hard one.
+        raise_open_files_limit()
+        super().init_process()
+
     async def _run(self) -> None:
         factory: Any = self.wsgi  # type: ignore[has-type]  # gunicorn is untyped
 

@@ -1,0 +1,106 @@
+"""Per-list page versions: a new article makes stale the pages of the lists it enters and no
+others, and whoever wrote reads their write in every list at once (read-your-writes)."""
+
+from typing import Any
+
+import asyncpg
+
+from tests.services import Users
+from tests.typing import AppClient
+
+
+async def create(
+    posts: AppClient, headers: dict[str, str], title: str, tags: list[str]
+) -> dict[str, Any]:
+    body = {"article": {"title": title, "description": "d", "body": "b", "tagList": tags}}
+    response = await posts.post("/api/articles", json=body, headers=headers)
+    assert response.status == 201, await response.text()
+    return (await response.json())["article"]  # type: ignore[no-any-return]
+
+
+async def titles(posts: AppClient, path: str, headers: dict[str, str] | None = None) -> list[str]:
+    response = await posts.get(path, headers=headers or {})
+    assert response.status == 200, await response.text()
+    return [a["title"] for a in (await response.json())["articles"]]
+
+
+async def retitle_behind_the_cache(db: asyncpg.Connection, slug: str, title: str) -> None:
+    """Changes a title in the table only, as no write of the service would: a page that still
+    shows the old title was served from the cache, one that shows the new one was loaded."""
+    await db.execute("UPDATE posts.articles SET title = $2 WHERE slug = $1", slug, title)
+
+
+async def test_a_new_article_leaves_the_pages_of_other_lists_cached(
+    posts: AppClient, users: Users, db: asyncpg.Connection
+) -> None:
+    await users.add("jake", "anna")
+    bread = await create(posts, users["anna"], "Rye bread", ["bread"])
+    assert await titles(posts, "/api/articles?tag=bread") == ["Rye bread"]
+    assert await titles(posts, "/api/articles?author=anna") == ["Rye bread"]
+    assert await titles(posts, "/api/articles") == ["Rye bread"]
+    await retitle_behind_the_cache(db, bread["slug"], "Renamed behind the cache")
+
+    await create(posts, users["jake"], "Tomato soup", ["soup"])
+
+    # Neither anna's list nor the bread tag's: still the cached pages.
+    assert await titles(posts, "/api/articles?tag=bread") == ["Rye bread"]
+    assert await titles(posts, "/api/articles?author=anna") == ["Rye bread"]
+    # The lists the new article entered are loaded again, and show it.
+    assert await titles(posts, "/api/articles") == ["Tomato soup", "Renamed behind the cache"]
+    assert await titles(posts, "/api/articles?tag=soup") == ["Tomato soup"]
+    assert await titles(posts, "/api/articles?author=jake") == ["Tomato soup"]
+
+
+async def test_the_writer_reads_a_new_article_in_every_list_it_entered(
+    posts: AppClient, social: AppClient, users: Users
+) -> None:
+    await users.add("jake", "anna")
+    await create(posts, users["jake"], "Pea soup", ["soup", "green"])
+    follow = await social.post("/api/profiles/jake/follow", headers=users["anna"])
+    assert follow.status == 200
+    # Every list cached first, as a reader would have left them.
+    lists = [
+        "/api/articles",
+        "/api/articles?tag=soup",
+        "/api/articles?tag=green",
+        "/api/articles?author=JAKE",
+        "/api/articles?q=soup",
+    ]
+    for path in lists:
+        assert await titles(posts, path) == ["Pea soup"]
+    assert await titles(posts, "/api/articles/feed", users["anna"]) == ["Pea soup"]
+
+    await create(posts, users["jake"], "Leek soup", ["soup", "green"])
+
+    for path in lists:
+        assert await titles(posts, path) == ["Leek soup", "Pea soup"], path
+    assert await titles(posts, "/api/articles/feed", users["anna"]) == ["Leek soup", "Pea soup"]
+
+
+async def test_a_change_or_a_deletion_still_makes_every_list_stale(
+    posts: AppClient, users: Users, db: asyncpg.Connection
+) -> None:
+    """An update may take an article out of a tag's list, or change what every list shows of
+    it: every page goes stale, those of other authors and tags included."""
+    await users.add("jake", "anna")
+    bread = await create(posts, users["anna"], "Rye bread", ["bread"])
+    soup = await create(posts, users["jake"], "Tomato soup", ["soup"])
+    assert await titles(posts, "/api/articles?tag=bread") == ["Rye bread"]
+    assert await titles(posts, "/api/articles?tag=soup") == ["Tomato soup"]
+    await retitle_behind_the_cache(db, bread["slug"], "Renamed behind the cache")
+
+    changed = await posts.put(
+        f"/api/articles/{soup['slug']}",
+        json={"article": {"tagList": ["stew"]}},
+        headers=users["jake"],
+    )
+    assert changed.status == 200
+    assert await titles(posts, "/api/articles?tag=soup") == []
+    assert await titles(posts, "/api/articles?tag=stew") == ["Tomato soup"]
+    assert await titles(posts, "/api/articles?tag=bread") == ["Renamed behind the cache"]
+
+    await retitle_behind_the_cache(db, bread["slug"], "Renamed again")
+    deleted = await posts.delete(f"/api/articles/{soup['slug']}", headers=users["jake"])
+    assert deleted.status == 204
+    assert await titles(posts, "/api/articles?tag=stew") == []
+    assert await titles(posts, "/api/articles?tag=bread") == ["Renamed again"]
