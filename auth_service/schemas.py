@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
 from webargs.fields import DelimitedList
 
 from shared.web.schemas import PageQuery, StrictInteger, StrictSchema, check_bigint
@@ -22,7 +24,16 @@ EMAIL = [
     validate.Length(max=254),
 ]
 BIO = validate.Length(max=2000)
-IMAGE = validate.URL(schemes={"http", "https"}, error="must be an http(s) URL")
+# A pattern rather than validate.URL, so that the OpenAPI document states exactly what is
+# accepted (apispec documents a Regexp, not a URL validator): an http(s) URL with a host name
+# or address, an optional port, and then printable ASCII only (clients percent-encode the rest).
+IMAGE = [
+    validate.Regexp(
+        r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?([/?#][!-~]*)?$",
+        error="must be an http(s) URL",
+    ),
+    validate.Length(max=2000),
+]
 
 
 class NewUserIn(StrictSchema):
@@ -50,6 +61,14 @@ class UpdateUserIn(StrictSchema):
     password = fields.String(validate=PASSWORD)
     bio = fields.String(allow_none=True, validate=BIO)
     image = fields.String(allow_none=True, validate=IMAGE)
+
+    @post_load
+    def _without_final_newline(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # Python's `$` matches before a final newline, so IMAGE lets one through; a URL
+        # never ends with one.
+        if data.get("image"):
+            data["image"] = data["image"].removesuffix("\n")
+        return data
 
 
 class UpdateUserEnvelope(StrictSchema):

@@ -61,7 +61,10 @@ class Invites:
             )
         return {
             "code": code,
-            "url": f"{self.settings.public_url}/api/chats/join/{code}",
+            # The page of the web client that joins with this code (POST
+            # /api/chats/join/{code}) once its visitor is signed in: the link people share
+            # opens in a browser; API clients take the code, or the code from the link.
+            "url": f"{self.settings.public_url}/join/{code}",
             "expiresAt": iso(expires_at),
         }
 

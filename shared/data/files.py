@@ -15,7 +15,7 @@ from typing import Protocol
 
 from aiohttp import BodyPartReader, MultipartReader
 
-from shared.web.errors import BadRequest, PayloadTooLarge
+from shared.web.errors import BadRequest, PayloadTooLarge, ValidationFailed
 
 CHUNK = 64 * 1024
 HEAD = 16  # bytes kept from the start of a file, to tell its type
@@ -71,12 +71,16 @@ class Received:
 
 async def receive_file(reader: MultipartReader, spool_dir: Path, limit: int) -> Received:
     """Streams the `file` part to a temporary file, refusing it (413) as soon as it passes
-    `limit` bytes; nothing is left behind on any failure."""
+    `limit` bytes; nothing is left behind on any failure.
+
+    The body is one part named `file` and nothing else, as the OpenAPI document of every
+    upload route says (shared/web/schemas.FILE_UPLOAD): any other part, before or after it,
+    is refused (422), rather than read past unseen."""
     part = await reader.next()
-    while part is not None and (not isinstance(part, BodyPartReader) or part.name != "file"):
-        part = await reader.next()
     if part is None:
         raise BadRequest("the upload must be multipart/form-data with a 'file' part")
+    if not isinstance(part, BodyPartReader) or part.name != "file":
+        raise unexpected_part(part)
     await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
     handle, name = await asyncio.to_thread(tempfile.mkstemp, dir=spool_dir, prefix=".upload-")
     path = Path(name)
@@ -91,6 +95,9 @@ async def receive_file(reader: MultipartReader, spool_dir: Path, limit: int) -> 
                 if len(head) < HEAD:
                     head += chunk[: HEAD - len(head)]
                 await asyncio.to_thread(output.write, chunk)
+        extra = await reader.next()
+        if extra is not None:
+            raise unexpected_part(extra)
         return Received(
             path,
             size,
@@ -101,6 +108,20 @@ async def receive_file(reader: MultipartReader, spool_dir: Path, limit: int) -> 
     except BaseException:
         await asyncio.to_thread(path.unlink, True)
         raise
+
+
+ONLY_FILE = "the upload is one part named 'file' and nothing else"
+
+
+def unexpected_part(part: MultipartReader | BodyPartReader) -> ValidationFailed:
+    """The 422 for a part beside the one `file` part: named after it when it has a name."""
+    name = part.name if isinstance(part, BodyPartReader) else None
+    if name == "file":
+        return ValidationFailed(fields={"file": ["must be sent once"]})
+    if not name:
+        return ValidationFailed(f"{ONLY_FILE}: a part without a name is not accepted")
+    shown = name if len(name) <= 100 else name[:100] + "..."
+    return ValidationFailed(fields={shown: [f"is not accepted: {ONLY_FILE}"]})
 
 
 def new_file_id() -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import aiohttp
+import pytest
 
 from tests.chat_service.conftest import general_id, group, send
 from tests.chat_service.helpers import Replicas, attachment, upload
@@ -28,6 +32,41 @@ async def test_an_upload_over_the_limit_is_413_and_leaves_no_file(
     assert exact.status == 201
     stored = [p for p in files.rglob("*") if p.is_file()]
     assert [p.name for p in stored] == [(await exact.json())["attachment"]["id"]]
+
+
+# Parts beside the one `file` part that the document allows (a schemathesis run found an
+# unnamed part before the file accepted); each case: the parts in order, the field named.
+EXTRA_PARTS = [
+    ([("", b"{}"), ("file", b"notes")], None),  # an unnamed part before the file
+    ([("file", b"notes"), ("title", b"x")], "title"),  # a named one after it
+    ([("file", b"notes"), ("file", b"more")], "file"),  # the file twice
+    ([("caption", b"x")], "caption"),  # no file at all, but another part
+]
+
+
+@pytest.mark.parametrize(("parts", "field"), EXTRA_PARTS)
+async def test_an_upload_with_other_parts_than_one_file_is_422_and_leaves_no_file(
+    replicas: Replicas,
+    users: Users,
+    tmp_path: Path,
+    parts: list[tuple[str, bytes]],
+    field: str | None,
+) -> None:
+    files = tmp_path / "attachments"
+    (chat,) = await replicas(1, CHAT_ATTACHMENTS_DIR=str(files))
+    await users.add("jake")
+    form = aiohttp.FormData()
+    for name, data in parts:
+        form.add_field(name, io.BytesIO(data), filename="notes.txt", content_type="text/plain")
+
+    response = await chat.post("/api/chat/attachments", data=form, headers=users["jake"])
+
+    assert response.status == 422
+    errors = (await response.json())["errors"]
+    assert "one part named 'file'" in errors["body"][0] or field == "file"
+    if field is not None:
+        assert set(errors) == {"body", field}
+    assert not [p for p in files.rglob("*") if p.is_file()]
 
 
 async def test_a_file_is_downloaded_by_members_only_as_an_attachment(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,7 +77,9 @@ async def test_the_owner_creates_an_invite_link(chat: AppClient, users: Users) -
     assert response.status == 201
     invite = (await response.json())["invite"]
     assert set(invite) == {"code", "url", "expiresAt"}
-    assert invite["url"].endswith(f"/api/chats/join/{invite['code']}")
+    # The web client's page, which a browser opens (the code is URL-safe as it is).
+    assert invite["url"] == f"http://127.0.0.1:8080/join/{invite['code']}"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", invite["code"])
     # A week unless told otherwise.
     expected = datetime.now(UTC) + timedelta(days=7)
     assert abs(moment(invite["expiresAt"]) - expected) < timedelta(seconds=10)

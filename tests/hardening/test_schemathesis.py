@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import Flaky, Unsatisfiable
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import CheckFunction
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.transport import Response
 from schemathesis.schemas import APIOperation
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from tests.stack import Stack
@@ -83,6 +84,40 @@ def refused_by_design(label: str, response: Response) -> bool:
     return bool(named) and all((response.status_code, field) in allowed for field in named)
 
 
+def signed(case: Case[Any], headers: dict[str, str]) -> dict[str, str]:
+    """The caller's token for the case, unless it is a negative case without the Authorization
+    header: leaving the token out is its point, and the token put back would make the request
+    a valid one (which the server then rightly accepts)."""
+    meta = case.meta
+    dropped = "authorization" not in {name.lower() for name in case.headers or {}}
+    if meta is not None and meta.generation.mode.is_negative and dropped:
+        return {}
+    return headers
+
+
+PART_NAME = re.compile(rb'^Content-Disposition: form-data; name="([^"]*)"', re.MULTILINE)
+
+
+def sent_one_file_part(case: Case[Any], response: Response) -> bool:
+    """Whether a multipart request went out as one part named `file`, which is what the upload
+    routes' document asks for. Schemathesis serialises a negative body that is not an object
+    (bytes, say) as that very part, so such a case reaches the server valid and is rightly
+    accepted; the negative check is not run on it."""
+    body = response.request.body
+    if not (case.media_type or "").startswith("multipart/") or not isinstance(body, bytes):
+        return False
+    return PART_NAME.findall(body) == [b"file"]
+
+
+def excluded_checks(case: Case[Any], response: Response) -> list[CheckFunction]:
+    excluded: list[CheckFunction] = []
+    if refused_by_design(case.operation.label, response):
+        excluded.append(positive_data_acceptance)
+    if sent_one_file_part(case, response):
+        excluded.append(negative_data_rejection)
+    return excluded
+
+
 def sign_up(url: str, name: str) -> str:
     answer = requests.post(
         f"{url}/api/users",
@@ -124,11 +159,11 @@ def exercise(
     )
     @seed(SEED)
     def run(case: Case[Any]) -> None:
-        response = case.call(headers=headers)
-        excluded: list[CheckFunction] = (
-            [positive_data_acceptance] if refused_by_design(operation.label, response) else []
+        sent = signed(case, headers)
+        response = case.call(headers=sent)
+        case.validate_response(
+            response, headers=sent, excluded_checks=excluded_checks(case, response)
         )
-        case.validate_response(response, headers=headers, excluded_checks=excluded)
 
     run()
 
@@ -159,11 +194,13 @@ def test_sequences_of_operations_keep_the_document(running_stack: Stack) -> None
     headers = {"Authorization": f"Token {sign_up(running_stack.url, 'stateful')}"}
     machine = schema.as_state_machine()
     called: list[str] = []
+    failures: list[str] = []
+    scenarios = 0
 
     class Signed(machine):  # type: ignore[valid-type,misc]
         def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
             called.append(case.operation.label)
-            return {"headers": headers}
+            return {"headers": signed(case, headers)}
 
         def validate_response(
             self,
@@ -172,30 +209,51 @@ def test_sequences_of_operations_keep_the_document(running_stack: Stack) -> None
             additional_checks: list[CheckFunction] | None = None,
             **kwargs: Any,
         ) -> None:
-            refused = refused_by_design(case.operation.label, response)
-            case.validate_response(
-                response,
-                additional_checks=additional_checks,
-                excluded_checks=[positive_data_acceptance] if refused else [],
-                headers=headers,
-                transport_kwargs=kwargs or None,
-                recorder=self.recorder,
-            )
+            try:
+                case.validate_response(
+                    response,
+                    additional_checks=additional_checks,
+                    excluded_checks=excluded_checks(case, response),
+                    headers=signed(case, headers),
+                    transport_kwargs=kwargs or None,
+                    recorder=self.recorder,
+                )
+            except (Exception, BaseExceptionGroup) as exc:
+                # Recorded when it happens: Hypothesis's replay of the failing scenario meets
+                # a server whose data has changed since, and may not fail the same way.
+                failures.append(f"{case.operation.label}: {exc}"[:3000])
+                raise
 
-    # A session ended by a step (logout, a password change, a deleted account) makes the
-    # rest 401, which the document allows.
-    settings_ = settings(
-        max_examples=STATEFUL,
-        deadline=None,
-        database=None,
-        derandomize=False,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate],
-        stateful_step_count=10,
-    )
-    try:
-        seed(SEED)(Signed).run(settings=settings_)
-    except (Exception, BaseExceptionGroup) as exc:
-        raise AssertionError(f"{REPLAY}\n\n{exc}"[:6000]) from exc
+        def teardown(self) -> None:
+            nonlocal scenarios
+            scenarios += 1
+            super().teardown()
+
+    # Hypothesis expects a test to draw the same data from the same choices, but a step's
+    # choices depend on what the server answered before (which links have values), and the
+    # server's data changes from one scenario to the next. When Hypothesis notices (Flaky),
+    # its run ends; the scenarios it ran were checked as they ran, and a new run with the next
+    # seed goes on until STATEFUL scenarios have run, as schemathesis's own runner does.
+    # A session ended by a step (logout, a password change, a deleted account) makes the rest
+    # 401, which the document allows.
+    for run in range(STATEFUL):
+        if scenarios >= STATEFUL or failures:
+            break
+        settings_ = settings(
+            max_examples=STATEFUL - scenarios,
+            deadline=None,
+            database=None,
+            derandomize=False,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
+            stateful_step_count=10,
+        )
+        try:
+            seed(SEED + run)(Signed).run(settings=settings_)
+        except Flaky:
+            pass  # see above; a check that failed is in `failures` already
+        except (Exception, BaseExceptionGroup) as exc:
+            failures.append(str(exc)[:3000])
+    assert not failures, REPLAY + "\n\n" + "\n\n".join(failures)
     # Sequences ran, along links: more than one operation was called.
-    assert len(set(called)) > 1, called
+    assert scenarios >= STATEFUL and len(set(called)) > 1, (scenarios, called)

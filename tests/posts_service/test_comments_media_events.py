@@ -114,6 +114,20 @@ async def test_a_file_that_is_not_an_image_is_422(posts: AppClient, users: Users
     assert response.status == 422
 
 
+async def test_an_upload_with_a_part_beside_the_file_is_422_and_leaves_nothing(
+    posts: AppClient, users: Users, tmp_path: Path
+) -> None:
+    # A schemathesis run found an image with an extra part after it stored (201).
+    await users.add("jake")
+    form = upload(PNG)
+    form.add_field("caption", "my soup")
+    response = await posts.post("/api/media", data=form, headers=users["jake"])
+    assert response.status == 422
+    assert set((await response.json())["errors"]) == {"body", "caption"}
+    stored = [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
+    assert stored == []
+
+
 async def test_an_image_over_the_limit_is_413_and_leaves_nothing(
     posts: AppClient, users: Users, tmp_path: Path
 ) -> None:
