@@ -26,6 +26,7 @@ PASSWORD = "writes-bench-1"
 TIME_LIMIT = 30.0
 
 
+@dataclass
 class Stats:
     latencies_ms: list[float] = field(default_factory=list)
     errors: Counter[int] = field(default_factory=Counter)

@@ -55,9 +55,13 @@ from shared.web.idempotency import Idempotency
 MIGRATIONS = Path(__file__).parent / "migrations"
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 # Producers whose streams chat_service reads: auth's users; posts' moderator actions for the
-# audit log; and for notifications posts' comments and recipes, social's follows and likes,
-# and chat's own invitations, join decisions, mentions and moderator actions.
-CONSUMED = ("auth", "posts", "social", "chat")
+# audit log.
+CONSUMED = ("auth", "posts")  # users; posts' moderator actions for the audit log
+# And for notifications, in a consumer group of their own (so that replicas of a release
+# without notifications, in the group "chat", never take an event they need): auth's deleted
+# users, posts' comments and recipes, social's follows and likes, and chat's own invitations,
+# join decisions, mentions and moderator actions.
+NOTIFIED_BY = ("auth", "posts", "social", "chat")
 BATCH = 500
 
 
@@ -153,12 +157,15 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
                 "chat",
                 CONSUMED,
                 lambda app: events.handlers(
-                    app[CHATS].users,
-                    app[CHATS].publisher,
-                    app[ATTACHMENTS],
-                    app[MODERATORS],
-                    app[NOTIFICATIONS],
+                    app[CHATS].users, app[CHATS].publisher, app[ATTACHMENTS], app[MODERATORS]
                 ),
+                **consumer_options,
+            ),
+            consumer_ctx(
+                "notifications",
+                NOTIFIED_BY,
+                lambda app: app[NOTIFICATIONS].handlers(),
+                processed_table="notification_events",
                 **consumer_options,
             ),
             jobs_ctx(_jobs),

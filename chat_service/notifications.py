@@ -4,7 +4,8 @@ chat_service owns them because it holds what they need at both ends: the consume
 already reads auth's and posts' streams (now social's and chat's own too), the copy of users
 that names the actors, and every open socket with the event log that brings a user's events
 to each of them on any replica, Redis failing or not. Each notification is stored in the
-transaction that records its source event as handled (processed_events), together with its
+transaction that records its source event as handled (notification_events, for the consumer
+group "notifications"), together with its
 live event in the log, so a stream that delivers an event twice stores it once, and a stored
 notification reaches the user's sockets even when the replica that stored it dies before it
 published. No write waits for any of it: the write only adds its event to its outbox (in the

@@ -164,14 +164,6 @@ async def delete_of_comment(connection: asyncpg.Connection, comment_id: int) -> 
     return int(result.split()[-1])
 
 
-async def delete_of_message(connection: asyncpg.Connection, message_id: int) -> int:
-    """A deleted chat message's mentions."""
-    result: str = await connection.execute(
-        "DELETE FROM notifications WHERE message_id = $1 AND type = 'mentioned'", message_id
-    )
-    return int(result.split()[-1])
-
-
 async def rename_article(
     connection: asyncpg.Connection, article_id: int, slug: str, title: str | None
 ) -> None:

@@ -48,6 +48,7 @@ class EventConsumer:
         retry_delay_ms: int = 1000,
         claim_idle_ms: int = 30_000,
         max_attempts: int = 5,
+        processed_table: str = "processed_events",
     ) -> None:
         self.pool = pool
         self.redis = redis
@@ -61,6 +62,9 @@ class EventConsumer:
         self.retry_delay_ms = retry_delay_ms
         self.claim_idle_ms = claim_idle_ms
         self.max_attempts = max_attempts
+        # Where handled ids are recorded: a second group of one service in one schema (its
+        # own work on the same events) keeps a table of its own.
+        self.processed_table = processed_table
         self._stopping = False
 
     def stop(self) -> None:
@@ -93,8 +97,8 @@ class EventConsumer:
         try:
             async with self.pool.acquire() as connection, connection.transaction():
                 first_time = await connection.fetchval(
-                    """INSERT INTO processed_events (event_id, type) VALUES ($1, $2)
-                       ON CONFLICT DO NOTHING RETURNING true""",
+                    f"""INSERT INTO {self.processed_table} (event_id, type) VALUES ($1, $2)
+                        ON CONFLICT DO NOTHING RETURNING true""",
                     event.id,
                     event.type,
                 )
