@@ -37,6 +37,7 @@ from chat_service.messages import Messages
 from chat_service.moderation import Moderation
 from chat_service.moderators import Moderators
 from chat_service.notifications import Notifications
+from chat_service.notifications import partition as notifications_partition
 from chat_service.queries import chats as q_chats
 from chat_service.routes import ROUTES
 from chat_service.scheduling import Timed
@@ -62,6 +63,7 @@ CONSUMED = ("auth", "posts")  # users; posts' moderator actions for the audit lo
 # users, posts' comments and recipes, social's follows and likes, and chat's own invitations,
 # join decisions, mentions and moderator actions.
 NOTIFIED_BY = ("auth", "posts", "social", "chat")
+NOTIFY_CONCURRENCY = 4  # of the pool's connections (DB_POOL_MAX, 10 by default)
 BATCH = 500
 
 
@@ -166,6 +168,9 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
                 NOTIFIED_BY,
                 lambda app: app[NOTIFICATIONS].handlers(),
                 processed_table="notification_events",
+                # Events of different recipes, chats and people at once (in order within one).
+                concurrency=NOTIFY_CONCURRENCY,
+                partition=notifications_partition,
                 **consumer_options,
             ),
             jobs_ctx(_jobs),
