@@ -1,6 +1,7 @@
 """Writes through the gateway, against a bare asyncpg yardstick on the same database server.
 
-`python -m bench.writes [seconds] [--roundtrips] [--profile DIR] [--cpu] [--mix-seconds N]`
+`python -m bench.writes [seconds] [--roundtrips] [--notifications] [--profile DIR] [--cpu]
+[--mix-seconds N]`
 starts the stack (embedded PostgreSQL and Valkey unless DATABASE_URL / REDIS_URL are set),
 registers USERS users through the API, publishes SEED_ARTICLES articles through the API and
 inserts TARGETS users straight into auth's table (people to follow), then measures at USERS
@@ -25,6 +26,9 @@ service (their /metrics), per request, background activity subtracted. `--profil
 the mix for `--mix-seconds` (default 30) under `py-spy record` on every process; `--cpu` runs
 it alone between two yardstick runs and prints the CPU each process (and PostgreSQL, Redis
 and the whole machine) spent per request, the figure least moved by a noisy machine.
+`--notifications` runs the mix for `--mix-seconds` with every user's chat socket open and
+prints, beside the mix's figures, how long each notification its writes made took to reach
+the recipient's socket after the write's answer (`bench/notify_latency.py`).
 
 The load comes from this process (the http1 client, uvloop) on the same cores as what it
 measures, and so does the yardstick's: compare ratios, not absolute numbers.
@@ -53,6 +57,7 @@ from bench.harness import (
     servers_cpu_seconds,
     start_profilers,
 )
+from bench.notify_latency import Deliveries, listening
 from bench.writes_checks import RoundTrips, count_round_trips, verify
 from bench.writes_load import (
     PASSWORD,
@@ -60,6 +65,7 @@ from bench.writes_load import (
     TARGETS,
     USERS,
     Api,
+    Bencher,
     Stats,
     refill,
     setup,
@@ -224,6 +230,10 @@ async def run(
             )
         return
 
+    if args.notifications:
+        await notification_latency(bencher, ports["gateway"], args.mix_seconds)
+        return
+
     if args.roundtrips:
         refill(bencher)
         ops = {
@@ -318,10 +328,28 @@ async def run(
         )
 
 
+async def notification_latency(bencher: Bencher, port: int, seconds: float) -> None:
+    deliveries = Deliveries()
+    async with listening(port, [worker.token for worker in bencher.workers], deliveries):
+        bencher.deliveries = deliveries
+        stats = await bencher.loop(seconds, bencher.mix_turn)
+        bencher.deliveries = None
+        await asyncio.sleep(3.0)  # what is still on its way
+    # Only writes on someone else's recipe were recorded: each must notify.
+    expected = set(deliveries.answered)
+    print(
+        f"mix with {len(bencher.workers)} sockets open: {len(stats.latencies_ms)} requests, "
+        f"{stats.rate:.0f}/s, p50 {stats.percentile(0.5):.2f} ms, "
+        f"p99 {stats.percentile(0.99):.2f} ms, errors {dict(stats.errors)}"
+    )
+    print(deliveries.summary(expected))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("seconds", nargs="?", type=float, default=5.0)
     parser.add_argument("--roundtrips", action="store_true")
+    parser.add_argument("--notifications", action="store_true")
     parser.add_argument("--profile", metavar="DIR")
     parser.add_argument("--cpu", action="store_true", help="CPU per request of the mix")
     parser.add_argument("--mix-seconds", type=float, default=30.0)

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from bench.notify_latency import Deliveries
 from shared.transport.http1 import Client
 
 USERS = 16
@@ -25,6 +26,7 @@ PASSWORD = "writes-bench-1"
 TIME_LIMIT = 30.0
 
 
+@dataclass
 class Stats:
     latencies_ms: list[float] = field(default_factory=list)
     errors: Counter[int] = field(default_factory=Counter)
@@ -99,6 +101,8 @@ class Bencher:
         self.slugs = slugs  # every article, for random picks
         self.ledger = Ledger()
         self.registered = 0
+        # bench.notify_latency's record of answered writes, when it measures.
+        self.deliveries: Deliveries | None = None
 
     async def timed(
         self, stats: Stats, method: str, path: str, token: str | None, body: Any = None
@@ -161,15 +165,19 @@ class Bencher:
 
     async def comment(self, worker: Worker, stats: Stats) -> None:
         text = f"Tried it ({worker.username}, {uuid.uuid4().hex})"
-        status, _ = await self.timed(
+        slug = random.choice(self.slugs)
+        status, data = await self.timed(
             stats,
             "POST",
-            f"/api/articles/{random.choice(self.slugs)}/comments",
+            f"/api/articles/{slug}/comments",
             worker.token,
             {"comment": {"body": text}},
         )
         if status < 300:
             self.ledger.comments.append(text)
+            if self.deliveries is not None and slug not in worker.own:
+                comment_id = str(json.loads(data)["comment"]["id"])
+                self.deliveries.write_answered(("commented", comment_id, ""))
 
     async def create(self, worker: Worker, stats: Stats) -> None:
         worker.turn += 1
@@ -207,7 +215,9 @@ class Bencher:
     async def mix_turn(self, worker: Worker, stats: Stats) -> None:
         worker.turn += 1
         slug = random.choice(self.slugs)
-        await self.timed(stats, "POST", f"/api/articles/{slug}/favorite", worker.token)
+        status, _ = await self.timed(stats, "POST", f"/api/articles/{slug}/favorite", worker.token)
+        if status < 300 and self.deliveries is not None and slug not in worker.own:
+            self.deliveries.write_answered(("favorited", worker.username, slug))
         await self.timed(stats, "DELETE", f"/api/articles/{slug}/favorite", worker.token)
         await self.comment(worker, stats)
         if worker.turn % 10 == 0:

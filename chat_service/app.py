@@ -37,6 +37,7 @@ from chat_service.messages import Messages
 from chat_service.moderation import Moderation
 from chat_service.moderators import Moderators
 from chat_service.notifications import Notifications
+from chat_service.notifications import partition as notifications_partition
 from chat_service.queries import chats as q_chats
 from chat_service.routes import ROUTES
 from chat_service.scheduling import Timed
@@ -55,9 +56,14 @@ from shared.web.idempotency import Idempotency
 MIGRATIONS = Path(__file__).parent / "migrations"
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 # Producers whose streams chat_service reads: auth's users; posts' moderator actions for the
-# audit log; and for notifications posts' comments and recipes, social's follows and likes,
-# and chat's own invitations, join decisions, mentions and moderator actions.
-CONSUMED = ("auth", "posts", "social", "chat")
+# audit log.
+CONSUMED = ("auth", "posts")  # users; posts' moderator actions for the audit log
+# And for notifications, in a consumer group of their own (so that replicas of a release
+# without notifications, in the group "chat", never take an event they need): auth's deleted
+# users, posts' comments and recipes, social's follows and likes, and chat's own invitations,
+# join decisions, mentions and moderator actions.
+NOTIFIED_BY = ("auth", "posts", "social", "chat")
+NOTIFY_CONCURRENCY = 4  # of the pool's connections (DB_POOL_MAX, 10 by default)
 BATCH = 500
 
 
@@ -153,12 +159,18 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
                 "chat",
                 CONSUMED,
                 lambda app: events.handlers(
-                    app[CHATS].users,
-                    app[CHATS].publisher,
-                    app[ATTACHMENTS],
-                    app[MODERATORS],
-                    app[NOTIFICATIONS],
+                    app[CHATS].users, app[CHATS].publisher, app[ATTACHMENTS], app[MODERATORS]
                 ),
+                **consumer_options,
+            ),
+            consumer_ctx(
+                "notifications",
+                NOTIFIED_BY,
+                lambda app: app[NOTIFICATIONS].handlers(),
+                processed_table="notification_events",
+                # Events of different recipes, chats and people at once (in order within one).
+                concurrency=NOTIFY_CONCURRENCY,
+                partition=notifications_partition,
                 **consumer_options,
             ),
             jobs_ctx(_jobs),

@@ -1,6 +1,5 @@
-"""The events chat_service consumes: auth's users, copied into chat's own `users` table, the
-moderator actions of other services (posts), recorded in the audit log, and every event that
-makes a notification (`notifications.py`), social's and chat's own included."""
+"""The events chat_service consumes: auth's users, copied into chat's own `users` table, and
+the moderator actions of other services (posts), recorded in the audit log."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from chat_service import compose
 from chat_service.attachments import Attachments
 from chat_service.live.publisher import Publisher
 from chat_service.moderators import Moderators
-from chat_service.notifications import Notifications
 from chat_service.queries import attachments as q_attachments
 from chat_service.queries import chats as q_chats
 from chat_service.queries import users as q_users
@@ -20,40 +18,6 @@ from shared.events.consumer import AfterCommit, Handler
 
 
 def handlers(
-    directory: Directory,
-    publisher: Publisher,
-    attachments: Attachments,
-    moderators: Moderators,
-    notifications: Notifications,
-) -> dict[str, Handler]:
-    """Chat's own handlers and the notifications', both run for an event both handle."""
-    return _merged(_own(directory, publisher, attachments, moderators), notifications.handlers())
-
-
-def _merged(first: dict[str, Handler], second: dict[str, Handler]) -> dict[str, Handler]:
-    merged = {**second, **first}
-    for kind in first.keys() & second.keys():
-        merged[kind] = _both(first[kind], second[kind])
-    return merged
-
-
-def _both(first: Handler, second: Handler) -> Handler:
-    async def run(connection: asyncpg.Connection, event: Event) -> AfterCommit | None:
-        after = [await first(connection, event), await second(connection, event)]
-        todo = [callback for callback in after if callback is not None]
-        if not todo:
-            return None
-
-        async def after_commit() -> None:
-            for callback in todo:
-                await callback()
-
-        return after_commit
-
-    return run
-
-
-def _own(
     directory: Directory, publisher: Publisher, attachments: Attachments, moderators: Moderators
 ) -> dict[str, Handler]:
     async def user_registered(connection: asyncpg.Connection, event: Event) -> None:
@@ -102,10 +66,8 @@ def _own(
         return after_commit
 
     async def moderation_action(connection: asyncpg.Connection, event: Event) -> None:
-        """Another service's moderator action, into the one audit log (once per event);
-        chat's own are logged where they are taken (its events tell the authors)."""
-        if event.data.get("service") != "chat":
-            await moderators.record(connection, event.id, event.data)
+        """Another service's moderator action, into the one audit log (once per event)."""
+        await moderators.record(connection, event.id, event.data)
 
     return {
         "moderation.action": moderation_action,

@@ -4,7 +4,8 @@ chat_service owns them because it holds what they need at both ends: the consume
 already reads auth's and posts' streams (now social's and chat's own too), the copy of users
 that names the actors, and every open socket with the event log that brings a user's events
 to each of them on any replica, Redis failing or not. Each notification is stored in the
-transaction that records its source event as handled (processed_events), together with its
+transaction that records its source event as handled (notification_events, for the consumer
+group "notifications"), together with its
 live event in the log, so a stream that delivers an event twice stores it once, and a stored
 notification reaches the user's sockets even when the replica that stored it dies before it
 published. No write waits for any of it: the write only adds its event to its outbox (in the
@@ -187,8 +188,6 @@ class Notifications:
         """Stores one notification per recipient (never the actor's own) with its live event;
         what to publish after the commit."""
         occurred = _occurred_at(event)
-        if actor_id is not None:
-            await self._know(connection, [actor_id])
         published = []
         for recipient in dict.fromkeys(recipients):
             if recipient == actor_id:
@@ -203,6 +202,9 @@ class Notifications:
             )
             if row is None:
                 continue  # folded into a recent one, or its chat is gone
+            if actor_id is not None and row["actor_username"] is None:
+                await self._know(connection, [actor_id])  # rare: see _know
+                row = await q_notifications.by_id(connection, row["id"])
             text = compose.event("notification.created", notification(row))
             published.append(await self.publisher.user_event_in(connection, recipient, text))
         return published
@@ -387,6 +389,27 @@ class Notifications:
             MODERATION_ACTION: moderated,
             "user.deleted": user_deleted,
         }
+
+
+def partition(event: Event) -> str | None:
+    """The lane of an event in the consumer (shared/events' Partition): the events about one
+    recipe, one chat, one followed person or one moderated author are handled in order; a
+    deleted account waits for everything before it and goes alone."""
+    data = event.data
+    match event.type:
+        case "like.added" | "comment.created" | "comment.deleted":
+            return f"article:{data.get('articleId')}"
+        case "article.deleted" | "article.updated":
+            return f"article:{data['id']}"
+        case "follow.added":
+            return f"user:{data['followeeId']}"
+        case "message.mentioned" | "chat.member_added" | "chat.join_decided":
+            return f"chat:{data['chatId']}"
+        case "moderation.action":
+            return f"author:{data.get('authorId')}"
+        case "user.deleted":
+            return None
+    return "other"  # nothing to do with notifications: acknowledged in passing
 
 
 def _article(data: Mapping[str, Any], article_id: int) -> JSON:

@@ -285,5 +285,6 @@ class Articles:
                 )
             await queries.delete_comment(connection, comment_id)
             # Its notifications go with it.
-            await record_event(connection, COMMENT_DELETED, {"id": comment_id, "slug": slug})
+            deleted = {"id": comment_id, "articleId": comment["article_id"], "slug": slug}
+            await record_event(connection, COMMENT_DELETED, deleted)
         self.relay.wake()

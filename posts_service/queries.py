@@ -390,7 +390,7 @@ async def get_comment(
     connection: asyncpg.Connection, article_id: int, comment_id: int
 ) -> asyncpg.Record | None:
     return await connection.fetchrow(
-        "SELECT id, author_id, body FROM comments WHERE id = $1 AND article_id = $2",
+        "SELECT id, article_id, author_id, body FROM comments WHERE id = $1 AND article_id = $2",
         comment_id,
         article_id,
     )

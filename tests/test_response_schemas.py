@@ -30,6 +30,7 @@ from tests.infra import Infra
 from tests.mail import token_in, wait_for_mail
 from tests.services import Users, base_url, serving
 from tests.vouching import VOUCHED
+from tests.waiting import until
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 Operation = tuple[str, str]  # method, route as the document writes it
@@ -398,6 +399,17 @@ async def test_chat_answers_as_its_document_says(
         "PUT", "/api/moderation/users/{username}/role", 200, path=name, headers=admin, json=role
     )
     await api.call("GET", "/api/moderation/log", 200, headers=moderator)
+
+    # Notifications: jake added anna to a chat, which chat's consumer makes one of a moment later.
+    async def notified() -> Any:
+        found = await api.call("GET", "/api/notifications", 200, headers=users["anna"])
+        return found if found["notifications"] else None
+
+    newest = (await until(notified))["notifications"][0]["id"]
+    await api.call("GET", "/api/notifications/unread-count", 200, headers=users["anna"])
+    await api.call(
+        "POST", "/api/notifications/read", 200, headers=users["anna"], json={"upTo": newest}
+    )
 
     identity = {k: v for k, v in jake.items() if k.startswith("X-")}
     async with aiohttp.ClientSession(middlewares=VOUCHED) as session:

@@ -1,8 +1,8 @@
 -- Notifications: what someone did to a user's work or with them (a follow, a like, a comment,
 -- a mention, an invitation, a decided join request, a moderator's action). Built by chat's
--- event consumer from the events the services publish (each event once: processed_events),
--- kept here because chat holds the sockets they are delivered on. A new table only: the
--- release before this one runs on the schema unchanged.
+-- consumer group "notifications" from the events the services publish (each event once:
+-- notification_events), kept here because chat holds the sockets they are delivered on. New
+-- tables only: the release before this one runs on the schema unchanged.
 CREATE TABLE notifications (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     recipient_id bigint NOT NULL,
@@ -44,3 +44,11 @@ CREATE INDEX notifications_by_comment ON notifications (comment_id) WHERE commen
 CREATE INDEX notifications_by_chat ON notifications (chat_id) WHERE chat_id IS NOT NULL;
 -- Pruning by age (NOTIFICATIONS_TTL).
 CREATE INDEX notifications_age ON notifications (created_at);
+
+-- The events the group "notifications" has handled, each once however often it arrives (the
+-- group "chat" keeps its own in processed_events: the two handle the same events apart).
+CREATE TABLE notification_events (
+    event_id uuid PRIMARY KEY,
+    type text NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now()
+);

@@ -58,28 +58,30 @@ async def insert(
             f"notifications:{recipient_id}:{fold_key}",
         )
     values = [fields.get(name) for name in FIELDS]
-    inserted = await connection.fetchval(
-        """INSERT INTO notifications (recipient_id, type, actor_id, article_id, article_slug,
-               article_title, comment_id, comment_body, chat_id, message_id, message_seq,
-               reason, fold_key, created_at)
-           SELECT $1::bigint, $2::text, $3::bigint, $4::bigint, $5::text, $6::text,
-                  $7::bigint, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::text,
-                  $13::text, $14::timestamptz
-           WHERE ($9::bigint IS NULL OR EXISTS (SELECT FROM chats WHERE id = $9::bigint))
-             AND ($13::text IS NULL OR NOT EXISTS (
-                 SELECT FROM notifications
-                 WHERE recipient_id = $1::bigint AND fold_key = $13::text
-                   AND created_at > $14::timestamptz - make_interval(secs => $15::int)))
-           RETURNING id""",
+    # One statement: the insert, and the row as shown (its actor and chat joined).
+    row: asyncpg.Record | None = await connection.fetchrow(
+        f"""WITH n AS (
+               INSERT INTO notifications (recipient_id, type, actor_id, article_id,
+                   article_slug, article_title, comment_id, comment_body, chat_id, message_id,
+                   message_seq, reason, fold_key, created_at)
+               SELECT $1::bigint, $2::text, $3::bigint, $4::bigint, $5::text, $6::text,
+                      $7::bigint, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::text,
+                      $13::text, $14::timestamptz
+               WHERE ($9::bigint IS NULL OR EXISTS (SELECT FROM chats WHERE id = $9::bigint))
+                 AND ($13::text IS NULL OR NOT EXISTS (
+                     SELECT FROM notifications
+                     WHERE recipient_id = $1::bigint AND fold_key = $13::text
+                       AND created_at > $14::timestamptz - make_interval(secs => $15::int)))
+               RETURNING *
+           )
+           SELECT {_COLUMNS} FROM {_FROM.replace("notifications n", "n", 1)}""",
         recipient_id,
         kind,
         *values,
         occurred_at,
         fold_seconds,
     )
-    if inserted is None:
-        return None
-    return await by_id(connection, inserted)
+    return row
 
 
 async def by_id(connection: asyncpg.Connection, notification_id: int) -> asyncpg.Record:
@@ -160,14 +162,6 @@ async def delete_of_article(connection: asyncpg.Connection, article_id: int) -> 
 async def delete_of_comment(connection: asyncpg.Connection, comment_id: int) -> int:
     result: str = await connection.execute(
         "DELETE FROM notifications WHERE comment_id = $1 AND type <> 'moderation'", comment_id
-    )
-    return int(result.split()[-1])
-
-
-async def delete_of_message(connection: asyncpg.Connection, message_id: int) -> int:
-    """A deleted chat message's mentions."""
-    result: str = await connection.execute(
-        "DELETE FROM notifications WHERE message_id = $1 AND type = 'mentioned'", message_id
     )
     return int(result.split()[-1])
 

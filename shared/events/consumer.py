@@ -30,6 +30,11 @@ AfterCommit = Callable[[], Awaitable[None]]
 # the commit (invalidating a cache that a concurrent read could refill with old rows) it
 # returns as a callable, which runs once the transaction has committed.
 Handler = Callable[[asyncpg.Connection, Event], Awaitable[AfterCommit | None]]
+# Which events must be handled in their order: those of one lane (the same key) are, one after
+# another; different lanes run at once (up to `concurrency`); None is a barrier, handled alone
+# once everything before it is done.
+Partition = Callable[[Event], str | None]
+Entry = tuple[str, str, dict[str, str]]
 
 
 class EventConsumer:
@@ -48,6 +53,9 @@ class EventConsumer:
         retry_delay_ms: int = 1000,
         claim_idle_ms: int = 30_000,
         max_attempts: int = 5,
+        processed_table: str = "processed_events",
+        concurrency: int = 1,
+        partition: Partition | None = None,
     ) -> None:
         self.pool = pool
         self.redis = redis
@@ -61,6 +69,11 @@ class EventConsumer:
         self.retry_delay_ms = retry_delay_ms
         self.claim_idle_ms = claim_idle_ms
         self.max_attempts = max_attempts
+        # Where handled ids are recorded: a second group of one service in one schema (its
+        # own work on the same events) keeps a table of its own.
+        self.processed_table = processed_table
+        self.concurrency = concurrency if partition is not None else 1
+        self.partition = partition
         self._stopping = False
 
     def stop(self) -> None:
@@ -93,8 +106,8 @@ class EventConsumer:
         try:
             async with self.pool.acquire() as connection, connection.transaction():
                 first_time = await connection.fetchval(
-                    """INSERT INTO processed_events (event_id, type) VALUES ($1, $2)
-                       ON CONFLICT DO NOTHING RETURNING true""",
+                    f"""INSERT INTO {self.processed_table} (event_id, type) VALUES ($1, $2)
+                        ON CONFLICT DO NOTHING RETURNING true""",
                     event.id,
                     event.type,
                 )
@@ -131,13 +144,49 @@ class EventConsumer:
             count=self.batch_size,
             block=self.block_ms,
         )
-        handled = 0
-        for stream, entries in response or []:
-            for entry_id, fields in entries:
-                if await self.handle(stream, entry_id, fields):
-                    await self.redis.xack(stream, self.group, entry_id)
-                handled += 1
-        return handled
+        batch: list[Entry] = [
+            (stream, entry_id, fields)
+            for stream, entries in response or []
+            for entry_id, fields in entries
+        ]
+        if self.concurrency <= 1:
+            await self._lane(batch)
+            return len(batch)
+        # Stream by stream the entries come in order; lanes keep the order that matters.
+        lanes: dict[str, list[Entry]] = {}
+        for entry in batch:
+            key = self._key(entry[2])
+            if key is None:
+                await self._lanes(lanes)
+                lanes = {}
+                await self._lane([entry])
+            else:
+                lanes.setdefault(key, []).append(entry)
+        await self._lanes(lanes)
+        return len(batch)
+
+    def _key(self, fields: dict[str, str]) -> str | None:
+        assert self.partition is not None
+        try:
+            return self.partition(Event.from_fields(fields))
+        except (KeyError, ValueError, TypeError):
+            return None  # handled alone (a malformed one is dead-lettered by `handle`)
+
+    async def _lane(self, entries: list[Entry]) -> None:
+        for stream, entry_id, fields in entries:
+            if await self.handle(stream, entry_id, fields):
+                await self.redis.xack(stream, self.group, entry_id)
+
+    async def _lanes(self, lanes: dict[str, list[Entry]]) -> None:
+        if not lanes:
+            return
+        running = asyncio.Semaphore(self.concurrency)
+
+        async def one(entries: list[Entry]) -> None:
+            async with running:
+                await self._lane(entries)
+
+        await asyncio.gather(*(one(entries) for entries in lanes.values()))
 
     async def retry_pending(self) -> int:
         """Takes over entries pending too long: failed here, or read by a replica that died.

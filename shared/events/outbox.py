@@ -4,7 +4,10 @@ A crash or a Redis outage delays events, never loses them: a batch of rows is cl
 marked published in one statement (`FOR UPDATE SKIP LOCKED`, so replicas share the work
 without publishing a row twice), inside a transaction that commits only once Redis has
 accepted the whole batch; a relay that dies or fails before that leaves the rows pending.
-Events go out in the order of their rows, as before. Wakes that come close together are
+Events go out in the order of their rows, as before. A Redis that restarts empty loses what
+its streams held and no consumer had read yet: each relay keeps a marker key in Redis and,
+when it finds it gone, publishes again the rows of the last `replay_seconds` (consumers handle
+an event once, so those they had already read change nothing). Wakes that come close together are
 coalesced for `coalesce_seconds` (10 ms), so that concurrent writes share a batch: a batch
 costs three statements and one Redis round trip whatever its size, and no request waits for
 it (consumers are asynchronous by design). The XADDs go over the service's pipelined Redis
@@ -75,6 +78,7 @@ class OutboxRelay:
         coalesce_seconds: float = 0.010,
         stream_max_length: int = 100_000,
         retention_seconds: float = 24 * 3600,
+        replay_seconds: float = 60.0,
         pipelined: PipelinedRedis | None = None,
     ) -> None:
         self.pool = pool
@@ -87,7 +91,11 @@ class OutboxRelay:
         self.coalesce_seconds = coalesce_seconds
         self.stream_max_length = stream_max_length
         self.retention_seconds = retention_seconds
+        self.replay_seconds = replay_seconds
         self.pipelined = pipelined
+        self.marker = f"{self.stream}:relay-marker"
+        self._marked = False  # a marker was seen or set since this relay started
+        self._marker_checked = float("-inf")
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -130,6 +138,31 @@ class OutboxRelay:
             self.metrics.events_published.labels(self.producer).inc(len(rows))
         return len(rows)
 
+    async def check_marker(self) -> int:
+        """Republishes the last `replay_seconds` of events when Redis lost its data since the
+        last check (the marker set then is gone); returns how many rows were queued again.
+        At start only the marker is set: what a restart lost while this relay was away, the
+        relays that were running saw."""
+        if await self.redis.get(self.marker) is not None:
+            self._marked = True
+            return 0
+        lost = self._marked
+        await self.redis.set(self.marker, "1", nx=True)
+        self._marked = True
+        if not lost:
+            return 0
+        result: str = await self.pool.execute(
+            """UPDATE outbox SET published_at = NULL
+               WHERE published_at > now() - make_interval(secs => $1)""",
+            self.replay_seconds,
+        )
+        queued = int(result.split()[-1])
+        log.warning(
+            "Redis lost its streams: recent events published again",
+            extra={"producer": self.producer, "events": queued},
+        )
+        return queued
+
     async def any_pending(self) -> bool:
         """Whether a row waits: the poll's question, one statement where a claim costs three."""
         pending: bool = await self.pool.fetchval(
@@ -155,6 +188,11 @@ class OutboxRelay:
             # may have missed, and makes the next wait return at once.
             self._wake.clear()
             try:
+                # At most once a poll interval: one GET, whatever the load.
+                if loop.time() - self._marker_checked >= self.poll_interval:
+                    self._marker_checked = loop.time()
+                    if await self.check_marker():
+                        woken = True
                 if woken or await self.any_pending():
                     while await self.publish_pending() == self.batch_size:
                         pass

@@ -184,6 +184,20 @@ async function journey(browser) {
   await button(b, "Post comment").click();
   await b.getByText("Made it tonight, lovely.").waitFor();
 
+  step("anna's bell counts the follow, the like and the comment live; reading them clears it");
+  // Her recipe's page has stayed open since she published it: the socket brought them.
+  await link(a, "Notifications, 3 unread").click();
+  await a.getByRole("heading", { name: "Notifications" }).waitFor();
+  const listed = a.getByRole("list", { name: "Notifications" });
+  await listed.getByText("followed you").waitFor();
+  await listed.getByText(`liked your recipe “${title}”`).waitFor();
+  await listed.getByText(`commented on your recipe “${title}”`).waitFor();
+  await shot(a, "notifications");
+  await button(a, "Mark all as read").click();
+  await link(a, "Notifications").waitFor();
+  await a.getByText("Nothing unread.").waitFor();
+  await a.goto(recipeUrl);
+
   step("anna sees the like and the comment");
   await a.reload();
   await a.getByText("Made it tonight, lovely.").waitFor();

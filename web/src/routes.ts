@@ -42,6 +42,11 @@ export const routes: Route[] = [
   { pattern: "/editor/:slug", load: () => import("./screens/editor/Editor.svelte"), auth: true },
   { pattern: "/profile/:username", load: () => import("./screens/profile/Profile.svelte") },
   { pattern: "/settings", load: () => import("./screens/settings/Settings.svelte"), auth: true },
+  {
+    pattern: "/notifications",
+    load: () => import("./screens/notifications/Notifications.svelte"),
+    auth: true,
+  },
   { pattern: "/chat", load: chat, auth: true },
   { pattern: "/chat/*", load: chat, auth: true },
   { pattern: "/join/*", load: chat, auth: true },

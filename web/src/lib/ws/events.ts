@@ -10,6 +10,7 @@ export type Attachment = Schemas["chat_AttachmentOut"];
 export type ChatMessage = Schemas["chat_MessageOut"];
 export type ChatComment = Schemas["chat_CommentOut"];
 export type JoinRequest = Schemas["chat_JoinRequestOut"];
+export type Notification = Schemas["chat_NotificationOut"];
 
 export interface ChatPosition {
   chatId: number;
@@ -44,8 +45,8 @@ export interface ServerEvents {
   };
   presence: { chatId: number; username: string; online: boolean };
   typing: { chatId: number; username: string };
-  "notification.created": Record<string, unknown>;
-  "notification.read": Record<string, unknown>;
+  "notification.created": Notification;
+  "notification.read": { unreadCount: number; upTo: number | null; ids: number[] | null };
   "moderation.banned": Record<string, unknown>;
   resumed: { chatId: number; lastSeq: number };
   pong: Record<string, never>;
