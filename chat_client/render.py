@@ -16,6 +16,8 @@ from chat_client.models import JSON, Attachment, Chat, Message, UnreadChat, chat
 
 PREVIEW_LENGTH = 40
 # A time as the API writes it (UTC, `Z`), inside a server's sentence.
+# A wait as the server words it ("try again in 86399 s").
+SECONDS_WAIT = re.compile(r"\bin (\d+) s\b")
 API_TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)")
 
 
@@ -213,8 +215,10 @@ class Renderer:
         return None
 
     def local_times(self, text: str) -> str:
-        """The API's UTC times in a sentence, as local times like everywhere else."""
-        return API_TIME.sub(lambda found: self.time(found.group(0)), text)
+        """The API's UTC times in a sentence as local times, like everywhere else, and long
+        waits in hours and minutes rather than seconds."""
+        text = API_TIME.sub(lambda found: self.time(found.group(0)), text)
+        return SECONDS_WAIT.sub(lambda found: f"in {duration(int(found.group(1)))}", text)
 
     def members(self, chat: JSON) -> list[str]:
         lines = []
@@ -242,8 +246,12 @@ class Renderer:
         return lines
 
     def invite(self, invite: JSON) -> str:
-        code = invite.get("code") or invite.get("id")
-        return f"{code}  expires {self.time(invite.get('expiresAt'))}"
+        """A listed link: its id (the code itself is shown once, when it is made)."""
+        by = f", made by {person(invite['createdBy'])}" if invite.get("createdBy") else ""
+        return (
+            f"{invite.get('code') or invite.get('id')}  made {self.time(invite.get('createdAt'))}"
+            f"{by}, expires {self.time(invite.get('expiresAt'))}"
+        )
 
     def join_request(self, request: JSON) -> str:
         return (

@@ -202,8 +202,6 @@ class Watcher:
         chat_id = data.get("chatId") if isinstance(data, dict) else None
         if chat_id is not None and not self.follows(int(chat_id)):
             return
-        if kind == "chat.member_joined" and self._about_me(data) and chat_id is not None:
-            await self._catch_up_on(int(chat_id))
         if kind == "message.created" and isinstance(data, dict):
             if await self._show(cast(Message, data)):
                 # What was shown is recorded at once: a `missed` run in another terminal
@@ -233,15 +231,6 @@ class Watcher:
         user = data.get("user") if isinstance(data, dict) else None
         return isinstance(user, dict) and self.me is not None and user.get("username") == self.me
 
-    async def _catch_up_on(self, chat_id: int) -> None:
-        """A chat I just joined (a new direct chat, a group that let me in): ask for what
-        it holds after what this watch knows. Its first messages may have been sent
-        between the server recording the membership and this socket following the chat;
-        whatever also arrives live is shown once, by its seq."""
-        if self._ws is not None and not self._ws.closed:
-            after = self.seen.high.get(chat_id, 0)
-            await self._ws.send_json({"type": "resume", "chatId": chat_id, "afterSeq": after})
-
     async def _show(self, message: Message) -> bool:
         """Writes a message not shown before; whether it did."""
         chat_id = int(message["chatId"])
@@ -256,13 +245,16 @@ class Watcher:
 
     async def _label(self, chat_id: Any) -> str | None:
         """Other chats are labelled with their title; a chat that appeared since watching
-        began is looked up once."""
+        began is looked up until a lookup succeeds (a gateway busy for a moment must not
+        leave a chat named by its number for the rest of the watch)."""
         if chat_id is None or int(chat_id) == self.focus["id"]:
             return None
         chat_id = int(chat_id)
         if chat_id not in self.titles and chat_id not in self._looked_up:
+            try:
+                found = await self.api.list_chats()
+            except (ApiError, GatewayUnreachable):
+                return f"chat {chat_id}"
             self._looked_up.add(chat_id)
-            self.titles.update(
-                {chat["id"]: chat_title(chat) for chat in await self.api.list_chats()}
-            )
+            self.titles.update({chat["id"]: chat_title(chat) for chat in found})
         return self.titles.get(chat_id, f"chat {chat_id}")

@@ -74,3 +74,30 @@ async def test_a_user_outside_the_chat_cannot_download_its_file(
     assert refused.code == 1 and refused.err.startswith("chopchop-chat: ")
     assert "Traceback" not in refused.err
     assert not (carol.home / "secret.txt").exists()
+
+
+async def test_the_target_is_checked_before_the_file_is_asked_for(
+    alice: ChatUser, bob: ChatUser, tmp_path: Path
+) -> None:
+    target = tmp_path / "taken.txt"
+    target.write_text("keep me")
+    # No such attachment: the refusal is about the file here, so the server was not asked.
+    refused = await bob.run("download", "no-such-attachment", "-o", str(target))
+    assert (refused.code, refused.err) == (
+        1,
+        f"chopchop-chat: {target} already exists; pass --force to replace it\n",
+    )
+
+    # Into a folder, the name comes from the server: it is asked for without the body.
+    original = tmp_path / "soup.txt"
+    original.write_text("a bowl")
+    number = attachment_id((await alice.ok("upload", str(original), "--to", "bob")).out)
+    bob.home.mkdir(parents=True, exist_ok=True)
+    (bob.home / "soup.txt").write_text("mine")
+    again = await bob.run("download", number)
+    assert (again.code, again.err) == (
+        1,
+        "chopchop-chat: soup.txt already exists; pass --force to replace it\n",
+    )
+    assert (bob.home / "soup.txt").read_text() == "mine"
+    assert not [p for p in bob.home.iterdir() if p.name.endswith(".part")]

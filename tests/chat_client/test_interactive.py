@@ -4,21 +4,33 @@ messages, see each other type, and use /commands; the text on the screen is chec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pexpect
+import pyte
 import pytest
 
 from tests.chat_client.conftest import ChatUser
 
-# Escape sequences (colours, cursor moves) between the characters a person reads.
-ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Z0-9]|\x1b[=>]|\r")
-TIMEOUT = 30
+TIMEOUT = 30.0
+ROWS, COLUMNS = 24, 80
+
+
+class AnsweringScreen(pyte.Screen):  # type: ignore[misc]
+    answer: Callable[[str], object] = staticmethod(lambda _: None)
+
+    def write_process_input(self, data: str) -> None:
+        self.answer(data)
 
 
 class Terminal:
+    """The program in a pseudo-terminal, its output drawn by a terminal emulator (pyte):
+    what the tests read is the screen a person would see."""
+
     def __init__(self, user: ChatUser, *args: str) -> None:
         env = user.env()
         env["TERM"] = "xterm"
@@ -27,28 +39,29 @@ class Terminal:
             ["-W", "error", "-m", "chat_client", *args],
             cwd=str(user.home),
             env=env,
-            dimensions=(24, 80),
+            dimensions=(ROWS, COLUMNS),
             encoding="utf-8",
-            timeout=TIMEOUT,
         )
-        self.screen = ""
-
-    async def wait_for(self, text: str) -> None:
-        """Reads what the program draws until `text` is on the screen, escapes removed."""
-
-        def read() -> None:
-            while text not in ESCAPES.sub("", self.screen):
-                try:
-                    self.screen += self.child.read_nonblocking(4096, timeout=TIMEOUT)
-                except pexpect.TIMEOUT:
-                    raise AssertionError(
-                        f"{text!r} never appeared: {ESCAPES.sub('', self.screen)[-2000:]}"
-                    ) from None
-
-        await asyncio.to_thread(read)
+        self.screen = AnsweringScreen(COLUMNS, ROWS)
+        # The terminal answers the program's questions (where is the cursor?) as one does.
+        self.screen.answer = self.child.send
+        self.stream = pyte.Stream(self.screen)
 
     def text(self) -> str:
-        return ESCAPES.sub("", self.screen)
+        return "\n".join(line.rstrip() for line in self.screen.display)
+
+    async def wait_for(self, text: str, timeout: float = TIMEOUT) -> None:
+        """Reads what the program draws until `text` is on the screen."""
+
+        def read() -> None:
+            deadline = time.monotonic() + timeout
+            while text not in self.text():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{text!r} is not on the screen:\n{self.text()}")
+                with contextlib.suppress(pexpect.TIMEOUT):
+                    self.stream.feed(self.child.read_nonblocking(4096, timeout=0.5))
+
+        await asyncio.to_thread(read)
 
     async def type(self, line: str, enter: bool = True) -> None:
         await asyncio.to_thread(self.child.send, line + ("\r" if enter else ""))
@@ -90,7 +103,11 @@ async def test_two_people_chat_in_their_terminals(
     await bobs.type(f"/reply {found.group(1)} I will bring butter")
     await alices.wait_for(f"bob: (re #{found.group(1)}) I will bring butter")
     await bobs.type(f"/comment {found.group(1)} salted")
+    await bobs.wait_for(f"* commented on message #{found.group(1)}")
     await alices.wait_for(f"bob commented on #{found.group(1)}: salted")
+    await alices.type(f"/comments {found.group(1)}")
+    await alices.wait_for(f"* message #{found.group(1)}: 1 comment")
+    assert re.search(r"\d\d:\d\d bob: salted", alices.text()), alices.text()
     await bobs.type("/nonsense")
     await bobs.wait_for("! there is no /nonsense; /help lists the commands")
     await bobs.type("/members")

@@ -145,3 +145,45 @@ async def test_watch_catches_up_on_what_was_sent_while_its_connection_was_down(
     everything = watch.seen + stopped.lines
     assert sum("before the cut" in line for line in everything) == 1
     assert sum("while away" in line for line in everything) == 2
+
+
+async def test_what_watch_shows_is_not_missed_even_while_it_runs(
+    alice: ChatUser, bob: ChatUser
+) -> None:
+    watch = await bob.start("watch", "--all")
+    await watch.wait_for(LIVE)
+    await alice.ok("send", "--to", "bob", "seen live")
+    await watch.wait_for("alice: seen live")
+
+    # Recorded as soon as it was shown, not when the watch ends or the next event comes.
+    missed = await bob.ok("missed")
+    assert missed.lines == [
+        "alice: 1 unread",
+        "  (1 shown before; `missed --all` repeats them)",
+    ]
+    # Bob's own arrival in the new direct chat is no news to bob.
+    stopped = await watch.interrupt()
+    assert not [line for line in watch.seen + stopped.lines if "bob joined" in line]
+
+
+async def test_presence_is_one_labelled_line_per_change(
+    alice: ChatUser, bob: ChatUser, make_user: MakeUser
+) -> None:
+    for title in ("Soup", "Bread"):
+        await alice.ok("group", "create", title)
+        await alice.ok("members", "add", title, "bob")
+    watch = await alice.start("watch", "--all", "-v")
+    await watch.wait_for(LIVE)
+
+    # Bob shares two chats with alice: each announces him, one line says it.
+    bobs = await bob.start("watch")
+    await bobs.wait_for(LIVE)
+    line = await watch.wait_for("bob is online")
+    assert re.fullmatch(r"\[(Soup|Bread)\] \* bob is online", line)
+    bobs.process.send_signal(2)
+    await bobs.process.wait()
+    await watch.wait_for("bob is offline")
+    stopped = await watch.interrupt()
+    everything = watch.seen + stopped.lines
+    assert sum("bob is online" in line for line in everything) == 1
+    assert sum("bob is offline" in line for line in everything) == 1

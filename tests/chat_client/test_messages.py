@@ -105,5 +105,8 @@ async def test_the_general_chat_limit_is_told_with_when_to_try_again(alice: Chat
 
     assert (refused.code, refused.out) == (1, "")
     # Said once, whether by the server's sentence or from the Retry-After header.
-    assert re.fullmatch(r"chopchop-chat: [^\n]+try again in \d+ s\)?\n", refused.err), refused.err
+    # Long waits read in minutes: "try again in 59 min 12 s".
+    assert re.fullmatch(
+        r"chopchop-chat: [^\n]+try again in (\d+ (h|min|s) ?)+\)?\n", refused.err
+    ), refused.err
     assert refused.err.count("try again") == 1

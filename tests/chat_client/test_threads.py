@@ -37,6 +37,8 @@ async def test_a_message_is_answered_edited_commented_and_deleted(
         f"edited message #{answer} in alice\n"
     )
     await watch.wait_for("bob edited a message: yes, with rye bread")
+    edited = await alice.ok("history", "bob")
+    assert edited.lines[-1].endswith(f"bob: (re #{first}) yes, with rye bread (edited)")
     refused = await alice.run("edit", "bob", str(answer), "no")
     assert refused.code == 1 and refused.err.startswith("chopchop-chat: "), refused
 
