@@ -346,29 +346,38 @@ async def test_docker_kill_then_up_again_without_a_failed_request(stack: Stack) 
 
 
 async def test_a_rolling_restart_of_a_service_without_a_failed_request(stack: Stack) -> None:
-    old = set(stack.containers("posts_service"))
+    """One replica at a time: a new one started beside the others (`up --no-recreate` with one
+    more), healthy, then an old one stopped (gracefully) and removed. Compose's own `up
+    --force-recreate` of a scaled service stops every replica before it starts any new one,
+    which no caller can ride out (see the README's "Deploying")."""
+    old = stack.containers("posts_service")
+    replicas = len(old)
     async with load(stack) as figures:
         await asyncio.sleep(3)
         started = time.monotonic()
-        # One replica at a time (--parallel 1): the others serve while each is replaced.
-        await asyncio.to_thread(
-            stack.compose,
-            "--parallel",
-            "1",
-            "up",
-            "--detach",
-            "--wait",
-            "--no-deps",
-            "--force-recreate",
-            "--scale",
-            "posts_service=3",
-            "posts_service",
-        )
+        for container in old:
+            await asyncio.to_thread(
+                stack.compose,
+                "up",
+                "--detach",
+                "--wait",
+                "--no-deps",
+                "--no-recreate",
+                "--scale",
+                f"posts_service={replicas + 1}",
+                "posts_service",
+            )
+            await wait_for_replicas(stack, {"posts": replicas + 1})
+            await asyncio.to_thread(shell, "docker", "stop", "--time", "30", container)
+            await asyncio.to_thread(shell, "docker", "rm", container)
         took = time.monotonic() - started
         await asyncio.sleep(2)
-    new = set(stack.containers("posts_service"))
-    assert len(new) == 3 and not new & old
-    report("rolling restart", f"3 posts replicas replaced in {took:.1f} s; {figures.summary()}")
+    new = stack.containers("posts_service")
+    assert len(new) == replicas and not set(new) & set(old)
+    report(
+        "rolling restart",
+        f"{replicas} posts replicas replaced one by one in {took:.1f} s; {figures.summary()}",
+    )
     figures.check()
 
 
@@ -437,9 +446,10 @@ def test_each_service_role_reads_only_its_own_schema(stack: Stack) -> None:
 
 def test_down_leaves_no_container_network_or_volume(stack: Stack) -> None:
     assert any(stack.leftovers().values())
+    logs = stack.save_logs()
     started = time.monotonic()
     stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "20")
     took = time.monotonic() - started
     left = stack.leftovers()
     assert left == {"containers": [], "networks": [], "volumes": []}, left
-    report("down", f"down -v in {took:.1f} s; nothing of {PROJECT} is left")
+    report("down", f"down -v in {took:.1f} s; nothing of {PROJECT} is left (logs: {logs})")
