@@ -106,7 +106,7 @@ class Proxy:
 
     def _going_away(self, host: str, port: int) -> None:
         """A replica ended an idle connection: it is stopping, or its process died. Ejected
-        now, no request waits on its address until the engine's DNS stops naming it."""
+        now, so that no request waits on its address until the name stops resolving to it."""
         for upstream in self.upstreams.values():
             if upstream.going_away(host, port):
                 self.metrics.ejections.labels(upstream.name).inc()
