@@ -98,10 +98,18 @@ class Proxy:
             limit_per_host=settings.pool_size,
             keepalive=settings.keepalive_timeout,
             connect_timeout=settings.connect_timeout,
+            on_peer_closed=self._going_away,
         )
         self._upload_timeout = aiohttp.ClientTimeout(
             total=settings.upload_timeout, sock_connect=settings.connect_timeout
         )
+
+    def _going_away(self, host: str, port: int) -> None:
+        """A replica ended an idle connection: it is stopping, or its process died. Ejected
+        now, so that no request waits on its address until the name stops resolving to it."""
+        for upstream in self.upstreams.values():
+            if upstream.going_away(host, port):
+                self.metrics.ejections.labels(upstream.name).inc()
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(

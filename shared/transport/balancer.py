@@ -172,6 +172,19 @@ class Balancer:
             },
         )
 
+    def going_away(self, host: str, port: int) -> bool:
+        """Ejects the replica at host:port on a sign that it is going away (it ended an idle
+        connection), unless it is ejected already: many connections tell the same once.
+        Whether it was ejected now."""
+        now = self._clock()
+        for replica in self.replicas:
+            if replica.host == host and replica.port == port:
+                if replica.ejected_until > now:
+                    return False
+                self.eject(replica)
+                return True
+        return False
+
     @staticmethod
     def succeeded(replica: Replica) -> None:
         """A replica that answered is fully back, whatever its record."""

@@ -116,6 +116,12 @@ class Stack:
             check=check,
         )
 
+    def save_logs(self) -> Path:
+        """Every container's log so far, kept beside the configuration for a failed run."""
+        logs = self.folder / "compose.log"
+        logs.write_text(self.compose("logs", "--no-color", "--timestamps", check=False))
+        return logs
+
     def scale_args(self) -> list[str]:
         return [arg for service, n in SCALE.items() for arg in ("--scale", f"{service}={n}")]
 

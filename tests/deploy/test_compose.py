@@ -150,6 +150,20 @@ def test_only_the_gateway_and_the_mail_ui_publish_ports() -> None:
     assert [str(port).rsplit(":", 1)[-1] for port in services()["mailpit"]["ports"]] == ["8025"]
 
 
+def test_one_service_builds_the_one_image_that_every_app_runs() -> None:
+    # A build on every service would make compose build the same image once per service.
+    built = {name for name, service in services().items() if "build" in service}
+    assert built == {"gateway"}
+    assert services()["gateway"]["build"]["dockerfile"] == "deploy/Dockerfile"
+    for name in (*APPS, "migrations_check"):
+        assert services()[name]["image"] == services()["gateway"]["image"], name
+
+
+def test_the_gateway_gives_up_on_a_connection_as_a_local_network_allows() -> None:
+    # The address of a container that died answers nothing: an attempt must end soon.
+    assert float(environment("gateway")["UPSTREAM_CONNECT_TIMEOUT"]) <= 0.25
+
+
 def test_no_service_has_a_container_name_so_every_one_scales() -> None:
     assert [name for name, service in services().items() if "container_name" in service] == []
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from shared.transport.http1.connection import HostPool
+from shared.transport.http1.connection import HostPool, PeerClosed
 from shared.transport.http1.response import Response
 
 
 class Client:
     def __init__(
-        self, *, limit_per_host: int = 100, keepalive: float = 15.0, connect_timeout: float = 1.0
+        self,
+        *,
+        limit_per_host: int = 100,
+        keepalive: float = 15.0,
+        connect_timeout: float = 1.0,
+        on_peer_closed: PeerClosed | None = None,
     ) -> None:
+        """`on_peer_closed(host, port)` is told when a server ends an idle kept-alive
+        connection before `keepalive` ran out: a sign that it is going away."""
+        self._on_peer_closed = on_peer_closed
         self._limit = limit_per_host
         self._keepalive = keepalive
         self._connect_timeout = connect_timeout
@@ -41,7 +49,12 @@ class Client:
         if pool is None:
             self._forget_unused()
             pool = self._pools[(host, port)] = HostPool(
-                host, port, self._limit, self._keepalive, self._connect_timeout
+                host,
+                port,
+                self._limit,
+                self._keepalive,
+                self._connect_timeout,
+                self._on_peer_closed,
             )
         connection = await pool.acquire(loop, deadline)
         lines = [f"{method} {target} HTTP/1.1\r\nHost: {pool.authority}\r\n"]

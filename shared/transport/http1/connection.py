@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import socket
+from collections.abc import Callable
 from typing import cast
 
 import httptools
@@ -49,8 +50,11 @@ class Connection(asyncio.Protocol):
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        ended_by_peer = not self.closed
         self.closed = True
         response = self.response
+        if ended_by_peer and response is None:
+            self.pool.idle_ended(self)
         if response is not None and not response._complete:
             if response.status and response.close_delimited:
                 response._finish()  # a body without a length ends when the connection does
@@ -138,11 +142,21 @@ class Connection(asyncio.Protocol):
             self.pool.lost(self)
 
 
+# Told when a server ends a kept-alive connection it was not answering on (host, port).
+PeerClosed = Callable[[str, int], None]
+
+
 class HostPool:
     """The connections to one host:port: idle ones reused newest first, at most `limit` open."""
 
     def __init__(
-        self, host: str, port: int, limit: int, keepalive: float, connect_timeout: float
+        self,
+        host: str,
+        port: int,
+        limit: int,
+        keepalive: float,
+        connect_timeout: float,
+        on_peer_closed: PeerClosed | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -150,6 +164,7 @@ class HostPool:
         self.limit = limit
         self.keepalive = keepalive
         self.connect_timeout = connect_timeout
+        self.on_peer_closed = on_peer_closed
         self.idle: list[Connection] = []
         self.open: set[Connection] = set()
         self.waiters: collections.deque[asyncio.Future[Connection | None]] = collections.deque()
@@ -200,6 +215,16 @@ class HostPool:
                 return
         connection.idle_since = connection.loop.time()
         self.idle.append(connection)
+
+    def idle_ended(self, connection: Connection) -> None:
+        """The server ended an idle connection. Before our own keep-alive runs out, a server
+        whose keep-alive is longer (ours are) does that only when it goes away: a graceful
+        stop, or a process that died and whose sockets the kernel closed. That is told at
+        once, before any request connects to an address that may no longer answer at all."""
+        if self.on_peer_closed is None or connection not in self.idle:
+            return
+        if connection.loop.time() - connection.idle_since < self.keepalive:
+            self.on_peer_closed(self.host, self.port)
 
     def lost(self, connection: Connection) -> None:
         if connection in self.open:

@@ -91,6 +91,20 @@ def test_an_ejected_replica_is_left_out_until_its_time_is_over_then_readmitted()
     assert A in picks(balancer, 2)
 
 
+def test_a_replica_going_away_is_ejected_once_however_many_connections_tell() -> None:
+    clock = Clock()
+    balancer = Balancer("posts", [A, B], eject_seconds=10, clock=clock)
+    first, _ = balancer.replicas
+    assert balancer.going_away("10.0.0.1", 80) is True
+    assert balancer.going_away("10.0.0.1", 80) is False  # a second idle connection of it
+    assert (first.failures, first.ejected_until) == (1, clock.now + 10)
+    assert picks(balancer, 3) == [B] * 3
+    assert balancer.going_away("10.0.0.9", 80) is False  # not a replica (any more)
+    assert balancer.going_away("10.0.0.2", 8080) is False
+    clock.now += 10
+    assert balancer.going_away("10.0.0.1", 80) is True  # going away again, once back
+
+
 def test_ejection_doubles_while_a_replica_keeps_failing_and_a_success_clears_it() -> None:
     clock = Clock()
     balancer = Balancer("posts", [A, B], eject_seconds=10, clock=clock)

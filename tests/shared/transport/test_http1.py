@@ -211,6 +211,67 @@ async def test_close_of_a_kept_alive_connection_is_a_reused_disconnect(
         await client.close()
 
 
+async def test_a_server_ending_an_idle_connection_is_told_as_going_away(
+    raw_server: Callable[[Script], Awaitable[int]],
+) -> None:
+    async def answer_then_leave(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the connection is idle in the pool by now
+        writer.close()  # as a stopping server, or the kernel for a process that died
+
+    port = await raw_server(answer_then_leave)
+    told: list[tuple[str, int]] = []
+    client = http1.Client(keepalive=30, on_peer_closed=lambda host, p: told.append((host, p)))
+    try:
+        response = await client.request("127.0.0.1", port, "GET", "/", [], time_limit=5)
+        assert await response.read() == b"ok"
+        for _ in range(100):
+            if told:
+                break
+            await asyncio.sleep(0.02)
+        assert told == [("127.0.0.1", port)]
+    finally:
+        await client.close()
+
+
+async def test_idle_connections_past_our_keep_alive_or_closed_by_us_tell_nothing(
+    raw_server: Callable[[Script], Awaitable[int]],
+) -> None:
+    ended = asyncio.Event()
+
+    async def answer_then_leave_late(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await read_head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(0.3)  # past the client's keep-alive: the server's own time-out
+        writer.close()
+        ended.set()
+
+    async def answer_and_stay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await reader.read()  # until the client closes
+
+    late, staying = await raw_server(answer_then_leave_late), await raw_server(answer_and_stay)
+    told: list[tuple[str, int]] = []
+    client = http1.Client(keepalive=0.1, on_peer_closed=lambda host, p: told.append((host, p)))
+    try:
+        for port in (late, staying):
+            response = await client.request("127.0.0.1", port, "GET", "/", [], time_limit=5)
+            assert await response.read() == b"ok"
+        await asyncio.wait_for(ended.wait(), 5)
+        await asyncio.sleep(0.1)
+    finally:
+        await client.close()
+    await asyncio.sleep(0.05)
+    assert told == []
+
+
 async def test_time_limit_covers_the_headers_and_the_body(
     raw_server: Callable[[Script], Awaitable[int]],
 ) -> None:
