@@ -304,6 +304,13 @@ def main() -> None:
     parser.add_argument("--rest", type=float, default=60.0)
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument(
+        "--chat1",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of the first chat replica only, to compare the two side by side",
+    )
     args = parser.parse_args()
     with bench_environment() as bench:
         snapshots_dir = bench.work_dir / "tracemalloc" if args.tracemalloc else None
@@ -312,8 +319,9 @@ def main() -> None:
             if snapshots_dir
             else {}
         )
+        first_chat = dict(setting.split("=", 1) for setting in args.chat1)
         ports = bench.start_gateways_and_replicas(
-            {"chat": 2}, 1, STACK_ENV, {"chat_service": chat_env}
+            {"chat": 2}, 1, STACK_ENV, {"chat_service": chat_env, "chat-1": first_chat}
         )
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         watched = []
@@ -334,7 +342,7 @@ def main() -> None:
     print(
         f"\n{args.minutes:.0f} minutes: {args.users} users of the mix, {args.churn} websocket "
         f"churn loops, {MESSAGE_RATE:.0f} chat message/s; samples every {args.sample:.0f} s; "
-        f"rest {args.rest:.0f} s"
+        f"rest {args.rest:.0f} s" + (f"; chat-1 with {args.chat1}" if args.chat1 else "")
     )
     print(report(watched, args.minutes))
 
