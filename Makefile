@@ -105,10 +105,15 @@ seed: install
 admin: install
 	$(BIN)/python -m devstack.admin "$(NAME)" "$(ROLE)"
 
+# The soak runs SOAK_MINUTES (an hour for the figures of bench/README.md: `make bench SOAK_MINUTES=60`).
+SOAK_MINUTES ?= 15
 bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.gateway
 	$(BIN)/python -m bench.chat
+	$(BIN)/python -m bench.chat --idle 10000
+	$(BIN)/python -m bench.mixed
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES)
 	$(BIN)/python -m bench.writes
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.web

@@ -46,7 +46,7 @@ from bench.chat import (
     prepare_chat,
 )
 from bench.chat_clients import client_process
-from bench.harness import cpu_seconds
+from bench.harness import cpu_seconds, machine_cpu_seconds
 
 HOT = 1000  # the hot chat's sockets: USERS users with ten devices each
 IDLE_DEVICES = 5  # devices (sockets) per idle user
@@ -71,6 +71,7 @@ class Usage:
     rest_fds: int = 0
     open_fds: int = 0
     idle_cpu: float = 0.0  # seconds over the idle window
+    hot_cpu: float = 0.0  # seconds over the hot rounds
 
 
 @dataclass
@@ -88,6 +89,7 @@ class IdleResult:
     open_seconds: float
     still_open: int
     close_codes: dict[int | None, int]
+    machine_cores: float  # cores the whole machine kept busy during the hot rounds
 
     @property
     def dropped(self) -> int:
@@ -203,9 +205,12 @@ async def measure_side(
         delays: list[float] = []
         sent = 0
         hot_start = time.monotonic()
+        machine_before = machine_cpu_seconds()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             await _round(pipes, session, side, "warm-up", RATE, 10)
             hot_start = time.monotonic()
+            machine_before = machine_cpu_seconds()
+            before = {u.pid: cpu_seconds(u.pid) for u in usages}
             for number in range(math.ceil(hot_seconds * RATE / MAX_ROUND)):
                 accepted, _, _, results = await _round(
                     pipes, session, side, f"h{number}", RATE, MAX_ROUND
@@ -213,6 +218,9 @@ async def measure_side(
                 sent += accepted
                 delays += [d for result in results for d in result.delays_ms]
         hot_elapsed = time.monotonic() - hot_start
+        machine = (machine_cpu_seconds() - machine_before) / hot_elapsed
+        for usage in usages:
+            usage.hot_cpu = cpu_seconds(usage.pid) - before[usage.pid]
         still, codes = await _counts(pipes)
     finally:
         for conn in pipes:
@@ -237,6 +245,7 @@ async def measure_side(
         open_seconds=open_seconds,
         still_open=still,
         close_codes=dict(codes),
+        machine_cores=machine,
     )
 
 
@@ -258,8 +267,12 @@ def report(result: IdleResult, hot: int) -> str:
         lines.append(
             f"  {u.name:10} rest {u.rest_kb / 1024:7.1f} MB  open {u.open_kb / 1024:7.1f} MB  "
             f"(+{(u.open_kb - u.rest_kb) / 1024:6.1f})  fds {u.rest_fds:5d} -> {u.open_fds:5d}  "
-            f"idle CPU {u.idle_cpu / result.idle_seconds * 100:5.2f} %"
+            f"idle CPU {u.idle_cpu / result.idle_seconds * 100:5.2f} %  hot CPU "
+            f"{u.hot_cpu / result.hot_seconds * 100:5.1f} %"
         )
+    lines.append(
+        f"  the whole machine during the hot rounds: {result.machine_cores:.2f} cores busy"
+    )
     return "\n".join(lines)
 
 

@@ -51,8 +51,9 @@ class Bench:
         module_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> dict[str, int]:
         """As start_replicated_stack, with `gateway_replicas` gateways, gateway n on the
-        first's port + n * stack.REPLICA_PORT_STEP; `module_env[module]`, more settings for
-        the processes of one module (`chat_service`, `gateway`)."""
+        first's port + n * stack.REPLICA_PORT_STEP; `module_env[key]`, more settings for
+        the processes of one module (`chat_service`, `gateway`) or for one process by its
+        name (`chat-1`, `gateway-2`)."""
         ports = {name: free_port_run(replicas.get(name, 1)) for name in stack.SERVICES}
         ports["gateway"] = free_port_run(gateway_replicas)
         # Links and the default avatar on the gateway's origin, as `make run` gives them.
@@ -63,6 +64,7 @@ class Bench:
         specs = stack.plan(base_env, replicas, ports, gateway_replicas)
         for spec in specs:
             spec.env.update((module_env or {}).get(spec.module, {}))
+            spec.env.update((module_env or {}).get(spec.name, {}))
         started = [stack.start(spec, self.work_dir) for spec in specs]
         self.processes.extend(started)
         for spec, process in zip(specs, started, strict=True):

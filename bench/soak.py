@@ -13,7 +13,9 @@ Every `--sample` seconds it reads each process's private resident memory (RssAno
 set (VmRSS) and open descriptors from /proc. It reports, per process: the figures at rest
 before the load, after the first minute of load, at the end, and after `--rest` seconds of
 rest; the growth of private memory per minute after the first minute (least squares over the
-samples); and whether descriptors came back to their count at rest.
+samples); and whether descriptors came back to their count at rest. After the rest every
+process runs a full collection on SIGUSR2 (shared/service/diagnostics.py) and says how many
+unreachable objects it found: the "full gc" column is private memory after it.
 
 `--tracemalloc`: the chat replicas trace their allocations (PYTHONTRACEMALLOC=12, which slows
 them) and write a snapshot on SIGUSR2 (shared/service/diagnostics.py), taken after the first
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import signal
@@ -34,6 +37,7 @@ import tracemalloc
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import uvloop
@@ -142,37 +146,44 @@ async def group_chat(gateway: str, tokens: list[str]) -> int:
     return chat_id
 
 
-def snapshot(watched: list[Watched], folder: Path, label: str) -> dict[str, Path]:
-    """SIGUSR2 to the chat replicas; waits for their new snapshot files."""
-    taken: dict[str, Path] = {}
+def collect(watched: list[Watched], logs: Path, label: str) -> dict[str, dict[str, Any]]:
+    """SIGUSR2 to every process (shared/service/diagnostics.py): a full collection, and a
+    tracemalloc snapshot where traced; returns what each logged."""
+    found: dict[str, dict[str, Any]] = {}
     for process in watched:
-        if not process.name.startswith("chat"):
-            continue
-        before = set(folder.glob(f"*-{process.pid}-*.snapshot"))
+        log_file = logs / f"{process.name}.log"
+        offset = log_file.stat().st_size if log_file.exists() else 0
         os.kill(process.pid, signal.SIGUSR2)
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            new = set(folder.glob(f"*-{process.pid}-*.snapshot")) - before
-            if new:
-                path = new.pop()
-                size = -1
-                while size != path.stat().st_size:  # written in full
-                    size = path.stat().st_size
-                    time.sleep(1.0)
-                taken[process.name] = path
-                break
+        while time.monotonic() < deadline and process.name not in found:
             time.sleep(0.5)
-    print(f"tracemalloc snapshots ({label}): {', '.join(map(str, taken.values()))}", flush=True)
-    return taken
+            with contextlib.suppress(OSError), log_file.open("rb") as lines:
+                lines.seek(offset)
+                for line in lines:
+                    with contextlib.suppress(ValueError):
+                        record = json.loads(line)
+                        if record.get("msg") == "full collection on request":
+                            found[process.name] = record
+    for name, record in found.items():
+        print(
+            f"{label}: {name} full collection found {record['unreachable']} unreachable "
+            f"objects; private memory {record['private_kb_before'] / 1024:.1f} -> "
+            f"{record['private_kb_after'] / 1024:.1f} MB; {record['tracked_objects']} objects "
+            "tracked",
+            flush=True,
+        )
+    return found
 
 
-def compare(first: dict[str, Path], last: dict[str, Path], top: int = 15) -> str:
+def compare(
+    first: dict[str, dict[str, Any]], last: dict[str, dict[str, Any]], top: int = 15
+) -> str:
     lines = []
-    for name, path in sorted(last.items()):
-        if name not in first:
+    for name, record in sorted(last.items()):
+        if "snapshot" not in record or "snapshot" not in first.get(name, {}):
             continue
-        old = tracemalloc.Snapshot.load(str(first[name]))
-        new = tracemalloc.Snapshot.load(str(path))
+        old = tracemalloc.Snapshot.load(first[name]["snapshot"])
+        new = tracemalloc.Snapshot.load(record["snapshot"])
         keep = [tracemalloc.Filter(False, tracemalloc.__file__)]
         stats = new.filter_traces(keep).compare_to(old.filter_traces(keep), "traceback")
         grown = sum(s.size_diff for s in stats)
@@ -194,7 +205,8 @@ async def soak(
     chat_id: int,
     args: argparse.Namespace,
     watched: list[Watched],
-    snapshots_dir: Path | None,
+    logs: Path,
+    traced: bool,
 ) -> None:
     load = Load(gateway, seeded)
     tokens = list(seeded.tokens.values())
@@ -203,7 +215,7 @@ async def soak(
     started = time.monotonic()
     until = started + args.minutes * 60
     churn = Churn()
-    first_snapshots: dict[str, Path] = {}
+    first_snapshots: dict[str, dict[str, Any]] = {}
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=30), connector=connector
@@ -229,9 +241,10 @@ async def soak(
                 for process in watched:
                     process.take(at)
                 next_sample += args.sample
-            if snapshots_dir is not None and not first_snapshots and now - started >= 60:
+            if traced and not first_snapshots and now - started >= 60:
+                chats = [p for p in watched if p.name.startswith("chat")]
                 first_snapshots = await asyncio.to_thread(
-                    snapshot, watched, snapshots_dir, "after the first minute"
+                    collect, chats, logs, "after the first minute"
                 )
             if int((now - started) // 60) > minute:
                 minute = int((now - started) // 60)
@@ -254,25 +267,28 @@ async def soak(
     await asyncio.sleep(args.rest)
     for process in watched:
         process.take((time.monotonic() - started) / 60)
-    if snapshots_dir is not None and first_snapshots:
-        last = await asyncio.to_thread(snapshot, watched, snapshots_dir, "after the rest")
+    # Then a full collection everywhere: what it returns was garbage waiting for it.
+    last = await asyncio.to_thread(collect, watched, logs, "after the rest")
+    for process in watched:
+        process.take((time.monotonic() - started) / 60)
+    if traced:
         print(compare(first_snapshots, last), flush=True)
 
 
 def report(watched: list[Watched], minutes: float) -> str:
     lines = [
         f"{'process':12} {'private MB: rest':>16} {'1 min':>7} {'end':>7} {'rested':>7} "
-        f"{'MB/min':>7}  {'RSS MB rest/end':>15}  {'fds rest/end/rested':>19}"
+        f"{'full gc':>7} {'MB/min':>7}  {'RSS MB rest/end':>15}  {'fds rest/end/rested':>19}"
     ]
     for process in watched:
-        rest, *loaded, rested = process.samples
+        rest, *loaded, rested, collected = process.samples
         after_first = [s for s in loaded if s.at >= min(1.0, minutes / 2)] or loaded
         end = loaded[-1] if loaded else rest
         first = after_first[0] if after_first else rest
         lines.append(
             f"{process.name:12} {rest.anon_kb / 1024:16.1f} {first.anon_kb / 1024:7.1f} "
             f"{end.anon_kb / 1024:7.1f} {rested.anon_kb / 1024:7.1f} "
-            f"{slope_mb_per_minute(after_first):+7.3f}  "
+            f"{collected.anon_kb / 1024:7.1f} {slope_mb_per_minute(after_first):+7.3f}  "
             f"{rest.rss_kb / 1024:7.1f}/{end.rss_kb / 1024:<7.1f}  "
             f"{rest.fds:6d}/{end.fds:6d}/{rested.fds:6d}"
         )
@@ -288,6 +304,13 @@ def main() -> None:
     parser.add_argument("--rest", type=float, default=60.0)
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument(
+        "--chat1",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of the first chat replica only, to compare the two side by side",
+    )
     args = parser.parse_args()
     with bench_environment() as bench:
         snapshots_dir = bench.work_dir / "tracemalloc" if args.tracemalloc else None
@@ -296,8 +319,9 @@ def main() -> None:
             if snapshots_dir
             else {}
         )
+        first_chat = dict(setting.split("=", 1) for setting in args.chat1)
         ports = bench.start_gateways_and_replicas(
-            {"chat": 2}, 1, STACK_ENV, {"chat_service": chat_env}
+            {"chat": 2}, 1, STACK_ENV, {"chat_service": chat_env, "chat-1": first_chat}
         )
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         watched = []
@@ -312,11 +336,13 @@ def main() -> None:
         seeded = asyncio.run(seed(gateway, articles=args.articles))
         chat_id = asyncio.run(group_chat(gateway, list(seeded.tokens.values())))
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(soak(gateway, seeded, chat_id, args, watched, snapshots_dir))
+            runner.run(
+                soak(gateway, seeded, chat_id, args, watched, bench.work_dir, args.tracemalloc)
+            )
     print(
         f"\n{args.minutes:.0f} minutes: {args.users} users of the mix, {args.churn} websocket "
         f"churn loops, {MESSAGE_RATE:.0f} chat message/s; samples every {args.sample:.0f} s; "
-        f"rest {args.rest:.0f} s"
+        f"rest {args.rest:.0f} s" + (f"; chat-1 with {args.chat1}" if args.chat1 else "")
     )
     print(report(watched, args.minutes))
 

@@ -21,7 +21,9 @@ Both also compare the generation of profiles (shared/contracts/profiles.py), whi
 moves before it answers a profile change: an author reads their new bio and image in every
 article at once, before the change's event arrives.
 
-Concurrent misses on one key load once; with Redis down everything is read from PostgreSQL.
+Concurrent misses on one key under the same versions load once (a reader who comes after a
+write never shares a load that began before it); with Redis down everything is read from
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -124,7 +126,9 @@ class ArticleCache:
             )
             return articles, count
 
-        return await self.flight.do(key, load_and_store)
+        # Only readers of the same versions share a load: one who comes after a write (their
+        # own, above all) must not be given a page loaded before it.
+        return await self.flight.do(f"{key}|{version}", load_and_store)
 
     async def article(
         self, slug: str, load: Callable[[str], Awaitable[Article | None]]
@@ -154,7 +158,7 @@ class ArticleCache:
                 )
             return article
 
-        return await self.flight.do(key, load_and_store)
+        return await self.flight.do(f"{key}|{current}", load_and_store)
 
     async def _set_if_missing(self, key: str, value: str) -> bool:
         try:

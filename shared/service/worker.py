@@ -8,6 +8,7 @@ shared/service/deadlines.py). This worker gives the factory's app the same runne
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +20,7 @@ from shared.service.limits import raise_open_files_limit
 
 
 async def _settle_garbage_collector(app: web.Application) -> None:
-    settle_garbage_collector()
+    settle_garbage_collector(asyncio.get_running_loop())
 
 
 class ServiceWorker(GunicornUVLoopWebWorker):

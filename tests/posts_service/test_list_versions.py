@@ -1,10 +1,15 @@
 """Per-list page versions: a new article makes stale the pages of the lists it enters and no
 others, and whoever wrote reads their write in every list at once (read-your-writes)."""
 
+import asyncio
 from typing import Any
 
 import asyncpg
+import redis.asyncio as aioredis
 
+from posts_service.cache import ArticleCache, Page, lists_entered
+from posts_service.compose import Fragments
+from shared.data.cache import JsonCache
 from tests.services import Users
 from tests.typing import AppClient
 
@@ -104,3 +109,30 @@ async def test_a_change_or_a_deletion_still_makes_every_list_stale(
     assert deleted.status == 204
     assert await titles(posts, "/api/articles?tag=stew") == []
     assert await titles(posts, "/api/articles?tag=bread") == ["Renamed again"]
+
+
+async def test_a_reader_after_a_write_never_shares_a_load_begun_before_it(
+    redis: aioredis.Redis,
+) -> None:
+    """A page's load that began before a write (its reader saw the old versions) may finish
+    after it: a reader who comes after the write loads again instead of waiting for it."""
+    cache = ArticleCache(JsonCache(redis, 60))
+    release = asyncio.Event()
+
+    async def before_the_write() -> Page:
+        await release.wait()
+        return Fragments([1], [1], ["old"]), 1
+
+    async def after_the_write() -> Page:
+        return Fragments([2, 1], [1, 1], ["new", "old"]), 2
+
+    early = asyncio.create_task(cache.page("recent", 20, 0, before_the_write))
+    await asyncio.sleep(0.05)  # its versions read, its load waiting
+    await cache.invalidate(lists=lists_entered(["jake"], ["soup"]))
+    page, count = await asyncio.wait_for(cache.page("recent", 20, 0, after_the_write), 5)
+    assert (page.texts, count) == (["new", "old"], 2)
+    release.set()
+    assert (await early)[1] == 1
+    # The early load stored its page under the old versions: never served again.
+    page, count = await cache.page("recent", 20, 0, after_the_write)
+    assert count == 2
