@@ -151,7 +151,8 @@ class MemberIn(StrictSchema):
 
 
 class InviteIn(StrictSchema):
-    expiresInSeconds = StrictInteger(json_only=True, validate=validate.Range(min=60))
+    # Within CHAT_INVITE_MAX_TTL too, a setting (30 days by default): 422 beyond it.
+    expiresInSeconds = StrictInteger(json_only=True, validate=validate.Range(min=60, max=MAX_TTL))
 
 
 class InviteEnvelope(StrictSchema):

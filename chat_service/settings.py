@@ -71,7 +71,10 @@ class ChatSettings:
             unread_limit=env.integer("CHAT_UNREAD_LIMIT", 100, minimum=1, maximum=1000),
             members_limit=env.integer("CHAT_MEMBERS_LIMIT", 200, minimum=1),
             invite_ttl=env.integer("CHAT_INVITE_TTL", 7 * 24 * 3600, minimum=60),
-            invite_max_ttl=env.integer("CHAT_INVITE_MAX_TTL", 30 * 24 * 3600, minimum=60),
+            # At most a year, the bound the OpenAPI document states for expiresInSeconds.
+            invite_max_ttl=env.integer(
+                "CHAT_INVITE_MAX_TTL", 30 * 24 * 3600, minimum=60, maximum=365 * 24 * 3600
+            ),
             ws_queue_size=env.integer("CHAT_WS_QUEUE", 256, minimum=2),
             ws_max_message_bytes=env.integer("CHAT_WS_MAX_MESSAGE_BYTES", 16384, minimum=256),
             ws_heartbeat=env.number("CHAT_WS_HEARTBEAT", 30.0, minimum=1.0),

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from chat_service.schemas import MAX_TTL
 from tests.chat_service.conftest import Socket, group
 from tests.chat_service.helpers import Replicas
 from tests.factories import DEFAULT_IMAGE
@@ -83,6 +84,32 @@ async def test_the_owner_creates_an_invite_link(chat: AppClient, users: Users) -
     # A week unless told otherwise.
     expected = datetime.now(UTC) + timedelta(days=7)
     assert abs(moment(invite["expiresAt"]) - expected) < timedelta(seconds=10)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "message"),
+    [
+        # Beyond the document's bound (a schemathesis run found it undocumented).
+        (11688443542699610472448, "must be greater than or equal to 60 and less than"),
+        (MAX_TTL + 1, "must be greater than or equal to 60 and less than"),
+        # Within it, beyond CHAT_INVITE_MAX_TTL (30 days by default).
+        (MAX_TTL, "must be at most 2592000"),
+    ],
+)
+async def test_an_invite_beyond_its_longest_life_is_422(
+    chat: AppClient, users: Users, seconds: int, message: str
+) -> None:
+    await users.add("jake")
+    soups = await group(chat, users["jake"])
+    response = await chat.post(
+        f"/api/chats/{soups['id']}/invites",
+        json={"invite": {"expiresInSeconds": seconds}},
+        headers=users["jake"],
+    )
+    assert response.status == 422
+    errors = (await response.json())["errors"]
+    assert set(errors) == {"body", "expiresInSeconds"}
+    assert errors["expiresInSeconds"][0].lower().startswith(message) or seconds > 2**63
 
 
 async def test_an_invite_link_lives_as_long_as_asked(chat: AppClient, users: Users) -> None:

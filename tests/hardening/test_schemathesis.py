@@ -54,11 +54,15 @@ SCHEMA_VALID_REFUSALS: dict[str, set[tuple[int, str]]] = {
     "PUT /api/articles/{slug}": {(422, "media")},
     # An upload's bytes must be an image, which a schema cannot say.
     "POST /api/media": {(422, "file")},
-    # API.md: nobody opens a direct chat with, or reports, themselves.
+    # API.md: nobody opens a direct chat with, follows or reports themselves.
     "POST /api/chats": {(422, "username")},
+    "POST /api/profiles/{username}/follow": {(422, "username")},
     "POST /api/users/{username}/report": {(422, "username")},
     # A reply names a message of the chat, an attachment an upload of the sender's, a
     # schedule a time in the future: facts of the moment of the request.
+    # An invite lives at most CHAT_INVITE_MAX_TTL, a setting of the deployment (the document
+    # states the largest value that setting may take).
+    "POST /api/chats/{chat_id}/invites": {(422, "expiresInSeconds")},
     "POST /api/chats/{chat_id}/messages": {
         (422, "replyTo"),
         (422, "attachmentId"),

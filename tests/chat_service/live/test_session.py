@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 
 import aiohttp
 import pytest
@@ -42,6 +44,25 @@ async def test_a_socket_without_the_gateways_identity_is_refused(chat: AppClient
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await session.ws_connect(f"{base_url(chat)}/api/chat/ws")
     assert refused.value.status == 401
+
+
+@pytest.mark.parametrize("version", ["7", "8", "12", ""])
+async def test_a_handshake_of_another_websocket_version_is_400_naming_13(
+    chat: AppClient, users: Users, version: str
+) -> None:
+    # A schemathesis run found version 7 (a draft, which aiohttp takes) upgraded, where the
+    # document names 13 only.
+    await users.add("jake")
+    handshake = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+        "Sec-WebSocket-Version": version,
+    }
+    response = await chat.get("/api/chat/ws", headers={**users["jake"], **handshake})
+    assert response.status == 400
+    assert response.headers["Sec-WebSocket-Version"] == "13"
+    assert (await response.json())["errors"]["body"]
 
 
 # What a client may send: each bad frame gets an error event and the socket stays open.
