@@ -37,15 +37,14 @@ TYPING_SHOWN = 6.0
 READ_EVERY = 1.0
 
 HELP = """\
-commands (anything else is sent as a message):
-  /reply ID TEXT      answer message #ID          /edit ID TEXT   change my message
-  /delete ID          delete a message            /comment ID TEXT  comment on #ID
-  /comments ID        show the comments on #ID    /more           older messages
-  /file PATH [TEXT]   send a file (up to 5 MB)    /get FILE_ID    download an attachment
-  /in SECONDS TEXT    send later                  /scheduled      my scheduled messages
-  /cancel ID          cancel a scheduled message  /members        who is here
-  /status             my budget and bans          /help           this list
-  /quit               leave (Ctrl-D too)"""
+commands (other lines are sent; //text sends a line starting with /):
+  /reply ID TEXT     answer message #ID       /edit ID TEXT     edit my message
+  /delete ID         delete a message         /comment ID TEXT  comment on #ID
+  /comments ID       its comments             /more             older messages
+  /file PATH [TEXT]  send a file (5 MB max)   /get FILE_ID      download a file
+  /in SECONDS TEXT   send later               /scheduled        what I scheduled
+  /cancel ID         cancel a scheduled one   /members          who is here
+  /status            my budget and bans       /quit             leave (Ctrl-D)"""
 
 
 class ChatScreen(Watcher):

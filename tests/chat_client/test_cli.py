@@ -11,6 +11,7 @@ import pytest
 from chat_client import cli
 from chat_client.commands import send_at
 from chat_client.errors import ApiError, ClientError
+from chat_client.manage import invite_code, seconds_of
 
 COMMANDS = sorted(
     name
@@ -38,7 +39,10 @@ def test_every_command_has_its_own_help(command: str, capsys: pytest.CaptureFixt
 def test_the_issue_lists_no_command_the_client_lacks() -> None:
     wanted = {
         "register", "login", "logout", "chats", "history", "watch", "send", "missed", "read",
-        "upload", "download", "schedule", "scheduled", "cancel", "report",
+        "upload", "download", "schedule", "scheduled", "cancel", "report", "open", "group",
+        "members", "leave", "invite", "join", "requests", "approve", "reject", "reply",
+        "edit", "delete", "comment", "comments", "status", "notifications", "reports",
+        "resolve", "bans", "ban", "unban",
     }  # fmt: skip
     assert wanted <= set(COMMANDS)
 
@@ -211,3 +215,41 @@ def test_an_api_error_reads_as_the_servers_sentences(
 def test_a_server_failure_exits_as_unreachable_and_a_refusal_as_failed() -> None:
     assert ApiError(503, ["chat is unavailable"]).exit_code == 3
     assert ApiError(404, ["user nobody not found"]).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["group"], "the following arguments are required: ACTION"),
+        (["ban", "bob", "spam"], "the following arguments are required: --for"),
+        (
+            ["ban", "bob", "--for", "soon", "spam"],
+            "'soon' is not a duration like 90, 30m, 4h or 2d",
+        ),
+        (["resolve", "3", "forget"], "invalid choice: 'forget'"),
+        (["reply", "General", "x", "hi"], "'x' is not a positive whole number"),
+    ],
+)
+def test_a_bad_command_line_is_exit_status_2_with_a_reason(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse(*argv)
+
+    assert exited.value.code == 2
+    assert error in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90), ("30m", 1800), ("4h", 14400), ("2d", 172800)]
+)
+def test_durations_are_read_as_people_write_them(text: str, seconds: int) -> None:
+    assert seconds_of(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [("abc123", "abc123"), ("http://chop.example/api/chats/join/abc123", "abc123")],
+)
+def test_an_invite_is_its_code_or_its_whole_link(given: str, code: str) -> None:
+    assert invite_code(given) == code

@@ -20,7 +20,7 @@ TIMEOUT = 30.0
 ROWS, COLUMNS = 24, 80
 
 
-class AnsweringScreen(pyte.Screen):  # type: ignore[misc]
+class AnsweringScreen(pyte.Screen):
     answer: Callable[[str], object] = staticmethod(lambda _: None)
 
     def write_process_input(self, data: str) -> None:

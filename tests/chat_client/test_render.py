@@ -14,6 +14,7 @@ from chat_client.render import Renderer, format_size
 from chat_client.targets import pick_chat
 from chat_client.watch import Seen, close_reason
 
+NOW = "2030-01-31T10:15:00.000Z"
 RENDER = Renderer(tz=UTC, now=lambda: datetime(2030, 1, 31, 15, 0, tzinfo=UTC))
 
 
@@ -127,7 +128,7 @@ def test_missed_shows_the_count_and_says_how_many_were_left_out() -> None:
 
     assert RENDER.missed(unread, [message(seq=8, body="new")]) == [
         "General: 3 unread",
-        "  10:15 alice: new",
+        "  #41 10:15 alice: new",
         "  (2 shown before; `missed --all` repeats them)",
     ]
 
@@ -138,6 +139,23 @@ def test_missed_shows_the_count_and_says_how_many_were_left_out() -> None:
         ("message.deleted", {"chatId": 1, "seq": 3, "id": 9}, False, "* a message was deleted"),
         ("chat.member_joined", {"chatId": 1, "user": {"username": "eve"}}, False, "* eve joined"),
         ("chat.member_left", {"chatId": 1, "username": "eve"}, False, "* eve left"),
+        # a deleted account is named as such, not as "someone"
+        ("chat.member_left", {"chatId": 1, "user": None}, False, "* a deleted account left"),
+        (
+            "comment.created",
+            {
+                "chatId": 1,
+                "comment": {"messageId": 9, "author": {"username": "eve"}, "body": "yum"},
+            },
+            False,
+            "* eve commented on #9: yum",
+        ),
+        (
+            "moderation.banned",
+            {"until": "2030-01-31T12:00:00.000Z", "reason": "spam"},
+            False,
+            "! you are banned from writing to chats until 12:00 (spam)",
+        ),
         ("error", {"message": "chat not found"}, False, "! the server says: chat not found"),
         # presence and typing are noise unless asked for
         ("presence", {"username": "bob", "online": True}, False, None),
@@ -199,3 +217,63 @@ def test_a_message_seen_once_is_not_shown_again_and_resume_starts_after_the_high
 def test_a_dropped_slow_client_is_told_why() -> None:
     assert close_reason(1013) == "the server dropped this client for falling behind (code 1013)"
     assert close_reason(None) == "the connection was lost"
+
+
+def test_times_and_waits_inside_the_servers_sentences_read_as_local() -> None:
+    sentence = "you are banned from writing to chats until 2030-01-31T12:06:34.045Z"
+
+    assert RENDER.local_times(sentence) == "you are banned from writing to chats until 12:06"
+    assert RENDER.local_times("ask again in 86399 s") == "ask again in 23 h 59 min"
+    assert RENDER.local_times("try again in 30 s") == "try again in 30 s"
+
+
+@pytest.mark.parametrize(
+    ("note", "text"),
+    [
+        ({"type": "followed"}, "eve follows you"),
+        (
+            {"type": "favorited", "article": {"slug": "s", "title": "Soup"}},
+            'eve likes your recipe "Soup"',
+        ),
+        (
+            {
+                "type": "mentioned",
+                "chat": {"id": 3, "title": "Bakers"},
+                "message": {"id": 8, "seq": 2},
+            },
+            "eve mentioned you in Bakers (message #8)",
+        ),
+        ({"type": "chat.invited", "chat": {"id": 3, "title": "Bakers"}}, "eve added you to Bakers"),
+        (
+            {"type": "moderation", "actor": None, "reason": "spam"},
+            "a moderator acted on something of yours: spam",
+        ),
+    ],
+)
+def test_a_notification_is_one_sentence(note: dict[str, Any], text: str) -> None:
+    full = {"id": 5, "actor": {"username": "eve", "image": None}, "createdAt": NOW, "read": False}
+    assert RENDER.notification_text({**full, **note}) == text
+    assert RENDER.notification({**full, **note}) == f"*     5  10:15  {text}"
+
+
+def test_the_status_tells_the_budget_bans_and_devices() -> None:
+    status = {
+        "bans": [{"reason": "spam", "startsAt": NOW, "endsAt": "2030-01-31T14:15:00.000Z"}],
+        "sendBudget": {
+            "limit": 20,
+            "remaining": 17,
+            "reserved": 1,
+            "periodSeconds": 3600,
+            "resetsAt": "2030-01-31T11:00:00.000Z",
+        },
+        "devices": 2,
+        "chats": [{"chatId": 3, "title": "Bakers", "unreadCount": 4}],
+    }
+
+    assert RENDER.status(status) == [
+        "General: 17 of 20 messages left this 1 h (1 reserved by scheduled messages), "
+        "resets at 11:00",
+        "banned from writing to chats until 14:15: spam",
+        "2 devices connected live",
+        "Bakers: 4 unread",
+    ]
