@@ -58,12 +58,13 @@ def errors(*statuses: int) -> dict[int, dict[str, Any]]:
 def _error_statuses(operation: dict[str, Any], method: str, has_path_params: bool) -> set[int]:
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
-    # Every public route passes the gateway's rate limits; any may meet a database outage.
-    statuses = {429, 503}
+    # Every public route passes the gateway's rate limits; any may meet a database outage,
+    # and any request may be malformed HTTP (a Content-Length that is no number, say: 400).
+    statuses = {400, 429, 503}
     if has_body:
-        statuses |= {400, 413, 422}
+        statuses |= {413, 422}
     if any(p.get("in") in ("query", "header") for p in parameters):
-        statuses |= {400, 422}
+        statuses |= {422}
     if has_path_params:
         statuses |= {404, 422}
     if operation.get("security"):

@@ -280,6 +280,15 @@ export interface paths {
             "application/json": components["schemas"]["auth_UserEnvelopeOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["auth_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -419,6 +428,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["auth_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -590,6 +608,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["auth_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -760,6 +787,15 @@ export interface paths {
           };
           content: {
             "application/json": components["schemas"]["auth_StatusOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["auth_Error"];
           };
         };
         /** @description authentication is required */
@@ -1014,6 +1050,15 @@ export interface paths {
             "application/json": components["schemas"]["auth_JwksOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["auth_Error"];
+          };
+        };
         /** @description too many requests */
         429: {
           headers: {
@@ -1063,6 +1108,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["auth_Error"];
+          };
+        };
         /** @description too many requests */
         429: {
           headers: {
@@ -1427,6 +1481,15 @@ export interface paths {
             "application/json": components["schemas"]["chat_ChatDetailEnvelopeOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -1492,6 +1555,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -1816,6 +1888,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -1914,6 +1995,15 @@ export interface paths {
           };
           content: {
             "application/json": components["schemas"]["chat_InvitesOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
           };
         };
         /** @description authentication is required */
@@ -2109,6 +2199,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -2220,6 +2319,15 @@ export interface paths {
             "application/json": components["schemas"]["chat_JoinRequestEnvelopeOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -2314,6 +2422,15 @@ export interface paths {
             "application/json": components["schemas"]["chat_JoinRequestsOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -2402,6 +2519,15 @@ export interface paths {
           };
           content: {
             "application/json": components["schemas"]["chat_JoinRequestEnvelopeOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
           };
         };
         /** @description authentication is required */
@@ -2499,6 +2625,15 @@ export interface paths {
           };
           content: {
             "application/json": components["schemas"]["chat_JoinRequestEnvelopeOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
           };
         };
         /** @description authentication is required */
@@ -3140,6 +3275,15 @@ export interface paths {
             "application/json": components["schemas"]["chat_MessagesOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -3222,6 +3366,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -3626,6 +3779,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -3843,6 +4005,15 @@ export interface paths {
           };
           content: {
             "application/json": components["schemas"]["chat_StatusEnvelopeOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
           };
         };
         /** @description authentication is required */
@@ -4137,6 +4308,15 @@ export interface paths {
             "application/json": components["schemas"]["chat_BansOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -4300,6 +4480,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -5259,6 +5448,15 @@ export interface paths {
             "application/json": components["schemas"]["posts_ArticleEnvelopeOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["posts_Error"];
+          };
+        };
         /** @description not found */
         404: {
           headers: {
@@ -5531,6 +5729,15 @@ export interface paths {
             "application/json": components["schemas"]["posts_ArticleEnvelopeOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["posts_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
@@ -5610,6 +5817,15 @@ export interface paths {
           };
           content: {
             "application/json": components["schemas"]["posts_ArticleEnvelopeOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["posts_Error"];
           };
         };
         /** @description authentication is required */
@@ -5703,6 +5919,15 @@ export interface paths {
           };
           content: {
             "application/json": components["schemas"]["posts_CommentsOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["posts_Error"];
           };
         };
         /** @description not found */
@@ -6002,6 +6227,15 @@ export interface paths {
             "application/json": components["schemas"]["posts_TagsOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["posts_Error"];
+          };
+        };
         /** @description too many requests */
         429: {
           headers: {
@@ -6163,6 +6397,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["posts_Error"];
+          };
+        };
         /** @description not found */
         404: {
           headers: {
@@ -6248,6 +6491,15 @@ export interface paths {
             "application/json": components["schemas"]["social_ProfileEnvelopeOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["social_Error"];
+          };
+        };
         /** @description not found */
         404: {
           headers: {
@@ -6326,6 +6578,15 @@ export interface paths {
           };
           content: {
             "application/json": components["schemas"]["social_ProfileEnvelopeOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["social_Error"];
           };
         };
         /** @description authentication is required */
@@ -6407,6 +6668,15 @@ export interface paths {
           };
           content: {
             "application/json": components["schemas"]["social_ProfileEnvelopeOut"];
+          };
+        };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["social_Error"];
           };
         };
         /** @description authentication is required */
