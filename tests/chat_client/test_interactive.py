@@ -63,6 +63,23 @@ class Terminal:
 
         await asyncio.to_thread(read)
 
+    async def wait_for_prompt(self, prompt: str) -> None:
+        """Until the cursor stands on an empty prompt: the program reads keys again (a key
+        typed between two prompts would reach a terminal that is not in raw mode)."""
+
+        def ready() -> bool:
+            return self.screen.display[self.screen.cursor.y].rstrip() == prompt.rstrip()
+
+        def read() -> None:
+            deadline = time.monotonic() + TIMEOUT
+            while not ready():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"no empty prompt {prompt!r}:\n{self.text()}")
+                with contextlib.suppress(pexpect.TIMEOUT):
+                    self.stream.feed(self.child.read_nonblocking(4096, timeout=0.5))
+
+        await asyncio.to_thread(read)
+
     async def type(self, line: str, enter: bool = True) -> None:
         await asyncio.to_thread(self.child.send, line + ("\r" if enter else ""))
 
@@ -122,6 +139,7 @@ async def test_two_people_chat_in_their_terminals(
         await asyncio.sleep(0.5)
     assert re.search(r"Kitchen\s+group\s+-", chats.out), chats.out
 
+    await bobs.wait_for_prompt("Kitchen>")
     await bobs.type("/quit")
     await bobs.wait_for("left Kitchen")
     await asyncio.to_thread(bobs.child.expect, pexpect.EOF)
@@ -141,5 +159,6 @@ async def test_a_failure_inside_the_session_is_a_line_not_an_exit(
     await terminal.wait_for("! usage: /reply ID TEXT")
     await terminal.type("still here")
     await terminal.wait_for("alice: still here")
+    await terminal.wait_for_prompt("General>")
     await asyncio.to_thread(terminal.child.sendcontrol, "d")
     await asyncio.to_thread(terminal.child.expect, pexpect.EOF)

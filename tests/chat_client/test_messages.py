@@ -40,7 +40,7 @@ async def test_a_direct_message_opens_a_chat_that_the_other_user_sees_with_its_u
     # A direct chat is named after the other person, so bob answers with --chat alice.
     await bob.ok("send", "--chat", "alice", "yes")
     history = await alice.ok("history", "bob")
-    assert [line.split(" ", 1)[1] for line in history.lines] == [
+    assert [line.split(" ", 2)[2] for line in history.lines] == [
         "alice: lunch at noon?",
         "bob: yes",
     ]
