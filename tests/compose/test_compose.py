@@ -33,6 +33,9 @@ pytestmark = [pytest.mark.compose, pytest.mark.timeout(1800)]
 # request is slower.
 SLOWEST_ALLOWED = 0.3
 KILL_WINDOW = 6.0
+# An attempt on an address that answers nothing lasts the gateway's connect timeout (0.1 s).
+DEAD_ATTEMPT = 0.1
+_GATEWAY_TIMING = re.compile(r"gateway;dur=([0-9.]+)")
 CLIENTS = 4
 # Between two requests of one client: about 25 requests a second in all, under the gateway's
 # limit per user (1,200 a minute) for the half minute that each load runs, with a user of its own.
@@ -79,6 +82,9 @@ class Load:
     statuses: Counter[str] = field(default_factory=Counter)
     # (sent, seconds, status), sent on the monotonic clock
     samples: list[tuple[float, float, str]] = field(default_factory=list)
+    # sent -> the gateway's time outside the replica that answered (its Server-Timing): the
+    # failed attempts on other replicas, and its own work
+    outside: dict[float, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         ordered = sorted(seconds for _, seconds, _ in self.samples)
@@ -97,21 +103,33 @@ class Load:
         assert set(self.statuses) == {"200"}, self.summary()
 
     def check_no_wait_on_the_dead(self, killed: float) -> str:
-        """No request sent in the seconds after a replica died waited long: the seconds in
+        """No request sent in the seconds after a replica died waited on it: the seconds in
         which its address may still be a replica for the gateway (until the engine's DNS,
-        re-read every 5 s, stops naming it)."""
+        re-read every 5 s, stops naming it). Each request is under `SLOWEST_ALLOWED`, or
+        else the gateway spent less than `DEAD_ATTEMPT` outside the replica that answered
+        it: no attempt on a dead address made it slow, a live replica's answer did (on a
+        busy machine, the restarted container's boot takes the cores for a while)."""
         window = (killed, killed + KILL_WINDOW)
         slowest = self.slowest_between(*window)
-        slow = [
-            (round(sent - killed, 2), round(seconds, 3), status)
+        in_window = [
+            (sent, seconds, status)
             for sent, seconds, status in self.samples
-            if window[0] <= sent <= window[1] and seconds >= SLOWEST_ALLOWED
+            if window[0] <= sent <= window[1]
         ]
-        assert slowest < SLOWEST_ALLOWED, (
-            f"a request sent after the kill waited {slowest:.2f} s (over {SLOWEST_ALLOWED} s): "
-            f"{slow}; {self.summary()}"
+        outside = max((self.outside.get(sent, 0.0) for sent, _, _ in in_window), default=0.0)
+        waited = [
+            (round(sent - killed, 2), round(seconds, 3), round(self.outside.get(sent, -1), 3))
+            for sent, seconds, _ in in_window
+            if seconds >= SLOWEST_ALLOWED and self.outside.get(sent, 1.0) >= DEAD_ATTEMPT
+        ]
+        assert not waited, (
+            f"requests sent after the kill waited (after the kill, seconds, outside the "
+            f"answering replica): {waited}; {self.summary()}"
         )
-        return f"slowest in the {KILL_WINDOW:.0f} s after the kill {slowest * 1000:.0f} ms"
+        return (
+            f"in the {KILL_WINDOW:.0f} s after the kill: slowest {slowest * 1000:.0f} ms, "
+            f"longest in the gateway outside the answering replica {outside * 1000:.0f} ms"
+        )
 
 
 @contextlib.asynccontextmanager
@@ -130,6 +148,9 @@ async def load(stack: Stack) -> AsyncIterator[Load]:
                 async with session.get(f"{stack.base}/api/articles?limit=5", headers=headers) as r:
                     await r.read()
                     status = str(r.status)
+                    timing = _GATEWAY_TIMING.search(r.headers.get("Server-Timing", ""))
+                    if timing:
+                        figures.outside[sent] = float(timing.group(1)) / 1000
             except (aiohttp.ClientError, TimeoutError) as exc:
                 status = type(exc).__name__
             figures.statuses[status] += 1
