@@ -1,4 +1,5 @@
-"""Many idle sockets: `python -m bench.chat --idle N [--hot-seconds 60] [--idle-seconds 60]`.
+"""Many idle sockets: `python -m bench.chat --idle N [--hot-seconds 60] [--idle-seconds 60]`
+(or `python -m bench.chat_idle --idle N ...`).
 
 N websockets open through two gateways over two chat replicas: the hot chat's 1,000 (100
 users with ten devices each, as in `bench.chat`) and N - 1,000 idle ones (users with
@@ -384,3 +385,21 @@ def process_port(pid: int) -> int:
                 if parts[3] == "0A" and parts[9] in inodes:
                     return int(parts[1].rsplit(":", 1)[1], 16)
     return 0
+
+
+def main() -> None:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m bench.chat --idle")
+    parser.add_argument("--idle", type=int, required=True, help="sockets open in all")
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--hot-seconds", type=float, default=60.0)
+    parser.add_argument("settings", nargs="*", help="NAME=VALUE for the stack")
+    parsed = parser.parse_args(sys.argv[1:])
+    extra = dict(arg.split("=", 1) for arg in parsed.settings)
+    run_idle(parsed.idle, parsed.idle_seconds, parsed.hot_seconds, extra)
+
+
+if __name__ == "__main__":
+    main()

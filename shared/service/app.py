@@ -213,9 +213,9 @@ GC_THRESHOLDS = (50_000, 20, 100)
 # of containers (50,000 x 20 x 100): hours, in a quiet process. What outlives a few young
 # passes reaches it (a websocket's objects, a keep-alive connection's), and the cycles they
 # leave when they close (a socket's tasks, protocol and handler refer to each other) wait
-# for that visit: a chat replica under socket churn grew by 0.2-0.3 MB a minute and kept it
-# at rest. A full pass every GC_FULL_INTERVAL seconds bounds that garbage to what closes in
-# the interval; it walks only what lives unfrozen (a few milliseconds per thousand sockets).
+# for that visit: a chat replica under socket churn grew by 1 MB a minute and kept it at
+# rest (bench/README.md, the soak). A full pass every GC_FULL_INTERVAL seconds bounds that
+# garbage to what closes in the interval; it walks only what lives unfrozen.
 GC_FULL_INTERVAL = 60.0
 
 

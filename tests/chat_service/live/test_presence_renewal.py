@@ -19,7 +19,7 @@ async def test_every_device_of_every_user_is_renewed(redis: aioredis.Redis) -> N
     assert await presence.renew(devices) == len(devices)
     for user in (1, 200, 999):
         key = f"chat:presence:{user}"
-        entries = await redis.zrange(key, 0, -1, withscores=True)
+        entries: list[tuple[str, float]] = await redis.zrange(key, 0, -1, withscores=True)
         expected = {d for u, d in devices if u == user}
         assert {str(member) for member, _ in entries} == expected
         assert all(score >= before + 90 for _, score in entries)
