@@ -296,7 +296,13 @@ def verdict(chat: IdleResult, yardstick: IdleResult, target: int) -> str:
     )
 
 
-def run_idle(sockets: int, idle_seconds: float, hot_seconds: float, extra: dict[str, str]) -> None:
+def run_idle(
+    sockets: int,
+    idle_seconds: float,
+    hot_seconds: float,
+    extra: dict[str, str],
+    gateway_count: int = 2,
+) -> None:
     from bench.chat import STACK_ENV
     from bench.harness import bench_environment
     from devstack import stack
@@ -305,8 +311,8 @@ def run_idle(sockets: int, idle_seconds: float, hot_seconds: float, extra: dict[
     idle_users = max(1, math.ceil(max(0, sockets - HOT) / IDLE_DEVICES))
     with bench_environment() as bench:
         env = {**STACK_ENV, "DB_POOL_MAX": "20", **extra}
-        ports = bench.start_gateways_and_replicas({"chat": 2}, 2, env)
-        gateways = [ports["gateway"] + n * stack.REPLICA_PORT_STEP for n in range(2)]
+        ports = bench.start_gateways_and_replicas({"chat": 2}, gateway_count, env)
+        gateways = [ports["gateway"] + n * stack.REPLICA_PORT_STEP for n in range(gateway_count)]
         chat_ports = [ports["chat"] + n * stack.REPLICA_PORT_STEP for n in range(2)]
         watched: dict[str, int] = {}
         for process in bench.processes:
@@ -324,7 +330,7 @@ def run_idle(sockets: int, idle_seconds: float, hot_seconds: float, extra: dict[
         print(f"users and chats ready in {time.monotonic() - started:.0f} s", flush=True)
 
         def ws(index: int, token: str) -> str:
-            return f"ws://127.0.0.1:{gateways[index % 2]}/api/chat/ws?token={token}"
+            return f"ws://127.0.0.1:{gateways[index % gateway_count]}/api/chat/ws?token={token}"
 
         hot_urls = [ws(i, hot_tokens[i % USERS]) for i in range(HOT)]
         idle_count = sockets - HOT
@@ -359,8 +365,8 @@ def run_idle(sockets: int, idle_seconds: float, hot_seconds: float, extra: dict[
         )
         print(report(yardstick, HOT), flush=True)
     print(
-        f"\n{sockets} sockets through 2 gateways over 2 chat replicas: {HOT} in the hot chat "
-        f"({USERS} users x 10 devices), {idle_count} idle ({idle_users} users x "
+        f"\n{sockets} sockets through {gateway_count} gateways over 2 chat replicas: {HOT} in "
+        f"the hot chat ({USERS} users x 10 devices), {idle_count} idle ({idle_users} users x "
         f"{IDLE_DEVICES} devices, group chats of {GROUP}, all in the general chat); "
         f"{max(2, math.ceil(sockets / SOCKETS_PER_CLIENT))} client processes; idle window "
         f"{idle_seconds:.0f} s, hot {hot_seconds:.0f} s at {RATE:.0f}/s"
@@ -395,10 +401,11 @@ def main() -> None:
     parser.add_argument("--idle", type=int, required=True, help="sockets open in all")
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--hot-seconds", type=float, default=60.0)
+    parser.add_argument("--gateways", type=int, default=2, help="gateways the sockets spread over")
     parser.add_argument("settings", nargs="*", help="NAME=VALUE for the stack")
     parsed = parser.parse_args(sys.argv[1:])
     extra = dict(arg.split("=", 1) for arg in parsed.settings)
-    run_idle(parsed.idle, parsed.idle_seconds, parsed.hot_seconds, extra)
+    run_idle(parsed.idle, parsed.idle_seconds, parsed.hot_seconds, extra, parsed.gateways)
 
 
 if __name__ == "__main__":
