@@ -38,7 +38,9 @@ def create_app(settings: PostsSettings, **consumer_options: Any) -> web.Applicat
         pipelined = app.get(PIPELINED_REDIS)
         profiles = Profiles(JsonCache(app[REDIS], PROFILE_TTL, pipelined), client)
         cache = ArticleCache(
-            JsonCache(app[REDIS], settings.page_cache_ttl, pipelined), settings.page_cache
+            JsonCache(app[REDIS], settings.page_cache_ttl, pipelined),
+            settings.page_cache,
+            settings.page_list_versions,
         )
         social = SocialClient(client)
         reads = ArticleReads(

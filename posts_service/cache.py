@@ -85,9 +85,12 @@ def _article_version_key(slug: str) -> str:
 
 
 class ArticleCache:
-    def __init__(self, cache: JsonCache, enabled: bool = True) -> None:
+    def __init__(self, cache: JsonCache, enabled: bool = True, list_versions: bool = True) -> None:
         self.cache = cache
         self.enabled = enabled
+        # Off while a release that knows only the version of every page still runs (the
+        # README's "Upgrading"): a new article then moves that version too, as it expects.
+        self.list_versions = list_versions
         self.flight = SingleFlight()
         # Longer than the copies a token tags, so that they seldom miss for its expiry.
         self._token_ttl = 2 * cache.ttl
@@ -188,10 +191,9 @@ class ArticleCache:
         `lists` (a new article: lists_entered) the pages of those lists only; with
         `profiles` (an author's profile changed), every article too. One round trip."""
         commands: list[tuple[str, ...]]
-        if lists is None:
-            commands = [("INCR", VERSION_KEY)]
-        else:
-            commands = [("INCR", _list_version_key(name)) for name in lists]
+        commands = [("INCR", _list_version_key(name)) for name in lists or ()]
+        if lists is None or not self.list_versions:
+            commands.append(("INCR", VERSION_KEY))
         if profiles:
             commands.append(("INCR", PROFILES_VERSION_KEY))
         for slug in slugs:

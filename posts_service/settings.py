@@ -18,6 +18,7 @@ class PostsSettings:
     max_media_bytes: int
     page_cache_ttl: int
     page_cache: bool
+    page_list_versions: bool
     idempotency_ttl: int
     idempotency_lease: float
 
@@ -34,6 +35,7 @@ class PostsSettings:
             max_media_bytes=env.integer("MAX_MEDIA_BYTES", 5 * 1024**2, minimum=1),
             page_cache_ttl=env.integer("ARTICLE_CACHE_TTL", 60, minimum=1),
             page_cache=env.flag("ARTICLE_CACHE", True),
+            page_list_versions=env.flag("ARTICLE_CACHE_LIST_VERSIONS", True),
             idempotency_ttl=env.integer("IDEMPOTENCY_TTL", 3600, minimum=1),
             idempotency_lease=env.number("IDEMPOTENCY_LEASE", 10.0, minimum=0.5),
         )

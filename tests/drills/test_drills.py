@@ -239,14 +239,21 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Release:
     return Release("reference", tree, python_for(tree, root / "venvs"))
 
 
-async def permit_unsigned(drill: DrillStack, names: list[str], permit: bool) -> None:
-    """Every process started from now on lets calls without an internal credential through
-    (or refuses them again); the replicas `names` are restarted so (drained with SIGTERM)."""
+# The settings a rollout from the reference release runs with (the README's "Upgrading").
+ROLLOUT_SETTINGS = {"INTERNAL_AUTH_ENFORCE": "false", "ARTICLE_CACHE_LIST_VERSIONS": "false"}
+
+
+async def rollout_settings(drill: DrillStack, names: list[str], permit: bool) -> None:
+    """Every process started from now on runs with the rollout's settings (lets calls
+    without an internal credential through, and moves the page version that the reference
+    release reads), or without them again; the replicas `names` are restarted so (drained
+    with SIGTERM)."""
     for spec in drill.specs.values():
-        if permit:
-            spec.env["INTERNAL_AUTH_ENFORCE"] = "false"
-        else:
-            spec.env.pop("INTERNAL_AUTH_ENFORCE", None)
+        for name, value in ROLLOUT_SETTINGS.items():
+            if permit:
+                spec.env[name] = value
+            else:
+                spec.env.pop(name, None)
     for name in names:
         await asyncio.to_thread(drill.terminate, name)
         await drill.restart(name)
@@ -283,7 +290,7 @@ async def test_a_rolling_upgrade_with_the_reference_release_beside_this_one_lose
             # The reference release sends no internal credential: first a rollout lets an
             # unsigned call through (README, "Upgrading"), as an operator does before old and
             # new replicas serve side by side.
-            await permit_unsigned(drill, staying, True)
+            await rollout_settings(drill, staying, True)
             # Half of every service goes back to the reference release, one replica at a
             # time as a rollout replaces them (drained with SIGTERM); the gateway is this
             # checkout's. Both releases serve the load side by side on this schema...
@@ -299,7 +306,7 @@ async def test_a_rolling_upgrade_with_the_reference_release_beside_this_one_lose
                 on_reference.discard(name)
                 await drill.restart(name)
             # ...and the last rollout checks every credential again.
-            await permit_unsigned(drill, staying, False)
+            await rollout_settings(drill, staying, False)
             restored = time.monotonic()
             await asyncio.sleep(SETTLE)
     finally:
@@ -310,7 +317,7 @@ async def test_a_rolling_upgrade_with_the_reference_release_beside_this_one_lose
             drill.processes[name].wait(10)
             await drill.restart(name)
         if any("INTERNAL_AUTH_ENFORCE" in spec.env for spec in drill.specs.values()):
-            await permit_unsigned(drill, staying, False)
+            await rollout_settings(drill, staying, False)
     report(f"rolling upgrade: {UPGRADE_REFERENCE} beside this checkout", figures, restored)
     await verify(drill, traffic, since, known)
     assert figures.errors == {}, figures.errors

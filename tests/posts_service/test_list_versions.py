@@ -2,15 +2,20 @@
 others, and whoever wrote reads their write in every list at once (read-your-writes)."""
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
 
-from posts_service.cache import ArticleCache, Page, lists_entered
+from posts_service.app import create_app as create_posts
+from posts_service.cache import VERSION_KEY, ArticleCache, Page, lists_entered
 from posts_service.compose import Fragments
+from posts_service.settings import PostsSettings
 from shared.data.cache import JsonCache
-from tests.services import Users
+from shared.settings import Env
+from tests.infra import Infra
+from tests.services import FAST_EVENTS, Users, base_url, serving
 from tests.typing import AppClient
 
 
@@ -136,3 +141,36 @@ async def test_a_reader_after_a_write_never_shares_a_load_begun_before_it(
     # The early load stored its page under the old versions: never served again.
     page, count = await cache.page("recent", 20, 0, after_the_write)
     assert count == 2
+
+
+async def test_during_a_rollout_a_new_article_moves_every_pages_version(
+    infra: Infra,
+    auth_client: AppClient,
+    social: AppClient,
+    users: Users,
+    db: asyncpg.Connection,
+    redis: aioredis.Redis,
+    tmp_path: Path,
+) -> None:
+    """ARTICLE_CACHE_LIST_VERSIONS=false (a release of 2026-12-06 still serves): that release
+    knows only the version of every page, so a new article moves it too, and a page of a
+    list the article did not enter is loaded again."""
+    env = infra.env(
+        AUTH_URL=base_url(auth_client),
+        SOCIAL_URL=base_url(social),
+        MEDIA_DIR=str(tmp_path / "media"),
+        ARTICLE_CACHE_LIST_VERSIONS="false",
+    )
+    settings = PostsSettings.from_env(Env(env))
+    assert not settings.page_list_versions
+    async with serving(create_posts(settings, **FAST_EVENTS)) as posts:
+        await users.add("jake", "anna")
+        bread = await create(posts, users["anna"], "Rye bread", ["bread"])
+        assert await titles(posts, "/api/articles?tag=bread") == ["Rye bread"]
+        await retitle_behind_the_cache(db, bread["slug"], "Renamed behind the cache")
+        version_before = await redis.get(VERSION_KEY)
+
+        await create(posts, users["jake"], "Tomato soup", ["soup"])
+
+        assert await redis.get(VERSION_KEY) != version_before
+        assert await titles(posts, "/api/articles?tag=bread") == ["Renamed behind the cache"]
