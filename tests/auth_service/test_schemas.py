@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from auth_service.schemas import UpdateUserEnvelope
+from tests.typing import AppClient
 
 # The committed snapshot of the merged document, which tests/web keeps equal to the served one.
 DOCUMENT = Path(__file__).resolve().parents[2] / "web" / "openapi.json"
@@ -28,6 +29,31 @@ IMAGE_PATTERN = documented_image()["pattern"]
 
 def load_image(image: object) -> object:
     return UpdateUserEnvelope().load({"user": {"image": image}})["user"]["image"]
+
+
+@pytest.mark.parametrize(
+    ("user", "field"),
+    [
+        ({"email": "a@example.com", "password": "longenough"}, "username"),  # missing username
+        ({"username": "ab", "email": "a@example.com", "password": "longenough"}, "username"),
+        ({"username": "a" * 33, "email": "a@example.com", "password": "longenough"}, "username"),
+        ({"username": "bad name", "email": "a@example.com", "password": "longenough"}, "username"),
+        ({"username": "anna", "email": "not-an-email", "password": "longenough"}, "email"),
+        ({"username": "anna", "email": "a@example.com", "password": "short"}, "password"),
+        ({"username": "anna", "email": "a@example.com", "password": 12345678}, "password"),
+        (
+            {"username": "anna", "email": "a@example.com", "password": "x" * 8, "role": "admin"},
+            "role",
+        ),
+    ],
+)
+async def test_invalid_registration_is_422_naming_the_field(
+    auth: AppClient, user: dict[str, Any], field: str
+) -> None:
+    response = await auth.post("/api/users", json={"user": user})
+    assert response.status == 422
+    errors = (await response.json())["errors"]
+    assert field in errors and errors["body"]
 
 
 @settings(max_examples=200, deadline=None)

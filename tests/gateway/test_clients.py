@@ -1,5 +1,7 @@
-"""The gateway's own reads from auth (signing keys, ended sessions) follow the failover
-policy of the proxy: a replica that refuses is ejected and the read goes to another."""
+"""The gateway's own reads from auth (signing keys, ended sessions) follow the failover policy of
+the proxy: a replica that refuses is ejected and the read goes to another."""
+
+from __future__ import annotations
 
 from devstack.embedded import free_port
 from shared.contracts.revocation import Ended

@@ -1,7 +1,5 @@
-"""A release from before the sessions (f8042b2) on today's schema: its statements, verbatim.
-
-Such a release runs beside this one during a rolling upgrade or after a rollback; it writes
-refresh tokens without a session and ends a login by revoking refresh tokens only."""
+"""auth_service's migrations: the statements of the release before sessions still work on today's
+schema."""
 
 from __future__ import annotations
 
@@ -18,6 +16,8 @@ from tests.infra import Infra
 # auth_service/queries.py of f8042b2, the last release before 002_sessions.sql.
 EARLIER_INSERT_USER = """INSERT INTO users (username, email, password_hash) VALUES ($1, $2, $3)
             RETURNING id, username, email, password_hash, bio, image, email_confirmed"""
+
+
 EARLIER_INSERT_REFRESH_TOKEN = """INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at)
            VALUES ($1, $2, $3, $4)"""
 EARLIER_LOCK_REFRESH_TOKEN = """SELECT id, family_id, user_id, expires_at, used_at, revoked_at

@@ -1,4 +1,7 @@
-"""Balancing over replicas, ejection, and which failures are retried."""
+"""gateway/proxy.py: balancing over replicas, which failures are retried, and what travels with a
+request."""
+
+from __future__ import annotations
 
 import asyncio
 import contextlib
@@ -14,8 +17,72 @@ from devstack import stack
 from devstack.embedded import free_port
 from tests.factories import FAST_HASHING
 from tests.gateway.conftest import Echo, GatewayFactory, url_of
+from tests.gateway.helpers import bearer
 from tests.infra import Infra
 from tests.typing import AppClient
+
+
+@pytest.fixture
+def two_auth_replicas(infra: Infra) -> Iterator[list[tuple[subprocess.Popen[bytes], int]]]:
+    ports = [free_port(), free_port()]
+    processes = []
+    for port in ports:
+        spec = stack.ProcessSpec(
+            f"auth-{port}", "auth_service", port, infra.env(AUTH_PORT=str(port), **FAST_HASHING)
+        )
+        processes.append(stack.start(spec))
+    try:
+        for process, port in zip(processes, ports, strict=True):
+            stack.wait_ready(f"http://127.0.0.1:{port}/health/ready", 30, process)
+        yield list(zip(processes, ports, strict=True))
+    finally:
+        stack.stop(processes)
+
+
+class Dropper:
+    """A replica that reads each request and closes the connection without a byte back."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.server: asyncio.Server | None = None
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            self.requests += 1
+        writer.close()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+
+@pytest.fixture
+async def dropper() -> AsyncIterator[Dropper]:
+    replica = Dropper()
+    replica.server = await asyncio.start_server(replica.serve, "127.0.0.1", 0)
+    try:
+        yield replica
+    finally:
+        replica.server.close()
+        await replica.server.wait_closed()
+
+
+async def posts_until_dropped(
+    gateway: AppClient, dropper: Dropper, headers: Callable[[int], dict[str, str]]
+) -> list[int]:
+    """POSTs until one has gone to the dropping replica (turns alternate: within two)."""
+    statuses = []
+    for attempt in range(4):
+        response = await gateway.post(
+            "/api/articles", json={"article": {}}, headers=headers(attempt)
+        )
+        statuses.append(response.status)
+        if dropper.requests:
+            break
+    assert dropper.requests == 1
+    return statuses
 
 
 async def test_requests_spread_over_every_replica(
@@ -80,23 +147,6 @@ async def test_all_replicas_down_is_502_in_the_error_format(make_gateway: Gatewa
     assert (await response.json())["errors"]["body"] == ["social is unreachable"]
 
 
-@pytest.fixture
-def two_auth_replicas(infra: Infra) -> Iterator[list[tuple[subprocess.Popen[bytes], int]]]:
-    ports = [free_port(), free_port()]
-    processes = []
-    for port in ports:
-        spec = stack.ProcessSpec(
-            f"auth-{port}", "auth_service", port, infra.env(AUTH_PORT=str(port), **FAST_HASHING)
-        )
-        processes.append(stack.start(spec))
-    try:
-        for process, port in zip(processes, ports, strict=True):
-            stack.wait_ready(f"http://127.0.0.1:{port}/health/ready", 30, process)
-        yield list(zip(processes, ports, strict=True))
-    finally:
-        stack.stop(processes)
-
-
 async def test_stopping_a_replica_during_a_stream_loses_no_idempotent_request(
     make_gateway: GatewayFactory, two_auth_replicas: list[tuple[subprocess.Popen[bytes], int]]
 ) -> None:
@@ -118,52 +168,6 @@ async def test_stopping_a_replica_during_a_stream_loses_no_idempotent_request(
     assert two_auth_replicas[0][0].wait(10) == 0  # it stopped gracefully
     assert len(statuses) == 240
     assert set(statuses) == {200}
-
-
-class Dropper:
-    """A replica that reads each request and closes the connection without a byte back."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        self.server: asyncio.Server | None = None
-
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
-            await reader.readuntil(b"\r\n\r\n")
-            self.requests += 1
-        writer.close()
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-
-@pytest.fixture
-async def dropper() -> AsyncIterator[Dropper]:
-    replica = Dropper()
-    replica.server = await asyncio.start_server(replica.serve, "127.0.0.1", 0)
-    try:
-        yield replica
-    finally:
-        replica.server.close()
-        await replica.server.wait_closed()
-
-
-async def posts_until_dropped(
-    gateway: AppClient, dropper: Dropper, headers: Callable[[int], dict[str, str]]
-) -> list[int]:
-    """POSTs until one has gone to the dropping replica (turns alternate: within two)."""
-    statuses = []
-    for attempt in range(4):
-        response = await gateway.post(
-            "/api/articles", json={"article": {}}, headers=headers(attempt)
-        )
-        statuses.append(response.status)
-        if dropper.requests:
-            break
-    assert dropper.requests == 1
-    return statuses
 
 
 async def test_a_keyed_post_whose_connection_dropped_is_retried_on_another_replica(
@@ -218,3 +222,66 @@ async def test_a_replica_answering_connection_close_gets_no_new_requests(
         assert len(echoes["posts"].seen) == 5
     finally:
         await closing.server.close()
+
+
+async def test_the_path_travels_as_the_client_encoded_it(
+    gateway: AppClient, echoes: dict[str, Echo]
+) -> None:
+    # Decoded and re-encoded, "%2F" would become "/" and the dots a way out of /api.
+    path = "/api/articles/..%2F..%2Finternal%2Fsummary?q=a%20b"
+    assert (await gateway.get(path)).status == 200
+    assert echoes["posts"].seen[-1]["raw_path"] == path
+
+
+async def test_client_sent_identity_headers_are_replaced(
+    gateway: AppClient, echoes: dict[str, Echo]
+) -> None:
+    spoofed = {
+        "X-User-Id": "1",
+        "X-Username": "admin",
+        "X-User-Role": "admin",
+        "X-Client-IP": "10.0.0.1",
+    }
+    anonymous = await (await gateway.get("/api/articles", headers=spoofed)).json()
+    assert "X-User-Id" not in anonymous["headers"] and "X-Username" not in anonymous["headers"]
+    assert "X-User-Role" not in anonymous["headers"]
+    assert anonymous["headers"]["X-Client-IP"] == "127.0.0.1"
+    signed_in = await (
+        await gateway.get("/api/articles", headers={**spoofed, **bearer(echoes, 7, "jake")})
+    ).json()
+    assert signed_in["headers"]["X-User-Id"] == "7"
+    assert signed_in["headers"]["X-Username"] == "jake"
+    assert signed_in["headers"]["X-User-Role"] == "user"  # the token's, not the client's
+
+
+async def test_forwarding_headers_and_request_id_are_set(
+    gateway: AppClient, echoes: dict[str, Echo]
+) -> None:
+    response = await gateway.get("/api/tags", headers={"X-Request-ID": "trace-42"})
+    received = (await response.json())["headers"]
+    assert received["X-Request-ID"] == "trace-42"
+    assert received["X-Forwarded-For"] == "127.0.0.1"
+    assert received["X-Forwarded-Proto"] == "http"
+    assert received["X-Forwarded-Host"].startswith("127.0.0.1")
+    assert response.headers["X-Request-ID"] == "trace-42"
+
+
+async def test_hop_by_hop_headers_do_not_travel(gateway: AppClient) -> None:
+    response = await gateway.get(
+        "/api/tags",
+        headers={"Connection": "keep-alive, X-Secret", "X-Secret": "1", "TE": "trailers"},
+    )
+    received = (await response.json())["headers"]
+    assert "X-Secret" not in received and "TE" not in received
+
+
+async def test_server_timing_splits_gateway_and_upstream_time(gateway: AppClient) -> None:
+    response = await gateway.get("/api/tags")
+    timing = response.headers["Server-Timing"]
+    assert timing.startswith("gateway;dur=") and ", upstream;dur=" in timing
+
+
+async def test_large_responses_stream_through_intact(gateway: AppClient) -> None:
+    response = await gateway.get("/api/media/big")
+    assert response.status == 200
+    assert await response.read() == b"x" * 1_000_000

@@ -1,9 +1,5 @@
-"""Replicas found through one name with several addresses, followed as they come and go.
-
-The replicas listen on one port of several loopback addresses (127.0.0.2, 127.0.0.3, ...
-are all loopback on Linux), and the gateway is given a resolver that maps the service's
-name to whichever of them the test says: what DNS does for a scaled compose service.
-"""
+"""gateway/upstreams.py: the replicas of a service are every address its name resolves to, kept
+current."""
 
 from __future__ import annotations
 
@@ -26,7 +22,6 @@ from tests.waiting import until
 
 NAME = "posts.replicas.test"
 ADDRESSES = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
-
 Client = TestClient[web.Request, web.Application]
 
 

@@ -1,4 +1,4 @@
-"""The web client's files at `/`: pages, assets, caching, compression, and nothing else."""
+"""gateway/webclient.py: the web client's files served at `/`."""
 
 from __future__ import annotations
 

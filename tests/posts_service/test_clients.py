@@ -1,4 +1,5 @@
-"""posts_service in front of two social_service replicas, one of which goes away and back."""
+"""posts_service/clients.py: posts in front of two social_service replicas, one of which goes away
+and back."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from shared.settings import Env
 from social_service.app import create_app as create_social
 from social_service.settings import SocialSettings
 from tests.infra import Infra
-from tests.posts_service.test_articles import create
+from tests.posts_service.helpers import create
 from tests.services import FAST_EVENTS, Users, base_url, serving
 from tests.waiting import until
 

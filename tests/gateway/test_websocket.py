@@ -1,15 +1,15 @@
-"""The websocket proxy, and the merged OpenAPI document with Swagger UI."""
+"""gateway/websocket.py: websockets tunnelled to chat, their frames and close codes, closed when
+their session ends."""
+
+from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import WSMsgType
-from openapi_spec_validator import validate
 
-from gateway.docs import merge_documents
 from shared.contracts.revocation import Ended, announce
 from tests.gateway.conftest import Echo, GatewayFactory
 from tests.typing import AppClient
@@ -91,53 +91,6 @@ async def test_a_websocket_without_a_token_is_refused_before_the_upgrade(
         await gateway.ws_connect("/api/chat/ws")
     assert refused.value.status == 401
     assert not echoes["chat"].seen
-
-
-def _document(schema_name: str, path: str) -> dict[str, Any]:
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "x", "version": "1"},
-        "paths": {
-            path: {
-                "post": {
-                    "requestBody": {
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": f"#/components/schemas/{schema_name}"}
-                            }
-                        }
-                    },
-                    "responses": {"200": {"description": "ok"}},
-                }
-            },
-            "/internal/secret": {"get": {"responses": {"200": {"description": "ok"}}}},
-            "/health": {"get": {"responses": {"200": {"description": "ok"}}}},
-        },
-        "components": {"schemas": {schema_name: {"type": "object"}}},
-    }
-
-
-def test_merging_keeps_public_paths_and_separates_clashing_schemas() -> None:
-    merged = merge_documents(
-        {
-            "auth": _document("ProfileOut", "/api/users"),
-            "social": _document("ProfileOut", "/api/profiles"),
-        }
-    )
-    assert set(merged["paths"]) == {"/api/users", "/api/profiles"}
-    assert {"auth_ProfileOut", "social_ProfileOut"} <= set(merged["components"]["schemas"])
-    ref = merged["paths"]["/api/users"]["post"]["requestBody"]["content"]["application/json"][
-        "schema"
-    ]
-    assert ref == {"$ref": "#/components/schemas/auth_ProfileOut"}
-    validate(merged)
-
-
-async def test_docs_page_and_static_files_are_served(gateway: AppClient) -> None:
-    page = await gateway.get("/api/docs")
-    assert page.status == 200 and "swagger-ui" in await page.text()
-    assert (await gateway.get("/api/docs/static/swagger-ui-bundle.js")).status == 200
-    assert (await gateway.get("/api/docs/static/init.js")).status == 200
 
 
 async def test_ending_a_session_closes_its_open_websockets(

@@ -1,14 +1,20 @@
-"""Sign-up, login, the current user and its updates, as the RealWorld spec and API.md say."""
+"""auth_service/domain.py: accounts, sign-in, the current user, e-mail confirmation and password
+reset."""
+
+from __future__ import annotations
 
 import asyncio
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from pytest_aiohttp import AiohttpClient
 
 from auth_service.app import create_app
+from tests import redis_text
 from tests.factories import as_user, auth_settings, claims, register
 from tests.infra import Infra
+from tests.mail import token_in, wait_for_mail
 from tests.typing import AppClient
 
 
@@ -23,31 +29,6 @@ async def test_registration_answers_the_user_with_tokens(auth: AppClient) -> Non
     token_claims = claims(user["token"])
     assert token_claims["username"] == "jake"
     assert {"sub", "iat", "exp", "jti", "sid", "iss", "aud"} <= set(token_claims)
-
-
-@pytest.mark.parametrize(
-    ("user", "field"),
-    [
-        ({"email": "a@example.com", "password": "longenough"}, "username"),  # missing username
-        ({"username": "ab", "email": "a@example.com", "password": "longenough"}, "username"),
-        ({"username": "a" * 33, "email": "a@example.com", "password": "longenough"}, "username"),
-        ({"username": "bad name", "email": "a@example.com", "password": "longenough"}, "username"),
-        ({"username": "anna", "email": "not-an-email", "password": "longenough"}, "email"),
-        ({"username": "anna", "email": "a@example.com", "password": "short"}, "password"),
-        ({"username": "anna", "email": "a@example.com", "password": 12345678}, "password"),
-        (
-            {"username": "anna", "email": "a@example.com", "password": "x" * 8, "role": "admin"},
-            "role",
-        ),
-    ],
-)
-async def test_invalid_registration_is_422_naming_the_field(
-    auth: AppClient, user: dict[str, Any], field: str
-) -> None:
-    response = await auth.post("/api/users", json={"user": user})
-    assert response.status == 422
-    errors = (await response.json())["errors"]
-    assert field in errors and errors["body"]
 
 
 @pytest.mark.parametrize(
@@ -204,27 +185,87 @@ async def test_deleting_the_account_removes_it(auth: AppClient) -> None:
     assert login.status == 422
 
 
-async def test_sign_ins_past_the_hashing_queue_answer_503_at_once(
+async def test_a_confirmation_token_works_once(auth: AppClient, infra: Infra) -> None:
+    await register(auth, "jake", "jake@example.com")
+    token = token_in(await wait_for_mail(infra.mail_api, "jake@example.com", "Confirm"))
+    assert (await auth.post("/api/auth/confirm", json={"token": token})).status == 200
+    again = await auth.post("/api/auth/confirm", json={"token": token})
+    assert again.status == 422
+    assert (await again.json())["errors"]["token"] == ["is invalid"]
+
+
+async def test_resend_sends_a_new_confirmation(auth: AppClient, infra: Infra) -> None:
+    user = await register(auth, "jake", "jake@example.com")
+    await wait_for_mail(infra.mail_api, "jake@example.com", "Confirm")
+    assert (await auth.post("/api/auth/confirm/resend", headers=as_user(user))).status == 202
+
+
+async def test_password_reset_by_mail(auth: AppClient, infra: Infra) -> None:
+    user = await register(auth, "jake", "jake@example.com", "old-password")
+    response = await auth.post("/api/auth/password-reset", json={"email": "jake@example.com"})
+    assert response.status == 202
+    token = token_in(await wait_for_mail(infra.mail_api, "jake@example.com", "Reset"))
+    done = await auth.post(
+        "/api/auth/password-reset/confirm", json={"token": token, "password": "new-password"}
+    )
+    assert done.status == 200
+    login = await auth.post(
+        "/api/users/login", json={"user": {"email": "jake@example.com", "password": "new-password"}}
+    )
+    assert login.status == 200
+    # The token is spent, and sessions from before the reset are over.
+    again = await auth.post(
+        "/api/auth/password-reset/confirm", json={"token": token, "password": "other-password"}
+    )
+    assert again.status == 422
+    refresh = await auth.post("/api/auth/refresh", json={"refreshToken": user["refreshToken"]})
+    assert refresh.status == 401
+
+
+async def test_password_reset_for_an_unknown_address_is_202_and_sends_nothing(
+    auth: AppClient, infra: Infra
+) -> None:
+    response = await auth.post("/api/auth/password-reset", json={"email": "ghost@example.com"})
+    assert response.status == 202
+    with pytest.raises(AssertionError, match="no mail"):
+        await wait_for_mail(infra.mail_api, "ghost@example.com", "Reset", timeout=0.5)
+
+
+async def test_expired_reset_token_is_refused(auth: AppClient, infra: Infra, db: Any) -> None:
+    await register(auth, "jake", "jake@example.com")
+    await auth.post("/api/auth/password-reset", json={"email": "jake@example.com"})
+    token = token_in(await wait_for_mail(infra.mail_api, "jake@example.com", "Reset"))
+    await db.execute("UPDATE auth.email_tokens SET expires_at = now() - interval '1 second'")
+    response = await auth.post(
+        "/api/auth/password-reset/confirm", json={"token": token, "password": "new-password"}
+    )
+    assert response.status == 422
+
+
+async def test_unconfirmed_login_is_refused_when_confirmation_is_required(
     infra: Infra, aiohttp_client: AiohttpClient
 ) -> None:
-    # One hash at a time and none waiting: of many logins at once, those that find the
-    # hashing busy are told to come back instead of queueing.
-    settings = auth_settings(
-        infra,
-        ARGON2_WORKERS="1",
-        ARGON2_QUEUE="0",
-        ARGON2_TIME_COST="4",
-        ARGON2_MEMORY_KIB="65536",
+    client = await aiohttp_client(
+        create_app(auth_settings(infra, AUTH_REQUIRE_CONFIRMED_EMAIL="true"))
     )
-    client = await aiohttp_client(create_app(settings))
-    await register(client, "jake")
-    credentials = {"user": {"email": "jake@example.com", "password": "jakejake1"}}
+    await register(client, "jake", "jake@example.com")
+    response = await client.post(
+        "/api/users/login", json={"user": {"email": "jake@example.com", "password": "jakejake1"}}
+    )
+    assert response.status == 403
 
-    async def login() -> tuple[int, str | None]:
-        response = await client.post("/api/users/login", json=credentials)
-        return response.status, response.headers.get("Retry-After")
 
-    answers = await asyncio.gather(*(login() for _ in range(12)))
-    statuses = sorted({status for status, _ in answers})
-    assert statuses == [200, 503]
-    assert all(retry == "1" for status, retry in answers if status == 503)
+async def test_registration_publishes_user_registered(
+    auth: AppClient, redis: aioredis.Redis
+) -> None:
+    user = await register(auth, "jake")
+    for _ in range(100):
+        entries = await redis_text.entries(redis, "events:auth")
+        if entries:
+            break
+        await asyncio.sleep(0.05)
+    _, fields = entries[0]
+    assert fields["type"] == "user.registered"
+    assert fields["producer"] == "auth"
+    assert '"username": "jake"' in fields["data"]
+    assert str(claims(user["token"])["sub"]) in fields["data"]
