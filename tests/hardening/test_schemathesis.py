@@ -57,6 +57,7 @@ SCHEMA_VALID_REFUSALS: dict[str, set[tuple[int, str]]] = {
     # API.md: nobody opens a direct chat with, follows or reports themselves.
     "POST /api/chats": {(422, "username")},
     "POST /api/profiles/{username}/follow": {(422, "username")},
+    "DELETE /api/profiles/{username}/follow": {(422, "username")},
     "POST /api/users/{username}/report": {(422, "username")},
     # A reply names a message of the chat, an attachment an upload of the sender's, a
     # schedule a time in the future: facts of the moment of the request.
