@@ -137,7 +137,7 @@ async def _types_of(
 
 async def test_bad_input_is_refused_with_the_field_named(api: aiohttp.ClientSession) -> None:
     anna = await signup(api, "anna")
-    cases = [
+    cases: list[tuple[str, str, dict[str, Any] | None, int, str]] = [
         # An unknown type in the filter.
         ("GET", "/api/notifications?types=followed,poked", None, 422, "types"),
         # A cursor that is no id, a page too large.
