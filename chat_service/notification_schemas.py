@@ -3,9 +3,9 @@ answers. Their shapes are the "Notifications" part of API.md."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from chat_service.notifications import TYPES
 from chat_service.schemas import MAX_BIGINT, PersonOut, StrictInteger
@@ -13,6 +13,9 @@ from shared.web.schemas import MAX_PAGE, StrictSchema
 from shared.web.schemas import StrictInteger as QueryInteger
 
 MAX_READ_IDS = 500
+_TYPE = "|".join(re.escape(kind) for kind in TYPES)
+# Names of TYPES separated by commas (spaces around them allowed).
+TYPES_PATTERN = f"^ *({_TYPE})? *(, *({_TYPE})? *)*$"
 
 
 class NotificationsQuery(StrictSchema):
@@ -22,12 +25,14 @@ class NotificationsQuery(StrictSchema):
     )
     limit = QueryInteger(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
     types = fields.String(
-        validate=validate.Length(max=200),
+        validate=[validate.Length(max=200), validate.Regexp(TYPES_PATTERN)],
         metadata={"description": f"comma-separated types to list: {', '.join(TYPES)}"},
     )
 
 
 class ReadNotificationsIn(StrictSchema):
+    """Marks read every notification up to `upTo`, and those of `ids`; `{}` marks all."""
+
     upTo = StrictInteger(
         validate=validate.Range(min=1, max=MAX_BIGINT),
         metadata={"description": "every notification with this id or below"},
@@ -37,11 +42,6 @@ class ReadNotificationsIn(StrictSchema):
         validate=validate.Length(min=1, max=MAX_READ_IDS),
         metadata={"description": f"these notifications (at most {MAX_READ_IDS})"},
     )
-
-    @validates_schema
-    def _one_of(self, data: dict[str, Any], **_: Any) -> None:
-        if ("upTo" in data) == ("ids" in data):
-            raise ValidationError("give either upTo or ids", "upTo")
 
 
 class ArticleRefOut(Schema):

@@ -138,7 +138,7 @@ class Hub:
             case UserEvent(user_id, text):
                 frame = text_frame(text)
                 for client in self._since(self.registry.of_user(user_id), recovered):
-                    client.push(frame)
+                    client.offer_own(frame)
             case UserJoined(user_id, chat_id, from_seq, text):
                 for client in self._since(self.registry.of_user(user_id), recovered):
                     self._spawn(self._join(client, chat_id, from_seq, text))

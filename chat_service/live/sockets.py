@@ -64,6 +64,8 @@ class Client:
     windows: dict[int, Window] = field(default_factory=dict)
     # Live deliveries that arrived before the hello was queued, or during a chat's replay.
     early: list[tuple[int, int | None, Frame]] | None = field(default_factory=list)
+    # The user's own events (a notification, a read marker) that came before the hello.
+    early_own: list[Frame] = field(default_factory=list)
     replaying: dict[int, list[tuple[int | None, Frame]]] = field(default_factory=dict)
     closed: bool = False
     # The event log's last id when the socket attached: older events are in its hello.
@@ -158,7 +160,17 @@ class Client:
         early, self.early = self.early or [], None
         for chat_id, seq, frame in early:
             self.offer(chat_id, seq, frame)
+        own, self.early_own = self.early_own, []
+        for frame in own:
+            self.push(frame)
         self.ready.set()
+
+    def offer_own(self, frame: Frame) -> None:
+        """One of the user's own events: after the hello, as every event is."""
+        if self.early is not None:
+            self.early_own.append(frame)
+        else:
+            self.push(frame)
 
     def offer(self, chat_id: int, seq: int | None, frame: Frame) -> None:
         """A live frame of a chat: `seq` is set for message.created, None for other events."""

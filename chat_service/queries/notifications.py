@@ -126,12 +126,13 @@ async def mark_read(
     up_to: int | None,
     ids: Sequence[int] | None,
 ) -> int:
-    """Marks the recipient's notifications up to an id, or those of a list, as read; how
-    many changed."""
+    """Marks the recipient's notifications up to an id and those of a list as read (every
+    one when neither is given); how many changed."""
     result: str = await connection.execute(
         """UPDATE notifications SET read_at = now()
            WHERE recipient_id = $1 AND read_at IS NULL
-             AND (($2::bigint IS NOT NULL AND id <= $2)
+             AND (($2::bigint IS NULL AND $3::bigint[] IS NULL)
+                  OR ($2::bigint IS NOT NULL AND id <= $2)
                   OR ($3::bigint[] IS NOT NULL AND id = ANY($3::bigint[])))""",
         recipient_id,
         up_to,

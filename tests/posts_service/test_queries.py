@@ -89,9 +89,10 @@ async def test_a_new_article_is_stored_with_its_tags_and_one_event_even_when_its
            WHERE l.created_at = a.created_at"""
     )
     assert linked == 3
-    rows = await db.fetch("SELECT id, slug FROM posts.articles ORDER BY id")
+    rows = await db.fetch("SELECT id, slug, title FROM posts.articles ORDER BY id")
     expected = [
-        {"id": row["id"], "slug": row["slug"], "authorId": users.ids["jake"]} for row in rows
+        {"id": row["id"], "slug": row["slug"], "authorId": users.ids["jake"], "title": row["title"]}
+        for row in rows
     ]
     for _ in range(100):  # the relay publishes what the insert recorded, once per article
         created = [

@@ -85,7 +85,10 @@ class NotificationStore {
 
   private markLocally(upTo: number | null, ids: number[] | null): void {
     this.items = this.items.map((item) =>
-      !item.read && ((upTo !== null && item.id <= upTo) || (ids?.includes(item.id) ?? false))
+      !item.read &&
+      ((upTo === null && ids === null) ||
+        (upTo !== null && item.id <= upTo) ||
+        (ids?.includes(item.id) ?? false))
         ? { ...item, read: true }
         : item,
     );
