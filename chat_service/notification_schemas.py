@@ -8,9 +8,8 @@ import re
 from marshmallow import Schema, fields, validate
 
 from chat_service.notifications import TYPES
-from chat_service.schemas import MAX_BIGINT, PersonOut, StrictInteger
-from shared.web.schemas import MAX_PAGE, StrictSchema
-from shared.web.schemas import StrictInteger as QueryInteger
+from chat_service.schemas import MAX_BIGINT, PersonOut
+from shared.web.schemas import MAX_PAGE, StrictInteger, StrictSchema
 
 MAX_READ_IDS = 500
 _TYPE = "|".join(re.escape(kind) for kind in TYPES)
@@ -19,11 +18,11 @@ TYPES_PATTERN = f"^ *({_TYPE})? *(, *({_TYPE})? *)*$"
 
 
 class NotificationsQuery(StrictSchema):
-    before = QueryInteger(
+    before = StrictInteger(
         validate=validate.Range(min=1, max=MAX_BIGINT),
         metadata={"description": "a notification id (`nextCursor`): the page starts below it"},
     )
-    limit = QueryInteger(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
+    limit = StrictInteger(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
     types = fields.String(
         validate=[validate.Length(max=200), validate.Regexp(TYPES_PATTERN)],
         metadata={"description": f"comma-separated types to list: {', '.join(TYPES)}"},
@@ -34,11 +33,12 @@ class ReadNotificationsIn(StrictSchema):
     """Marks read every notification up to `upTo`, and those of `ids`; `{}` marks all."""
 
     upTo = StrictInteger(
+        json_only=True,
         validate=validate.Range(min=1, max=MAX_BIGINT),
         metadata={"description": "every notification with this id or below"},
     )
     ids = fields.List(
-        StrictInteger(validate=validate.Range(min=1, max=MAX_BIGINT)),
+        StrictInteger(json_only=True, validate=validate.Range(min=1, max=MAX_BIGINT)),
         validate=validate.Length(min=1, max=MAX_READ_IDS),
         metadata={"description": f"these notifications (at most {MAX_READ_IDS})"},
     )
