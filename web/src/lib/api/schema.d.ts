@@ -4896,6 +4896,15 @@ export interface paths {
             "application/json": components["schemas"]["chat_UnreadNotificationsOut"];
           };
         };
+        /** @description the request is malformed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["chat_Error"];
+          };
+        };
         /** @description authentication is required */
         401: {
           headers: {
