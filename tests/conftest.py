@@ -69,7 +69,7 @@ async def clean_state(infra: Infra) -> AsyncIterator[None]:
                         "sequencename = $1",
                         sequence,
                     )
-            await connection.execute(f"TRUNCATE {', '.join(infra.tables)} RESTART IDENTITY CASCADE")
+            await _truncate(connection, infra.tables)
             for sequence, value in kept.items():
                 if value is not None:
                     await connection.execute("SELECT setval($1::regclass, $2)", sequence, value)
@@ -83,6 +83,20 @@ async def clean_state(infra: Infra) -> AsyncIterator[None]:
             await client.aclose()
     await clear_mailbox(infra.mail_api)
     yield
+
+
+async def _truncate(connection: asyncpg.Connection, tables: list[str]) -> None:
+    """Empties every table. The stack's services keep working meanwhile (relays, consumers):
+    a transaction of theirs that locks two tables in the other order may deadlock with the
+    TRUNCATE, and when PostgreSQL picks the TRUNCATE to fail, it is run again."""
+    statement = f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
+    for attempt in range(1, 6):
+        try:
+            await connection.execute(statement)
+            return
+        except asyncpg.DeadlockDetectedError:
+            if attempt == 5:
+                raise
 
 
 @pytest.fixture

@@ -249,7 +249,11 @@ def test_durations_are_read_as_people_write_them(text: str, seconds: int) -> Non
 
 @pytest.mark.parametrize(
     ("given", "code"),
-    [("abc123", "abc123"), ("http://chop.example/api/chats/join/abc123", "abc123")],
+    [
+        ("abc123", "abc123"),
+        ("http://chop.example/join/abc123", "abc123"),
+        ("http://chop.example/api/chats/join/abc123", "abc123"),
+    ],
 )
 def test_an_invite_is_its_code_or_its_whole_link(given: str, code: str) -> None:
     assert invite_code(given) == code

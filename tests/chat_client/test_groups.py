@@ -9,7 +9,8 @@ from tests.chat_client.conftest import LIVE, ChatUser, MakeUser
 
 
 def invite_url(out: str) -> str:
-    found = re.search(r"^(http\S+/api/chats/join/\S+)$", out, re.MULTILINE)
+    # The web client's page (PUBLIC_URL/join/{code}), which a browser opens.
+    found = re.search(r"^(http\S+/join/\S+)$", out, re.MULTILINE)
     assert found, out
     return found.group(1)
 
