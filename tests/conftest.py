@@ -51,7 +51,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
 # delivered, for two minutes (chat_service/live/log.py): numbered from 1 again, the next
 # test's membership, edit and comment events would be taken for ones already delivered and
 # dropped. Their numbering goes on across tests.
-STACK_KEPT_SEQUENCES = ("chat.live_events_id_seq",)
+STACK_KEPT_SEQUENCES = ("chat.live_events_id_seq", "auth.users_id_seq")
 
 
 @pytest.fixture(autouse=True)
