@@ -37,8 +37,9 @@ KILL_WINDOW = 6.0
 DEAD_ATTEMPT = 0.1
 _GATEWAY_TIMING = re.compile(r"gateway;dur=([0-9.]+)")
 CLIENTS = 4
-# Between two requests of one client: about 25 requests a second in all, under the gateway's
-# limit per user (1,200 a minute) for the half minute that each load runs, with a user of its own.
+# Between two requests of one client: about 25 requests a second in all. Each client is a
+# user of its own, so that each stays under the gateway's limit per user (1,200 a minute)
+# however long a load runs (a rolling restart of three replicas takes most of a minute).
 PAUSE = 0.12
 PASSWORD = "correct-horse-battery-9"
 
@@ -134,14 +135,14 @@ class Load:
 
 @contextlib.asynccontextmanager
 async def load(stack: Stack) -> AsyncIterator[Load]:
-    """Lists of recipes by a new user from `CLIENTS` clients until the block ends."""
+    """Lists of recipes from `CLIENTS` clients, each a new user, until the block ends."""
     figures = Load()
     stop = asyncio.Event()
     async with aiohttp.ClientSession() as session:
-        user = await register(session, stack.base)
-    headers = {"Authorization": f"Token {user['token']}"}
+        users = [await register(session, stack.base) for _ in range(CLIENTS)]
 
-    async def client(session: aiohttp.ClientSession) -> None:
+    async def client(session: aiohttp.ClientSession, user: dict[str, Any]) -> None:
+        headers = {"Authorization": f"Token {user['token']}"}
         while not stop.is_set():
             sent = time.monotonic()
             try:
@@ -159,7 +160,7 @@ async def load(stack: Stack) -> AsyncIterator[Load]:
 
     timeout = aiohttp.ClientTimeout(total=15)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        tasks = [asyncio.create_task(client(session)) for _ in range(CLIENTS)]
+        tasks = [asyncio.create_task(client(session, user)) for user in users]
         try:
             yield figures
         finally:
