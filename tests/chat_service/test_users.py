@@ -238,14 +238,15 @@ async def watched_auth(
     auth_client: AppClient, db: asyncpg.Connection
 ) -> AsyncIterator[tuple[AppClient, list[int]]]:
     """auth behind a proxy that counts, at each call it passes on, chat's transactions left
-    open meanwhile."""
+    open meanwhile (in this test's database: the stack's chat replicas, in a database of
+    their own, keep working meanwhile)."""
     open_transactions: list[int] = []
 
     async def forward(request: web.Request) -> web.Response:
         open_transactions.append(
             await db.fetchval(
                 """SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chat'
-                     AND state LIKE 'idle in transaction%'"""
+                     AND datname = current_database() AND state LIKE 'idle in transaction%'"""
             )
         )
         headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
