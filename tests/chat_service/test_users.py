@@ -233,6 +233,14 @@ async def test_one_user_stored_from_two_places_at_once_is_stored_once(
     assert await db.fetchval("SELECT count(*) FROM chat.users") == 200
 
 
+async def invited(db: asyncpg.Connection, user_id: int) -> bool:
+    count: int = await db.fetchval(
+        "SELECT count(*) FROM chat.notifications WHERE recipient_id = $1 AND type = 'chat.invited'",
+        user_id,
+    )
+    return count > 0
+
+
 @pytest.fixture
 async def watched_auth(
     auth_client: AppClient, db: asyncpg.Connection
@@ -286,6 +294,9 @@ async def test_auth_is_asked_about_unknown_people_with_no_transaction_open(
             f"/api/chats/{soups['id']}/members", json={"username": "jake"}, headers=users["anna"]
         )
         assert added.status == 201, await added.text()
+        # The addition's notification is made in a transaction of chat's consumer: once it
+        # is stored, no transaction but the request's own can be open at the next call.
+        assert await until(lambda: invited(db, jake))
         await forget(db, jake)
         await send(chat, users["jake"], general, "first words")
     assert open_transactions == [0, 0]
