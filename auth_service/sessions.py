@@ -95,7 +95,12 @@ class Sessions:
         await queries.insert_session(connection, session_id, user["id"], expires)
         refresh = await self._new_refresh_token(connection, session_id, user["id"], now, expires)
         token = self.keys.issue(
-            user["id"], user["username"], str(session_id), int(expires.timestamp()), user["role"]
+            user["id"],
+            user["username"],
+            str(session_id),
+            int(expires.timestamp()),
+            user["role"],
+            issued_at=int(now.timestamp()),
         )
         return SignIn(user, token.token, refresh)
 
@@ -154,6 +159,7 @@ class Sessions:
             str(row["family_id"]),
             int(access_end.timestamp()),
             user["role"],
+            issued_at=int(now.timestamp()),
         )
         return SignIn(user, access.token, refresh)
 

@@ -126,10 +126,12 @@ class KeyRing:
         session_id: str,
         expires_at: int | None = None,
         role: str = "user",
+        issued_at: int | None = None,
     ) -> AccessToken:
         """A token of the session; it lives ACCESS_TOKEN_TTL unless `expires_at` says otherwise
-        (the session token of login lives as long as its session)."""
-        now = int(time.time())
+        (the session token of login lives as long as its session). `issued_at` is the moment
+        its caller computed `expires_at` from, so that the token's life is exactly that."""
+        now = issued_at if issued_at is not None else int(time.time())
         jti = uuid.uuid4().hex
         claims = {
             "sub": str(user_id),
