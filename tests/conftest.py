@@ -76,14 +76,19 @@ async def clean_state(infra: Infra) -> AsyncIterator[None]:
 
 
 async def _empty(connection: asyncpg.Connection, tables: list[str], kept: tuple[str, ...]) -> None:
-    """Empties every table that holds a row and restarts every sequence that moved (but the
-    `kept` ones): as TRUNCATE ... RESTART IDENTITY of every table would, in a fraction of its
-    time, since most tests leave most tables empty and a TRUNCATE costs each table new files."""
+    """Empties every table that holds a row and restarts every sequence of theirs that moved
+    (but the `kept` ones): as TRUNCATE ... RESTART IDENTITY of every table would, in a fraction
+    of its time, since most tests leave most tables empty and a TRUNCATE costs each table new
+    files."""
     holding = await connection.fetchval(_holding_rows_query(tuple(tables)))
     moved = await connection.fetch(
-        """SELECT schemaname || '.' || sequencename AS name FROM pg_sequences
-           WHERE last_value IS NOT NULL AND schemaname = ANY($1::text[])""",
-        sorted({table.split(".", 1)[0] for table in tables}),
+        """SELECT d.objid::regclass::text AS name
+           FROM pg_depend d
+           JOIN pg_sequences s ON d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass
+           WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+             AND d.refobjid = ANY($1::regclass[]) AND d.deptype IN ('a', 'i')
+             AND s.last_value IS NOT NULL""",
+        tables,
     )
     restart = [row["name"] for row in moved if row["name"] not in kept]
     if holding:
