@@ -53,3 +53,8 @@ class GatewayUnreachable(ClientError):
 
 class LoginRequired(ClientError):
     exit_code = EXIT_LOGIN
+
+
+def not_found_as(exc: ApiError, sentence: str) -> ClientError | ApiError:
+    """A 404 said in the words of what was looked for."""
+    return ClientError(sentence) if exc.status == 404 else exc

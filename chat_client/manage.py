@@ -9,8 +9,8 @@ import re
 from yarl import URL
 
 from chat_client.api import ChatApi
-from chat_client.commands import Context, message_text
-from chat_client.errors import ApiError, ClientError
+from chat_client.commands import Context, message_text, on_message, write_list
+from chat_client.errors import ApiError, ClientError, not_found_as
 from chat_client.models import JSON, Chat, chat_title
 from chat_client.render import duration, person, plural
 from chat_client.targets import find_chat
@@ -18,6 +18,8 @@ from chat_client.targets import find_chat
 # `4h`, `30m`, `2d`, `90s` or plain seconds.
 DURATION = re.compile(r"(\d+)\s*([smhd]?)")
 UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# A comment's message that is not found may have gone since it was listed.
+GONE = " (deleted or expired?)"
 
 
 def seconds_of(value: str) -> int:
@@ -38,11 +40,6 @@ def invite_code(value: str) -> str:
     if not text:
         raise ClientError(f"{value!r} is neither an invite code nor an invite link")
     return text
-
-
-def not_found_as(exc: ApiError, sentence: str) -> ClientError | ApiError:
-    """A 404 said in the words of what was looked for."""
-    return ClientError(sentence) if exc.status == 404 else exc
 
 
 async def group_chat(api: ChatApi, name: str) -> Chat:
@@ -156,10 +153,7 @@ async def invite_create(ctx: Context, api: ChatApi, args: argparse.Namespace) ->
 async def invite_list(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     chat = await group_chat(api, args.chat)
     invites = await api.invites(chat["id"])
-    if not invites:
-        ctx.write(f"no active invite links to {chat_title(chat)}")
-    for invite in invites:
-        ctx.write(ctx.renderer.invite(invite))
+    write_list(ctx, invites, ctx.renderer.invite, f"no active invite links to {chat_title(chat)}")
 
 
 async def invite_revoke(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
@@ -196,10 +190,8 @@ async def join(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
 async def requests_list(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     chat = await group_chat(api, args.chat)
     requests = await api.join_requests(chat["id"])
-    if not requests:
-        ctx.write(f"no pending requests to join {chat_title(chat)}")
-    for request in requests:
-        ctx.write(ctx.renderer.join_request(request))
+    none = f"no pending requests to join {chat_title(chat)}"
+    write_list(ctx, requests, ctx.renderer.join_request, none)
 
 
 async def decide(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
@@ -237,45 +229,24 @@ async def reply(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
 
 async def edit(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     text = message_text(args.text)
-    chat = await find_chat(api, args.chat)
-    try:
-        await api.edit(chat["id"], args.message_id, text)
-    except ApiError as exc:
-        raise not_found_as(
-            exc, f"no message #{args.message_id} in {chat_title(chat)} that you can edit"
-        ) from exc
-    ctx.write(f"edited message #{args.message_id} in {chat_title(chat)}")
+    async with on_message(ctx, api, args, done="edited", missing=" that you can edit") as chat_id:
+        await api.edit(chat_id, args.message_id, text)
 
 
 async def delete(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
-    chat = await find_chat(api, args.chat)
-    try:
-        await api.delete_message(chat["id"], args.message_id, args.reason)
-    except ApiError as exc:
-        raise not_found_as(exc, f"no message #{args.message_id} in {chat_title(chat)}") from exc
-    ctx.write(f"deleted message #{args.message_id} in {chat_title(chat)}")
+    async with on_message(ctx, api, args, done="deleted") as chat_id:
+        await api.delete_message(chat_id, args.message_id, args.reason)
 
 
 async def comment(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     text = message_text(args.text)
-    chat = await find_chat(api, args.chat)
-    try:
-        await api.comment(chat["id"], args.message_id, text)
-    except ApiError as exc:
-        raise not_found_as(
-            exc, f"no message #{args.message_id} in {chat_title(chat)} (deleted or expired?)"
-        ) from exc
-    ctx.write(f"commented on message #{args.message_id} in {chat_title(chat)}")
+    async with on_message(ctx, api, args, done="commented on", missing=GONE) as chat_id:
+        await api.comment(chat_id, args.message_id, text)
 
 
 async def comments(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
-    chat = await find_chat(api, args.chat)
-    try:
-        found = await api.comments(chat["id"], args.message_id)
-    except ApiError as exc:
-        raise not_found_as(
-            exc, f"no message #{args.message_id} in {chat_title(chat)} (deleted or expired?)"
-        ) from exc
+    async with on_message(ctx, api, args, missing=GONE) as chat_id:
+        found = await api.comments(chat_id, args.message_id)
     ctx.write(f"message #{args.message_id}: {plural(len(found), 'comment')}")
     for line in found:
         ctx.write(ctx.renderer.comment(line))
@@ -342,15 +313,12 @@ async def resolve(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
 
 
 async def bans(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
-    active = await api.bans()
-    if not active:
-        ctx.write("nobody is banned")
-    for ban in active:
+    def line(ban: JSON) -> str:
         by = person(ban["by"]) if ban.get("by") else "automatic, after reports"
-        ctx.write(
-            f"{person(ban.get('user'))} until {ctx.renderer.time(ban.get('until'))} "
-            f"({by}): {ban.get('reason')}"
-        )
+        until = ctx.renderer.time(ban.get("until"))
+        return f"{person(ban.get('user'))} until {until} ({by}): {ban.get('reason')}"
+
+    write_list(ctx, await api.bans(), line, "nobody is banned")
 
 
 async def ban(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
