@@ -89,10 +89,8 @@ async def on_message(
     when `done` is given, as "<done> <what> #id in <chat>"."""
     chat = await find_chat(api, args.chat)
     named = f"{what} #{args.message_id} in {chat_title(chat)}"
-    try:
+    with not_found_as(f"no {named}{missing}"):
         yield chat["id"]
-    except ApiError as exc:
-        raise not_found_as(exc, f"no {named}{missing}") from exc
     if done is not None:
         ctx.write(f"{done} {named}")
 

@@ -112,20 +112,16 @@ async def members_add(ctx: Context, api: ChatApi, args: argparse.Namespace) -> N
     chat = await group_chat(api, args.chat)
     for username in args.usernames:
         name = username.lstrip("@")
-        try:
+        with not_found_as(f"there is no user called {name!r}"):
             await api.add_member(chat["id"], name)
-        except ApiError as exc:
-            raise not_found_as(exc, f"there is no user called {name!r}") from exc
         ctx.write(f"added {name} to {chat_title(chat)}")
 
 
 async def members_remove(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     chat = await group_chat(api, args.chat)
     name = args.username.lstrip("@")
-    try:
+    with not_found_as(f"{name} is not a member of {chat_title(chat)}"):
         await api.remove_member(chat["id"], name)
-    except ApiError as exc:
-        raise not_found_as(exc, f"{name} is not a member of {chat_title(chat)}") from exc
     ctx.write(f"removed {name} from {chat_title(chat)}")
 
 
@@ -159,19 +155,15 @@ async def invite_list(ctx: Context, api: ChatApi, args: argparse.Namespace) -> N
 async def invite_revoke(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     chat = await group_chat(api, args.chat)
     code = invite_code(args.code)
-    try:
+    with not_found_as(f"no active invite link {code} to {chat_title(chat)}"):
         await api.revoke_invite(chat["id"], code)
-    except ApiError as exc:
-        raise not_found_as(exc, f"no active invite link {code} to {chat_title(chat)}") from exc
     ctx.write(f"revoked the invite link {code}; it no longer lets anyone in")
 
 
 async def join(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     code = invite_code(args.code)
-    try:
+    with not_found_as("that invite link is unknown, expired or revoked"):
         answer = await api.join(code)
-    except ApiError as exc:
-        raise not_found_as(exc, "that invite link is unknown, expired or revoked") from exc
     if "chat" in answer:
         chat = answer["chat"]
         ctx.write(f"joined {chat_title(chat)} (chat {chat['id']})")
@@ -207,10 +199,8 @@ async def decide(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
             raise ClientError(f"{wanted} has no pending request to join {chat_title(chat)}")
         request_id = int(matching[0]["id"])
         name = person(matching[0].get("user"))
-    try:
+    with not_found_as(f"no pending request {wanted} to join {chat_title(chat)}"):
         decided = await api.decide(chat["id"], request_id, args.decision)
-    except ApiError as exc:
-        raise not_found_as(exc, f"no pending request {wanted} to join {chat_title(chat)}") from exc
     who = person(decided["user"]) if decided.get("user") else name
     verb = "let" if args.decision == "approve" else "turned away"
     ending = " in" if args.decision == "approve" else ""
@@ -303,10 +293,8 @@ async def reports(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
 
 async def resolve(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     note = " ".join(args.note).strip() or None
-    try:
+    with not_found_as(f"there is no report {args.report_id}"):
         report = await api.resolve(args.report_id, args.action, note)
-    except ApiError as exc:
-        raise not_found_as(exc, f"there is no report {args.report_id}") from exc
     verb = "dismissed" if args.action == "dismiss" else "upheld"
     ctx.write(f"{verb} report {report.get('id', args.report_id)} about "
               f"{person(report.get('reported'))}")  # fmt: skip
@@ -326,10 +314,8 @@ async def ban(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     if not reason:
         raise ClientError("say why you ban this user")
     name = args.username.lstrip("@")
-    try:
+    with not_found_as(f"there is no user called {name!r}"):
         made = await api.ban(name, args.duration, reason)
-    except ApiError as exc:
-        raise not_found_as(exc, f"there is no user called {name!r}") from exc
     ctx.write(
         f"banned {name} from writing to chats for {duration(args.duration)}, until "
         f"{ctx.renderer.time(made.get('until'))}"
@@ -338,8 +324,6 @@ async def ban(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
 
 async def unban(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     name = args.username.lstrip("@")
-    try:
+    with not_found_as(f"{name} is not banned"):
         await api.unban(name)
-    except ApiError as exc:
-        raise not_found_as(exc, f"{name} is not banned") from exc
     ctx.write(f"lifted the ban on {name}")
