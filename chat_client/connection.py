@@ -55,7 +55,7 @@ class Connection:
     @property
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:
-            raise RuntimeError("ChatApi is used outside `async with`")
+            raise RuntimeError("ChatApi (its Connection) is used outside `async with`")
         return self._http
 
     def url(self, path: str) -> str:
