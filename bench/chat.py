@@ -19,8 +19,6 @@ measure: the figures are those of the whole machine, clients included, on both s
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import multiprocessing
 import os
 import sys
 import time
@@ -35,7 +33,7 @@ from typing import Any
 import aiohttp
 
 from bench.chat_clients import OPEN_WITHIN, RoundResult, client_process
-from bench.harness import bench_environment
+from bench.harness import bench_environment, client_processes, receive
 from devstack import stack
 from devstack.embedded import free_port
 
@@ -116,15 +114,6 @@ def _established(port: int) -> int:
     )
 
 
-async def _receive(conn: Connection, seconds: float) -> Any:
-    def wait() -> Any:
-        if not conn.poll(seconds):
-            raise TimeoutError(f"a client process said nothing for {seconds:.0f} s")
-        return conn.recv()
-
-    return await asyncio.to_thread(wait)
-
-
 async def _send(
     session: aiohttp.ClientSession, side: Side, tag: str, rate: float, count: int
 ) -> tuple[int, float, list[float]]:
@@ -166,9 +155,9 @@ async def _round(
     for conn in pipes:
         conn.send(("round", tag, count, seconds))
     for conn in pipes:
-        await _receive(conn, 30)
+        await receive(conn, 30)
     accepted, first, latencies = await _send(session, side, tag, rate, count)
-    results = [await _receive(conn, seconds + 30) for conn in pipes]
+    results = [await receive(conn, seconds + 30) for conn in pipes]
     return accepted, first, latencies, results
 
 
@@ -176,25 +165,12 @@ async def measure(side: Side, sockets: int, rates: Sequence[float], seconds: flo
     """Opens the sockets in the client processes, then runs one round per rate."""
     urls = side.socket_urls(sockets)
     before = [_established(port) for port in side.replica_ports]
-    context = multiprocessing.get_context("spawn")
-    pipes, processes = [], []
-    for worker in range(CLIENT_PROCESSES):
-        parent_end, child_end = context.Pipe()
-        part = urls[worker::CLIENT_PROCESSES]
-        process = context.Process(target=client_process, args=(child_end, part), daemon=True)
-        process.start()
-        child_end.close()
-        pipes.append(parent_end)
-        processes.append(process)
+    shares = [(urls[worker::CLIENT_PROCESSES],) for worker in range(CLIENT_PROCESSES)]
     rows: list[Row] = []
-    opening = time.monotonic()
-    try:
-        ready = [await _receive(conn, OPEN_WITHIN + 60) for conn in pipes]
-        open_seconds = time.monotonic() - opening
-        opened = sum(count for count, _ in ready)
-        if opened < sockets:
-            errors = sum((Counter(errors) for _, errors in ready), Counter[str]())
-            print(f"{side.name}: {opened} of {sockets} sockets opened: {dict(errors)}", flush=True)
+    async with client_processes(
+        side.name, client_process, shares, sockets=sockets, open_within=OPEN_WITHIN, join_within=30
+    ) as clients:
+        pipes, opened, open_seconds = clients.pipes, clients.opened, clients.open_seconds
         if opened == 0:
             return rows
         spread = "/".join(
@@ -205,7 +181,7 @@ async def measure(side: Side, sockets: int, rates: Sequence[float], seconds: flo
             # A socket has the warm-up messages once it has what was queued before them
             # (chat tells a user's group chats that the user came online).
             await _round(pipes, session, side, "warm-up", rates[0], WARM_UP)
-            ready_seconds = time.monotonic() - opening
+            ready_seconds = time.monotonic() - clients.started
             for number, rate in enumerate(rates):
                 count = min(MAX_ROUND, round(rate * seconds))
                 accepted, first, latencies, results = await _round(
@@ -234,14 +210,6 @@ async def measure(side: Side, sockets: int, rates: Sequence[float], seconds: flo
                     )
                 )
                 print(_line(rows[-1]), flush=True)
-    finally:
-        for conn in pipes:
-            with contextlib.suppress(OSError):
-                conn.send(("stop",))
-        for process in processes:
-            await asyncio.to_thread(process.join, 30)
-            if process.is_alive():
-                process.kill()
     return rows
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import multiprocessing
 import os
 import time
 from collections import Counter
@@ -42,12 +41,11 @@ from bench.chat import (
     _all,
     _call,
     _percentile,
-    _receive,
     _round,
     prepare_chat,
 )
 from bench.chat_clients import client_process
-from bench.harness import cpu_seconds, machine_cpu_seconds
+from bench.harness import client_processes, cpu_seconds, machine_cpu_seconds, receive
 
 HOT = 1000  # the hot chat's sockets: USERS users with ten devices each
 IDLE_DEVICES = 5  # devices (sockets) per idle user
@@ -154,7 +152,7 @@ async def _counts(pipes: Sequence[Connection]) -> tuple[int, Counter[int | None]
         conn.send(("count",))
     still, codes = 0, Counter[int | None]()
     for conn in pipes:
-        live, close_codes = await _receive(conn, 30)
+        live, close_codes = await receive(conn, 30)
         still += live
         codes.update(close_codes)
     return still, codes
@@ -173,24 +171,14 @@ async def measure_side(
         usage.rest_kb, usage.rest_fds = resident_kb(usage.pid), descriptors(usage.pid)
     total = len(hot_urls) + len(idle_urls)
     workers = max(2, math.ceil(total / SOCKETS_PER_CLIENT))
-    context = multiprocessing.get_context("spawn")
-    pipes, children = [], []
-    for worker in range(workers):
-        parent_end, child_end = context.Pipe()
-        args = (child_end, hot_urls[worker::workers], idle_urls[worker::workers], OPEN_WITHIN)
-        child = context.Process(target=client_process, args=args, daemon=True)
-        child.start()
-        child_end.close()
-        pipes.append(parent_end)
-        children.append(child)
-    opening = time.monotonic()
-    try:
-        ready = [await _receive(conn, OPEN_WITHIN + 60) for conn in pipes]
-        open_seconds = time.monotonic() - opening
-        opened = sum(count for count, _ in ready)
-        if opened < total:
-            errors = sum((Counter(errors) for _, errors in ready), Counter[str]())
-            print(f"{side.name}: {opened} of {total} sockets opened: {dict(errors)}", flush=True)
+    shares = [
+        (hot_urls[worker::workers], idle_urls[worker::workers], OPEN_WITHIN)
+        for worker in range(workers)
+    ]
+    async with client_processes(
+        side.name, client_process, shares, sockets=total, open_within=OPEN_WITHIN, join_within=60
+    ) as clients:
+        pipes, opened, open_seconds = clients.pipes, clients.opened, clients.open_seconds
         print(f"{side.name}: {opened} sockets open in {open_seconds:.0f} s", flush=True)
         await asyncio.sleep(SETTLE)
         for usage in usages:
@@ -223,14 +211,6 @@ async def measure_side(
         for usage in usages:
             usage.hot_cpu = cpu_seconds(usage.pid) - before[usage.pid]
         still, codes = await _counts(pipes)
-    finally:
-        for conn in pipes:
-            with contextlib.suppress(OSError):
-                conn.send(("stop",))
-        for child in children:
-            await asyncio.to_thread(child.join, 60)
-            if child.is_alive():
-                child.kill()
     delays.sort()
     return IdleResult(
         side=side.name,

@@ -1,18 +1,26 @@
 """What every benchmark shares: starting what it measures (the servers, the services, helper
-processes), the CPU that each process and the machine spent, and profilers on every process."""
+processes), the CPU that each process and the machine spent, profilers on every process, and
+the processes of websocket clients that the chat benchmarks drive over pipes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import multiprocessing
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from devstack import stack
 from devstack.embedded import free_port
@@ -189,3 +197,64 @@ def machine_cpu_seconds() -> float:
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
     return (user + nice + system + irq + softirq + steal) / 100.0
+
+
+async def receive(conn: Connection, seconds: float) -> Any:
+    """What a client process sends next on its pipe, within `seconds`."""
+
+    def wait() -> Any:
+        if not conn.poll(seconds):
+            raise TimeoutError(f"a client process said nothing for {seconds:.0f} s")
+        return conn.recv()
+
+    return await asyncio.to_thread(wait)
+
+
+@dataclass
+class Clients:
+    """Client processes at the other ends of `pipes`, with the sockets they opened."""
+
+    pipes: list[Connection]
+    opened: int
+    started: float  # time.monotonic() when the processes were started
+    open_seconds: float  # until every process said how many sockets it opened
+
+
+@contextlib.asynccontextmanager
+async def client_processes(
+    name: str,
+    target: Callable[..., None],
+    shares: Sequence[tuple[Any, ...]],
+    *,
+    sockets: int,
+    open_within: float,
+    join_within: float,
+) -> AsyncIterator[Clients]:
+    """A process per share, running `target(pipe_end, *share)`, which first sends the number
+    of sockets it opened and a list of errors; stopped (`("stop",)`) and joined at the end."""
+    context = multiprocessing.get_context("spawn")
+    pipes, processes = [], []
+    for share in shares:
+        parent_end, child_end = context.Pipe()
+        process = context.Process(target=target, args=(child_end, *share), daemon=True)
+        process.start()
+        child_end.close()
+        pipes.append(parent_end)
+        processes.append(process)
+    started = time.monotonic()
+    try:
+        ready = [await receive(conn, open_within + 60) for conn in pipes]
+        open_seconds = time.monotonic() - started
+        opened = sum(count for count, _ in ready)
+        if opened < sockets:
+            errors = sum((Counter(errors) for _, errors in ready), Counter[str]())
+            print(f"{name}: {opened} of {sockets} sockets opened: {dict(errors)}", flush=True)
+        yield Clients(pipes, opened, started, open_seconds)
+    finally:
+        for conn in pipes:
+            with contextlib.suppress(OSError):
+                conn.send(("stop",))
+        for process in processes:
+            await asyncio.to_thread(process.join, join_within)
+            if process.is_alive():
+                process.kill()

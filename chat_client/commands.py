@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from chat_client.api import ChatApi
-from chat_client.errors import ApiError, ClientError, GatewayUnreachable
+from chat_client.errors import ApiError, ClientError, GatewayUnreachable, not_found_as
 from chat_client.models import Message, chat_title
 from chat_client.render import Renderer, format_size
 from chat_client.state import SessionStore
 from chat_client.targets import GENERAL, find_chat, pick_chat, resolve_target
 from chat_client.watch import Watcher
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -60,6 +64,35 @@ def send_at(args: argparse.Namespace, now: datetime | None = None) -> str:
         # The server would deliver a past time at once, which is not what "schedule" means.
         raise ClientError("the time to send at has already passed")
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_list(ctx: Context, items: Sequence[T], line: Callable[[T], str], none: str) -> None:
+    """Each item on a line of its own, or the sentence `none` when there are none."""
+    if not items:
+        ctx.write(none)
+    for item in items:
+        ctx.write(line(item))
+
+
+@contextlib.asynccontextmanager
+async def on_message(
+    ctx: Context,
+    api: ChatApi,
+    args: argparse.Namespace,
+    *,
+    done: str | None = None,
+    missing: str = "",
+    what: str = "message",
+) -> AsyncIterator[int]:
+    """The id of the chat `args.chat`, for a call about its message `args.message_id` made
+    inside: the call's 404 is said as "no <what> #id in <chat><missing>", and its success,
+    when `done` is given, as "<done> <what> #id in <chat>"."""
+    chat = await find_chat(api, args.chat)
+    named = f"{what} #{args.message_id} in {chat_title(chat)}"
+    with not_found_as(f"no {named}{missing}"):
+        yield chat["id"]
+    if done is not None:
+        ctx.write(f"{done} {named}")
 
 
 # Users and authentication
@@ -215,24 +248,17 @@ async def schedule(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None
 async def scheduled(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     chat = await find_chat(api, args.chat)
     messages = await api.scheduled(chat["id"])
-    if not messages:
-        ctx.write(f"no scheduled messages in {chat_title(chat)}")
-    for message in messages:
-        ctx.write(ctx.renderer.scheduled(message))
+    write_list(
+        ctx, messages, ctx.renderer.scheduled, f"no scheduled messages in {chat_title(chat)}"
+    )
 
 
 async def cancel(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
-    chat = await find_chat(api, args.chat)
-    try:
-        await api.cancel_scheduled(chat["id"], args.message_id)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise ClientError(
-                f"no scheduled message #{args.message_id} in {chat_title(chat)}: "
-                "it was sent already, cancelled, or is not yours"
-            ) from exc
-        raise
-    ctx.write(f"cancelled scheduled message #{args.message_id} in {chat_title(chat)}")
+    gone = ": it was sent already, cancelled, or is not yours"
+    async with on_message(
+        ctx, api, args, what="scheduled message", done="cancelled", missing=gone
+    ) as chat_id:
+        await api.cancel_scheduled(chat_id, args.message_id)
 
 
 # Moderation

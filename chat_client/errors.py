@@ -6,6 +6,9 @@ Each kind has its own exit status so that scripts can tell "the gateway said no"
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 EXIT_FAILED = 1  # the API refused (4xx) or a local problem (missing file, unknown chat)
 EXIT_USAGE = 2  # argparse's own status for a bad command line
 EXIT_UNREACHABLE = 3  # no gateway, or the gateway reports a service down (5xx)
@@ -53,3 +56,15 @@ class GatewayUnreachable(ClientError):
 
 class LoginRequired(ClientError):
     exit_code = EXIT_LOGIN
+
+
+@contextlib.contextmanager
+def not_found_as(sentence: str) -> Iterator[None]:
+    """A 404 answered to the call made inside is said as `sentence`, in the words of what was
+    looked for; any other error goes on as it is."""
+    try:
+        yield
+    except ApiError as exc:
+        if exc.status == 404:
+            raise ClientError(sentence) from exc
+        raise

@@ -218,22 +218,22 @@ class Commands:
             raise ClientError(f"usage: {usage}")
         return int(words[0].lstrip("#"))
 
-    @staticmethod
-    def after_first(rest: str) -> str:
-        return rest.split(maxsplit=1)[1] if len(rest.split(maxsplit=1)) > 1 else ""
+    @classmethod
+    def number_and_text(cls, words: list[str], rest: str, usage: str) -> tuple[int, str]:
+        """`ID TEXT` (or `SECONDS TEXT`): the number, and the text after it, which must not
+        be empty."""
+        number = cls.number(words, usage)
+        parts = rest.split(maxsplit=1)
+        if len(parts) < 2:
+            raise ClientError(f"usage: {usage}")
+        return number, parts[1]
 
     async def reply(self, words: list[str], rest: str) -> None:
-        target = self.number(words, "/reply ID TEXT")
-        body = self.after_first(rest)
-        if not body:
-            raise ClientError("usage: /reply ID TEXT")
+        target, body = self.number_and_text(words, rest, "/reply ID TEXT")
         await self.api.send(self.chat["id"], body, reply_to=target)
 
     async def edit(self, words: list[str], rest: str) -> None:
-        target = self.number(words, "/edit ID TEXT")
-        body = self.after_first(rest)
-        if not body:
-            raise ClientError("usage: /edit ID TEXT")
+        target, body = self.number_and_text(words, rest, "/edit ID TEXT")
         await self.api.edit(self.chat["id"], target, body)
         print(f"* edited message #{target}")
 
@@ -243,10 +243,7 @@ class Commands:
         print(f"* deleted message #{target}")
 
     async def comment(self, words: list[str], rest: str) -> None:
-        target = self.number(words, "/comment ID TEXT")
-        body = self.after_first(rest)
-        if not body:
-            raise ClientError("usage: /comment ID TEXT")
+        target, body = self.number_and_text(words, rest, "/comment ID TEXT")
         await self.api.comment(self.chat["id"], target, body)
         print(f"* commented on message #{target}")
 
@@ -288,10 +285,7 @@ class Commands:
         print(f"* saved {target}")
 
     async def later(self, words: list[str], rest: str) -> None:
-        seconds = self.number(words, "/in SECONDS TEXT")
-        body = self.after_first(rest)
-        if not body:
-            raise ClientError("usage: /in SECONDS TEXT")
+        seconds, body = self.number_and_text(words, rest, "/in SECONDS TEXT")
         from chat_client.commands import send_at
 
         when = send_at(argparse.Namespace(at=None, in_seconds=float(seconds)))

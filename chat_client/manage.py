@@ -9,8 +9,8 @@ import re
 from yarl import URL
 
 from chat_client.api import ChatApi
-from chat_client.commands import Context, message_text
-from chat_client.errors import ApiError, ClientError
+from chat_client.commands import Context, message_text, on_message, write_list
+from chat_client.errors import ApiError, ClientError, not_found_as
 from chat_client.models import JSON, Chat, chat_title
 from chat_client.render import duration, person, plural
 from chat_client.targets import find_chat
@@ -18,6 +18,8 @@ from chat_client.targets import find_chat
 # `4h`, `30m`, `2d`, `90s` or plain seconds.
 DURATION = re.compile(r"(\d+)\s*([smhd]?)")
 UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# A comment's message that is not found may have gone since it was listed.
+GONE = " (deleted or expired?)"
 
 
 def seconds_of(value: str) -> int:
@@ -38,11 +40,6 @@ def invite_code(value: str) -> str:
     if not text:
         raise ClientError(f"{value!r} is neither an invite code nor an invite link")
     return text
-
-
-def not_found_as(exc: ApiError, sentence: str) -> ClientError | ApiError:
-    """A 404 said in the words of what was looked for."""
-    return ClientError(sentence) if exc.status == 404 else exc
 
 
 async def group_chat(api: ChatApi, name: str) -> Chat:
@@ -115,20 +112,16 @@ async def members_add(ctx: Context, api: ChatApi, args: argparse.Namespace) -> N
     chat = await group_chat(api, args.chat)
     for username in args.usernames:
         name = username.lstrip("@")
-        try:
+        with not_found_as(f"there is no user called {name!r}"):
             await api.add_member(chat["id"], name)
-        except ApiError as exc:
-            raise not_found_as(exc, f"there is no user called {name!r}") from exc
         ctx.write(f"added {name} to {chat_title(chat)}")
 
 
 async def members_remove(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     chat = await group_chat(api, args.chat)
     name = args.username.lstrip("@")
-    try:
+    with not_found_as(f"{name} is not a member of {chat_title(chat)}"):
         await api.remove_member(chat["id"], name)
-    except ApiError as exc:
-        raise not_found_as(exc, f"{name} is not a member of {chat_title(chat)}") from exc
     ctx.write(f"removed {name} from {chat_title(chat)}")
 
 
@@ -156,28 +149,21 @@ async def invite_create(ctx: Context, api: ChatApi, args: argparse.Namespace) ->
 async def invite_list(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     chat = await group_chat(api, args.chat)
     invites = await api.invites(chat["id"])
-    if not invites:
-        ctx.write(f"no active invite links to {chat_title(chat)}")
-    for invite in invites:
-        ctx.write(ctx.renderer.invite(invite))
+    write_list(ctx, invites, ctx.renderer.invite, f"no active invite links to {chat_title(chat)}")
 
 
 async def invite_revoke(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     chat = await group_chat(api, args.chat)
     code = invite_code(args.code)
-    try:
+    with not_found_as(f"no active invite link {code} to {chat_title(chat)}"):
         await api.revoke_invite(chat["id"], code)
-    except ApiError as exc:
-        raise not_found_as(exc, f"no active invite link {code} to {chat_title(chat)}") from exc
     ctx.write(f"revoked the invite link {code}; it no longer lets anyone in")
 
 
 async def join(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     code = invite_code(args.code)
-    try:
+    with not_found_as("that invite link is unknown, expired or revoked"):
         answer = await api.join(code)
-    except ApiError as exc:
-        raise not_found_as(exc, "that invite link is unknown, expired or revoked") from exc
     if "chat" in answer:
         chat = answer["chat"]
         ctx.write(f"joined {chat_title(chat)} (chat {chat['id']})")
@@ -196,10 +182,8 @@ async def join(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
 async def requests_list(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     chat = await group_chat(api, args.chat)
     requests = await api.join_requests(chat["id"])
-    if not requests:
-        ctx.write(f"no pending requests to join {chat_title(chat)}")
-    for request in requests:
-        ctx.write(ctx.renderer.join_request(request))
+    none = f"no pending requests to join {chat_title(chat)}"
+    write_list(ctx, requests, ctx.renderer.join_request, none)
 
 
 async def decide(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
@@ -215,10 +199,8 @@ async def decide(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
             raise ClientError(f"{wanted} has no pending request to join {chat_title(chat)}")
         request_id = int(matching[0]["id"])
         name = person(matching[0].get("user"))
-    try:
+    with not_found_as(f"no pending request {wanted} to join {chat_title(chat)}"):
         decided = await api.decide(chat["id"], request_id, args.decision)
-    except ApiError as exc:
-        raise not_found_as(exc, f"no pending request {wanted} to join {chat_title(chat)}") from exc
     who = person(decided["user"]) if decided.get("user") else name
     verb = "let" if args.decision == "approve" else "turned away"
     ending = " in" if args.decision == "approve" else ""
@@ -237,45 +219,24 @@ async def reply(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
 
 async def edit(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     text = message_text(args.text)
-    chat = await find_chat(api, args.chat)
-    try:
-        await api.edit(chat["id"], args.message_id, text)
-    except ApiError as exc:
-        raise not_found_as(
-            exc, f"no message #{args.message_id} in {chat_title(chat)} that you can edit"
-        ) from exc
-    ctx.write(f"edited message #{args.message_id} in {chat_title(chat)}")
+    async with on_message(ctx, api, args, done="edited", missing=" that you can edit") as chat_id:
+        await api.edit(chat_id, args.message_id, text)
 
 
 async def delete(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
-    chat = await find_chat(api, args.chat)
-    try:
-        await api.delete_message(chat["id"], args.message_id, args.reason)
-    except ApiError as exc:
-        raise not_found_as(exc, f"no message #{args.message_id} in {chat_title(chat)}") from exc
-    ctx.write(f"deleted message #{args.message_id} in {chat_title(chat)}")
+    async with on_message(ctx, api, args, done="deleted") as chat_id:
+        await api.delete_message(chat_id, args.message_id, args.reason)
 
 
 async def comment(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     text = message_text(args.text)
-    chat = await find_chat(api, args.chat)
-    try:
-        await api.comment(chat["id"], args.message_id, text)
-    except ApiError as exc:
-        raise not_found_as(
-            exc, f"no message #{args.message_id} in {chat_title(chat)} (deleted or expired?)"
-        ) from exc
-    ctx.write(f"commented on message #{args.message_id} in {chat_title(chat)}")
+    async with on_message(ctx, api, args, done="commented on", missing=GONE) as chat_id:
+        await api.comment(chat_id, args.message_id, text)
 
 
 async def comments(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
-    chat = await find_chat(api, args.chat)
-    try:
-        found = await api.comments(chat["id"], args.message_id)
-    except ApiError as exc:
-        raise not_found_as(
-            exc, f"no message #{args.message_id} in {chat_title(chat)} (deleted or expired?)"
-        ) from exc
+    async with on_message(ctx, api, args, missing=GONE) as chat_id:
+        found = await api.comments(chat_id, args.message_id)
     ctx.write(f"message #{args.message_id}: {plural(len(found), 'comment')}")
     for line in found:
         ctx.write(ctx.renderer.comment(line))
@@ -332,25 +293,20 @@ async def reports(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
 
 async def resolve(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     note = " ".join(args.note).strip() or None
-    try:
+    with not_found_as(f"there is no report {args.report_id}"):
         report = await api.resolve(args.report_id, args.action, note)
-    except ApiError as exc:
-        raise not_found_as(exc, f"there is no report {args.report_id}") from exc
     verb = "dismissed" if args.action == "dismiss" else "upheld"
     ctx.write(f"{verb} report {report.get('id', args.report_id)} about "
               f"{person(report.get('reported'))}")  # fmt: skip
 
 
 async def bans(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
-    active = await api.bans()
-    if not active:
-        ctx.write("nobody is banned")
-    for ban in active:
+    def line(ban: JSON) -> str:
         by = person(ban["by"]) if ban.get("by") else "automatic, after reports"
-        ctx.write(
-            f"{person(ban.get('user'))} until {ctx.renderer.time(ban.get('until'))} "
-            f"({by}): {ban.get('reason')}"
-        )
+        until = ctx.renderer.time(ban.get("until"))
+        return f"{person(ban.get('user'))} until {until} ({by}): {ban.get('reason')}"
+
+    write_list(ctx, await api.bans(), line, "nobody is banned")
 
 
 async def ban(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
@@ -358,10 +314,8 @@ async def ban(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     if not reason:
         raise ClientError("say why you ban this user")
     name = args.username.lstrip("@")
-    try:
+    with not_found_as(f"there is no user called {name!r}"):
         made = await api.ban(name, args.duration, reason)
-    except ApiError as exc:
-        raise not_found_as(exc, f"there is no user called {name!r}") from exc
     ctx.write(
         f"banned {name} from writing to chats for {duration(args.duration)}, until "
         f"{ctx.renderer.time(made.get('until'))}"
@@ -370,8 +324,6 @@ async def ban(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
 
 async def unban(ctx: Context, api: ChatApi, args: argparse.Namespace) -> None:
     name = args.username.lstrip("@")
-    try:
+    with not_found_as(f"{name} is not banned"):
         await api.unban(name)
-    except ApiError as exc:
-        raise not_found_as(exc, f"{name} is not banned") from exc
     ctx.write(f"lifted the ban on {name}")

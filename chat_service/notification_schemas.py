@@ -8,7 +8,7 @@ import re
 from marshmallow import Schema, fields, validate
 
 from chat_service.notifications import TYPES
-from chat_service.schemas import MAX_BIGINT, PersonOut
+from chat_service.schemas.common import MAX_BIGINT, PersonOut
 from shared.web.schemas import MAX_PAGE, StrictInteger, StrictSchema
 
 MAX_READ_IDS = 500

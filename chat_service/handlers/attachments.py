@@ -7,7 +7,7 @@ from aiohttp_apigami import docs, response_schema
 
 from chat_service.attachments import content_disposition
 from chat_service.keys import ATTACHMENTS
-from chat_service.schemas import AttachmentEnvelopeOut
+from chat_service.schemas.messages import AttachmentEnvelopeOut
 from shared.web.errors import BadRequest
 from shared.web.identity import require_user
 from shared.web.jsoncodec import json_response

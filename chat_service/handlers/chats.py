@@ -9,7 +9,7 @@ from aiohttp_apigami import docs, querystring_schema, request_schema, response_s
 
 from chat_service.handlers.paths import chat_id_of
 from chat_service.keys import CHATS, IDEMPOTENCY
-from chat_service.schemas import (
+from chat_service.schemas.chats import (
     ChatChangesEnvelope,
     ChatDetailEnvelopeOut,
     ChatEnvelopeOut,

@@ -7,7 +7,12 @@ from aiohttp_apigami import docs, querystring_schema, request_schema, response_s
 
 from chat_service.handlers.paths import chat_id_of, message_id_of
 from chat_service.keys import MESSAGES
-from chat_service.schemas import CommentEnvelope, CommentEnvelopeOut, CommentsOut, CommentsQuery
+from chat_service.schemas.messages import (
+    CommentEnvelope,
+    CommentEnvelopeOut,
+    CommentsOut,
+    CommentsQuery,
+)
 from shared.web.identity import require_user
 from shared.web.jsoncodec import json_response
 from shared.web.schemas import TOKEN_AUTH

@@ -7,7 +7,7 @@ from aiohttp_apigami import docs, request_schema, response_schema
 
 from chat_service.handlers.paths import chat_id_of, id_of
 from chat_service.keys import INVITES
-from chat_service.schemas import (
+from chat_service.schemas.chats import (
     ChatEnvelopeOut,
     InviteEnvelope,
     InviteEnvelopeOut,

@@ -9,18 +9,18 @@ from aiohttp_apigami import docs, querystring_schema, request_schema, response_s
 
 from chat_service.handlers.paths import chat_id_of, message_id_of
 from chat_service.keys import IDEMPOTENCY, MESSAGES
-from chat_service.schemas import (
+from chat_service.schemas.messages import (
     HistoryQuery,
     MessageEditEnvelope,
     MessageEnvelopeOut,
     MessagesOut,
-    ModerationReasonQuery,
     NewMessageEnvelope,
     ReadEnvelopeOut,
     ReadIn,
     UnreadOut,
     UnreadQuery,
 )
+from chat_service.schemas.moderation import ModerationReasonQuery
 from shared.web.idempotency import IDEMPOTENCY_KEY, Seal, enveloped
 from shared.web.identity import require_user
 from shared.web.jsoncodec import json_response

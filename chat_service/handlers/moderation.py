@@ -11,7 +11,7 @@ from aiohttp_apigami import docs, querystring_schema, request_schema, response_s
 
 from chat_service.handlers.paths import id_of
 from chat_service.keys import MESSAGES, MODERATION, MODERATORS
-from chat_service.schemas import (
+from chat_service.schemas.moderation import (
     BanEnvelopeOut,
     BansOut,
     LogOut,

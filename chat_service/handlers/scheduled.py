@@ -7,7 +7,7 @@ from aiohttp_apigami import docs, response_schema
 
 from chat_service.handlers.paths import chat_id_of, message_id_of
 from chat_service.keys import MESSAGES
-from chat_service.schemas import MessagesOut
+from chat_service.schemas.messages import MessagesOut
 from shared.web.identity import require_user
 from shared.web.jsoncodec import json_response
 from shared.web.schemas import TOKEN_AUTH

@@ -20,7 +20,7 @@ from chat_service.messages import Messages
 from chat_service.moderation import banned
 from chat_service.queries import moderation as q_moderation
 from chat_service.queries import users as q_users
-from chat_service.schemas import ClientEventIn
+from chat_service.schemas.messages import ClientEventIn
 from chat_service.settings import ChatSettings
 from chat_service.users import Directory
 from shared.web.errors import flatten_messages

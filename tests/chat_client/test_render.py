@@ -7,8 +7,8 @@ from typing import Any, cast
 
 import pytest
 
-from chat_client.api import safe_filename
 from chat_client.errors import ClientError
+from chat_client.files import safe_filename
 from chat_client.models import Chat, Message, UnreadChat
 from chat_client.render import Renderer, format_size
 from chat_client.targets import pick_chat

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_client.api import ChatApi
+from chat_client.connection import Connection
 from chat_client.errors import GatewayUnreachable, LoginRequired
 from chat_client.state import Session, SessionStore, StateError
 
@@ -105,26 +105,26 @@ async def test_a_renewal_done_by_another_process_is_adopted_not_repeated(
     store = SessionStore(tmp_path)
     store.save(alice())
     # The gateway is a closed port: a refresh call would fail loudly.
-    async with ChatApi("http://127.0.0.1:1", store) as api:
-        spent = api.require_session()
+    async with Connection("http://127.0.0.1:1", store) as connection:
+        spent = connection.require_session()
         store.save(alice(token="access-2", refresh_token="refresh-2"))
 
-        await api._renew(spent)
+        await connection.renew_session(spent)
 
-        assert api.session is not None and api.session.token == "access-2"
+        assert connection.session is not None and connection.session.token == "access-2"
 
 
 async def test_a_renewal_needs_the_gateway_when_nobody_renewed_yet(tmp_path: Path) -> None:
     store = SessionStore(tmp_path)
     store.save(alice())
-    async with ChatApi("http://127.0.0.1:1", store) as api:
+    async with Connection("http://127.0.0.1:1", store) as connection:
         with pytest.raises(GatewayUnreachable):
-            await api._renew(api.require_session())
+            await connection.renew_session(connection.require_session())
 
 
 async def test_a_session_without_a_refresh_token_asks_to_log_in_again(tmp_path: Path) -> None:
     store = SessionStore(tmp_path)
     store.save(alice(refresh_token=None))
-    async with ChatApi("http://127.0.0.1:1", store) as api:
+    async with Connection("http://127.0.0.1:1", store) as connection:
         with pytest.raises(LoginRequired, match="log in again"):
-            await api._renew(api.require_session())
+            await connection.renew_session(connection.require_session())

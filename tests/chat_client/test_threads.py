@@ -62,6 +62,32 @@ async def test_a_message_is_answered_edited_commented_and_deleted(
     assert re.fullmatch(r"bob: read up to seq 2, 0 unread\n", read.out)
 
 
+# A command about a message that the chat does not hold, and what it says instead of the 404.
+NO_SUCH_MESSAGE = [
+    # Only the author's own messages can be edited: the sentence says so.
+    (("edit", "bob", "{id}", "x"), "no message #{id} in bob that you can edit"),
+    (("delete", "bob", "{id}"), "no message #{id} in bob"),
+    # A message may have gone since it was listed.
+    (("comment", "bob", "{id}", "x"), "no message #{id} in bob (deleted or expired?)"),
+    (("comments", "bob", "{id}"), "no message #{id} in bob (deleted or expired?)"),
+    (
+        ("cancel", "bob", "{id}"),
+        "no scheduled message #{id} in bob: it was sent already, cancelled, or is not yours",
+    ),
+]
+
+
+async def test_a_message_the_chat_does_not_hold_is_named_in_the_refusal(
+    alice: ChatUser, bob: ChatUser
+) -> None:
+    await alice.ok("send", "--to", "bob", "soup tonight?")
+    missing = "999999999"  # no test sends that many messages
+    for command, sentence in NO_SUCH_MESSAGE:
+        refused = await alice.run(*(word.format(id=missing) for word in command))
+        assert (refused.code, refused.out) == (1, ""), refused
+        assert refused.err == f"chopchop-chat: {sentence.format(id=missing)}\n", refused
+
+
 async def test_history_pages_back(alice: ChatUser) -> None:
     await alice.ok("group", "create", "Pages")
     for number in range(5):

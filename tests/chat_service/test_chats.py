@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chat_service.schemas import MAX_DESCRIPTION, MAX_TITLE
+from chat_service.schemas.common import MAX_DESCRIPTION, MAX_TITLE
 from tests.chat_service.conftest import Socket, general_id, group, send
 from tests.chat_service.helpers import add, status_of
 from tests.factories import DEFAULT_IMAGE

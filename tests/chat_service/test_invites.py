@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from chat_service.schemas import MAX_TTL
+from chat_service.schemas.common import MAX_TTL
 from tests.chat_service.conftest import Socket, group
 from tests.chat_service.helpers import Replicas
 from tests.factories import DEFAULT_IMAGE

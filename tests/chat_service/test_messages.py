@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from chat_service.schemas import MAX_MESSAGE_LENGTH
+from chat_service.schemas.common import MAX_MESSAGE_LENGTH
 from tests.chat_service.conftest import general_id, send
 from tests.chat_service.helpers import Replicas, group_of, history, send_many, seqs, unread_count
 from tests.factories import DEFAULT_IMAGE

@@ -15,8 +15,11 @@ from marshmallow import Schema, ValidationError
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from chat_service import schemas
 from chat_service.routes import ROUTES
+from chat_service.schemas.chats import ChatChangesEnvelope, NewChatEnvelope
+from chat_service.schemas.common import not_blank
+from chat_service.schemas.messages import CommentEnvelope, MessageEditEnvelope, NewMessageEnvelope
+from chat_service.schemas.moderation import ReportIn
 from shared.web.openapi import complete_document
 
 # ECMA-262's WhiteSpace and LineTerminator: what \s means to a JSON Schema `pattern`.
@@ -56,45 +59,45 @@ def test_blank_is_whitespace_in_either_dialect() -> None:
             continue
         char = chr(point)
         blank = char.isspace() or char in ECMA_WHITESPACE
-        assert schemas.not_blank(char) is not blank, hex(point)
-        assert schemas.not_blank(f"{char}{char}x{char}")
+        assert not_blank(char) is not blank, hex(point)
+        assert not_blank(f"{char}{char}x{char}")
 
 
 GROUP = {"type": "group", "title": "t"}
 DIRECT = {"type": "direct", "username": "bob"}
 BODIES: list[tuple[type[Schema], dict[str, Any], bool]] = [
-    (schemas.NewChatEnvelope, {"chat": GROUP}, True),
-    (schemas.NewChatEnvelope, {"chat": {**GROUP, "description": "", "private": True}}, True),
-    (schemas.NewChatEnvelope, {"chat": {**GROUP, "title": " t "}}, True),
-    (schemas.NewChatEnvelope, {"chat": {**GROUP, "title": "\ufeff\x1c"}}, False),
-    (schemas.NewChatEnvelope, {"chat": {"type": "group"}}, False),
-    (schemas.NewChatEnvelope, {"chat": {**GROUP, "username": "bob"}}, False),
-    (schemas.NewChatEnvelope, {"chat": DIRECT}, True),
-    (schemas.NewChatEnvelope, {"chat": {"type": "direct"}}, False),
-    (schemas.NewChatEnvelope, {"chat": {**DIRECT, "title": "t"}}, False),
-    (schemas.NewChatEnvelope, {"chat": {**DIRECT, "private": False}}, False),
-    (schemas.NewChatEnvelope, {"chat": {**DIRECT, "description": ""}}, False),
-    (schemas.NewChatEnvelope, {"chat": {"username": "bob"}}, False),
-    (schemas.ChatChangesEnvelope, {"chat": {}}, False),
-    (schemas.ChatChangesEnvelope, {"chat": {"private": True}}, True),
-    (schemas.ChatChangesEnvelope, {"chat": {"messageTtlSeconds": None}}, True),
-    (schemas.ChatChangesEnvelope, {"chat": {"title": "\x85"}}, False),
-    (schemas.ChatChangesEnvelope, {"chat": {"title": "\u200b"}}, True),
-    (schemas.NewMessageEnvelope, {"message": {}}, False),
-    (schemas.NewMessageEnvelope, {"message": {"body": ""}}, False),
-    (schemas.NewMessageEnvelope, {"message": {"body": " \x85\u3000"}}, False),
-    (schemas.NewMessageEnvelope, {"message": {"body": " hi"}}, True),
-    (schemas.NewMessageEnvelope, {"message": {"body": "hi", "attachmentId": None}}, True),
-    (schemas.NewMessageEnvelope, {"message": {"attachmentId": "a1"}}, True),
-    (schemas.NewMessageEnvelope, {"message": {"body": " ", "attachmentId": "a1"}}, True),
-    (schemas.NewMessageEnvelope, {"message": {"body": "", "attachmentId": None}}, False),
-    (schemas.NewMessageEnvelope, {"message": {"attachmentId": None, "replyTo": 1}}, False),
-    (schemas.MessageEditEnvelope, {"message": {"body": " edited"}}, True),
-    (schemas.MessageEditEnvelope, {"message": {"body": "\x1f\t"}}, False),
-    (schemas.CommentEnvelope, {"comment": {"body": "\n!"}}, True),
-    (schemas.CommentEnvelope, {"comment": {"body": "\u2028"}}, False),
-    (schemas.ReportIn, {"reason": "  spam"}, True),
-    (schemas.ReportIn, {"reason": "\xa0"}, False),
+    (NewChatEnvelope, {"chat": GROUP}, True),
+    (NewChatEnvelope, {"chat": {**GROUP, "description": "", "private": True}}, True),
+    (NewChatEnvelope, {"chat": {**GROUP, "title": " t "}}, True),
+    (NewChatEnvelope, {"chat": {**GROUP, "title": "\ufeff\x1c"}}, False),
+    (NewChatEnvelope, {"chat": {"type": "group"}}, False),
+    (NewChatEnvelope, {"chat": {**GROUP, "username": "bob"}}, False),
+    (NewChatEnvelope, {"chat": DIRECT}, True),
+    (NewChatEnvelope, {"chat": {"type": "direct"}}, False),
+    (NewChatEnvelope, {"chat": {**DIRECT, "title": "t"}}, False),
+    (NewChatEnvelope, {"chat": {**DIRECT, "private": False}}, False),
+    (NewChatEnvelope, {"chat": {**DIRECT, "description": ""}}, False),
+    (NewChatEnvelope, {"chat": {"username": "bob"}}, False),
+    (ChatChangesEnvelope, {"chat": {}}, False),
+    (ChatChangesEnvelope, {"chat": {"private": True}}, True),
+    (ChatChangesEnvelope, {"chat": {"messageTtlSeconds": None}}, True),
+    (ChatChangesEnvelope, {"chat": {"title": "\x85"}}, False),
+    (ChatChangesEnvelope, {"chat": {"title": "\u200b"}}, True),
+    (NewMessageEnvelope, {"message": {}}, False),
+    (NewMessageEnvelope, {"message": {"body": ""}}, False),
+    (NewMessageEnvelope, {"message": {"body": " \x85\u3000"}}, False),
+    (NewMessageEnvelope, {"message": {"body": " hi"}}, True),
+    (NewMessageEnvelope, {"message": {"body": "hi", "attachmentId": None}}, True),
+    (NewMessageEnvelope, {"message": {"attachmentId": "a1"}}, True),
+    (NewMessageEnvelope, {"message": {"body": " ", "attachmentId": "a1"}}, True),
+    (NewMessageEnvelope, {"message": {"body": "", "attachmentId": None}}, False),
+    (NewMessageEnvelope, {"message": {"attachmentId": None, "replyTo": 1}}, False),
+    (MessageEditEnvelope, {"message": {"body": " edited"}}, True),
+    (MessageEditEnvelope, {"message": {"body": "\x1f\t"}}, False),
+    (CommentEnvelope, {"comment": {"body": "\n!"}}, True),
+    (CommentEnvelope, {"comment": {"body": "\u2028"}}, False),
+    (ReportIn, {"reason": "  spam"}, True),
+    (ReportIn, {"reason": "\xa0"}, False),
 ]
 
 

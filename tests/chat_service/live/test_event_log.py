@@ -89,12 +89,16 @@ class Relay:
         if self.server is not None:
             self.server.close()
             self.server = None
-        for writer in self.writers:
-            writer.close()
-        for writer in self.writers:
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-        self.writers.clear()
+        # A connection accepted before the server closed may still be opening its way
+        # upstream, and adds that writer while these wait: close until none is left.
+        while self.writers:
+            writers = list(self.writers)
+            self.writers.clear()
+            for writer in writers:
+                writer.close()
+            for writer in writers:
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
 
     async def mend(self) -> None:
         await self.start()
