@@ -34,9 +34,10 @@ async def test_deleting_a_message_takes_its_mentions(
     kept = await send(a, users["jake"], soups["id"], "@anna thanks")
 
     async def all_made() -> bool:
-        return len(await mentions_of(db, users, "anna")) == 2 and len(
-            await mentions_of(db, users, "ben")
-        ) == 2
+        return (
+            len(await mentions_of(db, users, "anna")) == 2
+            and len(await mentions_of(db, users, "ben")) == 2
+        )
 
     await until(all_made)
     # Its author deletes one, the chat's owner another's (on the other replica).
@@ -66,7 +67,7 @@ async def test_a_mention_handled_after_its_message_was_deleted_notifies_nobody(
     )
     assert deleted.status == 204
     # The message's mention event, as its send recorded it, reaches the consumer only now.
-    pool = chat.server.app[PG_POOL]
+    pool = chat.app[PG_POOL]
     async with pool.acquire() as connection, connection.transaction():
         message = {"chat_id": soups["id"], "id": gone["id"], "seq": gone["seq"]}
         await record_mention(connection, message, users.ids["jake"], ["anna"])
