@@ -7,9 +7,16 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, validate
 from webargs.fields import DelimitedList
 
-from shared.web.schemas import PageQuery, StrictInteger, StrictSchema, check_bigint
+from shared.web.schemas import (
+    FullMatch,
+    PageQuery,
+    StrictInteger,
+    StrictSchema,
+    check_bigint,
+)
 
-USERNAME = validate.Regexp(
+# FullMatch, not Regexp: Python's `$` lets a final newline through ("alice\n").
+USERNAME = FullMatch(
     r"^[A-Za-z0-9_-]{3,32}$",
     error="must be 3 to 32 letters, digits, '_' or '-'",
 )
@@ -17,7 +24,7 @@ PASSWORD = validate.Length(min=8, max=256, error="must be 8 to 256 characters lo
 # A pattern rather than validate.Email, so that the OpenAPI document states exactly what
 # is accepted (apispec documents a Regexp, not an Email validator).
 EMAIL = [
-    validate.Regexp(
+    FullMatch(
         r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
         error="is not a valid e-mail address",
     ),
@@ -103,7 +110,7 @@ class IdsQuery(StrictSchema):
 
 
 class RevokedQuery(StrictSchema):
-    after = fields.String(validate=validate.Regexp(r"^-?[0-9]{1,20}\.[0-9a-f-]{0,36}$"))
+    after = fields.String(validate=FullMatch(r"^-?[0-9]{1,20}\.[0-9a-f-]{0,36}$"))
 
 
 class RevokedSessionOut(Schema):

@@ -54,7 +54,7 @@ def clean_filename(name: str) -> str:
 
 def clean_type(declared: str) -> str:
     value = declared.split(";", 1)[0].strip().lower()
-    return value if _TYPE.match(value) else "application/octet-stream"
+    return value if _TYPE.fullmatch(value) else "application/octet-stream"
 
 
 def served_type(content_type: str) -> str:

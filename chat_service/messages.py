@@ -22,6 +22,7 @@ from chat_service.queries import chats as q_chats
 from chat_service.queries import comments as q_comments
 from chat_service.queries import messages as q_messages
 from chat_service.queries import moderation as q_moderation
+from chat_service.queries import notifications as q_notifications
 from chat_service.queries import scheduled as q_scheduled
 from chat_service.settings import ChatSettings
 from chat_service.users import first_use
@@ -237,6 +238,8 @@ class Messages:
                 }
                 await record_event(connection, MODERATION_ACTION, told)
             attachment = await q_messages.tombstone_message(connection, chat_id, message_id)
+            # Its mentions go with it (whatever its body says now: an edit may have changed it).
+            await q_notifications.delete_mentions_in_messages(connection, [message_id])
             gone = await q_attachments.unreferenced(connection, [attachment]) if attachment else []
         await self.attachments.remove_files(gone)
         if moderated:

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from chat_service.notifications import TYPES
 from chat_service.schemas.common import MAX_BIGINT, PersonOut
-from shared.web.schemas import MAX_PAGE, StrictInteger, StrictSchema
+from shared.web.schemas import MAX_PAGE, FullMatch, StrictInteger, StrictSchema
 
 MAX_READ_IDS = 500
 _TYPE = "|".join(re.escape(kind) for kind in TYPES)
@@ -24,7 +24,7 @@ class NotificationsQuery(StrictSchema):
     )
     limit = StrictInteger(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
     types = fields.String(
-        validate=[validate.Length(max=200), validate.Regexp(TYPES_PATTERN)],
+        validate=[validate.Length(max=200), FullMatch(TYPES_PATTERN)],
         metadata={"description": f"comma-separated types to list: {', '.join(TYPES)}"},
     )
 

@@ -24,6 +24,7 @@ import asyncpg
 from chat_service import compose
 from chat_service.live.publisher import Publisher
 from chat_service.live.wire import Logged
+from chat_service.queries import messages as q_messages
 from chat_service.queries import notifications as q_notifications
 from chat_service.queries import users as q_users
 from chat_service.users import Directory
@@ -298,6 +299,8 @@ class Notifications:
             to someone who cannot read it."""
             data = event.data
             chat_id = int(data["chatId"])
+            if not await q_messages.lock_shown_message(connection, int(data["messageId"])):
+                return None  # deleted or expired before its mentions were handled
             members = await q_notifications.members_named(
                 connection, chat_id, [str(name) for name in data["usernames"]]
             )

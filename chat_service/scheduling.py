@@ -17,6 +17,7 @@ from chat_service.queries import attachments as q_attachments
 from chat_service.queries import chats as q_chats
 from chat_service.queries import messages as q_messages
 from chat_service.queries import moderation as q_moderation
+from chat_service.queries import notifications as q_notifications
 from chat_service.queries import scheduled as q_scheduled
 from chat_service.settings import ChatSettings
 from shared.service.jobs import Job
@@ -84,6 +85,9 @@ class Timed:
         """Removes expired messages, and the files that only they showed."""
         async with self.pool.acquire() as connection, connection.transaction():
             rows = await q_messages.delete_expired(connection, BATCH)
+            if rows:  # their mentions go with them
+                ids = [row["id"] for row in rows]
+                await q_notifications.delete_mentions_in_messages(connection, ids)
             files = [row["attachment_id"] for row in rows if row["attachment_id"] is not None]
             gone = await q_attachments.unreferenced(connection, files) if files else []
             periods = await self.budget.prune(connection, BATCH)

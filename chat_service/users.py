@@ -25,6 +25,7 @@ from shared.web.identity import Caller
 
 log = logging.getLogger(__name__)
 
+# Matched with fullmatch: `$` alone would let "alice\n" through as a name.
 _USERNAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 T = TypeVar("T")
@@ -77,7 +78,7 @@ class Directory:
     async def by_username(self, connection: asyncpg.Connection, username: str) -> asyncpg.Record:
         """The user by name; 404 for a name that cannot be one, `UnknownToChat` for one that
         chat has not heard of."""
-        if not _USERNAME.match(username):
+        if not _USERNAME.fullmatch(username):
             raise user_not_found(username)
         row = await q_users.user_by_username(connection, username)
         if row is None:

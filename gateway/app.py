@@ -15,6 +15,7 @@ from gateway.docs import DocsCache, docs_init, docs_page, docs_static
 from gateway.guard import Guard
 from gateway.headers import ResponseHeaders
 from gateway.keys import DOCS, GATEWAY_SETTINGS, PROXY
+from gateway.links import old_invite_link
 from gateway.metrics import GatewayMetrics
 from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimiter
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 
 
 async def api(request: web.Request) -> web.StreamResponse:
+    # An invite link of an earlier release opened in a browser goes to the web client's page.
+    moved = old_invite_link(request)
+    if moved is not None:
+        return moved
     return await request.app[PROXY].serve(request)
 
 

@@ -120,7 +120,7 @@ def match(method: str, path: str) -> Route:
     candidates = _INDEX.get(_first_segment(path), ())
     allowed: frozenset[str] = frozenset()
     for entry in candidates:
-        if entry.pattern.match(path):
+        if entry.pattern.fullmatch(path):
             if method in entry.methods:
                 return entry
             allowed |= entry.methods

@@ -174,3 +174,12 @@ async def delete_expired(connection: asyncpg.Connection, limit: int) -> list[asy
         limit,
     )
     return rows
+
+
+async def lock_shown_message(connection: asyncpg.Connection, message_id: int) -> bool:
+    """Whether the message is still shown (neither deleted nor expired), holding it so until
+    the transaction ends: its deletion, which removes what was built of it, waits for that."""
+    found = await connection.fetchval(
+        "SELECT true FROM messages WHERE id = $1 AND NOT deleted FOR SHARE", message_id
+    )
+    return found is not None

@@ -205,3 +205,15 @@ async def members_named(
         [name.lower() for name in usernames],
     )
     return [row["id"] for row in rows]
+
+
+async def delete_mentions_in_messages(
+    connection: asyncpg.Connection, message_ids: Sequence[int]
+) -> int:
+    """The mentions made in these chat messages, deleted or expired: a mention shows its
+    message, and goes with it (a moderator's removal, which tells of it, stays)."""
+    result: str = await connection.execute(
+        "DELETE FROM notifications WHERE message_id = ANY($1::bigint[]) AND type = 'mentioned'",
+        list(message_ids),
+    )
+    return int(result.split()[-1])

@@ -39,6 +39,7 @@ PROFILE_TTL = 600
 # Moved by every change of any profile: a cache of things that show profiles serves a copy
 # only while the generation it was loaded under is the current one.
 GENERATION_KEY = "profiles:generation"
+# Matched with fullmatch: `$` alone would let "alice\n" through as a name.
 _USERNAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -90,7 +91,7 @@ class Profiles:
         return found
 
     async def by_username(self, username: str) -> Profile | None:
-        if not _USERNAME.match(username):
+        if not _USERNAME.fullmatch(username):
             return None  # no such account can exist; never put it in an internal URL
         user_id = await self.cache.get(_name_key(username))
         if user_id is not None:

@@ -39,7 +39,7 @@ class Migration:
 def load_migrations(directory: Path) -> list[Migration]:
     migrations = []
     for path in sorted(directory.glob("*.sql")):
-        match = _NAME.match(path.name)
+        match = _NAME.fullmatch(path.name)
         if match is None:
             raise MigrationError(f"migration file name {path.name!r} is not NNN_name.sql")
         superseded = _superseded(path.with_name(f"{path.name}.superseded"))
@@ -89,7 +89,7 @@ async def inspect_migrations(
     a rolling upgrade) runs on a schema that a later one migrated further.
     """
     for identifier in (schema, table):
-        if not _SCHEMA.match(identifier):
+        if not _SCHEMA.fullmatch(identifier):
             raise MigrationError(f"invalid identifier {identifier!r}")
     migrations = load_migrations(directory)
     recorded: dict[int, tuple[str, str]] = {}
@@ -136,7 +136,7 @@ async def migrate(
     exactly once and nothing is left locked.
     """
     for identifier in (schema, table):
-        if not _SCHEMA.match(identifier):
+        if not _SCHEMA.fullmatch(identifier):
             raise MigrationError(f"invalid identifier {identifier!r}")
     migrations = load_migrations(directory)
     applied: list[str] = []

@@ -163,7 +163,7 @@ class Idempotency:
         if key is None:
             status, body = await produce(no_seal)
             return json_response(body, status=status)
-        if not _VALID.match(key):
+        if not _VALID.fullmatch(key):
             raise BadRequest(f"{HEADER} must be 1 to 128 letters, digits or . _ : -")
         fingerprint = request_hash(request.method, request.path_qs, await request.read())
         claim_or_answer = await self._claim(user_id, key, fingerprint)

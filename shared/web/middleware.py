@@ -27,7 +27,7 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 def request_id_of(request: web.Request) -> str:
     """The client's request id when it is acceptable, else a new one."""
     sent = request.headers.get(REQUEST_ID_HEADER)
-    if sent and _VALID_REQUEST_ID.match(sent):
+    if sent and _VALID_REQUEST_ID.fullmatch(sent):
         return sent
     return secrets.token_hex(16)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -54,6 +54,18 @@ def path_id(raw: str) -> int | None:
     if value is not None and 0 < value <= MAX_BIGINT:
         return value
     return None
+
+
+class FullMatch(validate.Regexp):
+    """A Regexp that must match the whole text. marshmallow's matches at the start only
+    (re.match), and Python's closing `$` also matches before a final newline, so "alice\n"
+    passed `^[a-z]+$`; JSON Schema's `pattern` (ECMA-262) means the end of the text, and the
+    document keeps the pattern as it is written."""
+
+    def __call__(self, value: str) -> str:  # type: ignore[override]
+        if cast("re.Pattern[str]", self.regex).fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class StrictInteger(fields.Integer):

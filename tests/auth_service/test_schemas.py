@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from auth_service.schemas import UpdateUserEnvelope
+from tests.factories import as_user, register
 from tests.typing import AppClient
 
 # The committed snapshot of the merged document, which tests/web keeps equal to the served one.
@@ -40,6 +41,9 @@ def load_image(image: object) -> object:
         ({"username": "bad name", "email": "a@example.com", "password": "longenough"}, "username"),
         ({"username": "anna", "email": "not-an-email", "password": "longenough"}, "email"),
         ({"username": "anna", "email": "a@example.com", "password": "short"}, "password"),
+        # Python's `$` matches before a final newline: neither a name nor an address has one.
+        ({"username": "anna\n", "email": "a@example.com", "password": "longenough"}, "username"),
+        ({"username": "anna", "email": "a@example.com\n", "password": "longenough"}, "email"),
         ({"username": "anna", "email": "a@example.com", "password": 12345678}, "password"),
         (
             {"username": "anna", "email": "a@example.com", "password": "x" * 8, "role": "admin"},
@@ -85,3 +89,19 @@ def test_an_image_that_is_no_http_url_is_refused_as_the_document_says(image: str
 def test_no_image_is_accepted() -> None:
     assert documented_image()["nullable"] is True
     assert load_image(None) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("username", "anna2\n"), ("email", "anna2@example.com\n")],
+)
+async def test_a_name_or_address_with_a_final_newline_is_never_stored(
+    auth: AppClient, field: str, value: str
+) -> None:
+    anna = await register(auth, "anna")
+    response = await auth.put("/api/user", json={"user": {field: value}}, headers=as_user(anna))
+    assert response.status == 422
+    errors = (await response.json())["errors"]
+    assert errors[field] and errors["body"]
+    me = await (await auth.get("/api/user", headers=as_user(anna))).json()
+    assert me["user"][field] == {"username": "anna", "email": "anna@example.com"}[field]

@@ -45,3 +45,20 @@ async def test_each_route_group_reaches_its_service(
         return
     assert (await response.json())["service"] == service
     assert echoes[service].seen[-1]["path"] == path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/articles/feed%0A",  # `$` alone matched before the final newline: feed's route
+        "/api/users/login%0A",
+        "/api/users/anna/report%0A",
+    ],
+)
+async def test_a_path_with_a_final_newline_matches_no_route(
+    gateway: AppClient, echoes: dict[str, Echo], path: str
+) -> None:
+    response = await gateway.post(path, headers=bearer(echoes), json={})
+    assert response.status == 404
+    assert (await response.json())["errors"]["body"][0].startswith("no route for ")
+    assert all(not echo.seen for echo in echoes.values())
