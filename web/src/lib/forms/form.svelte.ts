@@ -17,7 +17,23 @@ export function fieldMessages(error: unknown, specs: FieldSpec[]): Record<string
     const text = error.fieldText(field, label);
     if (text) out[field] = text;
   }
+  const body = specs.find((s) => s.field === "body");
+  const named = bodyFieldMessage(error);
+  if (body && named !== null && Object.keys(error.fields).length === 0) {
+    out["body"] = `${body.label} ${named}`;
+  }
   return out;
+}
+
+/**
+ * A field named `body` (a recipe's, a comment's) has its messages under `errors.body`, the key
+ * of the API's sentences, so they arrive as the sentence alone: "body length must be between
+ * 1 and 10000". This is that message without the field's name, or null for other sentences.
+ */
+function bodyFieldMessage(error: ApiError): string | null {
+  if (error.status !== 422) return null;
+  const found = /^body\s+(.+?)\.?$/i.exec(error.sentence);
+  return found?.[1] ?? null;
 }
 
 /** The sentence for the whole form, or null. */
@@ -73,6 +89,11 @@ export class FormState {
     if (typeof document === "undefined") return;
     const first = this.specs.find((s) => this.messages[s.field]);
     if (!first) return;
-    queueMicrotask(() => document.getElementById(this.id(first.field))?.focus());
+    // Centred, so that no sticky bar (the editor's "Publish") covers the field it lands on.
+    queueMicrotask(() => {
+      const field = document.getElementById(this.id(first.field));
+      field?.focus({ preventScroll: true });
+      field?.scrollIntoView?.({ block: "center" });
+    });
   }
 }

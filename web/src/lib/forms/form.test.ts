@@ -25,6 +25,22 @@ describe("fieldMessages", () => {
     });
   });
 
+  it("puts the message of a field named body next to it, though it comes as the sentence", () => {
+    const error = parseApiError(422, {
+      errors: { body: ["body length must be between 1 and 100000"] },
+    });
+    expect(fieldMessages(error, [...specs, { field: "body", label: "Body" }])).toEqual({
+      body: "Body length must be between 1 and 100000",
+    });
+    expect(fieldMessages(error, [{ field: "body", label: "Comment" }])).toEqual({
+      body: "Comment length must be between 1 and 100000",
+    });
+    // A form without such a field, or another sentence, marks nothing.
+    expect(fieldMessages(error, specs)).toEqual({});
+    const other = parseApiError(422, { errors: { body: ["the recipe was changed meanwhile"] } });
+    expect(fieldMessages(other, [{ field: "body", label: "Body" }])).toEqual({});
+  });
+
   it("shows nothing next to fields for errors that name none", () => {
     expect(fieldMessages(new ApiError(0, "Cannot reach the server."), specs)).toEqual({});
     expect(fieldMessages(new Error("boom"), specs)).toEqual({});
