@@ -36,9 +36,24 @@ function bodyFieldMessage(error: ApiError): string | null {
   return found?.[1] ?? null;
 }
 
-/** The sentence for the whole form, or null. */
-export function formSentence(error: unknown): string | null {
-  return error ? errorSentence(error) : null;
+/**
+ * The sentence for the whole form, or null. When every message of the API shows next to its
+ * field, the form's sentence only says how many fields to correct, instead of repeating them.
+ */
+export function formSentence(error: unknown, specs: FieldSpec[] = []): string | null {
+  if (!error) return null;
+  const shown = Object.keys(fieldMessages(error, specs)).length;
+  if (error instanceof ApiError && shown > 0) {
+    const covered = Object.keys(error.fields).every((key) =>
+      specs.some(({ field }) => key === field || key.startsWith(`${field}.`)),
+    );
+    if (covered) {
+      return shown === 1
+        ? "Please correct the field marked below."
+        : `Please correct the ${shown} fields marked below.`;
+    }
+  }
+  return errorSentence(error);
 }
 
 export class FormState {
@@ -54,7 +69,7 @@ export class FormState {
   }
 
   get sentence(): string | null {
-    return formSentence(this.error);
+    return formSentence(this.error, this.specs);
   }
 
   get messages(): Record<string, string> {
