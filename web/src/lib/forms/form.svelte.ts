@@ -17,12 +17,43 @@ export function fieldMessages(error: unknown, specs: FieldSpec[]): Record<string
     const text = error.fieldText(field, label);
     if (text) out[field] = text;
   }
+  const body = specs.find((s) => s.field === "body");
+  const named = bodyFieldMessage(error);
+  if (body && named !== null && Object.keys(error.fields).length === 0) {
+    out["body"] = `${body.label} ${named}`;
+  }
   return out;
 }
 
-/** The sentence for the whole form, or null. */
-export function formSentence(error: unknown): string | null {
-  return error ? errorSentence(error) : null;
+/**
+ * A field named `body` (a recipe's, a comment's) has its messages under `errors.body`, the key
+ * of the API's sentences, so they arrive as the sentence alone: "body length must be between
+ * 1 and 10000". This is that message without the field's name, or null for other sentences.
+ */
+function bodyFieldMessage(error: ApiError): string | null {
+  if (error.status !== 422) return null;
+  const found = /^body\s+(.+?)\.?$/i.exec(error.sentence);
+  return found?.[1] ?? null;
+}
+
+/**
+ * The sentence for the whole form, or null. When every message of the API shows next to its
+ * field, the form's sentence only says how many fields to correct, instead of repeating them.
+ */
+export function formSentence(error: unknown, specs: FieldSpec[] = []): string | null {
+  if (!error) return null;
+  const shown = Object.keys(fieldMessages(error, specs)).length;
+  if (error instanceof ApiError && shown > 0) {
+    const covered = Object.keys(error.fields).every((key) =>
+      specs.some(({ field }) => key === field || key.startsWith(`${field}.`)),
+    );
+    if (covered) {
+      return shown === 1
+        ? "Please correct the field marked below."
+        : `Please correct the ${shown} fields marked below.`;
+    }
+  }
+  return errorSentence(error);
 }
 
 export class FormState {
@@ -38,7 +69,7 @@ export class FormState {
   }
 
   get sentence(): string | null {
-    return formSentence(this.error);
+    return formSentence(this.error, this.specs);
   }
 
   get messages(): Record<string, string> {
@@ -73,6 +104,11 @@ export class FormState {
     if (typeof document === "undefined") return;
     const first = this.specs.find((s) => this.messages[s.field]);
     if (!first) return;
-    queueMicrotask(() => document.getElementById(this.id(first.field))?.focus());
+    // Centred, so that no sticky bar (the editor's "Publish") covers the field it lands on.
+    queueMicrotask(() => {
+      const field = document.getElementById(this.id(first.field));
+      field?.focus({ preventScroll: true });
+      field?.scrollIntoView?.({ block: "center" });
+    });
   }
 }

@@ -2,7 +2,7 @@ import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, parseApiError } from "$lib/api";
 import SignUp from "../../screens/auth/SignUp.svelte";
-import { fieldMessages } from "./form.svelte";
+import { fieldMessages, formSentence } from "./form.svelte";
 
 describe("fieldMessages", () => {
   const specs = [
@@ -23,6 +23,37 @@ describe("fieldMessages", () => {
       email: "Email has already been taken",
       ingredients: "Ingredients: length must be between 1 and 100",
     });
+  });
+
+  it("puts the message of a field named body next to it, though it comes as the sentence", () => {
+    const error = parseApiError(422, {
+      errors: { body: ["body length must be between 1 and 100000"] },
+    });
+    expect(fieldMessages(error, [...specs, { field: "body", label: "Body" }])).toEqual({
+      body: "Body length must be between 1 and 100000",
+    });
+    expect(fieldMessages(error, [{ field: "body", label: "Comment" }])).toEqual({
+      body: "Comment length must be between 1 and 100000",
+    });
+    // A form without such a field, or another sentence, marks nothing.
+    expect(fieldMessages(error, specs)).toEqual({});
+    const other = parseApiError(422, { errors: { body: ["the recipe was changed meanwhile"] } });
+    expect(fieldMessages(other, [{ field: "body", label: "Body" }])).toEqual({});
+  });
+
+  it("keeps the API's sentence for the form when a message has no field of the form", () => {
+    const login = parseApiError(422, {
+      errors: { body: ["email or password is invalid"], "email or password": ["is invalid"] },
+    });
+    expect(formSentence(login, specs)).toBe("Email or password is invalid.");
+    const taken = parseApiError(422, {
+      errors: { body: ["email has already been taken"], email: ["has already been taken"] },
+    });
+    expect(formSentence(taken, specs)).toBe("Please correct the field marked below.");
+    expect(formSentence(new ApiError(0, "Cannot reach the server."), specs)).toBe(
+      "Cannot reach the server.",
+    );
+    expect(formSentence(null, specs)).toBeNull();
   });
 
   it("shows nothing next to fields for errors that name none", () => {
@@ -100,8 +131,9 @@ describe("the sign-up form", () => {
     expect(requests).toEqual([
       'POST /api/users {"user":{"username":"cook001","email":"cook@example.com","password":"short"}}',
     ]);
+    // Every message shows next to its field: the form's alert counts them, without repeating.
     expect(target.querySelector('[role="alert"]')?.textContent?.trim()).toBe(
-      "Username has already been taken. Password must be 8 to 256 characters long.",
+      "Please correct the 2 fields marked below.",
     );
     expect(field("Username").getAttribute("aria-invalid")).toBe("true");
     expect(describedText(field("Username"))).toContain("Username has already been taken");

@@ -11,6 +11,20 @@ export function formatDate(iso: string): string {
   return Number.isNaN(date.getTime()) ? "" : dateFormat.format(date);
 }
 
+const dateTimeFormat = new Intl.DateTimeFormat("en", {
+  day: "numeric",
+  month: "short",
+  year: "numeric",
+  hour: "numeric",
+  minute: "2-digit",
+});
+
+/** The day and the time, for what happened a moment ago (notifications, comments). */
+export function formatDateTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "" : dateTimeFormat.format(date);
+}
+
 export function formatMinutes(minutes: number | null | undefined): string | null {
   if (minutes === null || minutes === undefined) return null;
   if (minutes < 60) return `${minutes} min`;
