@@ -32,7 +32,7 @@ class ApiError(ClientError):
     def __init__(self, status: int, messages: list[str], retry_after: str | None = None) -> None:
         text = "; ".join(messages) if messages else f"the gateway answered {status}"
         # The server's sentence usually says when already; otherwise the header does.
-        if retry_after and retry_after not in text:
+        if retry_after and "again in" not in text:
             text += f" (try again in {retry_after} s)"
         super().__init__(text)
         self.status = status

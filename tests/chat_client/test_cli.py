@@ -204,6 +204,13 @@ def test_a_time_that_is_not_iso_is_refused_by_name() -> None:
         (["slow down"], "30", "slow down (try again in 30 s)"),
         # and not repeated when it does
         (["try again in 30 s"], "30", "try again in 30 s"),
+        (["you may ask again in 30 s"], "30", "you may ask again in 30 s"),
+        # a sentence that names a time whose digits hold the seconds still gets them
+        (
+            ["the period ending at 06:00 is full"],
+            "6",
+            "the period ending at 06:00 is full (try again in 6 s)",
+        ),
     ],
 )
 def test_an_api_error_reads_as_the_servers_sentences(
