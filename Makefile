@@ -53,11 +53,14 @@ $(VENV)/.installed: requirements.lock
 run: install
 	$(BIN)/python -m devstack
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each with servers and a stack of its
+# own, a test file staying in one process; TEST_WORKERS=0 runs it in this one.
+TEST_WORKERS ?= 2
 test: install
 ifeq ($(NODE_OK),yes)
 	cd web && npm test
 endif
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Fault drills against a stack of their own (kills, Redis and PostgreSQL outages), with figures,
 # then the long schemathesis run (50 examples per operation: about 3 minutes on 2 cores) with a
