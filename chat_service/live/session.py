@@ -15,7 +15,7 @@ from chat_service import compose
 from chat_service.live.hub import Hub
 from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
-from chat_service.live.sockets import Client, text_frame
+from chat_service.live.sockets import Client, Flusher, text_frame
 from chat_service.messages import Messages
 from chat_service.moderation import banned
 from chat_service.queries import moderation as q_moderation
@@ -57,6 +57,8 @@ class Sessions:
         self.messages = messages
         self.publisher = publisher
         self.presence = presence
+        # One for every socket of the replica: a turn of the loop ends in one write each.
+        self.flusher = Flusher()
 
     async def serve(self, request: web.Request, caller: Caller) -> web.WebSocketResponse:
         """Upgrades the request and serves the device until it hangs up."""
@@ -77,6 +79,7 @@ class Sessions:
             caller.id,
             caller.username,
             settings.ws_queue_size,
+            flusher=self.flusher,
         )
         writer = asyncio.create_task(client.write_loop())
         replays: set[asyncio.Task[None]] = set()

@@ -1,9 +1,12 @@
 """One connected device: its bounded send queue, its writer, and what it has been sent.
 
 Frames are built once per event (a server's frames are not masked, so every socket gets the
-same bytes) and written straight to the socket's transport while it keeps up; once its
-transport holds more than it can send, frames wait in the bounded queue and go out together
-when it drains, and a client whose queue fills is closed.
+same bytes) and written to the socket's transport at the end of the event loop's turn that
+made them, all of a socket's frames of that turn in one write (`Flusher`): a replica that
+fell behind reads many events from Redis at once, and then sends each socket one write for
+all of them instead of one per event. Once a transport holds more than it can send, frames
+wait in the bounded queue and go out together when it drains, and a client whose queue
+fills is closed.
 
 Per chat a socket remembers the range of seqs `(low, high]` of which it has sent every
 message.created, so that a replay (hello, resume, a newly joined chat) and live delivery meet
@@ -45,6 +48,33 @@ CLOSE_TOO_SLOW = 1013
 CLOSE_GOING_AWAY = 1001
 
 
+class Flusher:
+    """The frames pushed to sockets during one turn of the event loop, written at its end:
+    one write (a system call, and a read at the other end) per socket and turn, however many
+    events the turn delivered. One per replica; a frame waits at most for the rest of the
+    turn."""
+
+    def __init__(self) -> None:
+        self._pending: dict[Client, list[Frame]] = {}
+
+    def add(self, client: Client, frame: Frame) -> None:
+        frames = self._pending.get(client)
+        if frames is not None:
+            frames.append(frame)
+            return
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._pending[client] = [frame]
+
+    def holds(self, client: Client) -> bool:
+        return client in self._pending
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        for client, frames in pending.items():
+            client.write_now(frames)
+
+
 @dataclass
 class Window:
     low: int
@@ -59,6 +89,7 @@ class Client:
     user_id: int
     username: str
     queue_size: int
+    flusher: Flusher = field(default_factory=Flusher)
     device_id: str = field(default_factory=lambda: secrets.token_hex(8))
     chats: set[int] = field(default_factory=set)
     windows: dict[int, Window] = field(default_factory=dict)
@@ -80,15 +111,32 @@ class Client:
     # Sending.
 
     def push(self, frame: Frame) -> None:
-        """Sends a live frame, or queues it while the client is behind; a client whose
-        queue is full is closed, never waited for."""
+        """Sends a live frame at the end of this turn of the loop, or queues it while the
+        client is behind; a client whose queue is full is closed, never waited for."""
         if self.closed or self.transport.is_closing():
             # A client may hang up right after the handshake, before the read loop notices:
             # nothing reaches it any more, and writing would raise.
             return
-        if not self._queue and not self.protocol.writing_paused:
-            self.transport.write(frame)
+        # Behind a frame that waits for the turn's end, whatever happened meanwhile: in order.
+        if self.flusher.holds(self) or (not self._queue and not self.protocol.writing_paused):
+            self.flusher.add(self, frame)
             return
+        self._enqueue(frame)
+
+    def write_now(self, frames: list[Frame]) -> None:
+        """The turn's frames: written in one go if the client keeps up, queued after what
+        already waits otherwise."""
+        if self.transport.is_closing():
+            return
+        if not self._queue and not self.protocol.writing_paused:
+            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            return
+        for frame in frames:
+            if self.closed:
+                return
+            self._enqueue(frame)
+
+    def _enqueue(self, frame: Frame) -> None:
         if len(self._queue) >= self.queue_size:
             log.info("websocket closed: client too slow", extra={"user_id": self.user_id})
             self.close(CLOSE_TOO_SLOW, "too slow: reconnect and resume")
