@@ -81,7 +81,6 @@ class Sessions:
             settings.ws_queue_size,
             flusher=self.flusher,
         )
-        writer = asyncio.create_task(client.write_loop())
         replays: set[asyncio.Task[None]] = set()
         try:
             # Subscribed first, then the snapshot: what is published meanwhile waits in the
@@ -103,11 +102,7 @@ class Sessions:
             self.hub.detach(client)
             for task in replays:
                 task.cancel()
-            client.closed = True
-            client.ready.set()
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            client.stop()
             with contextlib.suppress(Exception):
                 if await self.presence.disconnect(caller.id, client.device_id):
                     await self.announce_presence(client, False)

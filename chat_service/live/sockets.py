@@ -18,7 +18,6 @@ buffer and follow the replay.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import secrets
@@ -104,9 +103,11 @@ class Client:
     # Set once the hello is queued (or the socket is gone): work for the socket waits for it.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _closing: asyncio.Task[None] | None = None
-    _queue: collections.deque[Frame] = field(default_factory=collections.deque)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _drained: asyncio.Event = field(default_factory=asyncio.Event)
+    # What waits while the client is behind, and the task that sends it, which exists only
+    # then: an idle socket among thousands holds no task and no waiter of its own.
+    _queue: list[Frame] = field(default_factory=list)
+    _writer: asyncio.Task[None] | None = None
+    _room: asyncio.Future[None] | None = None  # a paced replay waits for the queue to empty
 
     # Sending.
 
@@ -142,7 +143,8 @@ class Client:
             self.close(CLOSE_TOO_SLOW, "too slow: reconnect and resume")
             return
         self._queue.append(frame)
-        self._wake.set()
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
 
     def send(self, text: str) -> None:
         """An event for this socket alone."""
@@ -152,39 +154,50 @@ class Client:
         """Queues a replayed frame, waiting while the queue is over half full so that a long
         replay leaves room for live frames."""
         while len(self._queue) * 2 >= self.queue_size and not self.closed:
-            self._drained.clear()
-            await self._drained.wait()
+            if self._room is None:
+                self._room = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._room)
         self.push(frame)
 
-    async def write_loop(self) -> None:
+    async def _write_queued(self) -> None:
         """Sends what waits in the queue, all of it in one write, whenever the transport
-        can take more."""
+        can take more; ends once the queue is empty."""
         try:
-            while not self.closed:
-                if not self._queue:
-                    self._wake.clear()
-                    await self._wake.wait()
-                    continue
+            while self._queue and not self.closed:
                 if self.protocol.writing_paused:
                     await self.protocol._drain_helper()  # aiohttp's flow control
                     continue
                 batch = b"".join(self._queue)
                 self._queue.clear()
-                self._drained.set()
+                self._make_room()
                 self.transport.write(batch)
         except (ConnectionError, RuntimeError) as exc:
             # The peer went away; the read loop sees the close and cleans up.
             log.debug("websocket write ended", extra={"error": repr(exc)})
             self.closed = True
         finally:
-            self._drained.set()
+            self._writer = None
+            self._make_room()
+
+    def _make_room(self) -> None:
+        if self._room is not None:
+            if not self._room.done():
+                self._room.set_result(None)
+            self._room = None
+
+    def stop(self) -> None:
+        """The socket is gone: nothing more is sent, and no task is left behind."""
+        self.closed = True
+        self.ready.set()
+        self._make_room()
+        if self._writer is not None:
+            self._writer.cancel()
 
     def close(self, code: int, reason: str) -> None:
         if self.closed:
             return
         self.closed = True
-        self._wake.set()
-        self._drained.set()
+        self._make_room()
         self.ready.set()
         self._closing = asyncio.get_running_loop().create_task(self._close(code, reason))
 

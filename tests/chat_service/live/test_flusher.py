@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.base_protocol import BaseProtocol
 
 from chat_service.live.sockets import Client, Flusher, text_frame
+from tests.waiting import until
 
 
 class _Peer:
@@ -72,7 +73,6 @@ async def test_frames_stay_in_order_when_the_socket_falls_behind_within_a_turn(
     transport, protocol, peer = pair
     transport.set_write_buffer_limits(high=1024)
     client = _client(transport, protocol, Flusher())
-    writer = asyncio.create_task(client.write_loop())
     try:
         big = text_frame("x" * 500_000)
         client.push(big)
@@ -84,9 +84,27 @@ async def test_frames_stay_in_order_when_the_socket_falls_behind_within_a_turn(
         expected = big + b"".join(later)
         assert await peer.read(len(expected)) == expected
     finally:
-        client.closed = True
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
+        client.stop()
+
+
+async def test_a_socket_that_keeps_up_holds_no_writer_task(
+    pair: tuple[asyncio.Transport, BaseProtocol, _Peer],
+) -> None:
+    # Thousands of idle sockets: a task each only while one falls behind.
+    transport, protocol, peer = pair
+    transport.set_write_buffer_limits(high=1024)
+    client = _client(transport, protocol, Flusher())
+    client.push(text_frame("small"))
+    await asyncio.sleep(0)
+    assert client._writer is None
+    big = text_frame("y" * 500_000)
+    client.push(big)
+    await asyncio.sleep(0)  # written; the transport is paused
+    client.push(text_frame("queued"))
+    assert client._writer is not None
+    expected = text_frame("small") + big + text_frame("queued")
+    assert await peer.read(len(expected)) == expected
+    await until(lambda: client._writer is None)  # gone once the queue is sent
 
 
 async def test_one_flusher_serves_every_socket_of_the_turn(
