@@ -128,10 +128,6 @@ def run_delay_seconds(pid: int) -> float:
     return total / 1e9
 
 
-def _hot_usage(usages: Sequence[Usage]) -> dict[int, tuple[float, float]]:
-    return {u.pid: (cpu_seconds(u.pid), run_delay_seconds(u.pid)) for u in usages}
-
-
 def _record_hot(usages: Sequence[Usage], before: dict[int, tuple[float, float]]) -> None:
     for usage in usages:
         cpu, wait = before[usage.pid]
@@ -237,7 +233,8 @@ async def measure_side(
             hot_start = time.monotonic()
             machine_before = machine_cpu_seconds()
             clients = [Usage(f"clients-{n + 1}", c.pid or 0) for n, c in enumerate(children)]
-            hot_before = _hot_usage([*usages, *clients])
+            hot_before = {u.pid: (cpu_seconds(u.pid), run_delay_seconds(u.pid)) for u in usages}
+            hot_before |= {u.pid: (cpu_seconds(u.pid), run_delay_seconds(u.pid)) for u in clients}
             for number in range(math.ceil(hot_seconds * RATE / MAX_ROUND)):
                 accepted, _, _, results = await _round(
                     pipes, session, side, f"h{number}", RATE, MAX_ROUND
@@ -304,9 +301,18 @@ def report(result: IdleResult, hot: int) -> str:
             f"core {u.hot_wait / result.hot_seconds * 100:5.1f} %"
         )
     lines.append(
-        f"  the whole machine during the hot rounds: {result.machine_cores:.2f} cores busy"
+        f"  the whole machine during the hot rounds: {result.machine_cores:.2f} cores busy; "
+        + cpu_per_delivery(result)
     )
     return "\n".join(lines)
+
+
+def cpu_per_delivery(result: IdleResult) -> str:
+    """CPU spent per frame received during the hot rounds: what the path costs, which a
+    busy machine changes far less than it changes the delays."""
+    served = sum(u.hot_cpu for u in result.usages) / max(1, result.hot_delivered) * 1e6
+    clients = sum(u.hot_cpu for u in result.clients) / max(1, result.hot_delivered) * 1e6
+    return f"CPU per delivery {served:.0f} us (the clients' {clients:.0f} us)"
 
 
 def verdict(chat: IdleResult, yardstick: IdleResult, target: int) -> str:

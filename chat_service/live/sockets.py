@@ -98,6 +98,8 @@ class Client:
     early_own: list[Frame] = field(default_factory=list)
     replaying: dict[int, list[tuple[int | None, Frame]]] = field(default_factory=dict)
     closed: bool = False
+    # A ping went out and the client has sent nothing since (live/heartbeat.py).
+    pinged: bool = False
     # The event log's last id when the socket attached: older events are in its hello.
     log_mark: int = 0
     # Set once the hello is queued (or the socket is gone): work for the socket waits for it.
