@@ -41,7 +41,7 @@ async def pair() -> AsyncIterator[tuple[asyncio.Transport, BaseProtocol, _Peer]]
     ours.setsockopt(sockets_module.SOL_SOCKET, sockets_module.SO_SNDBUF, 4096)
     transport, protocol = await loop.create_connection(lambda: BaseProtocol(loop), sock=ours)
     try:
-        yield cast(asyncio.Transport, transport), protocol, _Peer(theirs)
+        yield transport, protocol, _Peer(theirs)
     finally:
         transport.close()
         theirs.close()
@@ -120,7 +120,7 @@ async def test_one_flusher_serves_every_socket_of_the_turn(
         lambda: BaseProtocol(loop), sock=ours
     )
     try:
-        other = _client(cast(asyncio.Transport, other_transport), other_protocol, flusher)
+        other = _client(other_transport, other_protocol, flusher)
         event = text_frame("for both")
         client.push(event)
         other.push(event)
