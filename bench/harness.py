@@ -66,8 +66,9 @@ class Bench:
         ports["gateway"] = free_port_run(gateway_replicas)
         # Links and the default avatar on the gateway's origin, as `make run` gives them.
         public_url = {"PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}"}
+        # The run's settings win over the defaults (`LOG_LEVEL=info` to read what was logged).
         base_env = self.infra.env(
-            DATA_DIR=str(self.work_dir), LOG_LEVEL="warning", **{**public_url, **env}
+            DATA_DIR=str(self.work_dir), **{"LOG_LEVEL": "warning", **public_url, **env}
         )
         specs = stack.plan(base_env, replicas, ports, gateway_replicas)
         for spec in specs:
