@@ -198,8 +198,8 @@ async def measure_side(
     ]
     async with client_processes(
         side.name, client_process, shares, sockets=total, open_within=OPEN_WITHIN, join_within=60
-    ) as clients:
-        pipes, opened, open_seconds = clients.pipes, clients.opened, clients.open_seconds
+    ) as running:
+        pipes, opened, open_seconds = running.pipes, running.opened, running.open_seconds
         print(f"{side.name}: {opened} sockets open in {open_seconds:.0f} s", flush=True)
         await asyncio.sleep(SETTLE)
         for usage in usages:
@@ -220,7 +220,10 @@ async def measure_side(
             await _round(pipes, session, side, "warm-up", RATE, 10)
             hot_start = time.monotonic()
             machine_before = machine_cpu_seconds()
-            clients = [Usage(f"clients-{n + 1}", c.pid or 0) for n, c in enumerate(children)]
+            clients = [
+                Usage(f"clients-{n + 1}", process.pid or 0)
+                for n, process in enumerate(running.processes)
+            ]
             hot_before = {u.pid: (cpu_seconds(u.pid), run_delay_seconds(u.pid)) for u in usages}
             hot_before |= {u.pid: (cpu_seconds(u.pid), run_delay_seconds(u.pid)) for u in clients}
             for number in range(math.ceil(hot_seconds * RATE / MAX_ROUND)):

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,7 @@ class Clients:
     opened: int
     started: float  # time.monotonic() when the processes were started
     open_seconds: float  # until every process said how many sockets it opened
+    processes: Sequence[BaseProcess]
 
 
 @contextlib.asynccontextmanager
@@ -250,7 +252,7 @@ async def client_processes(
         if opened < sockets:
             errors = sum((Counter(errors) for _, errors in ready), Counter[str]())
             print(f"{name}: {opened} of {sockets} sockets opened: {dict(errors)}", flush=True)
-        yield Clients(pipes, opened, started, open_seconds)
+        yield Clients(pipes, opened, started, open_seconds, processes)
     finally:
         for conn in pipes:
             with contextlib.suppress(OSError):
