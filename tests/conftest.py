@@ -51,8 +51,10 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
 # The stack's chat replicas outlive a test and remember the ids of the live events they
 # delivered, for two minutes (chat_service/live/log.py): numbered from 1 again, the next
 # test's membership, edit and comment events would be taken for ones already delivered and
-# dropped. Their numbering goes on across tests.
-STACK_KEPT_SEQUENCES = ("chat.live_events_id_seq", "auth.users_id_seq")
+# dropped. Their numbering goes on across tests; so does the messages': a mention of the last
+# test handled late would otherwise name a message of this one (same id, same chat id, a
+# member of the same name) and notify its member of it.
+STACK_KEPT_SEQUENCES = ("chat.live_events_id_seq", "auth.users_id_seq", "chat.messages_id_seq")
 
 
 @pytest.fixture(autouse=True)

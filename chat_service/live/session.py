@@ -90,9 +90,12 @@ class Sessions:
             # client and is sent after the hello, without what the hello already covers.
             await self.hub.attach(client)
             positions, hello = await self.messages.hello(caller.id)
+            # The device counts as online before it hears its hello: a client that has the
+            # hello may close its other sockets and still be seen online by everyone.
+            came_online = await self.presence.connect(caller.id, client.device_id)
             client.start(positions, text_frame(hello))
             self.heartbeat.add(client)  # pinged after its hello, as the client expects
-            if await self.presence.connect(caller.id, client.device_id):
+            if came_online:
                 await self.announce_presence(client, True)
             last_typing: dict[int, float] = {}
             async for frame in ws:
