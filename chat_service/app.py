@@ -134,13 +134,16 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         app[MODERATORS] = Moderators(pool, settings, directory, publisher, auth)
         app[NOTIFICATIONS] = Notifications(pool, publisher, directory, settings.notifications_ttl)
         app[TIMED] = Timed(pool, settings, publisher, attachments, budget)
-        app[SESSIONS] = Sessions(pool, settings, app[HUB], directory, messages, publisher, presence)
+        sessions = Sessions(pool, settings, app[HUB], directory, messages, publisher, presence)
+        app[SESSIONS] = sessions
+        heartbeat = asyncio.create_task(supervise("chat:heartbeat", sessions.heartbeat.run))
         app[IDEMPOTENCY] = Idempotency(
             app[PG_POOL], settings.idempotency_ttl, settings.idempotency_lease
         )
         try:
             yield
         finally:
+            await stop_task(heartbeat)
             await client.close()
 
     return create_service_app(

@@ -12,10 +12,11 @@ import marshmallow
 from aiohttp import WSMsgType, web
 
 from chat_service import compose
+from chat_service.live.heartbeat import Heartbeat
 from chat_service.live.hub import Hub
 from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
-from chat_service.live.sockets import Client, text_frame
+from chat_service.live.sockets import Client, Flusher, text_frame
 from chat_service.messages import Messages
 from chat_service.moderation import banned
 from chat_service.queries import moderation as q_moderation
@@ -57,14 +58,18 @@ class Sessions:
         self.messages = messages
         self.publisher = publisher
         self.presence = presence
+        # One for every socket of the replica: a turn of the loop ends in one write each.
+        self.flusher = Flusher()
+        self.heartbeat = Heartbeat(settings.ws_heartbeat)
 
     async def serve(self, request: web.Request, caller: Caller) -> web.WebSocketResponse:
         """Upgrades the request and serves the device until it hangs up."""
         settings = self.settings
         await self.users.ensure(caller)
         # No compression: events go out as frames built once for every socket (sockets.py).
+        # Pings are ours (live/heartbeat.py): aiohttp's would cost timers and a task each.
         ws = web.WebSocketResponse(
-            heartbeat=settings.ws_heartbeat,
+            autoping=False,
             max_msg_size=settings.ws_max_message_bytes,
             compress=False,
         )
@@ -77,8 +82,8 @@ class Sessions:
             caller.id,
             caller.username,
             settings.ws_queue_size,
+            flusher=self.flusher,
         )
-        writer = asyncio.create_task(client.write_loop())
         replays: set[asyncio.Task[None]] = set()
         try:
             # Subscribed first, then the snapshot: what is published meanwhile waits in the
@@ -89,25 +94,28 @@ class Sessions:
             # hello may close its other sockets and still be seen online by everyone.
             came_online = await self.presence.connect(caller.id, client.device_id)
             client.start(positions, text_frame(hello))
+            self.heartbeat.add(client)  # pinged after its hello, as the client expects
             if came_online:
                 await self.announce_presence(client, True)
             last_typing: dict[int, float] = {}
             async for frame in ws:
-                if frame.type is WSMsgType.TEXT:
+                client.pinged = False  # anything it sends shows it alive
+                if frame.type is WSMsgType.PONG:
+                    continue
+                if frame.type is WSMsgType.PING:
+                    await ws.pong(frame.data)
+                elif frame.type is WSMsgType.TEXT:
                     await self._handle(frame.data, client, last_typing, replays)
                 elif frame.type is WSMsgType.BINARY:
                     client.send(error_event("frames must be JSON text"))
                 elif frame.type is WSMsgType.ERROR:
                     break
         finally:
+            self.heartbeat.discard(client)
             self.hub.detach(client)
             for task in replays:
                 task.cancel()
-            client.closed = True
-            client.ready.set()
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            client.stop()
             with contextlib.suppress(Exception):
                 if await self.presence.disconnect(caller.id, client.device_id):
                     await self.announce_presence(client, False)
