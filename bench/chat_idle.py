@@ -88,7 +88,7 @@ class IdleResult:
     p99_ms: float
     open_seconds: float
     still_open: int
-    close_codes: dict[int | None, int]
+    close_codes: dict[str, int]
     machine_cores: float  # cores the whole machine kept busy during the hot rounds
     clients: list[Usage]  # the client processes: CPU and wait for a core, hot rounds only
 
@@ -168,10 +168,10 @@ async def prepare_idle(gateway: str, users: int) -> list[str]:
     return tokens
 
 
-async def _counts(pipes: Sequence[Connection]) -> tuple[int, Counter[int | None]]:
+async def _counts(pipes: Sequence[Connection]) -> tuple[int, Counter[str]]:
     for conn in pipes:
         conn.send(("count",))
-    still, codes = 0, Counter[int | None]()
+    still, codes = 0, Counter[str]()
     for conn in pipes:
         live, close_codes = await receive(conn, 30)
         still += live
