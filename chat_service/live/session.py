@@ -61,6 +61,7 @@ class Sessions:
         # One for every socket of the replica: a turn of the loop ends in one write each.
         self.flusher = Flusher()
         self.heartbeat = Heartbeat(settings.ws_heartbeat)
+        self._leaving: set[asyncio.Task[None]] = set()  # devices' presence being settled
 
     async def serve(self, request: web.Request, caller: Caller) -> web.WebSocketResponse:
         """Upgrades the request and serves the device until it hangs up."""
@@ -116,10 +117,21 @@ class Sessions:
             for task in replays:
                 task.cancel()
             client.stop()
-            with contextlib.suppress(Exception):
-                if await self.presence.disconnect(caller.id, client.device_id):
-                    await self.announce_presence(client, False)
+            # Settled even if this handler is cancelled meanwhile (the connection lost, a
+            # shutdown's deadline): else the device would count as online until its entry
+            # lapses, and nobody would hear that the user went offline.
+            leaving = asyncio.create_task(self._leave(client))
+            self._leaving.add(leaving)
+            leaving.add_done_callback(self._leaving.discard)
+            await asyncio.shield(leaving)
         return ws
+
+    async def _leave(self, client: Client) -> None:
+        """The device is gone: forgotten by presence, and the user's offline announced when it
+        was their last."""
+        with contextlib.suppress(Exception):
+            if await self.presence.disconnect(client.user_id, client.device_id):
+                await self.announce_presence(client, False)
 
     async def announce_presence(self, client: Client, online: bool) -> None:
         """Tells the user's direct and group chats; the general chat's thousands of members
