@@ -147,6 +147,7 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
             yield
         finally:
             await stop_task(heartbeat)
+            await sessions.settle()
             await client.close()
 
     return create_service_app(

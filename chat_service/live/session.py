@@ -126,6 +126,12 @@ class Sessions:
             await asyncio.shield(leaving)
         return ws
 
+    async def settle(self, seconds: float = 5.0) -> None:
+        """Waits a while for the devices whose presence is being settled: at shutdown,
+        before the connections they use are closed."""
+        if self._leaving:
+            await asyncio.wait(set(self._leaving), timeout=seconds)
+
     async def _leave(self, client: Client) -> None:
         """The device is gone: forgotten by presence, and the user's offline announced when it
         was their last."""

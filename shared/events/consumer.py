@@ -229,6 +229,8 @@ class EventConsumer:
             try:
                 await self.redis.xack(stream, self.group, *entry_ids)
             except (OSError, aioredis.RedisError) as exc:
+                if cancel_requested():  # redis-py's word for an interrupted command
+                    raise asyncio.CancelledError from None
                 # Left pending: a retry finds them handled (and the reader, meeting the same
                 # failure, waits for Redis).
                 _redis_failed(exc)
@@ -247,6 +249,8 @@ class EventConsumer:
                 await self.retry_pending()
                 await self.update_lag()
             except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                if cancel_requested():  # redis-py's word for an interrupted command
+                    raise asyncio.CancelledError from None
                 _redis_failed(exc)  # the reader waits for Redis
             except aioredis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
@@ -314,10 +318,10 @@ class EventConsumer:
             await self.lanes.drain()  # asked to stop: what was taken is finished
             await self.flush_acks()
         finally:
-            self.lanes.cancel()
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
+            await self.lanes.stop()
 
     async def _read_until_stopped(self, *, retries: bool) -> None:
         loop = asyncio.get_running_loop()

@@ -15,6 +15,8 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
+from shared.tasks import cancel_requested
+
 log = logging.getLogger(__name__)
 
 Entry = tuple[str, str, dict[str, str]]  # stream, entry id, fields
@@ -74,10 +76,13 @@ class Lanes:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def cancel(self) -> None:
-        """Stops every lane; what they held stays pending in the stream, for a retry."""
-        for task in self._tasks:
+    async def stop(self) -> None:
+        """Stops every lane and waits for them; what they held stays pending in the stream,
+        for a retry."""
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _lane(self, key: str) -> None:
         queue = self._queues[key]
@@ -88,6 +93,8 @@ class Lanes:
                     try:
                         await self.handle(entry)
                     except Exception:
+                        if cancel_requested():  # a client's word for an interrupted call
+                            raise asyncio.CancelledError from None
                         # Left pending in the stream: the consumer's retries take it again.
                         log.exception("event lane failed", extra={"entry": entry[1]})
                     finally:
