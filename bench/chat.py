@@ -85,7 +85,7 @@ class Row:
     p99_ms: float
     post_p50_ms: float
     frame_bytes: int
-    close_codes: dict[int | None, int]
+    close_codes: dict[str, int]
     open_seconds: float  # to open every socket
     ready_seconds: float  # and to deliver the warm-up messages to each
     spread: str
@@ -229,7 +229,7 @@ def _line(row: Row) -> str:
         f"{row.ready_seconds:7.1f}  {row.spread}"
     )
     if row.close_codes:
-        line += f"\n{'':9} dropped sockets by close code: {row.close_codes}"
+        line += f"\n{'':9} dropped sockets by why they ended: {row.close_codes}"
     return line
 
 

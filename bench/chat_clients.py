@@ -21,7 +21,18 @@ class RoundResult:
     delays_ms: array[float]
     last_receipt: float
     frame_bytes: int
-    close_codes: list[int | None]  # of every socket dropped so far
+    close_codes: list[str]  # why every socket dropped so far ended (`ending`)
+
+
+def ending(ws: aiohttp.ClientWebSocketResponse, raised: BaseException | None = None) -> str:
+    """Why a socket ended: what its reading raised, the server's close code, or what broke
+    it without one (the connection reset, a frame the client could not parse)."""
+    if raised is not None:
+        return f"raised {type(raised).__name__}: {str(raised)[:80]}"
+    if ws.close_code is not None:
+        return str(ws.close_code)
+    error = ws.exception()
+    return f"no close frame ({type(error).__name__ if error else 'connection lost'})"
 
 
 CONNECT_CONCURRENCY = 32  # per client process
@@ -41,19 +52,23 @@ class Receiver:
     delays_ms: array[float] = field(default_factory=lambda: array("d"))
     last_receipt: float = 0.0
     frame_bytes: int = 0
-    close_codes: list[int | None] = field(default_factory=list)
+    close_codes: list[str] = field(default_factory=list)
     stopping: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
     live_sockets: int = 0  # open sockets, idle ones included
 
     async def idle(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """An idle socket: read (which answers pings), never counted in a round."""
+        raised: BaseException | None = None
         try:
             async for _ in ws:
                 pass
+        except BaseException as error:
+            raised = error
+            raise
         finally:
             if not self.stopping:
-                self.close_codes.append(ws.close_code)
+                self.close_codes.append(ending(ws, raised))
                 self.live_sockets -= 1
 
     def begin(self, tag: str, count: int) -> None:
@@ -81,14 +96,18 @@ class Receiver:
                 self.done.set()
 
     async def listen(self, ws: aiohttp.ClientWebSocketResponse, index: int) -> None:
+        raised: BaseException | None = None
         try:
             async for message in ws:
                 if message.type is aiohttp.WSMsgType.TEXT:
                     # Wall-clock time: the sender is another process.
                     self.frame(index, message.data, time.time())
+        except BaseException as error:
+            raised = error
+            raise
         finally:
             if not self.stopping:
-                self.close_codes.append(ws.close_code)
+                self.close_codes.append(ending(ws, raised))
                 self.live -= 1
                 self.live_sockets -= 1
                 if self.got[index] >= self.count > 0:
@@ -140,8 +159,8 @@ async def _clients(
                 sockets.append(ws)
                 return
             receiver.live += 1
-            receiver.got.append(0)
-            listeners.append(asyncio.create_task(receiver.listen(ws, len(sockets))))
+            receiver.got.append(0)  # its count, at the index its listener is given
+            listeners.append(asyncio.create_task(receiver.listen(ws, len(receiver.got) - 1)))
             sockets.append(ws)
 
         await asyncio.gather(

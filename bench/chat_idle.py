@@ -71,6 +71,7 @@ class Usage:
     open_fds: int = 0
     idle_cpu: float = 0.0  # seconds over the idle window
     hot_cpu: float = 0.0  # seconds over the hot rounds
+    hot_wait: float = 0.0  # seconds runnable but waiting for a core, over the hot rounds
 
 
 @dataclass
@@ -87,8 +88,9 @@ class IdleResult:
     p99_ms: float
     open_seconds: float
     still_open: int
-    close_codes: dict[int | None, int]
+    close_codes: dict[str, int]
     machine_cores: float  # cores the whole machine kept busy during the hot rounds
+    clients: list[Usage]  # the client processes: CPU and wait for a core, hot rounds only
 
     @property
     def dropped(self) -> int:
@@ -110,6 +112,25 @@ def resident_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def run_delay_seconds(pid: int) -> float:
+    """Time the process's threads spent runnable but waiting for a core (the second field of
+    /proc/<pid>/task/<tid>/schedstat): a process short of CPU on a busy machine shows a low
+    CPU figure and a high wait, one with nothing to do shows neither."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[1])
+    return total / 1e9
+
+
+def _record_hot(usages: Sequence[Usage], before: dict[int, tuple[float, float]]) -> None:
+    for usage in usages:
+        cpu, wait = before[usage.pid]
+        usage.hot_cpu = cpu_seconds(usage.pid) - cpu
+        usage.hot_wait = run_delay_seconds(usage.pid) - wait
 
 
 def descriptors(pid: int) -> int:
@@ -147,10 +168,10 @@ async def prepare_idle(gateway: str, users: int) -> list[str]:
     return tokens
 
 
-async def _counts(pipes: Sequence[Connection]) -> tuple[int, Counter[int | None]]:
+async def _counts(pipes: Sequence[Connection]) -> tuple[int, Counter[str]]:
     for conn in pipes:
         conn.send(("count",))
-    still, codes = 0, Counter[int | None]()
+    still, codes = 0, Counter[str]()
     for conn in pipes:
         live, close_codes = await receive(conn, 30)
         still += live
@@ -177,8 +198,8 @@ async def measure_side(
     ]
     async with client_processes(
         side.name, client_process, shares, sockets=total, open_within=OPEN_WITHIN, join_within=60
-    ) as clients:
-        pipes, opened, open_seconds = clients.pipes, clients.opened, clients.open_seconds
+    ) as running:
+        pipes, opened, open_seconds = running.pipes, running.opened, running.open_seconds
         print(f"{side.name}: {opened} sockets open in {open_seconds:.0f} s", flush=True)
         await asyncio.sleep(SETTLE)
         for usage in usages:
@@ -199,7 +220,12 @@ async def measure_side(
             await _round(pipes, session, side, "warm-up", RATE, 10)
             hot_start = time.monotonic()
             machine_before = machine_cpu_seconds()
-            before = {u.pid: cpu_seconds(u.pid) for u in usages}
+            clients = [
+                Usage(f"clients-{n + 1}", process.pid or 0)
+                for n, process in enumerate(running.processes)
+            ]
+            hot_before = {u.pid: (cpu_seconds(u.pid), run_delay_seconds(u.pid)) for u in usages}
+            hot_before |= {u.pid: (cpu_seconds(u.pid), run_delay_seconds(u.pid)) for u in clients}
             for number in range(math.ceil(hot_seconds * RATE / MAX_ROUND)):
                 accepted, _, _, results = await _round(
                     pipes, session, side, f"h{number}", RATE, MAX_ROUND
@@ -208,8 +234,7 @@ async def measure_side(
                 delays += [d for result in results for d in result.delays_ms]
         hot_elapsed = time.monotonic() - hot_start
         machine = (machine_cpu_seconds() - machine_before) / hot_elapsed
-        for usage in usages:
-            usage.hot_cpu = cpu_seconds(usage.pid) - before[usage.pid]
+        _record_hot([*usages, *clients], hot_before)
         still, codes = await _counts(pipes)
     delays.sort()
     return IdleResult(
@@ -227,6 +252,7 @@ async def measure_side(
         still_open=still,
         close_codes=dict(codes),
         machine_cores=machine,
+        clients=clients,
     )
 
 
@@ -249,12 +275,27 @@ def report(result: IdleResult, hot: int) -> str:
             f"  {u.name:10} rest {u.rest_kb / 1024:7.1f} MB  open {u.open_kb / 1024:7.1f} MB  "
             f"(+{(u.open_kb - u.rest_kb) / 1024:6.1f})  fds {u.rest_fds:5d} -> {u.open_fds:5d}  "
             f"idle CPU {u.idle_cpu / result.idle_seconds * 100:5.2f} %  hot CPU "
-            f"{u.hot_cpu / result.hot_seconds * 100:5.1f} %"
+            f"{u.hot_cpu / result.hot_seconds * 100:5.1f} %, waited for a core "
+            f"{u.hot_wait / result.hot_seconds * 100:5.1f} %"
+        )
+    for u in result.clients:
+        lines.append(
+            f"  {u.name:10} hot CPU {u.hot_cpu / result.hot_seconds * 100:5.1f} %, waited for a "
+            f"core {u.hot_wait / result.hot_seconds * 100:5.1f} %"
         )
     lines.append(
-        f"  the whole machine during the hot rounds: {result.machine_cores:.2f} cores busy"
+        f"  the whole machine during the hot rounds: {result.machine_cores:.2f} cores busy; "
+        + cpu_per_delivery(result)
     )
     return "\n".join(lines)
+
+
+def cpu_per_delivery(result: IdleResult) -> str:
+    """CPU spent per frame received during the hot rounds: what the path costs, which a
+    busy machine changes far less than it changes the delays."""
+    served = sum(u.hot_cpu for u in result.usages) / max(1, result.hot_delivered) * 1e6
+    clients = sum(u.hot_cpu for u in result.clients) / max(1, result.hot_delivered) * 1e6
+    return f"CPU per delivery {served:.0f} us (the clients' {clients:.0f} us)"
 
 
 def verdict(chat: IdleResult, yardstick: IdleResult, target: int) -> str:

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,9 @@ class Bench:
         ports["gateway"] = free_port_run(gateway_replicas)
         # Links and the default avatar on the gateway's origin, as `make run` gives them.
         public_url = {"PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}"}
+        # The run's settings win over the defaults (`LOG_LEVEL=info` to read what was logged).
         base_env = self.infra.env(
-            DATA_DIR=str(self.work_dir), LOG_LEVEL="warning", **{**public_url, **env}
+            DATA_DIR=str(self.work_dir), **{"LOG_LEVEL": "warning", **public_url, **env}
         )
         specs = stack.plan(base_env, replicas, ports, gateway_replicas)
         for spec in specs:
@@ -218,6 +220,7 @@ class Clients:
     opened: int
     started: float  # time.monotonic() when the processes were started
     open_seconds: float  # until every process said how many sockets it opened
+    processes: Sequence[BaseProcess]
 
 
 @contextlib.asynccontextmanager
@@ -249,7 +252,7 @@ async def client_processes(
         if opened < sockets:
             errors = sum((Counter(errors) for _, errors in ready), Counter[str]())
             print(f"{name}: {opened} of {sockets} sockets opened: {dict(errors)}", flush=True)
-        yield Clients(pipes, opened, started, open_seconds)
+        yield Clients(pipes, opened, started, open_seconds, processes)
     finally:
         for conn in pipes:
             with contextlib.suppress(OSError):

@@ -354,7 +354,8 @@ def main() -> None:
     parser.add_argument("--cpu", action="store_true", help="CPU per request of the mix")
     parser.add_argument("--mix-seconds", type=float, default=30.0)
     args = parser.parse_args()
-    loadgen.require_wrk()
+    if not (args.notifications or args.roundtrips or args.profile or args.cpu):
+        loadgen.require_wrk()  # only the full run reads through wrk
     with bench_environment() as bench:
         ports = bench.start_stack(**STACK_ENV)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

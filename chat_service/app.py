@@ -36,6 +36,7 @@ from chat_service.live.session import Sessions
 from chat_service.messages import Messages
 from chat_service.moderation import Moderation
 from chat_service.moderators import Moderators
+from chat_service.notifications import HANDLED_TABLE as NOTIFICATIONS_HANDLED
 from chat_service.notifications import Notifications
 from chat_service.notifications import partition as notifications_partition
 from chat_service.queries import chats as q_chats
@@ -63,7 +64,9 @@ CONSUMED = ("auth", "posts")  # users; posts' moderator actions for the audit lo
 # users, posts' comments and recipes, social's follows and likes, and chat's own invitations,
 # join decisions, mentions and moderator actions.
 NOTIFIED_BY = ("auth", "posts", "social", "chat")
-NOTIFY_CONCURRENCY = 4  # of the pool's connections (DB_POOL_MAX, 10 by default)
+# Lanes at once: each holds one of the pool's connections (DB_POOL_MAX, 10 by default) for
+# the one statement that stores a notification, and none while it publishes.
+NOTIFY_CONCURRENCY = 6
 BATCH = 500
 
 
@@ -134,13 +137,17 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
         app[MODERATORS] = Moderators(pool, settings, directory, publisher, auth)
         app[NOTIFICATIONS] = Notifications(pool, publisher, directory, settings.notifications_ttl)
         app[TIMED] = Timed(pool, settings, publisher, attachments, budget)
-        app[SESSIONS] = Sessions(pool, settings, app[HUB], directory, messages, publisher, presence)
+        sessions = Sessions(pool, settings, app[HUB], directory, messages, publisher, presence)
+        app[SESSIONS] = sessions
+        heartbeat = asyncio.create_task(supervise("chat:heartbeat", sessions.heartbeat.run))
         app[IDEMPOTENCY] = Idempotency(
             app[PG_POOL], settings.idempotency_ttl, settings.idempotency_lease
         )
         try:
             yield
         finally:
+            await stop_task(heartbeat)
+            await sessions.settle()
             await client.close()
 
     return create_service_app(
@@ -167,7 +174,7 @@ def create_app(settings: ChatSettings, **consumer_options: Any) -> web.Applicati
                 "notifications",
                 NOTIFIED_BY,
                 lambda app: app[NOTIFICATIONS].handlers(),
-                processed_table="notification_events",
+                processed_table=NOTIFICATIONS_HANDLED,
                 # Events of different recipes, chats and people at once (in order within one).
                 concurrency=NOTIFY_CONCURRENCY,
                 partition=notifications_partition,

@@ -3,10 +3,10 @@
 chat_service owns them because it holds what they need at both ends: the consumer group that
 already reads auth's and posts' streams (now social's and chat's own too), the copy of users
 that names the actors, and every open socket with the event log that brings a user's events
-to each of them on any replica, Redis failing or not. Each notification is stored in the
-transaction that records its source event as handled (notification_events, for the consumer
-group "notifications"), together with its
-live event in the log, so a stream that delivers an event twice stores it once, and a stored
+to each of them on any replica, Redis failing or not. An event's notifications are stored in
+one statement (migration 011), whose transaction records the source event as handled
+(notification_events, for the consumer group "notifications") and each notification's live
+event in the log, so a stream that delivers an event twice stores it once, and a stored
 notification reaches the user's sockets even when the replica that stored it dies before it
 published. No write waits for any of it: the write only adds its event to its outbox (in the
 statement or transaction it already runs).
@@ -23,13 +23,13 @@ import asyncpg
 
 from chat_service import compose
 from chat_service.live.publisher import Publisher
-from chat_service.live.wire import Logged
+from chat_service.live.wire import Logged, UserEvent
 from chat_service.queries import messages as q_messages
 from chat_service.queries import notifications as q_notifications
 from chat_service.queries import users as q_users
 from chat_service.users import Directory
 from shared.events import Event, record_event
-from shared.events.consumer import AfterCommit, Handler
+from shared.events.consumer import AfterCommit, Handler, MarksHandled
 from shared.web.errors import NotFound, ValidationFailed
 from shared.web.identity import Caller
 from shared.web.timefmt import iso
@@ -56,6 +56,8 @@ CHAT_MEMBER_ADDED = "chat.member_added"
 CHAT_JOIN_DECIDED = "chat.join_decided"
 MESSAGE_MENTIONED = "message.mentioned"
 MODERATION_ACTION = "moderation.action"
+# Where the consumer group "notifications" records the events it handled (migration 010).
+HANDLED_TABLE = "notification_events"
 
 
 def mentioned_names(text: str) -> list[str]:
@@ -141,6 +143,10 @@ class Notifications:
         self.publisher = publisher
         self.users = users
         self.ttl = ttl
+        # How a user's event is recorded in the live log: its scope and its payload's head
+        # line (the statement that stores a notification records its live event itself).
+        head = UserEvent(0, "")
+        self.live_head = (publisher.wire.scope_of(head)[0], publisher.wire.encode(head)[1])
 
     # The routes.
 
@@ -177,38 +183,36 @@ class Notifications:
 
     # Building them from events.
 
-    async def _notify(
+    async def _store(
         self,
         connection: asyncpg.Connection,
         event: Event,
-        recipients: Sequence[int],
-        kind: str,
         actor_id: int | None,
-        **fields: Any,
-    ) -> list[Logged]:
-        """Stores one notification per recipient (never the actor's own) with its live event;
-        what to publish after the commit."""
-        occurred = _occurred_at(event)
-        published = []
-        for recipient in dict.fromkeys(recipients):
-            if recipient == actor_id:
-                continue
-            row = await q_notifications.insert(
-                connection,
-                recipient,
-                kind,
-                {**fields, "actor_id": actor_id},
-                occurred,
-                FOLD_SECONDS,
-            )
-            if row is None:
-                continue  # folded into a recent one, or its chat is gone
-            if actor_id is not None and row["actor_username"] is None:
+        notifications: Sequence[JSON],
+    ) -> AfterCommit | None:
+        """Stores an event's notifications (never the actor's own) with their live events and
+        the event as handled, in one statement (committed at once, or with the caller's
+        transaction when there is one); answers what to publish after it."""
+        recipients: dict[tuple[int, str], JSON] = {}
+        for item in notifications:
+            if item["recipient_id"] != actor_id:
+                recipients.setdefault((item["recipient_id"], item["type"]), item)
+        if not recipients:
+            return None  # nothing to store, so nothing to record either
+        items, occurred = list(recipients.values()), _occurred_at(event)
+        store = q_notifications.store
+        args = (items, occurred, FOLD_SECONDS, self.live_head)
+        rows = await store(connection, event.id, event.type, actor_id, False, *args)
+        if rows and rows[0]["live_event_id"] is None and actor_id is not None:
+            async with connection.transaction():
                 await self._know(connection, [actor_id])  # rare: see _know
-                row = await q_notifications.by_id(connection, row["id"])
-            text = compose.event("notification.created", notification(row))
-            published.append(await self.publisher.user_event_in(connection, recipient, text))
-        return published
+            rows = await store(connection, event.id, event.type, actor_id, True, *args)
+        return self._after(
+            [
+                Logged(row["live_event_id"], UserEvent(row["recipient"], row["event_text"]))
+                for row in rows
+            ]
+        )
 
     async def _know(self, connection: asyncpg.Connection, user_ids: Sequence[int]) -> None:
         """Makes sure chat's copy of users holds these accounts, so that a notification names
@@ -231,9 +235,10 @@ class Notifications:
                 continue
             user = await self.users.auth.by_username(name)
             if user is not None:
-                await self.users.register(
-                    connection, int(user["id"]), user["username"], user["image"]
-                )
+                async with connection.transaction():
+                    await self.users.register(
+                        connection, int(user["id"]), user["username"], user["image"]
+                    )
                 found[name.lower()] = int(user["id"])
         return list(found.values())
 
@@ -247,31 +252,30 @@ class Notifications:
 
         return after_commit
 
-    def handlers(self) -> dict[str, Handler]:
-        """The handlers by event type; chat's consumer runs them beside its own."""
+    def handlers(self) -> dict[str, Handler | MarksHandled]:
+        """The handlers by event type; chat's consumer runs them beside its own. Those that
+        notify record their event as handled themselves, in the statement that stores."""
+
+        def one(recipient: int, kind: str, **fields: Any) -> list[JSON]:
+            return [{"recipient_id": recipient, "type": kind, **fields}]
 
         async def followed(connection: asyncpg.Connection, event: Event) -> AfterCommit | None:
             follower, followee = int(event.data["followerId"]), int(event.data["followeeId"])
-            published = await self._notify(
-                connection, event, [followee], "followed", follower, fold_key=f"f:{follower}"
-            )
-            return self._after(published)
+            notified = one(followee, "followed", fold_key=f"f:{follower}")
+            return await self._store(connection, event, follower, notified)
 
         async def favorited(connection: asyncpg.Connection, event: Event) -> AfterCommit | None:
             data = event.data
             if data.get("authorId") is None:
                 return None  # told by a release that did not name the recipe's author
             liker, article = int(data["userId"]), int(data["articleId"])
-            published = await self._notify(
-                connection,
-                event,
-                [int(data["authorId"])],
+            notified = one(
+                int(data["authorId"]),
                 "favorited",
-                liker,
                 fold_key=f"l:{liker}:{article}",
                 **_article(data, article),
             )
-            return self._after(published)
+            return await self._store(connection, event, liker, notified)
 
         async def commented(connection: asyncpg.Connection, event: Event) -> AfterCommit | None:
             data = event.data
@@ -281,65 +285,54 @@ class Notifications:
                 "comment_id": int(data["id"]),
                 "comment_body": data["body"],
             }
-            published = await self._notify(
-                connection, event, [article_author], "commented", author, **common
-            )
+            notified = one(article_author, "commented", **common)
             names = mentioned_names(data["body"])
             if names:
                 # The recipe's author already hears of the comment.
                 named = await self._named(connection, names)
-                others = [user for user in named if user != article_author]
-                published += await self._notify(
-                    connection, event, others, "mentioned", author, **common
-                )
-            return self._after(published)
+                notified += [
+                    {"recipient_id": user, "type": "mentioned", **common}
+                    for user in named
+                    if user != article_author
+                ]
+            return await self._store(connection, event, author, notified)
 
         async def mentioned(connection: asyncpg.Connection, event: Event) -> AfterCommit | None:
             """A chat message's mentions reach its members only: a mention cannot show a chat
-            to someone who cannot read it."""
+            to someone who cannot read it. The message is held while they are stored, so that
+            its deletion, which removes them, waits for them (one transaction)."""
             data = event.data
             chat_id = int(data["chatId"])
-            if not await q_messages.lock_shown_message(connection, int(data["messageId"])):
-                return None  # deleted or expired before its mentions were handled
-            members = await q_notifications.members_named(
-                connection, chat_id, [str(name) for name in data["usernames"]]
-            )
-            published = await self._notify(
-                connection,
-                event,
-                members,
-                "mentioned",
-                int(data["authorId"]),
-                chat_id=chat_id,
-                message_id=int(data["messageId"]),
-                message_seq=int(data["seq"]),
-            )
-            return self._after(published)
+            async with connection.transaction():
+                if not await q_messages.lock_shown_message(connection, int(data["messageId"])):
+                    return None  # deleted or expired before its mentions were handled
+                members = await q_notifications.members_named(
+                    connection, chat_id, [str(name) for name in data["usernames"]]
+                )
+                message = {
+                    "chat_id": chat_id,
+                    "message_id": int(data["messageId"]),
+                    "message_seq": int(data["seq"]),
+                }
+                notified = [
+                    {"recipient_id": user, "type": "mentioned", **message} for user in members
+                ]
+                return await self._store(connection, event, int(data["authorId"]), notified)
 
         async def invited(connection: asyncpg.Connection, event: Event) -> AfterCommit | None:
             data = event.data
-            published = await self._notify(
-                connection,
-                event,
-                [int(data["userId"])],
-                "chat.invited",
-                int(data["byId"]),
-                chat_id=int(data["chatId"]),
-            )
-            return self._after(published)
+            notified = one(int(data["userId"]), "chat.invited", chat_id=int(data["chatId"]))
+            return await self._store(connection, event, int(data["byId"]), notified)
 
         async def join_decided(connection: asyncpg.Connection, event: Event) -> AfterCommit | None:
             data = event.data
-            published = await self._notify(
-                connection,
-                event,
-                [int(data["userId"])],
+            notified = one(
+                int(data["userId"]),
                 "chat.join_decided",
-                int(data["byId"]),
                 chat_id=int(data["chatId"]),
                 reason=str(data["status"]),
             )
-            return self._after(published)
+            return await self._store(connection, event, int(data["byId"]), notified)
 
         async def moderated(connection: asyncpg.Connection, event: Event) -> AfterCommit | None:
             """A moderator removed something of the author's, or banned them: the author is
@@ -359,10 +352,8 @@ class Notifications:
             if data.get("messageId") is not None:
                 fields["message_id"] = int(data["messageId"])
                 fields["message_seq"] = data.get("seq")
-            published = await self._notify(
-                connection, event, [int(data["authorId"])], "moderation", None, **fields
-            )
-            return self._after(published)
+            notified = one(int(data["authorId"]), "moderation", **fields)
+            return await self._store(connection, event, None, notified)
 
         async def comment_deleted(connection: asyncpg.Connection, event: Event) -> None:
             await q_notifications.delete_of_comment(connection, int(event.data["id"]))
@@ -380,16 +371,16 @@ class Notifications:
             await q_notifications.delete_of_user(connection, int(event.data["id"]))
 
         return {
-            "follow.added": followed,
-            "like.added": favorited,
-            "comment.created": commented,
+            "follow.added": MarksHandled(followed),
+            "like.added": MarksHandled(favorited),
+            "comment.created": MarksHandled(commented),
             "comment.deleted": comment_deleted,
             "article.deleted": article_deleted,
             "article.updated": article_updated,
-            MESSAGE_MENTIONED: mentioned,
-            CHAT_MEMBER_ADDED: invited,
-            CHAT_JOIN_DECIDED: join_decided,
-            MODERATION_ACTION: moderated,
+            MESSAGE_MENTIONED: MarksHandled(mentioned),
+            CHAT_MEMBER_ADDED: MarksHandled(invited),
+            CHAT_JOIN_DECIDED: MarksHandled(join_decided),
+            MODERATION_ACTION: MarksHandled(moderated),
             "user.deleted": user_deleted,
         }
 

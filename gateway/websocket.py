@@ -14,12 +14,12 @@ is never retried.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlencode
 
 from aiohttp import web
+from aiohttp.base_protocol import BaseProtocol
 
 from shared.transport import http1
 from shared.transport.failover import Failover, failure_of
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEAD_LIMIT = 16 * 1024  # the replica's answer to the handshake
-CHUNK = 256 * 1024
 # A side whose peer does not keep up stops being read once this much waits to be written.
 HIGH_WATER = 1024 * 1024
 # Handshake fields the replica answers with, passed back to the client as they are.
@@ -78,85 +77,145 @@ class _ToUpstream:
     """Takes the place of aiohttp's websocket reader on the client's connection: what the
     client sends goes on to the replica unread."""
 
-    def __init__(self, upstream: asyncio.StreamWriter, client: asyncio.Transport) -> None:
+    def __init__(self, upstream: _FromUpstream) -> None:
         self.upstream = upstream
-        self.client = client
-        self.ended = asyncio.Event()
-        self._draining: asyncio.Task[None] | None = None
+        self.ended = upstream.ended
 
     def feed_data(self, data: bytes) -> tuple[bool, bytes]:
-        if self.upstream.is_closing():
-            return True, b""
-        self.upstream.write(data)
-        transport = self.upstream.transport
-        if transport.get_write_buffer_size() > HIGH_WATER and self._draining is None:
-            self.client.pause_reading()
-            self._draining = asyncio.get_running_loop().create_task(self._drain())
+        self.upstream.send(data)
         return False, b""
-
-    async def _drain(self) -> None:
-        try:
-            await self.upstream.drain()
-        except ConnectionError:
-            self.ended.set()
-        finally:
-            self._draining = None
-            if not self.client.is_closing():
-                self.client.resume_reading()
 
     def feed_eof(self) -> None:
         self.ended.set()
 
 
-async def _to_client(
-    upstream: asyncio.StreamReader, request: web.Request, ended: asyncio.Event
-) -> None:
-    """What the replica sends goes to the client, waiting while the client is behind."""
-    transport = request.transport
-    protocol = request.protocol
-    assert transport is not None
-    try:
-        while data := await upstream.read(CHUNK):
-            if transport.is_closing():
-                break
-            transport.write(data)
-            if transport.get_write_buffer_size() > HIGH_WATER:
-                # aiohttp's own flow control, as its websocket writer uses it.
-                await protocol._drain_helper()
-    except ConnectionError:
-        pass
-    finally:
-        ended.set()
+class _FromUpstream(asyncio.Protocol):
+    """The replica's end of a tunnel, as a protocol rather than a stream and a copying task:
+    the replica's answer to the handshake is read into `head`, and from `attach` on what it
+    sends is written to the client's transport in the callback that receives it (bytes from
+    many sockets' deliveries cost a write each, no task switch, no buffer of our own).
+    Each side stops being read while the other holds more than HIGH_WATER unsent."""
+
+    def __init__(self) -> None:
+        self.head: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.ended = asyncio.Event()
+        self.transport: asyncio.Transport | None = None
+        self._early = bytearray()  # the head, then what came with it before `attach`
+        self._client: asyncio.Transport | None = None
+        self._client_protocol: BaseProtocol | None = None
+        self._client_paused = False
+        self._draining: asyncio.Task[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+        self.transport.set_write_buffer_limits(high=HIGH_WATER)
+
+    def data_received(self, data: bytes) -> None:
+        if self._client is not None:
+            self._forward(data)
+            return
+        self._early += data
+        if self.head.done():
+            return
+        end = self._early.find(b"\r\n\r\n")
+        if end >= 0:
+            self.head.set_result(bytes(self._early[: end + 4]))
+            del self._early[: end + 4]
+        elif len(self._early) > HEAD_LIMIT:
+            self.head.set_exception(
+                asyncio.LimitOverrunError("the replica's handshake answer is too long", 0)
+            )
+
+    def eof_received(self) -> bool:
+        self.ended.set()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.head.done():
+            self.head.set_exception(asyncio.IncompleteReadError(bytes(self._early), None))
+        self.ended.set()
+
+    def attach(self, client: asyncio.Transport, client_protocol: BaseProtocol) -> None:
+        """The client's connection is upgraded: what came after the head goes to it first."""
+        self._client, self._client_protocol = client, client_protocol
+        early, self._early = bytes(self._early), bytearray()
+        if early:
+            self._forward(early)
+
+    def send(self, data: bytes) -> None:
+        """Bytes from the client."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    # The replica's leg holds more than HIGH_WATER: stop reading the client until it drains.
+    def pause_writing(self) -> None:
+        if self._client is not None and not self._client.is_closing():
+            self._client.pause_reading()
+            self._client_paused = True
+
+    def resume_writing(self) -> None:
+        if self._client_paused and self._client is not None and not self._client.is_closing():
+            self._client.resume_reading()
+        self._client_paused = False
+
+    def close(self) -> None:
+        if self._draining is not None:
+            self._draining.cancel()
+        if self.transport is not None:
+            self.transport.close()
+
+    def _forward(self, data: bytes) -> None:
+        client = self._client
+        assert client is not None and self.transport is not None
+        if client.is_closing():
+            self.ended.set()
+            return
+        client.write(data)
+        if client.get_write_buffer_size() > HIGH_WATER and self._draining is None:
+            self.transport.pause_reading()
+            self._draining = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        assert self._client_protocol is not None and self.transport is not None
+        try:
+            await self._client_protocol._drain_helper()  # aiohttp's flow control
+        except ConnectionError:
+            self.ended.set()
+        finally:
+            self._draining = None
+            if not self.transport.is_closing():
+                self.transport.resume_reading()
 
 
 async def _open(
     host: str, port: int, head: bytes, connect_seconds: float, answer_seconds: float
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int, list[tuple[str, str]]]:
+) -> tuple[_FromUpstream, int, list[tuple[str, str]]]:
     """Connects, sends the handshake, and reads the replica's answer to it."""
+    loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(connect_seconds):
-            reader, writer = await asyncio.open_connection(host, port, limit=HEAD_LIMIT * 2)
+            _, upstream = await loop.create_connection(_FromUpstream, host, port)
     except (OSError, TimeoutError) as exc:
         raise http1.ConnectFailed(f"no connection to {host}:{port}") from exc
     try:
         async with asyncio.timeout(answer_seconds):
-            writer.write(head)
-            raw = await reader.readuntil(b"\r\n\r\n")
+            upstream.send(head)
+            raw = await upstream.head
     except BaseException:
-        writer.close()
+        upstream.close()
         raise
     lines = raw.decode("latin-1").split("\r\n")
     try:
         status = int(lines[0].split(" ", 2)[1])
     except (IndexError, ValueError):
-        writer.close()
+        upstream.close()
         raise ConnectionError("the replica answered something that is not HTTP") from None
     fields = []
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if sep:
             fields.append((name.strip(), value.strip()))
-    return reader, writer, status, fields
+    return upstream, status, fields
 
 
 async def proxy_websocket(
@@ -188,7 +247,7 @@ async def proxy_websocket(
         ]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         try:
-            reader, writer, status, fields = await _open(
+            upstream_leg, status, fields = await _open(
                 replica.host, replica.port, head, settings.connect_timeout, settings.request_timeout
             )
             break
@@ -205,7 +264,7 @@ async def proxy_websocket(
             raise BadGateway(f"{upstream.name} is unreachable") from exc
     upstream.succeeded(replica)
     if status != 101:
-        writer.close()
+        upstream_leg.close()
         if 400 <= status < 500:
             # The client's handshake or identity was refused (400, 401, 429...): theirs to
             # fix, so it keeps its status rather than passing for the gateway's fault.
@@ -229,7 +288,8 @@ async def proxy_websocket(
     await response.prepare(request)
     transport = request.transport
     assert transport is not None
-    to_upstream = _ToUpstream(writer, transport)
+    upstream_leg.attach(transport, request.protocol)
+    to_upstream = _ToUpstream(upstream_leg)
     # Typed for its websocket reader, it takes any object with feed_data and feed_eof.
     request.protocol.set_parser(to_upstream)  # type: ignore[arg-type]
     request.protocol.keep_alive(False)
@@ -237,17 +297,13 @@ async def proxy_websocket(
     session = context.identity.session_id if context.identity is not None else None
     if session is not None:
         sockets.add(session, to_upstream)
-    to_client = asyncio.create_task(_to_client(reader, request, to_upstream.ended))
     try:
         await to_upstream.ended.wait()
     finally:
         if session is not None:
             sockets.discard(session, to_upstream)
         replica.outstanding -= 1
-        to_client.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await to_client
-        writer.close()
+        upstream_leg.close()
         if not transport.is_closing():
             transport.close()
     return response

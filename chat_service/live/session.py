@@ -12,10 +12,11 @@ import marshmallow
 from aiohttp import WSMsgType, web
 
 from chat_service import compose
+from chat_service.live.heartbeat import Heartbeat
 from chat_service.live.hub import Hub
 from chat_service.live.presence import Presence
 from chat_service.live.publisher import Publisher
-from chat_service.live.sockets import Client, text_frame
+from chat_service.live.sockets import Client, Flusher, text_frame
 from chat_service.messages import Messages
 from chat_service.moderation import banned
 from chat_service.queries import moderation as q_moderation
@@ -57,14 +58,19 @@ class Sessions:
         self.messages = messages
         self.publisher = publisher
         self.presence = presence
+        # One for every socket of the replica: a turn of the loop ends in one write each.
+        self.flusher = Flusher()
+        self.heartbeat = Heartbeat(settings.ws_heartbeat)
+        self._leaving: set[asyncio.Task[None]] = set()  # devices' presence being settled
 
     async def serve(self, request: web.Request, caller: Caller) -> web.WebSocketResponse:
         """Upgrades the request and serves the device until it hangs up."""
         settings = self.settings
         await self.users.ensure(caller)
         # No compression: events go out as frames built once for every socket (sockets.py).
+        # Pings are ours (live/heartbeat.py): aiohttp's would cost timers and a task each.
         ws = web.WebSocketResponse(
-            heartbeat=settings.ws_heartbeat,
+            autoping=False,
             max_msg_size=settings.ws_max_message_bytes,
             compress=False,
         )
@@ -77,8 +83,8 @@ class Sessions:
             caller.id,
             caller.username,
             settings.ws_queue_size,
+            flusher=self.flusher,
         )
-        writer = asyncio.create_task(client.write_loop())
         replays: set[asyncio.Task[None]] = set()
         try:
             # Subscribed first, then the snapshot: what is published meanwhile waits in the
@@ -89,29 +95,49 @@ class Sessions:
             # hello may close its other sockets and still be seen online by everyone.
             came_online = await self.presence.connect(caller.id, client.device_id)
             client.start(positions, text_frame(hello))
+            self.heartbeat.add(client)  # pinged after its hello, as the client expects
             if came_online:
                 await self.announce_presence(client, True)
             last_typing: dict[int, float] = {}
             async for frame in ws:
-                if frame.type is WSMsgType.TEXT:
+                client.pinged = False  # anything it sends shows it alive
+                if frame.type is WSMsgType.PONG:
+                    continue
+                if frame.type is WSMsgType.PING:
+                    await ws.pong(frame.data)
+                elif frame.type is WSMsgType.TEXT:
                     await self._handle(frame.data, client, last_typing, replays)
                 elif frame.type is WSMsgType.BINARY:
                     client.send(error_event("frames must be JSON text"))
                 elif frame.type is WSMsgType.ERROR:
                     break
         finally:
+            self.heartbeat.discard(client)
             self.hub.detach(client)
             for task in replays:
                 task.cancel()
-            client.closed = True
-            client.ready.set()
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
-            with contextlib.suppress(Exception):
-                if await self.presence.disconnect(caller.id, client.device_id):
-                    await self.announce_presence(client, False)
+            client.stop()
+            # Settled even if this handler is cancelled meanwhile (the connection lost, a
+            # shutdown's deadline): else the device would count as online until its entry
+            # lapses, and nobody would hear that the user went offline.
+            leaving = asyncio.create_task(self._leave(client))
+            self._leaving.add(leaving)
+            leaving.add_done_callback(self._leaving.discard)
+            await asyncio.shield(leaving)
         return ws
+
+    async def settle(self, seconds: float = 5.0) -> None:
+        """Waits a while for the devices whose presence is being settled: at shutdown,
+        before the connections they use are closed."""
+        if self._leaving:
+            await asyncio.wait(set(self._leaving), timeout=seconds)
+
+    async def _leave(self, client: Client) -> None:
+        """The device is gone: forgotten by presence, and the user's offline announced when it
+        was their last."""
+        with contextlib.suppress(Exception):
+            if await self.presence.disconnect(client.user_id, client.device_id):
+                await self.announce_presence(client, False)
 
     async def announce_presence(self, client: Client, online: bool) -> None:
         """Tells the user's direct and group chats; the general chat's thousands of members

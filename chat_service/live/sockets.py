@@ -1,9 +1,12 @@
 """One connected device: its bounded send queue, its writer, and what it has been sent.
 
 Frames are built once per event (a server's frames are not masked, so every socket gets the
-same bytes) and written straight to the socket's transport while it keeps up; once its
-transport holds more than it can send, frames wait in the bounded queue and go out together
-when it drains, and a client whose queue fills is closed.
+same bytes) and written to the socket's transport at the end of the event loop's turn that
+made them, all of a socket's frames of that turn in one write (`Flusher`): a replica that
+fell behind reads many events from Redis at once, and then sends each socket one write for
+all of them instead of one per event. Once a transport holds more than it can send, frames
+wait in the bounded queue and go out together when it drains, and a client whose queue
+fills is closed.
 
 Per chat a socket remembers the range of seqs `(low, high]` of which it has sent every
 message.created, so that a replay (hello, resume, a newly joined chat) and live delivery meet
@@ -15,7 +18,6 @@ buffer and follow the replay.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import secrets
@@ -45,6 +47,33 @@ CLOSE_TOO_SLOW = 1013
 CLOSE_GOING_AWAY = 1001
 
 
+class Flusher:
+    """The frames pushed to sockets during one turn of the event loop, written at its end:
+    one write (a system call, and a read at the other end) per socket and turn, however many
+    events the turn delivered. One per replica; a frame waits at most for the rest of the
+    turn."""
+
+    def __init__(self) -> None:
+        self._pending: dict[Client, list[Frame]] = {}
+
+    def add(self, client: Client, frame: Frame) -> None:
+        frames = self._pending.get(client)
+        if frames is not None:
+            frames.append(frame)
+            return
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._pending[client] = [frame]
+
+    def holds(self, client: Client) -> bool:
+        return client in self._pending
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        for client, frames in pending.items():
+            client.write_now(frames)
+
+
 @dataclass
 class Window:
     low: int
@@ -59,6 +88,7 @@ class Client:
     user_id: int
     username: str
     queue_size: int
+    flusher: Flusher = field(default_factory=Flusher)
     device_id: str = field(default_factory=lambda: secrets.token_hex(8))
     chats: set[int] = field(default_factory=set)
     windows: dict[int, Window] = field(default_factory=dict)
@@ -68,33 +98,55 @@ class Client:
     early_own: list[Frame] = field(default_factory=list)
     replaying: dict[int, list[tuple[int | None, Frame]]] = field(default_factory=dict)
     closed: bool = False
+    # A ping went out and the client has sent nothing since (live/heartbeat.py).
+    pinged: bool = False
     # The event log's last id when the socket attached: older events are in its hello.
     log_mark: int = 0
     # Set once the hello is queued (or the socket is gone): work for the socket waits for it.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _closing: asyncio.Task[None] | None = None
-    _queue: collections.deque[Frame] = field(default_factory=collections.deque)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _drained: asyncio.Event = field(default_factory=asyncio.Event)
+    # What waits while the client is behind, and the task that sends it, which exists only
+    # then: an idle socket among thousands holds no task and no waiter of its own.
+    _queue: list[Frame] = field(default_factory=list)
+    _writer: asyncio.Task[None] | None = None
+    _room: asyncio.Future[None] | None = None  # a paced replay waits for the queue to empty
 
     # Sending.
 
     def push(self, frame: Frame) -> None:
-        """Sends a live frame, or queues it while the client is behind; a client whose
-        queue is full is closed, never waited for."""
+        """Sends a live frame at the end of this turn of the loop, or queues it while the
+        client is behind; a client whose queue is full is closed, never waited for."""
         if self.closed or self.transport.is_closing():
             # A client may hang up right after the handshake, before the read loop notices:
             # nothing reaches it any more, and writing would raise.
             return
-        if not self._queue and not self.protocol.writing_paused:
-            self.transport.write(frame)
+        # Behind a frame that waits for the turn's end, whatever happened meanwhile: in order.
+        if self.flusher.holds(self) or (not self._queue and not self.protocol.writing_paused):
+            self.flusher.add(self, frame)
             return
+        self._enqueue(frame)
+
+    def write_now(self, frames: list[Frame]) -> None:
+        """The turn's frames: written in one go if the client keeps up, queued after what
+        already waits otherwise."""
+        if self.transport.is_closing():
+            return
+        if not self._queue and not self.protocol.writing_paused:
+            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            return
+        for frame in frames:
+            if self.closed:
+                return
+            self._enqueue(frame)
+
+    def _enqueue(self, frame: Frame) -> None:
         if len(self._queue) >= self.queue_size:
             log.info("websocket closed: client too slow", extra={"user_id": self.user_id})
             self.close(CLOSE_TOO_SLOW, "too slow: reconnect and resume")
             return
         self._queue.append(frame)
-        self._wake.set()
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
 
     def send(self, text: str) -> None:
         """An event for this socket alone."""
@@ -104,39 +156,50 @@ class Client:
         """Queues a replayed frame, waiting while the queue is over half full so that a long
         replay leaves room for live frames."""
         while len(self._queue) * 2 >= self.queue_size and not self.closed:
-            self._drained.clear()
-            await self._drained.wait()
+            if self._room is None:
+                self._room = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._room)
         self.push(frame)
 
-    async def write_loop(self) -> None:
+    async def _write_queued(self) -> None:
         """Sends what waits in the queue, all of it in one write, whenever the transport
-        can take more."""
+        can take more; ends once the queue is empty."""
         try:
-            while not self.closed:
-                if not self._queue:
-                    self._wake.clear()
-                    await self._wake.wait()
-                    continue
+            while self._queue and not self.closed:
                 if self.protocol.writing_paused:
                     await self.protocol._drain_helper()  # aiohttp's flow control
                     continue
                 batch = b"".join(self._queue)
                 self._queue.clear()
-                self._drained.set()
+                self._make_room()
                 self.transport.write(batch)
         except (ConnectionError, RuntimeError) as exc:
             # The peer went away; the read loop sees the close and cleans up.
             log.debug("websocket write ended", extra={"error": repr(exc)})
             self.closed = True
         finally:
-            self._drained.set()
+            self._writer = None
+            self._make_room()
+
+    def _make_room(self) -> None:
+        if self._room is not None:
+            if not self._room.done():
+                self._room.set_result(None)
+            self._room = None
+
+    def stop(self) -> None:
+        """The socket is gone: nothing more is sent, and no task is left behind."""
+        self.closed = True
+        self.ready.set()
+        self._make_room()
+        if self._writer is not None:
+            self._writer.cancel()
 
     def close(self, code: int, reason: str) -> None:
         if self.closed:
             return
         self.closed = True
-        self._wake.set()
-        self._drained.set()
+        self._make_room()
         self.ready.set()
         self._closing = asyncio.get_running_loop().create_task(self._close(code, reason))
 

@@ -22,73 +22,39 @@ _FROM = """notifications n
     LEFT JOIN users a ON a.id = n.actor_id AND NOT a.deleted
     LEFT JOIN chats c ON c.id = n.chat_id"""
 
-# The fields of a new notification, in the order of `insert`'s parameters $3 onwards.
-FIELDS = (
-    "actor_id",
-    "article_id",
-    "article_slug",
-    "article_title",
-    "comment_id",
-    "comment_body",
-    "chat_id",
-    "message_id",
-    "message_seq",
-    "reason",
-    "fold_key",
-)
 
-
-async def insert(
+async def store(
     connection: asyncpg.Connection,
-    recipient_id: int,
-    kind: str,
-    fields: dict[str, Any],
+    event_id: str,
+    event_type: str,
+    actor_id: int | None,
+    actor_checked: bool,
+    items: Sequence[dict[str, Any]],
     occurred_at: datetime,
     fold_seconds: int,
-) -> asyncpg.Record | None:
-    """Stores a notification and answers it as shown; None when it folds into one of the
-    last `fold_seconds` with the same key, or when its chat is gone by now.
+    live_head: tuple[str, str],
+) -> list[asyncpg.Record]:
+    """Stores an event's notifications once, folded, each with its live event, and the event
+    as handled, in one statement of its own transaction (migration 011: call it outside a
+    transaction); answers (live_event_id, recipient, event_text) per notification stored, or
+    one row of nulls when the actor is unknown here and not `actor_checked` (nothing done).
 
     Folding is settled under a transaction-scoped advisory lock on the key, so two replicas
     handling two likes of one person at once store one."""
-    fold_key = fields.get("fold_key")
-    if fold_key is not None:
-        await connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            f"notifications:{recipient_id}:{fold_key}",
-        )
-    values = [fields.get(name) for name in FIELDS]
-    # One statement: the insert, and the row as shown (its actor and chat joined).
-    row: asyncpg.Record | None = await connection.fetchrow(
-        f"""WITH n AS (
-               INSERT INTO notifications (recipient_id, type, actor_id, article_id,
-                   article_slug, article_title, comment_id, comment_body, chat_id, message_id,
-                   message_seq, reason, fold_key, created_at)
-               SELECT $1::bigint, $2::text, $3::bigint, $4::bigint, $5::text, $6::text,
-                      $7::bigint, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::text,
-                      $13::text, $14::timestamptz
-               WHERE ($9::bigint IS NULL OR EXISTS (SELECT FROM chats WHERE id = $9::bigint))
-                 AND ($13::text IS NULL OR NOT EXISTS (
-                     SELECT FROM notifications
-                     WHERE recipient_id = $1::bigint AND fold_key = $13::text
-                       AND created_at > $14::timestamptz - make_interval(secs => $15::int)))
-               RETURNING *
-           )
-           SELECT {_COLUMNS} FROM {_FROM.replace("notifications n", "n", 1)}""",
-        recipient_id,
-        kind,
-        *values,
+    scope, prefix = live_head
+    rows: list[asyncpg.Record] = await connection.fetch(
+        "SELECT * FROM store_notifications($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        event_id,
+        event_type,
+        actor_id,
+        actor_checked,
+        list(items),
         occurred_at,
         fold_seconds,
+        scope,
+        prefix,
     )
-    return row
-
-
-async def by_id(connection: asyncpg.Connection, notification_id: int) -> asyncpg.Record:
-    row: asyncpg.Record = await connection.fetchrow(
-        f"SELECT {_COLUMNS} FROM {_FROM} WHERE n.id = $1", notification_id
-    )
-    return row
+    return rows
 
 
 async def page(

@@ -11,7 +11,9 @@ import asyncio
 import logging
 import os
 import socket
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -19,22 +21,36 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from shared.events.envelope import Event, dead_letter_stream, stream_name
+from shared.events.lanes import Entry, Lanes
 from shared.keys import PG_POOL, REDIS
+from shared.logs import ThrottledWarning
 from shared.tasks import cancel_requested, stop_task, supervise
 from shared.web.middleware import METRICS, Metrics
 
 log = logging.getLogger(__name__)
+_redis_failed = ThrottledWarning(log, "event consumer: Redis failed; retried later")
 
 AfterCommit = Callable[[], Awaitable[None]]
 # A handler runs inside the transaction that records the event as handled; what must wait for
 # the commit (invalidating a cache that a concurrent read could refill with old rows) it
 # returns as a callable, which runs once the transaction has committed.
 Handler = Callable[[asyncpg.Connection, Event], Awaitable[AfterCommit | None]]
+
+
+@dataclass(frozen=True)
+class MarksHandled:
+    """A handler that records the event as handled itself, in the same transaction as its
+    change (the consumer's table of handled ids, which it must know): it gets a connection
+    outside any transaction, so that one statement can do it all in one round trip where
+    the transaction around a `Handler` costs four (BEGIN, the handled id, the change, COMMIT)."""
+
+    run: Handler
+
+
 # Which events must be handled in their order: those of one lane (the same key) are, one after
 # another; different lanes run at once (up to `concurrency`); None is a barrier, handled alone
 # once everything before it is done.
 Partition = Callable[[Event], str | None]
-Entry = tuple[str, str, dict[str, str]]
 
 
 class EventConsumer:
@@ -44,7 +60,7 @@ class EventConsumer:
         redis: aioredis.Redis,
         group: str,
         producers: Sequence[str],
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler | MarksHandled],
         metrics: Metrics | None = None,
         *,
         consumer_name: str | None = None,
@@ -74,6 +90,12 @@ class EventConsumer:
         self.processed_table = processed_table
         self.concurrency = concurrency if partition is not None else 1
         self.partition = partition
+        # By lane, the entries read while earlier ones are handled (at most a batch held).
+        self.lanes = Lanes(self._handle_in_lane, self.concurrency, batch_size)
+        # What lanes handled, acknowledged in the background, many in one command: a lane
+        # goes on to its next entry without waiting for Redis.
+        self._unacked: dict[str, list[str]] = defaultdict(list)
+        self._ack_due = asyncio.Event()
         self._stopping = False
 
     def stop(self) -> None:
@@ -104,15 +126,19 @@ class EventConsumer:
             return True
         after_commit: AfterCommit | None = None
         try:
-            async with self.pool.acquire() as connection, connection.transaction():
-                first_time = await connection.fetchval(
-                    f"""INSERT INTO {self.processed_table} (event_id, type) VALUES ($1, $2)
-                        ON CONFLICT DO NOTHING RETURNING true""",
-                    event.id,
-                    event.type,
-                )
-                if first_time:
-                    after_commit = await handler(connection, event)
+            if isinstance(handler, MarksHandled):
+                async with self.pool.acquire() as connection:
+                    after_commit = await handler.run(connection, event)
+            else:
+                async with self.pool.acquire() as connection, connection.transaction():
+                    first_time = await connection.fetchval(
+                        f"""INSERT INTO {self.processed_table} (event_id, type)
+                            VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true""",
+                        event.id,
+                        event.type,
+                    )
+                    if first_time:
+                        after_commit = await handler(connection, event)
             if after_commit is not None:
                 await after_commit()
         except Exception:
@@ -135,13 +161,17 @@ class EventConsumer:
         if self.metrics is not None:
             self.metrics.events_dead_lettered.labels(stream).inc()
 
-    async def read_new(self) -> int:
-        """Reads and handles entries never delivered to this group; returns how many."""
+    async def read_new(self, *, wait: bool = True) -> int:
+        """Reads and handles entries never delivered to this group; returns how many.
+
+        By lane (with a `partition`), `wait=False` returns once they are taken, and the
+        next read may come while they are handled (what `run` does)."""
+        await self.lanes.wait_for_room()
         response: Any = await self.redis.xreadgroup(
             self.group,
             self.name,
             dict.fromkeys(self.streams, ">"),
-            count=self.batch_size,
+            count=self.lanes.room() if self.partition is not None else self.batch_size,
             block=self.block_ms,
         )
         batch: list[Entry] = [
@@ -149,20 +179,25 @@ class EventConsumer:
             for stream, entries in response or []
             for entry_id, fields in entries
         ]
-        if self.concurrency <= 1:
-            await self._lane(batch)
+        if self.partition is None:
+            for entry in batch:
+                await self._handle_entry(entry)
             return len(batch)
-        # Stream by stream the entries come in order; lanes keep the order that matters.
-        lanes: dict[str, list[Entry]] = {}
+        wanted = []
         for entry in batch:
-            key = self._key(entry[2])
-            if key is None:
-                await self._lanes(lanes)
-                lanes = {}
-                await self._lane([entry])
+            stream, entry_id, fields = entry
+            if fields.get("type") is not None and fields["type"] not in self.handlers:
+                self._acknowledge(stream, entry_id)  # no handler wants it
             else:
-                lanes.setdefault(key, []).append(entry)
-        await self._lanes(lanes)
+                wanted.append(entry)
+        # Held from now on, so that the retries never take one waiting behind a barrier.
+        self.lanes.hold(entry[1] for entry in wanted)
+        # Stream by stream the entries come in order; lanes keep the order that matters.
+        for entry in wanted:
+            await self.lanes.add(self._key(entry[2]), entry)
+        if wait:
+            await self.lanes.drain()
+            await self.flush_acks()
         return len(batch)
 
     def _key(self, fields: dict[str, str]) -> str | None:
@@ -172,21 +207,54 @@ class EventConsumer:
         except (KeyError, ValueError, TypeError):
             return None  # handled alone (a malformed one is dead-lettered by `handle`)
 
-    async def _lane(self, entries: list[Entry]) -> None:
-        for stream, entry_id, fields in entries:
-            if await self.handle(stream, entry_id, fields):
-                await self.redis.xack(stream, self.group, entry_id)
+    async def _handle_entry(self, entry: Entry) -> None:
+        stream, entry_id, fields = entry
+        if await self.handle(stream, entry_id, fields):
+            await self.redis.xack(stream, self.group, entry_id)
 
-    async def _lanes(self, lanes: dict[str, list[Entry]]) -> None:
-        if not lanes:
-            return
-        running = asyncio.Semaphore(self.concurrency)
+    async def _handle_in_lane(self, entry: Entry) -> None:
+        stream, entry_id, fields = entry
+        if await self.handle(stream, entry_id, fields):
+            self._acknowledge(stream, entry_id)
 
-        async def one(entries: list[Entry]) -> None:
-            async with running:
-                await self._lane(entries)
+    def _acknowledge(self, stream: str, entry_id: str) -> None:
+        self._unacked[stream].append(entry_id)
+        self._ack_due.set()
 
-        await asyncio.gather(*(one(entries) for entries in lanes.values()))
+    async def flush_acks(self) -> None:
+        """Acknowledges what lanes are done with, one command per stream."""
+        self._ack_due.clear()
+        unacked, self._unacked = self._unacked, defaultdict(list)
+        for stream, entry_ids in unacked.items():
+            try:
+                await self.redis.xack(stream, self.group, *entry_ids)
+            except (OSError, aioredis.RedisError) as exc:
+                if cancel_requested():  # redis-py's word for an interrupted command
+                    raise asyncio.CancelledError from None
+                # Left pending: a retry finds them handled (and the reader, meeting the same
+                # failure, waits for Redis).
+                _redis_failed(exc)
+
+    async def _ack_loop(self) -> None:
+        while True:
+            await self._ack_due.wait()
+            await self.flush_acks()
+
+    async def _retry_loop(self) -> None:
+        """Retries and the lag metric beside the reader, so that a read never waits for
+        them (by lane only: one event at a time means one at a time)."""
+        while True:
+            await asyncio.sleep(min(self.retry_delay_ms, self.claim_idle_ms) / 1000 / 2)
+            try:
+                await self.retry_pending()
+                await self.update_lag()
+            except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                if cancel_requested():  # redis-py's word for an interrupted command
+                    raise asyncio.CancelledError from None
+                _redis_failed(exc)  # the reader waits for Redis
+            except aioredis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    log.exception("event retries failed", extra={"group": self.group})
 
     async def retry_pending(self) -> int:
         """Takes over entries pending too long: failed here, or read by a replica that died.
@@ -206,6 +274,8 @@ class EventConsumer:
             )
             for item in pending:
                 entry_id = str(item["message_id"])
+                if self.lanes.holds(entry_id):
+                    continue  # still waiting in its lane here: not failed
                 deliveries = int(item["times_delivered"])
                 idle = int(item["time_since_delivered"])
                 own = item["consumer"] == self.name
@@ -239,13 +309,28 @@ class EventConsumer:
 
     async def run(self) -> None:
         await self.ensure_groups()
+        if self.partition is None:
+            await self._read_until_stopped(retries=True)
+            return
+        helpers = [asyncio.create_task(self._retry_loop()), asyncio.create_task(self._ack_loop())]
+        try:
+            await self._read_until_stopped(retries=False)
+            await self.lanes.drain()  # asked to stop: what was taken is finished
+            await self.flush_acks()
+        finally:
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            await self.lanes.stop()
+
+    async def _read_until_stopped(self, *, retries: bool) -> None:
         loop = asyncio.get_running_loop()
         last_retry = 0.0
         retry_every = min(self.retry_delay_ms, self.claim_idle_ms) / 1000 / 2
         while not self._stopping:
             try:
-                await self.read_new()
-                if loop.time() - last_retry >= retry_every:
+                await self.read_new(wait=False)
+                if retries and loop.time() - last_retry >= retry_every:
                     await self.retry_pending()
                     await self.update_lag()
                     last_retry = loop.time()
@@ -263,7 +348,7 @@ class EventConsumer:
 def consumer_ctx(
     group: str,
     producers: Sequence[str],
-    handlers: Callable[[web.Application], Mapping[str, Handler]],
+    handlers: Callable[[web.Application], Mapping[str, Handler | MarksHandled]],
     **options: Any,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """Runs a consumer for the app's lifetime; `handlers(app)` may use what earlier contexts set."""

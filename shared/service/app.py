@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
@@ -21,10 +20,11 @@ from shared.data.redis import redis_ctx
 from shared.events.outbox import inspect_event_tables, install_event_tables
 from shared.keys import PG_POOL, REDIS, SETTINGS
 from shared.logs import setup_logging
+from shared.service.collector import settle_garbage_collector
 from shared.service.deadlines import ReadDeadlines, start_server
 from shared.service.diagnostics import install_diagnostics_signal
 from shared.service.limits import raise_open_files_limit
-from shared.settings import CommonSettings, Env, mask_url
+from shared.settings import CommonSettings, mask_url
 from shared.web.errors import error_middleware, validation_error_callback
 from shared.web.idempotency import MIGRATIONS as IDEMPOTENCY_MIGRATIONS
 from shared.web.idempotency import MIGRATIONS_TABLE as IDEMPOTENCY_MIGRATIONS_TABLE
@@ -198,57 +198,6 @@ async def _complete_openapi(app: web.Application) -> None:
     document = app.get(SWAGGER_DICT)
     if isinstance(document, dict):
         complete_document(document)
-
-
-# Python's cyclic collector runs a young-generation pass every 700 allocations of container
-# objects, and every request allocates thousands (frames of coroutines, futures, dicts of
-# JSON). Cycles are rare in a request's garbage, which reference counting frees, so the
-# passes mostly walk live objects. Fewer, larger passes cost less in all, and the objects
-# alive once the service has started (modules, the app, pools) are moved out of the
-# collector's sight so that no full pass walks them again.
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-# With those thresholds the oldest generation is visited after about 100 million allocations
-# of containers (50,000 x 20 x 100): hours, in a quiet process. What outlives a few young
-# passes reaches it (a websocket's objects, a keep-alive connection's), and the cycles they
-# leave when they close (a socket's tasks, protocol and handler refer to each other) wait
-# for that visit: a chat replica under socket churn grew by 1 MB a minute and kept it at
-# rest (bench/README.md, the soak). A full pass every GC_FULL_INTERVAL seconds bounds that
-# garbage to what closes in the interval; it walks only what lives unfrozen.
-GC_FULL_INTERVAL = 60.0
-
-
-def settle_garbage_collector(loop: asyncio.AbstractEventLoop | None = None) -> None:
-    """Once the app has started: freezes what lives now, spaces the collector's passes, and
-    (given the loop) runs a full pass every GC_FULL_INTERVAL seconds (the environment's
-    `GC_FULL_INTERVAL`, 0 for none)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-    if loop is not None:
-        interval = Env().number("GC_FULL_INTERVAL", GC_FULL_INTERVAL, minimum=0.0)
-        if interval > 0:
-            schedule_full_collections(loop, interval)
-
-
-def schedule_full_collections(
-    loop: asyncio.AbstractEventLoop, interval: float
-) -> Callable[[], None]:
-    """A full collection every `interval` seconds on this loop; returns what stops them."""
-    handle: asyncio.TimerHandle | None = None
-
-    def collect() -> None:
-        nonlocal handle
-        gc.collect()
-        handle = loop.call_later(interval, collect)
-
-    def stop() -> None:
-        if handle is not None:
-            handle.cancel()
-
-    handle = loop.call_later(interval, collect)
-    return stop
 
 
 def run_service(app_factory: Callable[[], web.Application], settings: CommonSettings) -> None:

@@ -37,6 +37,7 @@ from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from shared.service.collector import CONNECTIONS
 from shared.settings import Env
 from shared.web.errors import RequestTimeout
 from shared.web.protocol import ApiRequestHandler
@@ -88,9 +89,11 @@ class DeadlineProtocol(ApiRequestHandler):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        CONNECTIONS.opened += 1
         self._arm(self._loop.time() + self._deadlines.headers, self._head_expired)
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        CONNECTIONS.closed += 1
         self._disarm()
         self._body = None
         super().connection_lost(exc)

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.worker import GunicornUVLoopWebWorker
 
-from shared.service.app import settle_garbage_collector
+from shared.service.collector import settle_garbage_collector
 from shared.service.deadlines import DeadlineRunner, ReadDeadlines
 from shared.service.limits import raise_open_files_limit
 

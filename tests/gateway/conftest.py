@@ -74,6 +74,9 @@ class Echo:
         self.seen.append(
             {"method": "WS", "path": request.path_qs, "headers": dict(request.headers), "size": 0}
         )
+        # ?greet=N: N frames at once after the upgrade, as chat sends its hello unasked.
+        for number in range(int(request.query.get("greet", "0"))):
+            await ws.send_str(f"greeting {number}")
         async for message in ws:
             if message.type is WSMsgType.TEXT:
                 if message.data.startswith("close:"):

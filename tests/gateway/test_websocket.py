@@ -84,6 +84,18 @@ async def test_many_frames_in_a_burst_arrive_whole_and_in_order(
     assert received == [f"echo:{number}:" + "x" * 3000 for number in range(500)]
 
 
+async def test_frames_the_service_sends_right_after_the_upgrade_reach_the_client(
+    gateway: AppClient, echoes: dict[str, Echo]
+) -> None:
+    # They may come in the same read as the answer to the handshake, before the client's
+    # connection is upgraded: they are held and sent after the 101, in order.
+    async with gateway.ws_connect(f"/api/chat/ws?token={_token(echoes)}&greet=20") as ws:
+        received = [(await ws.receive(timeout=5)).data for _ in range(20)]
+        await ws.send_str("then")
+        assert (await ws.receive(timeout=5)).data == "echo:then"
+    assert received == [f"greeting {number}" for number in range(20)]
+
+
 async def test_a_websocket_without_a_token_is_refused_before_the_upgrade(
     gateway: AppClient, echoes: dict[str, Echo]
 ) -> None:

@@ -161,3 +161,19 @@ async def test_a_client_that_answers_no_ping_is_disconnected(
         await until(lambda: users.ids["jake"] not in hub.registry.clients, timeout=10)
     finally:
         dead.close()
+
+
+async def test_a_client_that_answers_pings_stays_connected_over_many_intervals(
+    replicas: Replicas, users: Users, sockets: Connect
+) -> None:
+    (replica,) = await replicas(1, CHAT_WS_HEARTBEAT="1")
+    await users.add("jake", "anna")
+    general = await general_id(replica, users["jake"])
+    anna = await sockets(replica, users["anna"])
+    reading = asyncio.create_task(anna.next(timeout=30))  # aiohttp answers pings as it reads
+    await asyncio.sleep(3.5)  # three intervals or more: pinged, and answered, each time
+    assert not reading.done()
+    assert users.ids["anna"] in replica.app[HUB].registry.clients
+    await send(replica, users["jake"], general, "still there")
+    event = await reading
+    assert (event["type"], event["data"]["body"]) == ("message.created", "still there")

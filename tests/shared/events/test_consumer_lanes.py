@@ -8,6 +8,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from shared.events import Event, EventConsumer
+from shared.events.consumer import MarksHandled
 from shared.events.envelope import stream_name
 
 
@@ -64,3 +65,100 @@ async def test_events_of_one_lane_keep_their_order_and_a_barrier_waits_for_the_r
         "max": None,
         "consumers": [],
     }
+
+
+async def test_an_event_read_while_another_lane_is_busy_is_handled_without_waiting_for_it(
+    pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    started: dict[int, int] = {}
+    slow_started, fast_done, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def handler(connection: asyncpg.Connection, event: Event) -> None:
+        number = event.data["number"]
+        started[number] = started.get(number, 0) + 1
+        if number == 0:
+            slow_started.set()
+            await release.wait()
+        else:
+            fast_done.set()
+
+    consumer = EventConsumer(
+        pool,
+        redis,
+        "lanes",
+        ["test"],
+        {"dish.cooked": handler},
+        # Every pending entry is due for a retry at once: the busy one must not be taken
+        # again while it waits in its lane.
+        block_ms=20,
+        retry_delay_ms=1,
+        claim_idle_ms=1,
+        concurrency=4,
+        partition=lambda event: event.data["lane"],
+    )
+    running = asyncio.create_task(consumer.run())
+    try:
+        await redis.xadd(stream_name("test"), _event(0, "a"))  # type: ignore[arg-type]
+        async with asyncio.timeout(10):
+            await slow_started.wait()
+        await redis.xadd(stream_name("test"), _event(1, "b"))  # type: ignore[arg-type]
+        async with asyncio.timeout(10):
+            await fast_done.wait()
+        assert not release.is_set()  # "a" still busy: "b" did not wait for it
+        await asyncio.sleep(0.2)  # rounds of retries while "a" is busy
+        release.set()
+    finally:
+        consumer.stop()
+        async with asyncio.timeout(10):
+            await running
+
+    assert started == {0: 1, 1: 1}
+    assert (await redis.xpending(stream_name("test"), "lanes"))["pending"] == 0
+
+
+async def test_a_handler_that_marks_its_event_runs_outside_a_transaction_and_is_trusted(
+    pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    in_transaction: list[bool] = []
+
+    async def handler(connection: asyncpg.Connection, event: Event) -> None:
+        in_transaction.append(connection.is_in_transaction())
+
+    await redis.xadd(stream_name("test"), _event(0, "a"))  # type: ignore[arg-type]
+    consumer = EventConsumer(
+        pool,
+        redis,
+        "lanes",
+        ["test"],
+        {"dish.cooked": MarksHandled(handler)},
+        concurrency=4,
+        partition=lambda event: event.data["lane"],
+    )
+    await consumer.ensure_groups()
+    assert await consumer.read_new() == 1
+
+    assert in_transaction == [False]
+    # The consumer recorded nothing itself: the handler's statement does.
+    assert await pool.fetchval("SELECT count(*) FROM processed_events") == 0
+    assert (await redis.xpending(stream_name("test"), "lanes"))["pending"] == 0
+
+
+async def test_events_no_handler_wants_are_acknowledged_in_passing(
+    pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    for number in range(3):
+        fields = {**_event(number, "a"), "type": "dish.eaten"}
+        await redis.xadd(stream_name("test"), fields)  # type: ignore[arg-type]
+    consumer = EventConsumer(
+        pool,
+        redis,
+        "lanes",
+        ["test"],
+        {"dish.cooked": MarksHandled(lambda connection, event: asyncio.sleep(0))},
+        concurrency=4,
+        partition=lambda event: event.data["lane"],
+    )
+    await consumer.ensure_groups()
+
+    assert await consumer.read_new() == 3
+    assert (await redis.xpending(stream_name("test"), "lanes"))["pending"] == 0

@@ -12,7 +12,8 @@ from marshmallow import Schema, fields, validate
 from pytest_aiohttp import AiohttpClient
 
 from shared.data.migrations import MigrationError
-from shared.service.app import GC_THRESHOLDS, create_service_app, settle_garbage_collector
+from shared.service.app import create_service_app
+from shared.service.collector import GC_THRESHOLDS, settle_garbage_collector
 from shared.settings import CommonSettings, Env
 from shared.web.errors import Conflict, NotFound, ValidationFailed
 from tests.infra import Infra, _with_database
