@@ -22,6 +22,13 @@ def cancel_requested() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+def reraise_cancellation() -> None:
+    """In an `except` of a client library's error: raises CancelledError again when the
+    running task was asked to stop (the library's error is its word for the interruption)."""
+    if cancel_requested():
+        raise asyncio.CancelledError from None
+
+
 async def stop_task(task: asyncio.Task[None], grace: float = 5.0) -> None:
     """Cancels a background task and waits for it, at most `grace` seconds."""
     task.cancel()
@@ -42,8 +49,7 @@ async def supervise(
         except asyncio.CancelledError:
             raise
         except Exception:
-            if cancel_requested():
-                raise asyncio.CancelledError from None
+            reraise_cancellation()
             log.exception("background task failed; restarting", extra={"task": name})
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff)

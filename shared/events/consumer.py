@@ -24,7 +24,7 @@ from shared.events.envelope import Event, dead_letter_stream, stream_name
 from shared.events.lanes import Entry, Lanes
 from shared.keys import PG_POOL, REDIS
 from shared.logs import ThrottledWarning
-from shared.tasks import cancel_requested, stop_task, supervise
+from shared.tasks import reraise_cancellation, stop_task, supervise
 from shared.web.middleware import METRICS, Metrics
 
 log = logging.getLogger(__name__)
@@ -229,8 +229,7 @@ class EventConsumer:
             try:
                 await self.redis.xack(stream, self.group, *entry_ids)
             except (OSError, aioredis.RedisError) as exc:
-                if cancel_requested():  # redis-py's word for an interrupted command
-                    raise asyncio.CancelledError from None
+                reraise_cancellation()  # redis-py's word for an interrupted command
                 # Left pending: a retry finds them handled (and the reader, meeting the same
                 # failure, waits for Redis).
                 _redis_failed(exc)
@@ -249,8 +248,7 @@ class EventConsumer:
                 await self.retry_pending()
                 await self.update_lag()
             except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-                if cancel_requested():  # redis-py's word for an interrupted command
-                    raise asyncio.CancelledError from None
+                reraise_cancellation()  # redis-py's word for an interrupted command
                 _redis_failed(exc)  # the reader waits for Redis
             except aioredis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
@@ -339,8 +337,7 @@ class EventConsumer:
                     raise
                 await self.ensure_groups()  # the stream was deleted under us
             except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-                if cancel_requested():
-                    raise asyncio.CancelledError from None
+                reraise_cancellation()
                 log.warning("event consumer waits for Redis", extra={"error": repr(exc)})
                 await asyncio.sleep(1.0)
 

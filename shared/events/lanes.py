@@ -15,7 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
-from shared.tasks import cancel_requested
+from shared.tasks import reraise_cancellation
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,7 @@ class Lanes:
                     try:
                         await self.handle(entry)
                     except Exception:
-                        if cancel_requested():  # a client's word for an interrupted call
-                            raise asyncio.CancelledError from None
+                        reraise_cancellation()  # a client's word for an interrupted call
                         # Left pending in the stream: the consumer's retries take it again.
                         log.exception("event lane failed", extra={"entry": entry[1]})
                     finally:

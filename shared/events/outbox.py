@@ -33,7 +33,7 @@ from shared.data.migrations import MigrationState, inspect_migrations, migrate
 from shared.data.redis import send_commands
 from shared.events.envelope import MIGRATIONS_TABLE, Event, stream_name
 from shared.keys import PG_POOL, PIPELINED_REDIS, REDIS
-from shared.tasks import cancel_requested, stop_task, supervise
+from shared.tasks import reraise_cancellation, stop_task, supervise
 from shared.transport.redis_pipeline import PipelinedRedis
 from shared.web.middleware import METRICS, Metrics
 
@@ -201,8 +201,7 @@ class OutboxRelay:
                     last_prune = loop.time()
                 backoff = self.poll_interval
             except (OSError, aioredis.RedisError, asyncpg.PostgresError) as exc:
-                if cancel_requested():
-                    raise asyncio.CancelledError from None
+                reraise_cancellation()
                 log.warning("outbox relay waits", extra={"error": repr(exc), "retry_in": backoff})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import hiredis
 from redis.asyncio.connection import parse_url
 
-from shared.tasks import cancel_requested
+from shared.tasks import reraise_cancellation
 from shared.transport.redis_pipeline import encode_command
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,7 @@ class Subscriber:
             try:
                 reader, writer = await self._open()
             except (OSError, ConnectionError, TimeoutError) as exc:
-                if cancel_requested():
-                    raise asyncio.CancelledError from None
+                reraise_cancellation()
                 log.warning("pub/sub waits for Redis", extra={"error": repr(exc)})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
@@ -135,8 +134,7 @@ class Subscriber:
             try:
                 await self._read(reader, writer)
             except (OSError, ConnectionError, TimeoutError) as exc:
-                if cancel_requested():
-                    raise asyncio.CancelledError from None
+                reraise_cancellation()
                 log.warning("pub/sub connection lost", extra={"error": repr(exc)})
             finally:
                 self._connected.clear()
