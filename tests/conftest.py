@@ -53,8 +53,15 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
 # test's membership, edit and comment events would be taken for ones already delivered and
 # dropped. Their numbering goes on across tests; so does the messages': a mention of the last
 # test handled late would otherwise name a message of this one (same id, same chat id, a
-# member of the same name) and notify its member of it.
-STACK_KEPT_SEQUENCES = ("chat.live_events_id_seq", "auth.users_id_seq", "chat.messages_id_seq")
+# member of the same name) and notify its member of it. So does the notifications': one the
+# last test's event stored after the tables were emptied keeps its id, which a restarted
+# numbering would give again (a unique violation the consumer retries).
+STACK_KEPT_SEQUENCES = (
+    "chat.live_events_id_seq",
+    "auth.users_id_seq",
+    "chat.messages_id_seq",
+    "chat.notifications_id_seq",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -142,6 +142,7 @@ class EventConsumer:
             if after_commit is not None:
                 await after_commit()
         except Exception:
+            reraise_cancellation()  # interrupted, not failed: left pending for a retry
             log.exception(
                 "event handler failed", extra={"event_id": event.id, "event_type": event.type}
             )

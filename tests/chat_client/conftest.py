@@ -26,6 +26,13 @@ LINE_TIMEOUT = 20.0
 LIVE = "live; Ctrl-C to stop --"
 
 
+def as_at_a_terminal() -> None:
+    """Ctrl-C reaches a command started at a terminal. A test run started in the background
+    of a non-interactive shell (`make test &`, as CI runners often do) ignores SIGINT, and an
+    ignored signal is inherited across exec: the client would never see `interrupt()`."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class Result:
     code: int
@@ -108,15 +115,7 @@ class ChatUser:
         return [sys.executable, "-W", "error", "-m", "chat_client", *args]
 
     async def run(self, *args: str, stdin: str | None = None, **env: str) -> Result:
-        self.home.mkdir(parents=True, exist_ok=True)
-        process = await asyncio.create_subprocess_exec(
-            *self.command(args),
-            cwd=self.home,
-            env=self.env(**env),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await self._spawn(args, asyncio.subprocess.PIPE, **env)
         try:
             out, err = await asyncio.wait_for(
                 process.communicate(stdin.encode() if stdin is not None else b""),
@@ -136,18 +135,24 @@ class ChatUser:
         return result
 
     async def start(self, *args: str) -> Running:
-        self.home.mkdir(parents=True, exist_ok=True)
-        process = await asyncio.create_subprocess_exec(
-            *self.command(args),
-            cwd=self.home,
-            env=self.env(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await self._spawn(args, asyncio.subprocess.DEVNULL)
         running = Running(process)
         self._started.append(running)
         return running
+
+    async def _spawn(
+        self, args: tuple[str, ...], stdin: int, **env: str
+    ) -> asyncio.subprocess.Process:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return await asyncio.create_subprocess_exec(
+            *self.command(args),
+            cwd=self.home,
+            env=self.env(**env),
+            stdin=stdin,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            preexec_fn=as_at_a_terminal,
+        )
 
     async def register(self) -> None:
         result = await self.run("register", self.name, self.email, CHOPCHOP_PASSWORD=PASSWORD)

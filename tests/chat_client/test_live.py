@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from yarl import URL
@@ -100,6 +101,26 @@ async def test_a_message_sent_by_one_user_shows_up_live_in_the_watch_of_another(
     assert re.fullmatch(r"#\d+ \d\d:\d\d alice: is anyone here\?", line)
     stopped = await watch.interrupt()
     # Ctrl-C ends it as shells expect (130), without a traceback.
+    assert (stopped.code, stopped.err.strip()) == (130, "")
+
+
+@pytest.fixture
+def run_ignoring_ctrl_c() -> Iterator[None]:
+    """This test run as a background job of a non-interactive shell has it: SIGINT ignored."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("run_ignoring_ctrl_c")
+async def test_ctrl_c_ends_watch_however_the_test_run_was_started(bob: ChatUser) -> None:
+    watch = await bob.start("watch")
+    await watch.wait_for(LIVE)
+
+    stopped = await watch.interrupt()
+
     assert (stopped.code, stopped.err.strip()) == (130, "")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -162,3 +163,46 @@ async def test_events_no_handler_wants_are_acknowledged_in_passing(
 
     assert await consumer.read_new() == 3
     assert (await redis.xpending(stream_name("test"), "lanes"))["pending"] == 0
+
+
+async def test_a_lane_stops_when_cancelled_even_if_its_handler_turns_that_into_an_error(
+    pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    # As redis-py does with a command interrupted by a cancellation: a connection error.
+    handled: list[int] = []
+    busy = asyncio.Event()
+
+    async def handler(connection: asyncpg.Connection, event: Event) -> None:
+        if event.data["number"] == 0:
+            busy.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                raise aioredis.ConnectionError("interrupted") from None
+        handled.append(event.data["number"])
+
+    consumer = EventConsumer(
+        pool,
+        redis,
+        "lanes",
+        ["test"],
+        {"dish.cooked": handler},
+        block_ms=20,
+        concurrency=4,
+        partition=lambda event: event.data["lane"],
+    )
+    for number in (0, 1):
+        await redis.xadd(stream_name("test"), _event(number, "a"))  # type: ignore[arg-type]
+    running = asyncio.create_task(consumer.run())
+    async with asyncio.timeout(10):
+        await busy.wait()
+
+    running.cancel()  # the app stops and the consumer with it
+    with contextlib.suppress(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await running
+    await asyncio.sleep(0.1)  # a lane that outlived its consumer would go on now
+
+    # The lane ended there: the next event of its lane was not taken, both stay pending.
+    assert handled == []
+    assert (await redis.xpending(stream_name("test"), "lanes"))["pending"] == 2
