@@ -11,7 +11,6 @@ fixed windows. If Redis is down, requests pass (fail open): logged and counted.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter
 
 from shared.logs import ThrottledWarning
+from shared.tasks import pause
 
 log = logging.getLogger(__name__)
 
@@ -138,5 +138,5 @@ class RateLimiter:
 
     async def run(self) -> None:
         while not self._stopping:
-            await asyncio.sleep(self._flush_interval)
+            await pause(self._flush_interval)
             await self.flush()

@@ -23,10 +23,33 @@ def cancel_requested() -> bool:
 
 
 def reraise_cancellation() -> None:
-    """In an `except` of a client library's error: raises CancelledError again when the
-    running task was asked to stop (the library's error is its word for the interruption)."""
+    """Raises CancelledError again when the running task was asked to stop but goes on: in an
+    `except` of a client library's error (the library's word for the interruption), and at
+    the top of each turn of a background loop, because a cancellation can also vanish.
+    Python 3.11's `asyncio.wait_for` returns the result of a call that finished in the same
+    turn as its task was cancelled, and redis-py sends every command through it: a loop
+    would take its next turn, and the next, outliving its app."""
     if cancel_requested():
         raise asyncio.CancelledError from None
+
+
+async def pause(seconds: float) -> None:
+    """A background loop's wait between its turns, honouring a cancellation that vanished
+    during the turn (see `reraise_cancellation`)."""
+    reraise_cancellation()
+    await asyncio.sleep(seconds)
+
+
+async def wait_set(event: asyncio.Event, seconds: float) -> bool:
+    """A background loop's wait for `event`, at most `seconds`: True once it is set. As
+    `pause`; and not through `asyncio.wait_for`, which could lose this very cancellation."""
+    reraise_cancellation()
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 async def stop_task(task: asyncio.Task[None], grace: float = 5.0) -> None:

@@ -36,6 +36,7 @@ from chat_service.live.wire import (
 )
 from chat_service.queries import live_events as q_live_events
 from chat_service.queries import users as q_users
+from shared.tasks import pause
 from shared.transport.subscriber import Subscriber, SubscriberDown
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ class Hub:
     async def check_loop(self) -> None:
         await self.log.missed()  # where the log stands: what came before is in the hellos
         while True:
-            await asyncio.sleep(self.gap_check_interval)
+            await pause(self.gap_check_interval)
             await self.check_gaps()
 
     # The hub's own tasks.

@@ -27,6 +27,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from shared.tasks import pause, reraise_cancellation
 from shared.web.schemas import decimal
 
 log = logging.getLogger(__name__)
@@ -175,8 +176,9 @@ class Revocations:
                 await pubsub.subscribe(CHANNEL)
                 await self._follow(pubsub)
             except (aioredis.RedisError, OSError) as exc:
+                reraise_cancellation()
                 log.warning("revocation feed interrupted; retrying", extra={"error": repr(exc)})
-                await asyncio.sleep(1.0)
+                await pause(1.0)
             finally:
                 with contextlib.suppress(aioredis.RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -184,6 +186,7 @@ class Revocations:
     async def _follow(self, pubsub: aioredis.client.PubSub) -> None:
         due = 0.0  # read the list at once: announcements made while unsubscribed were missed
         while not self._stopping:
+            reraise_cancellation()  # one that vanished in the last turn: see shared/tasks.py
             if time.monotonic() >= due:
                 try:
                     await self.sync()

@@ -24,7 +24,7 @@ from shared.events.envelope import Event, dead_letter_stream, stream_name
 from shared.events.lanes import Entry, Lanes
 from shared.keys import PG_POOL, REDIS
 from shared.logs import ThrottledWarning
-from shared.tasks import reraise_cancellation, stop_task, supervise
+from shared.tasks import pause, reraise_cancellation, stop_task, supervise
 from shared.web.middleware import METRICS, Metrics
 
 log = logging.getLogger(__name__)
@@ -237,6 +237,7 @@ class EventConsumer:
 
     async def _ack_loop(self) -> None:
         while True:
+            reraise_cancellation()  # one that vanished in the last turn: see shared/tasks.py
             await self._ack_due.wait()
             await self.flush_acks()
 
@@ -244,7 +245,7 @@ class EventConsumer:
         """Retries and the lag metric beside the reader, so that a read never waits for
         them (by lane only: one event at a time means one at a time)."""
         while True:
-            await asyncio.sleep(min(self.retry_delay_ms, self.claim_idle_ms) / 1000 / 2)
+            await pause(min(self.retry_delay_ms, self.claim_idle_ms) / 1000 / 2)
             try:
                 await self.retry_pending()
                 await self.update_lag()
@@ -327,6 +328,7 @@ class EventConsumer:
         last_retry = 0.0
         retry_every = min(self.retry_delay_ms, self.claim_idle_ms) / 1000 / 2
         while not self._stopping:
+            reraise_cancellation()  # one that vanished in the last turn: see shared/tasks.py
             try:
                 await self.read_new(wait=False)
                 if retries and loop.time() - last_retry >= retry_every:

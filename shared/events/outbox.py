@@ -17,7 +17,6 @@ connection when it has one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -33,7 +32,7 @@ from shared.data.migrations import MigrationState, inspect_migrations, migrate
 from shared.data.redis import send_commands
 from shared.events.envelope import MIGRATIONS_TABLE, Event, stream_name
 from shared.keys import PG_POOL, PIPELINED_REDIS, REDIS
-from shared.tasks import reraise_cancellation, stop_task, supervise
+from shared.tasks import pause, reraise_cancellation, stop_task, supervise, wait_set
 from shared.transport.redis_pipeline import PipelinedRedis
 from shared.web.middleware import METRICS, Metrics
 
@@ -203,14 +202,11 @@ class OutboxRelay:
             except (OSError, aioredis.RedisError, asyncpg.PostgresError) as exc:
                 reraise_cancellation()
                 log.warning("outbox relay waits", extra={"error": repr(exc), "retry_in": backoff})
-                await asyncio.sleep(backoff)
+                await pause(backoff)
                 backoff = min(backoff * 2, 5.0)
                 woken = True
                 continue
-            woken = False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-                woken = True
+            woken = await wait_set(self._wake, self.poll_interval)
             if woken and self.coalesce_seconds > 0:
                 await asyncio.sleep(self.coalesce_seconds)
 

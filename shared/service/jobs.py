@@ -11,7 +11,6 @@ its interval (with jitter, so replicas spread out), or earlier when woken.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from shared.tasks import stop_task, supervise
+from shared.tasks import reraise_cancellation, stop_task, supervise, wait_set
 from shared.web.errors import database_unavailable
 
 log = logging.getLogger(__name__)
@@ -45,6 +44,7 @@ class Job:
                 while await self.run_batch() >= self.batch_size:
                     pass
             except Exception as exc:
+                reraise_cancellation()  # a client's word for an interrupted call
                 if not database_unavailable(exc):
                     raise  # a defect: logged with its traceback by the supervisor
                 # PostgreSQL restarting, or shutting down beside us (Ctrl-C on `make run`
@@ -53,9 +53,7 @@ class Job:
                     "job paused: the database is unavailable",
                     extra={"job": self.name, "error": type(exc).__name__},
                 )
-            pause = self.interval * random.uniform(0.8, 1.2)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=pause)
+            await wait_set(self._wake, self.interval * random.uniform(0.8, 1.2))
 
 
 JOBS: web.AppKey[dict[str, Job]] = web.AppKey("jobs", dict)

@@ -3,7 +3,10 @@ reclaimed from dead replicas, retried, dead-lettered."""
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
+import pytest
 import redis.asyncio as aioredis
 
 from shared.events import Event, EventConsumer, OutboxRelay
@@ -133,3 +136,30 @@ async def test_a_malformed_entry_is_dead_lettered_not_retried(
     assert await replica.read_new() == 1
     assert await redis.xlen(dead_letter_stream(stream_name("test"))) == 1
     assert await _no_pending(redis)
+
+
+async def test_a_consumer_stops_when_its_cancellation_lands_on_a_redis_command(
+    pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    # The app stops just as a handler sends a Redis command: Python 3.11's asyncio.wait_for,
+    # which redis-py sends every command through, loses such a cancellation and the command
+    # returns as if nothing happened.
+    handled: list[str] = []
+
+    async def handler(connection: asyncpg.Connection, event: Event) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().call_soon(task.cancel)
+        await redis.ping()
+        handled.append(event.id)
+
+    await write_events(pool, 1)
+    await OutboxRelay(pool, redis, "test").publish_pending()
+    replica = consumer(pool, redis, "one", handlers={"dish.cooked": handler})
+    task = asyncio.create_task(replica.run())
+
+    # It ends at its next turn, cancelled, instead of reading on until its app's loop closes.
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await task
+    assert len(handled) == 1
