@@ -34,6 +34,7 @@ from shared.contracts.revocation import (
     make_cursor,
     parse_cursor,
 )
+from shared.tasks import pause, reraise_cancellation
 from shared.web.errors import Unauthorized, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -187,12 +188,13 @@ class Sessions:
     async def _announce_later(self, revoked: list[Ended]) -> None:
         delay, waited = ANNOUNCE_RETRY_FIRST, 0.0
         while waited < RESYNC_SECONDS:
-            await asyncio.sleep(delay)
+            await pause(delay)
             waited += delay
             try:
                 await announce(self.redis, revoked)
                 return
             except (aioredis.RedisError, OSError, TimeoutError):
+                reraise_cancellation()
                 delay = min(delay * 2, ANNOUNCE_RETRY_MAX)
         log.warning("revocation not announced; gateways read it from the list")
 

@@ -160,7 +160,8 @@ class Watcher:
 
     async def _first_frame(self, ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any] | None:
         try:
-            frame = await asyncio.wait_for(ws.receive(), HELLO_TIMEOUT)
+            async with asyncio.timeout(HELLO_TIMEOUT):  # not wait_for, which may lose a Ctrl-C
+                frame = await ws.receive()
         except TimeoutError:
             return None
         if frame.type is not aiohttp.WSMsgType.TEXT:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -27,7 +26,7 @@ from shared.contracts.revocation import Revocations
 from shared.data.redis import redis_ctx
 from shared.keys import REDIS, SETTINGS
 from shared.service.app import health
-from shared.tasks import stop_task, supervise
+from shared.tasks import stop_task, supervise, wait_set
 from shared.web.jsoncodec import json_response
 from shared.web.middleware import METRICS, Metrics, metrics_handler
 
@@ -158,9 +157,7 @@ async def _proxy_ctx(
     ]
     # Tokens are refused (503) until the list of ended sessions is loaded from auth (see
     # admission): waiting here lets a gateway started beside auth serve them from the start.
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(revocations.ready.wait(), timeout=10)
-    if not revocations.ready.is_set():
+    if not await wait_set(revocations.ready, 10):
         log.warning("the revocation list is not loaded yet; tokens are refused until it is")
     try:
         yield
