@@ -89,7 +89,11 @@ def _running(pid_file: Path) -> bool:
 
 def watch_parent(*pids: int) -> subprocess.Popen[bytes]:
     """A watchdog process (devstack.watchdog) that stops these servers if this process dies
-    without stopping them, even by SIGKILL; terminate it after stopping them."""
+    without stopping them, even by SIGKILL; terminate it after stopping them.
+
+    It runs in a session of its own: a signal to this process's whole group (`timeout`
+    ending a test run, a terminal's Ctrl-C) must not end the watchdog with it, or PostgreSQL,
+    which pg_ctl puts in a session of its own too, would be left running."""
     import psutil
 
     named = [f"{pid}:{psutil.Process(pid).create_time()}" for pid in pids]
@@ -98,6 +102,7 @@ def watch_parent(*pids: int) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "devstack.watchdog", str(os.getpid()), *named],
         cwd=root,
         stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 
