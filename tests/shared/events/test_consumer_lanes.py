@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
 
 from shared.events import Event, EventConsumer
-from shared.events.consumer import MarksHandled
+from shared.events.consumer import Handler, MarksHandled
 from shared.events.envelope import stream_name
 
 
@@ -22,6 +23,22 @@ def _event(number: int, lane: str) -> dict[str, str]:
         version=1,
         data={"number": number, "lane": lane},
     ).to_fields()
+
+
+def _by_lane(
+    pool: asyncpg.Pool, redis: aioredis.Redis, handler: Handler | MarksHandled, **options: Any
+) -> EventConsumer:
+    """A consumer of the test stream, four lanes at once, an event's lane from its data."""
+    return EventConsumer(
+        pool,
+        redis,
+        "lanes",
+        ["test"],
+        {"dish.cooked": handler},
+        concurrency=4,
+        partition=options.pop("partition", lambda event: event.data["lane"]),
+        **options,
+    )
 
 
 async def test_events_of_one_lane_keep_their_order_and_a_barrier_waits_for_the_rest(
@@ -43,13 +60,10 @@ async def test_events_of_one_lane_keep_their_order_and_a_barrier_waits_for_the_r
         order.append(event.data["number"])
         running -= 1
 
-    consumer = EventConsumer(
+    consumer = _by_lane(
         pool,
         redis,
-        "lanes",
-        ["test"],
-        {"dish.cooked": handler},
-        concurrency=4,
+        handler,
         partition=lambda event: None if event.data["lane"] == "*" else event.data["lane"],
     )
     await consumer.ensure_groups()
@@ -83,19 +97,15 @@ async def test_an_event_read_while_another_lane_is_busy_is_handled_without_waiti
         else:
             fast_done.set()
 
-    consumer = EventConsumer(
+    consumer = _by_lane(
         pool,
         redis,
-        "lanes",
-        ["test"],
-        {"dish.cooked": handler},
+        handler,
         # Every pending entry is due for a retry at once: the busy one must not be taken
         # again while it waits in its lane.
         block_ms=20,
         retry_delay_ms=1,
         claim_idle_ms=1,
-        concurrency=4,
-        partition=lambda event: event.data["lane"],
     )
     running = asyncio.create_task(consumer.run())
     try:
@@ -126,15 +136,7 @@ async def test_a_handler_that_marks_its_event_runs_outside_a_transaction_and_is_
         in_transaction.append(connection.is_in_transaction())
 
     await redis.xadd(stream_name("test"), _event(0, "a"))  # type: ignore[arg-type]
-    consumer = EventConsumer(
-        pool,
-        redis,
-        "lanes",
-        ["test"],
-        {"dish.cooked": MarksHandled(handler)},
-        concurrency=4,
-        partition=lambda event: event.data["lane"],
-    )
+    consumer = _by_lane(pool, redis, MarksHandled(handler))
     await consumer.ensure_groups()
     assert await consumer.read_new() == 1
 
@@ -150,15 +152,7 @@ async def test_events_no_handler_wants_are_acknowledged_in_passing(
     for number in range(3):
         fields = {**_event(number, "a"), "type": "dish.eaten"}
         await redis.xadd(stream_name("test"), fields)  # type: ignore[arg-type]
-    consumer = EventConsumer(
-        pool,
-        redis,
-        "lanes",
-        ["test"],
-        {"dish.cooked": MarksHandled(lambda connection, event: asyncio.sleep(0))},
-        concurrency=4,
-        partition=lambda event: event.data["lane"],
-    )
+    consumer = _by_lane(pool, redis, MarksHandled(lambda connection, event: asyncio.sleep(0)))
     await consumer.ensure_groups()
 
     assert await consumer.read_new() == 3
@@ -181,16 +175,7 @@ async def test_a_lane_stops_when_cancelled_even_if_its_handler_turns_that_into_a
                 raise aioredis.ConnectionError("interrupted") from None
         handled.append(event.data["number"])
 
-    consumer = EventConsumer(
-        pool,
-        redis,
-        "lanes",
-        ["test"],
-        {"dish.cooked": handler},
-        block_ms=20,
-        concurrency=4,
-        partition=lambda event: event.data["lane"],
-    )
+    consumer = _by_lane(pool, redis, handler, block_ms=20)
     for number in (0, 1):
         await redis.xadd(stream_name("test"), _event(number, "a"))  # type: ignore[arg-type]
     running = asyncio.create_task(consumer.run())
