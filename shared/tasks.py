@@ -48,7 +48,7 @@ async def wait_set(event: asyncio.Event, seconds: float) -> bool:
         async with asyncio.timeout(seconds):
             await event.wait()
     except TimeoutError:
-        return False
+        return event.is_set()  # set just as the time ran out
     return True
 
 
