@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
 from chat_service.keys import NOTIFICATIONS
-from chat_service.notification_schemas import (
+from chat_service.schemas.notifications import (
     NotificationsOut,
     NotificationsQuery,
     ReadNotificationsIn,
