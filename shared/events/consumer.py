@@ -214,9 +214,22 @@ class EventConsumer:
             await self.redis.xack(stream, self.group, entry_id)
 
     async def _handle_in_lane(self, entry: Entry) -> None:
+        """Handles an entry before the next of its lane: one that fails is tried again here
+        (after the retry delay, doubling) rather than left to the retries, which would take
+        it after the lane's later entries; after `max_attempts` it is dead-lettered. The
+        lane's other entries wait meanwhile, other lanes go on."""
         stream, entry_id, fields = entry
-        if await self.handle(stream, entry_id, fields):
-            self._acknowledge(stream, entry_id)
+        for attempt in range(1, self.max_attempts + 1):
+            if await self.handle(stream, entry_id, fields):
+                self._acknowledge(stream, entry_id)
+                return
+            if attempt < self.max_attempts:
+                await pause(self.retry_delay_ms * 2 ** (attempt - 1) / 1000)
+        log.error(
+            "event dead-lettered after repeated failures",
+            extra={"stream": stream, "entry": entry_id, "attempts": self.max_attempts},
+        )
+        await self._dead_letter(stream, entry_id, fields, f"failed {self.max_attempts} times")
 
     def _acknowledge(self, stream: str, entry_id: str) -> None:
         self._unacked[stream].append(entry_id)

@@ -11,7 +11,8 @@ import redis.asyncio as aioredis
 
 from shared.events import Event, EventConsumer
 from shared.events.consumer import Handler, MarksHandled
-from shared.events.envelope import stream_name
+from shared.events.envelope import dead_letter_stream, stream_name
+from tests import redis_text
 
 
 def _event(number: int, lane: str) -> dict[str, str]:
@@ -191,3 +192,51 @@ async def test_a_lane_stops_when_cancelled_even_if_its_handler_turns_that_into_a
     # The lane ended there: the next event of its lane was not taken, both stay pending.
     assert handled == []
     assert (await redis.xpending(stream_name("test"), "lanes"))["pending"] == 2
+
+
+async def test_a_failing_event_holds_its_lane_until_it_succeeds_and_others_go_on(
+    pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    for number, lane in enumerate(["a", "a", "b"]):
+        await redis.xadd(stream_name("test"), _event(number, lane))  # type: ignore[arg-type]
+    order: list[int] = []
+    failures = 0
+
+    async def handler(connection: asyncpg.Connection, event: Event) -> None:
+        nonlocal failures
+        number = event.data["number"]
+        if number == 0 and failures < 2:
+            failures += 1
+            raise RuntimeError("the database hiccuped")
+        order.append(number)
+
+    consumer = _by_lane(pool, redis, handler, retry_delay_ms=50, max_attempts=3)
+    await consumer.ensure_groups()
+    assert await consumer.read_new() == 3
+
+    # Lane a in its order once 0 succeeded on its third attempt; lane b did not wait for it.
+    assert order == [2, 0, 1]
+    assert (await redis.xpending(stream_name("test"), "lanes"))["pending"] == 0
+
+
+async def test_an_event_that_keeps_failing_in_its_lane_is_dead_lettered_and_the_lane_goes_on(
+    pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    for number in (0, 1):
+        await redis.xadd(stream_name("test"), _event(number, "a"))  # type: ignore[arg-type]
+    attempts: dict[int, int] = {}
+
+    async def handler(connection: asyncpg.Connection, event: Event) -> None:
+        number = event.data["number"]
+        attempts[number] = attempts.get(number, 0) + 1
+        if number == 0:
+            raise RuntimeError("a defect this event meets every time")
+
+    consumer = _by_lane(pool, redis, handler, retry_delay_ms=10, max_attempts=3)
+    await consumer.ensure_groups()
+    assert await consumer.read_new() == 2
+
+    assert attempts == {0: 3, 1: 1}
+    dead = await redis_text.entries(redis, dead_letter_stream(stream_name("test")))
+    assert [fields["reason"] for _, fields in dead] == ["failed 3 times"]
+    assert (await redis.xpending(stream_name("test"), "lanes"))["pending"] == 0
