@@ -218,6 +218,12 @@ async function journey(browser) {
   await benBox.press("Enter");
   await b.getByText("Hello Anna, loved the soup!").waitFor();
 
+  step("the chat's details name who each action is for");
+  await button(b, "Details").click();
+  await button(b, `Report ${anna.username}`).click();
+  await b.getByText(`Report ${anna.username} to the moderators`).waitFor();
+  await button(b, "Details").click();
+
   step("anna's two tabs show the unread chat; opening it in one clears the other live");
   const a2 = watch.page(await annaContext.newPage(), "anna/second-tab");
   pages.set("anna-second-tab", a2);
