@@ -16,7 +16,7 @@ from aiohttp import web
 
 from shared.service.collector import (
     CONNECTIONS,
-    GC_MIN_CLOSED,
+    GC_FEW_OPEN,
     Connections,
     schedule_full_collections,
     settle_garbage_collector,
@@ -57,33 +57,35 @@ def settled() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-async def test_old_cyclic_garbage_is_freed_once_enough_connections_closed(settled: None) -> None:
-    connections = Connections(opened=GC_MIN_CLOSED * 2)
+async def test_with_few_connections_open_a_pass_comes_at_every_interval(settled: None) -> None:
+    # An HTTP service: its keep-alive connections stay open, its requests leave cycles.
+    connections = Connections(opened=GC_FEW_OPEN - 1)
     stop = schedule_full_collections(asyncio.get_running_loop(), 0.1, connections)
     try:
         ref = old_cycle()
-        assert not await wait_freed(ref, 0.5)  # nothing closed: no pass
-        connections.closed += GC_MIN_CLOSED
         assert await wait_freed(ref, 5.0)
     finally:
         stop()
 
 
 async def test_with_many_open_a_quarter_of_them_must_close_first(settled: None) -> None:
-    connections = Connections(opened=GC_MIN_CLOSED * 20)
-    stop = schedule_full_collections(asyncio.get_running_loop(), 0.1, connections)
+    connections = Connections(opened=GC_FEW_OPEN * 4)
+    # No pass forced within the test: every 100 intervals.
+    stop = schedule_full_collections(asyncio.get_running_loop(), 0.1, connections, 100)
     try:
         ref = old_cycle()
-        connections.closed += GC_MIN_CLOSED  # 50 of 1,000 open: the pass would walk for little
+        assert not await wait_freed(ref, 0.5)  # nothing closed: no pass
+        connections.closed += 100  # 100 of 3,900 open: the pass would walk for little
         assert not await wait_freed(ref, 0.5)
-        connections.closed += GC_MIN_CLOSED * 4  # 250 of 750 open
+        connections.closed += 900  # 1,000 of 3,000 open
         assert await wait_freed(ref, 5.0)
     finally:
         stop()
 
 
 async def test_a_pass_comes_every_few_intervals_whatever_closed(settled: None) -> None:
-    stop = schedule_full_collections(asyncio.get_running_loop(), 0.1, Connections(), 3)
+    connections = Connections(opened=GC_FEW_OPEN * 4)
+    stop = schedule_full_collections(asyncio.get_running_loop(), 0.1, connections, 3)
     try:
         ref = old_cycle()
         assert await wait_freed(ref, 5.0)
