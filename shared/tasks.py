@@ -11,25 +11,19 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 
-def cancel_requested() -> bool:
-    """True once the running task was asked to stop.
+def reraise_cancellation() -> None:
+    """Raises CancelledError again when the running task was asked to stop but goes on.
 
-    A client library may turn a cancellation into its own error (redis-py raises a connection
-    error when a read is interrupted); loops that retry on such errors check this first, or
-    they would swallow their own shutdown.
+    In an `except` of a client library's error: the library may turn a cancellation into its
+    own error (redis-py raises a connection error when a read is interrupted), and a loop
+    that retries on such errors would swallow its own shutdown. And at the top of each turn
+    of a background loop, because a cancellation can also vanish: Python 3.11's
+    `asyncio.wait_for` returns the result of a call that finished in the same turn as its
+    task was cancelled, and redis-py sends every command through it, so a loop would take
+    its next turn, and the next, outliving its app.
     """
     task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
-def reraise_cancellation() -> None:
-    """Raises CancelledError again when the running task was asked to stop but goes on: in an
-    `except` of a client library's error (the library's word for the interruption), and at
-    the top of each turn of a background loop, because a cancellation can also vanish.
-    Python 3.11's `asyncio.wait_for` returns the result of a call that finished in the same
-    turn as its task was cancelled, and redis-py sends every command through it: a loop
-    would take its next turn, and the next, outliving its app."""
-    if cancel_requested():
+    if task is not None and task.cancelling() > 0:
         raise asyncio.CancelledError from None
 
 

@@ -224,12 +224,21 @@ class EventConsumer:
                 self._acknowledge(stream, entry_id)
                 return
             if attempt < self.max_attempts:
-                await pause(self.retry_delay_ms * 2 ** (attempt - 1) / 1000)
+                await pause(self._retry_delay_ms(attempt) / 1000)
+        await self._give_up(stream, entry_id, fields, self.max_attempts)
+
+    def _retry_delay_ms(self, attempts: int) -> float:
+        """How long an entry that failed `attempts` times waits before the next."""
+        return self.retry_delay_ms * 2.0 ** (attempts - 1)
+
+    async def _give_up(
+        self, stream: str, entry_id: str, fields: dict[str, str], attempts: int
+    ) -> None:
         log.error(
             "event dead-lettered after repeated failures",
-            extra={"stream": stream, "entry": entry_id, "attempts": self.max_attempts},
+            extra={"stream": stream, "entry": entry_id, "attempts": attempts},
         )
-        await self._dead_letter(stream, entry_id, fields, f"failed {self.max_attempts} times")
+        await self._dead_letter(stream, entry_id, fields, f"failed {attempts} times")
 
     def _acknowledge(self, stream: str, entry_id: str) -> None:
         self._unacked[stream].append(entry_id)
@@ -292,7 +301,7 @@ class EventConsumer:
                 deliveries = int(item["times_delivered"])
                 idle = int(item["time_since_delivered"])
                 own = item["consumer"] == self.name
-                wait = self.retry_delay_ms * 2 ** (deliveries - 1) if own else self.claim_idle_ms
+                wait = self._retry_delay_ms(deliveries) if own else self.claim_idle_ms
                 if idle < wait:
                     continue
                 claimed: Any = await self.redis.xclaim(
@@ -303,11 +312,7 @@ class EventConsumer:
                 _, fields = claimed[0]
                 taken += 1
                 if deliveries >= self.max_attempts:
-                    log.error(
-                        "event dead-lettered after repeated failures",
-                        extra={"stream": stream, "entry": entry_id, "attempts": deliveries},
-                    )
-                    await self._dead_letter(stream, entry_id, fields, f"failed {deliveries} times")
+                    await self._give_up(stream, entry_id, fields, deliveries)
                 elif await self.handle(stream, entry_id, fields):
                     await self.redis.xack(stream, self.group, entry_id)
         return taken
